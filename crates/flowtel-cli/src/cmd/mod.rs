@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod check;
+pub mod diff;
+pub mod explain;
+pub mod schema;

@@ -1,0 +1,55 @@
+//! The `flowtel` command: argument parsing and wiring only.
+//!
+//! Each subcommand lives in its own module under `cmd/` and returns an exit code; the work itself
+//! is done by the library crates. Exit codes follow the contract: 0 clean, 1 findings, 2 usage
+//! or input error.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod common;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use common::GlobalArgs;
+
+/// flowtel: one conventions registry for traces, metrics and flows, enforced everywhere.
+#[derive(Parser)]
+#[command(name = "flowtel", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a conventions registry (a file or a folder).
+    Check(cmd::check::Args),
+    /// Classify the changes between two registries and check the version bump.
+    Diff(cmd::diff::Args),
+    /// Explain what a lint rule checks, why, and how to fix it.
+    Explain(cmd::explain::Args),
+    /// Print the JSON Schema of conventions files (for yaml-language-server).
+    Schema(cmd::schema::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap uses 0 for --help/--version and 2 for usage errors, as the contract wants.
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    let code = match cli.command {
+        Command::Check(a) => cmd::check::run(&cli.global, a),
+        Command::Diff(a) => cmd::diff::run(&cli.global, a),
+        Command::Explain(a) => cmd::explain::run(&cli.global, a),
+        Command::Schema(a) => cmd::schema::run(&cli.global, a),
+    };
+    ExitCode::from(code as u8)
+}

@@ -1,0 +1,715 @@
+//! `flowtel diff`: what changed between two versions of a registry, and whether the version bump
+//! says so.
+//!
+//! Every change becomes a finding (`breaking-change` or `compatible-change`) located in the new
+//! file, or in the old one for removals, so the usual renderers show it; a too-small bump adds a
+//! `version-bump-too-small` error. [`markdown`] renders the same changes for a pull-request
+//! comment.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::finding::{Finding, Location, Severity};
+use crate::load::Registry;
+use crate::model::{Attribute, Flow, Metric};
+use crate::rules::diff as r;
+use crate::source::Seg;
+
+/// The smallest semver bump a change needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bump {
+    /// No change at all.
+    None,
+    /// Documentation and other changes that no consumer can observe.
+    Patch,
+    /// Additions and deprecations.
+    Minor,
+    /// Breaking changes.
+    Major,
+}
+
+impl Bump {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bump::None => "none",
+            Bump::Patch => "patch",
+            Bump::Minor => "minor",
+            Bump::Major => "major",
+        }
+    }
+}
+
+/// One change between the two registries.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// The bump this change needs.
+    pub bump: Bump,
+    /// `attribute`, `metric`, `flow`, `step`.
+    pub kind: &'static str,
+    /// The name changed.
+    pub name: String,
+    /// What changed, as a sentence.
+    pub description: String,
+    /// Where (new file, or old file for removals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+impl Change {
+    /// True when the change breaks users of the old registry.
+    pub fn is_breaking(&self) -> bool {
+        self.bump == Bump::Major
+    }
+}
+
+/// The result of comparing two registries.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diff {
+    /// Version of the old registry.
+    pub old_version: String,
+    /// Version of the new registry.
+    pub new_version: String,
+    /// The bump the changes need.
+    pub required_bump: Bump,
+    /// The bump the versions make (`None` when a version does not parse or goes down).
+    pub actual_bump: Option<Bump>,
+    /// Every change, breaking first.
+    pub changes: Vec<Change>,
+}
+
+impl Diff {
+    /// True when the version bump is at least what the changes need.
+    pub fn bump_ok(&self) -> bool {
+        match self.actual_bump {
+            Some(actual) => actual >= self.effective_required(),
+            None => self.changes.is_empty(),
+        }
+    }
+
+    /// The required bump, relaxed for 0.x versions (where a minor bump may break).
+    pub fn effective_required(&self) -> Bump {
+        let pre_one = semver::Version::parse(&self.old_version).is_ok_and(|v| v.major == 0);
+        match self.required_bump {
+            Bump::Major if pre_one => Bump::Minor,
+            Bump::Minor if pre_one => Bump::Patch,
+            b => b,
+        }
+    }
+
+    /// The changes as findings, plus a `version-bump-too-small` error when it is.
+    pub fn findings(&self, new_version_location: Option<Location>) -> Vec<Finding> {
+        let mut out: Vec<Finding> = self
+            .changes
+            .iter()
+            .map(|c| {
+                let rule = if c.is_breaking() {
+                    &r::BREAKING_CHANGE
+                } else {
+                    &r::COMPATIBLE_CHANGE
+                };
+                Finding::new(rule, c.description.clone())
+                    .at(c.location.clone())
+                    .subject(c.kind, c.name.clone())
+                    .subject("bump", c.bump.as_str())
+            })
+            .collect();
+        if !self.bump_ok() {
+            let need = self.effective_required();
+            let msg = match self.actual_bump {
+                Some(actual) => format!(
+                    "version {} -> {} is a {} bump, but the changes need a {} bump",
+                    self.old_version,
+                    self.new_version,
+                    actual.as_str(),
+                    need.as_str()
+                ),
+                None => format!(
+                    "version {} -> {} is not an increase of semantic versions",
+                    self.old_version, self.new_version
+                ),
+            };
+            out.insert(
+                0,
+                Finding::new(&r::VERSION_BUMP_TOO_SMALL, msg)
+                    .at(new_version_location)
+                    .subject("required", need.as_str())
+                    .help(format!(
+                        "set `version: {}`",
+                        suggest_version(&self.old_version, need)
+                    )),
+            );
+        }
+        out
+    }
+}
+
+fn suggest_version(old: &str, bump: Bump) -> String {
+    let Ok(v) = semver::Version::parse(old) else {
+        return "1.0.0".into();
+    };
+    match bump {
+        Bump::Major => format!("{}.0.0", v.major + 1),
+        Bump::Minor => format!("{}.{}.0", v.major, v.minor + 1),
+        Bump::Patch | Bump::None => format!("{}.{}.{}", v.major, v.minor, v.patch + 1),
+    }
+}
+
+fn actual_bump(old: &str, new: &str) -> Option<Bump> {
+    let (o, n) = (
+        semver::Version::parse(old).ok()?,
+        semver::Version::parse(new).ok()?,
+    );
+    if n < o {
+        return None;
+    }
+    Some(if n.major > o.major {
+        Bump::Major
+    } else if n.minor > o.minor {
+        Bump::Minor
+    } else if n > o {
+        Bump::Patch
+    } else {
+        Bump::None
+    })
+}
+
+struct Differ<'a> {
+    old: &'a Registry,
+    new: &'a Registry,
+    changes: Vec<Change>,
+}
+
+impl Differ<'_> {
+    fn loc_new(&self, section: &str, file: Option<usize>, path: &[Seg<'_>]) -> Option<Location> {
+        let mut p = vec![Seg::Key(section)];
+        p.extend_from_slice(path);
+        self.new.sources.locate(file?, &p)
+    }
+
+    fn loc_old(&self, section: &str, file: Option<usize>, path: &[Seg<'_>]) -> Option<Location> {
+        let mut p = vec![Seg::Key(section)];
+        p.extend_from_slice(path);
+        self.old.sources.locate(file?, &p)
+    }
+
+    fn push(
+        &mut self,
+        bump: Bump,
+        kind: &'static str,
+        name: &str,
+        description: String,
+        location: Option<Location>,
+    ) {
+        self.changes.push(Change {
+            bump,
+            kind,
+            name: name.to_string(),
+            description,
+            location,
+        });
+    }
+
+    fn attributes(&mut self) {
+        let (old, new) = (self.old, self.new);
+        for (name, a) in &old.attributes {
+            let of = old.origins.attributes.get(name).copied();
+            let nf = new.origins.attributes.get(name).copied();
+            let Some(b) = new.attributes.get(name) else {
+                let hint = renamed_hint(
+                    new.attributes.iter().filter_map(|(n, x)| {
+                        (x.deprecated.is_none() && !old.attributes.contains_key(n))
+                            .then_some(n.as_str())
+                    }),
+                    name,
+                );
+                self.push(
+                    Bump::Major,
+                    "attribute",
+                    name,
+                    format!("attribute `{name}` was removed{hint}"),
+                    self.loc_old("attributes", of, &[Seg::Name(name)]),
+                );
+                continue;
+            };
+            self.attribute(name, a, b, nf);
+        }
+        for name in new
+            .attributes
+            .keys()
+            .filter(|n| !old.attributes.contains_key(*n))
+        {
+            let nf = new.origins.attributes.get(name).copied();
+            self.push(
+                Bump::Minor,
+                "attribute",
+                name,
+                format!("attribute `{name}` was added"),
+                self.loc_new("attributes", nf, &[Seg::Name(name)]),
+            );
+        }
+    }
+
+    fn attribute(&mut self, name: &str, a: &Attribute, b: &Attribute, nf: Option<usize>) {
+        let at =
+            |me: &Self, key: &str| me.loc_new("attributes", nf, &[Seg::Key(name), Seg::Key(key)]);
+        if a.ty != b.ty {
+            self.push(
+                Bump::Major,
+                "attribute",
+                name,
+                format!(
+                    "attribute `{name}` changed type from `{}` to `{}`",
+                    a.ty.as_str(),
+                    b.ty.as_str()
+                ),
+                at(self, "type"),
+            );
+        }
+        for v in a.values.iter().filter(|v| !b.values.contains(v)) {
+            self.push(
+                Bump::Major,
+                "attribute",
+                name,
+                format!("enum value `{v}` was removed from attribute `{name}`"),
+                at(self, "values"),
+            );
+        }
+        for v in b.values.iter().filter(|v| !a.values.contains(v)) {
+            self.push(
+                Bump::Minor,
+                "attribute",
+                name,
+                format!("enum value `{v}` was added to attribute `{name}`"),
+                at(self, "values"),
+            );
+        }
+        if !a.pii && b.pii {
+            self.push(Bump::Major, "attribute", name, format!("attribute `{name}` became `pii`: it is dropped from metrics and redacted on spans"), at(self, "pii"));
+        } else if a.pii && !b.pii {
+            self.push(
+                Bump::Minor,
+                "attribute",
+                name,
+                format!("attribute `{name}` is no longer `pii`"),
+                at(self, "pii"),
+            );
+        }
+        if a.max_values != b.max_values {
+            self.push(
+                Bump::Minor,
+                "attribute",
+                name,
+                format!(
+                    "attribute `{name}` changed `max_values` from {} to {}",
+                    opt(a.max_values),
+                    opt(b.max_values)
+                ),
+                at(self, "max_values"),
+            );
+        }
+        if a.redact != b.redact {
+            self.push(
+                Bump::Minor,
+                "attribute",
+                name,
+                format!("attribute `{name}` changed how it is redacted"),
+                at(self, "redact"),
+            );
+        }
+        self.deprecation(
+            "attribute",
+            name,
+            a.deprecated.is_some(),
+            b.deprecated.as_ref().map(|d| d.describe()),
+            at(self, "deprecated"),
+        );
+        if a.brief != b.brief || a.examples != b.examples {
+            self.push(
+                Bump::Patch,
+                "attribute",
+                name,
+                format!("documentation of attribute `{name}` changed"),
+                at(self, "brief"),
+            );
+        }
+    }
+
+    fn deprecation(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        was: bool,
+        now: Option<String>,
+        loc: Option<Location>,
+    ) {
+        match (was, now) {
+            (false, Some(d)) => self.push(
+                Bump::Minor,
+                kind,
+                name,
+                format!("{kind} `{name}` was deprecated ({d})"),
+                loc,
+            ),
+            (true, None) => self.push(
+                Bump::Minor,
+                kind,
+                name,
+                format!("{kind} `{name}` is no longer deprecated"),
+                loc,
+            ),
+            _ => {}
+        }
+    }
+
+    fn metrics(&mut self) {
+        let (old, new) = (self.old, self.new);
+        for (name, a) in &old.metrics {
+            let of = old.origins.metrics.get(name).copied();
+            let nf = new.origins.metrics.get(name).copied();
+            let Some(b) = new.metrics.get(name) else {
+                let hint = renamed_hint(
+                    new.metrics
+                        .keys()
+                        .filter(|n| !old.metrics.contains_key(*n))
+                        .map(String::as_str),
+                    name,
+                );
+                self.push(
+                    Bump::Major,
+                    "metric",
+                    name,
+                    format!("metric `{name}` was removed{hint}"),
+                    self.loc_old("metrics", of, &[Seg::Name(name)]),
+                );
+                continue;
+            };
+            self.metric(name, a, b, nf);
+        }
+        for name in new.metrics.keys().filter(|n| !old.metrics.contains_key(*n)) {
+            let nf = new.origins.metrics.get(name).copied();
+            self.push(
+                Bump::Minor,
+                "metric",
+                name,
+                format!("metric `{name}` was added"),
+                self.loc_new("metrics", nf, &[Seg::Name(name)]),
+            );
+        }
+    }
+
+    fn metric(&mut self, name: &str, a: &Metric, b: &Metric, nf: Option<usize>) {
+        let at = |me: &Self, key: &str| me.loc_new("metrics", nf, &[Seg::Key(name), Seg::Key(key)]);
+        if a.instrument != b.instrument {
+            self.push(
+                Bump::Major,
+                "metric",
+                name,
+                format!(
+                    "metric `{name}` changed instrument from `{}` to `{}`",
+                    a.instrument.as_str(),
+                    b.instrument.as_str()
+                ),
+                at(self, "instrument"),
+            );
+        }
+        if a.unit != b.unit {
+            self.push(
+                Bump::Major,
+                "metric",
+                name,
+                format!(
+                    "metric `{name}` changed unit from `{}` to `{}`",
+                    a.unit, b.unit
+                ),
+                at(self, "unit"),
+            );
+        }
+        for l in a.labels.iter().filter(|l| !b.labels.contains(l)) {
+            self.push(
+                Bump::Major,
+                "metric",
+                name,
+                format!("label `{l}` was removed from metric `{name}`"),
+                at(self, "labels"),
+            );
+        }
+        for l in b.labels.iter().filter(|l| !a.labels.contains(l)) {
+            self.push(
+                Bump::Minor,
+                "metric",
+                name,
+                format!("label `{l}` was added to metric `{name}`"),
+                at(self, "labels"),
+            );
+        }
+        if a.buckets != b.buckets {
+            self.push(
+                Bump::Minor,
+                "metric",
+                name,
+                format!("bucket boundaries of metric `{name}` changed"),
+                at(self, "buckets"),
+            );
+        }
+        if a.cardinality_limit != b.cardinality_limit {
+            self.push(
+                Bump::Minor,
+                "metric",
+                name,
+                format!(
+                    "metric `{name}` changed `cardinality_limit` from {} to {}",
+                    opt(a.cardinality_limit),
+                    opt(b.cardinality_limit)
+                ),
+                at(self, "cardinality_limit"),
+            );
+        }
+        self.deprecation(
+            "metric",
+            name,
+            a.deprecated.is_some(),
+            b.deprecated.as_ref().map(|d| d.describe()),
+            at(self, "deprecated"),
+        );
+        if a.brief != b.brief {
+            self.push(
+                Bump::Patch,
+                "metric",
+                name,
+                format!("documentation of metric `{name}` changed"),
+                at(self, "brief"),
+            );
+        }
+    }
+
+    fn flows(&mut self) {
+        let (old, new) = (self.old, self.new);
+        for (name, a) in &old.flows {
+            let of = old.origins.flows.get(name).copied();
+            let nf = new.origins.flows.get(name).copied();
+            let Some(b) = new.flows.get(name) else {
+                self.push(
+                    Bump::Major,
+                    "flow",
+                    name,
+                    format!("flow `{name}` was removed"),
+                    self.loc_old("flows", of, &[Seg::Name(name)]),
+                );
+                continue;
+            };
+            self.flow(name, a, b, of, nf);
+        }
+        for name in new.flows.keys().filter(|n| !old.flows.contains_key(*n)) {
+            let nf = new.origins.flows.get(name).copied();
+            self.push(
+                Bump::Minor,
+                "flow",
+                name,
+                format!("flow `{name}` was added"),
+                self.loc_new("flows", nf, &[Seg::Name(name)]),
+            );
+        }
+    }
+
+    fn flow(&mut self, name: &str, a: &Flow, b: &Flow, of: Option<usize>, nf: Option<usize>) {
+        let at = |me: &Self, key: &str| me.loc_new("flows", nf, &[Seg::Key(name), Seg::Key(key)]);
+        for (step, _) in a.steps.iter().filter(|(s, _)| !b.steps.contains_key(*s)) {
+            let loc = self.loc_old(
+                "flows",
+                of,
+                &[Seg::Key(name), Seg::Key("steps"), Seg::Name(step)],
+            );
+            self.push(
+                Bump::Major,
+                "step",
+                step,
+                format!("step `{step}` was removed from flow `{name}`"),
+                loc,
+            );
+        }
+        for (step, _) in b.steps.iter().filter(|(s, _)| !a.steps.contains_key(*s)) {
+            let loc = self.loc_new(
+                "flows",
+                nf,
+                &[Seg::Key(name), Seg::Key("steps"), Seg::Name(step)],
+            );
+            self.push(
+                Bump::Minor,
+                "step",
+                step,
+                format!("step `{step}` was added to flow `{name}`"),
+                loc,
+            );
+        }
+        for (step, sa) in &a.steps {
+            if let Some(sb) = b.steps.get(step)
+                && sa != sb
+            {
+                let loc = self.loc_new(
+                    "flows",
+                    nf,
+                    &[Seg::Key(name), Seg::Key("steps"), Seg::Key(step)],
+                );
+                self.push(
+                    Bump::Minor,
+                    "step",
+                    step,
+                    format!("step `{step}` of flow `{name}` changed its service or budget"),
+                    loc,
+                );
+            }
+        }
+        for e in a.entry.iter().filter(|e| !b.entry.contains(e)) {
+            self.push(
+                Bump::Major,
+                "flow",
+                name,
+                format!("entry `{e}` was removed from flow `{name}`"),
+                at(self, "entry"),
+            );
+        }
+        for e in b.entry.iter().filter(|e| !a.entry.contains(e)) {
+            self.push(
+                Bump::Minor,
+                "flow",
+                name,
+                format!("entry `{e}` was added to flow `{name}`"),
+                at(self, "entry"),
+            );
+        }
+        if a.owner != b.owner || a.alert_route != b.alert_route {
+            self.push(
+                Bump::Minor,
+                "flow",
+                name,
+                format!("owner or alert route of flow `{name}` changed"),
+                at(self, "owner"),
+            );
+        }
+        if a.slo != b.slo {
+            self.push(
+                Bump::Minor,
+                "flow",
+                name,
+                format!("SLO of flow `{name}` changed"),
+                at(self, "slo"),
+            );
+        }
+        self.deprecation(
+            "flow",
+            name,
+            a.deprecated.is_some(),
+            b.deprecated.as_ref().map(|d| d.describe()),
+            at(self, "deprecated"),
+        );
+        if a.brief != b.brief {
+            self.push(
+                Bump::Patch,
+                "flow",
+                name,
+                format!("documentation of flow `{name}` changed"),
+                at(self, "brief"),
+            );
+        }
+    }
+}
+
+fn opt(v: Option<u32>) -> String {
+    v.map_or_else(|| "unset".into(), |v| v.to_string())
+}
+
+/// " (renamed to `x`?)" when an added name looks like the removed one.
+fn renamed_hint<'a>(added: impl Iterator<Item = &'a str>, removed: &str) -> String {
+    let best = added
+        .map(|n| (strsim::jaro_winkler(n, removed), n))
+        .filter(|(s, _)| *s > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, n)) => format!(" (renamed to `{n}`?)"),
+        None => String::new(),
+    }
+}
+
+/// Compares two registries.
+pub fn diff(old: &Registry, new: &Registry) -> Diff {
+    let mut d = Differ {
+        old,
+        new,
+        changes: Vec::new(),
+    };
+    d.attributes();
+    d.metrics();
+    d.flows();
+    let mut changes = d.changes;
+    changes.sort_by(|a, b| b.bump.cmp(&a.bump));
+    let required_bump = changes.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
+    Diff {
+        old_version: old.version.clone(),
+        new_version: new.version.clone(),
+        required_bump,
+        actual_bump: actual_bump(&old.version, &new.version),
+        changes,
+    }
+}
+
+/// Markdown for a pull-request comment: verdict, then breaking and compatible changes.
+pub fn markdown(d: &Diff) -> String {
+    let mut out = String::new();
+    let verdict = if d.bump_ok() { "✅" } else { "❌" };
+    let _ = writeln!(
+        out,
+        "### flowtel conventions diff: {} → {}\n",
+        d.old_version, d.new_version
+    );
+    let _ = writeln!(
+        out,
+        "{verdict} The changes need a **{}** version bump; this update makes a **{}** bump.\n",
+        d.effective_required().as_str(),
+        d.actual_bump.map_or("invalid", Bump::as_str)
+    );
+    let breaking: Vec<&Change> = d.changes.iter().filter(|c| c.is_breaking()).collect();
+    let compatible: Vec<&Change> = d.changes.iter().filter(|c| !c.is_breaking()).collect();
+    for (title, list) in [
+        ("Breaking changes", &breaking),
+        ("Compatible changes", &compatible),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "#### {title} ({})\n", list.len());
+        let _ = writeln!(out, "| kind | name | change | where |\n|---|---|---|---|");
+        for c in list {
+            let loc = c
+                .location
+                .as_ref()
+                .map(|l| format!("`{}:{}`", l.file, l.line))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {loc} |",
+                c.kind,
+                c.name,
+                c.description.replace('|', "\\|")
+            );
+        }
+        out.push('\n');
+    }
+    if d.changes.is_empty() {
+        out.push_str("No changes.\n");
+    }
+    out
+}
+
+/// Severity summary used by the human renderer's header line.
+pub fn worst(d: &Diff) -> Severity {
+    if !d.bump_ok() {
+        Severity::Error
+    } else if d.changes.iter().any(Change::is_breaking) {
+        Severity::Warning
+    } else {
+        Severity::Note
+    }
+}

@@ -1,0 +1,133 @@
+//! The flowtel conventions registry.
+//!
+//! One conventions YAML (`schema: flowtel/v1`) declares a platform's attributes, metrics and
+//! business flows; every flowtel tool reads it through this crate, so a name the linter accepts is
+//! a name the macros accept and the runtime records. This crate knows YAML, not telemetry:
+//!
+//! - [`model`]: the schema as plain data (and the JSON Schema generated from it),
+//! - [`load`]: reading files and folders, following `imports`, merging layers,
+//! - [`validate`]: the registry rules, [`diff`]: comparing two versions,
+//! - [`finding`], [`rules`], [`report`]: the one finding type, the rule catalogue shared by all
+//!   of flowtel, and the renderers (human, JSON, SARIF).
+//!
+//! ```
+//! let loaded = flowtel_conventions::check_str(
+//!     "flowtel.yaml",
+//!     "schema: flowtel/v1\nname: demo\nversion: 1.0.0\nflows:\n  checkout: {owner: team-payments}\n",
+//! );
+//! assert!(loaded.findings.is_empty());
+//! assert!(loaded.registry.unwrap().flows.contains_key("checkout"));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod diff;
+pub mod duration;
+pub mod finding;
+pub mod load;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod units;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use finding::{Finding, Location, Severity, Summary, exit_code};
+pub use load::{Loaded, Registry};
+pub use model::*;
+
+/// Loads and validates a registry (file or folder), applying the registry's own severity
+/// overrides; findings are sorted by file and position.
+pub fn check(path: &Path) -> Loaded {
+    finish(load::load(path))
+}
+
+/// [`check`] for in-memory text, as if read from `path`.
+pub fn check_str(path: impl AsRef<Path>, text: &str) -> Loaded {
+    finish(load::load_str(path.as_ref(), text))
+}
+
+fn finish(mut loaded: Loaded) -> Loaded {
+    if let Some(reg) = &loaded.registry {
+        loaded.findings.extend(validate::validate(reg));
+        apply_overrides(&mut loaded.findings, &reg.lint);
+    }
+    sort(&mut loaded.findings);
+    loaded
+}
+
+/// Sorts findings by file, line and column (findings without a place first).
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        let key = |f: &Finding| {
+            f.location
+                .as_ref()
+                .map(|l| (l.file.clone(), l.line, l.column))
+        };
+        key(a).cmp(&key(b)).then_with(|| a.rule.id.cmp(b.rule.id))
+    });
+}
+
+/// Applies `lint.rules` severity overrides: changes severities and removes findings of rules
+/// turned `off`. Fatal input errors are never overridden.
+pub fn apply_overrides(findings: &mut Vec<Finding>, lint: &LintConfig) {
+    if lint.rules.is_empty() {
+        return;
+    }
+    let lookup = |f: &Finding| {
+        lint.rules
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(f.rule.id) || *k == f.rule.name)
+            .map(|(_, v)| *v)
+    };
+    findings.retain_mut(|f| {
+        if f.severity == Severity::Fatal {
+            return true;
+        }
+        match lookup(f) {
+            Some(SeverityOverride::Off) => false,
+            Some(SeverityOverride::Error) => {
+                f.severity = Severity::Error;
+                true
+            }
+            Some(SeverityOverride::Warn) => {
+                f.severity = Severity::Warning;
+                true
+            }
+            Some(SeverityOverride::Note) => {
+                f.severity = Severity::Note;
+                true
+            }
+            None => true,
+        }
+    });
+}
+
+/// Finds the conventions for a working directory: `flowtel.yaml`, `flowtel.yml` or a
+/// `conventions/` folder in it or any parent.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        for name in ["flowtel.yaml", "flowtel.yml"] {
+            let p = d.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+        let c = d.join("conventions");
+        if c.is_dir() {
+            return Some(c);
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+/// The JSON Schema of a conventions file, pretty-printed (for yaml-language-server).
+pub fn json_schema() -> String {
+    let mut s = serde_json::to_string_pretty(load::registry_schema()).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,650 @@
+//! Loading a registry: read files, follow `imports`, decode, and merge the layers.
+//!
+//! Loading never stops at the first problem: every file is read, every unknown key reported,
+//! and what could be decoded is merged, so `flowtel check` shows all findings in one run. Only
+//! validation of the merged content is left to [`crate::validate`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use indexmap::IndexMap;
+use marked_yaml::{LoadError, LoaderOptions, Node};
+use serde_json::Value;
+
+use crate::finding::{Finding, Location, did_you_mean};
+use crate::model::{
+    Attribute, Defaults, Flow, Import, LintConfig, Metric, Naming, RegistryFile, SCHEMA_V1,
+};
+use crate::rules::registry as rules;
+use crate::source::{FileId, Seg, SourceMap};
+
+/// Largest conventions file read, so a mistaken path to a huge file fails fast.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// One layer of a merged registry: a file and what it declared.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// The file.
+    pub file: FileId,
+    /// The file as decoded.
+    pub content: RegistryFile,
+}
+
+/// Which layer declared each name, so findings can point at the declaration.
+#[derive(Debug, Clone, Default)]
+pub struct Origins {
+    /// Attribute name to the file that declares it (the last layer that touched it).
+    pub attributes: HashMap<String, FileId>,
+    /// Metric name to file.
+    pub metrics: HashMap<String, FileId>,
+    /// Flow name to file.
+    pub flows: HashMap<String, FileId>,
+}
+
+/// A merged conventions registry: every layer applied from the most general to the most specific.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    /// Name of the top layer.
+    pub name: String,
+    /// Version of the top layer.
+    pub version: String,
+    /// Naming patterns (from the most specific layer that sets them).
+    pub naming: Naming,
+    /// Defaults (from the most specific layer that sets them).
+    pub defaults: Defaults,
+    /// Every declared attribute.
+    pub attributes: IndexMap<String, Attribute>,
+    /// Every declared metric.
+    pub metrics: IndexMap<String, Metric>,
+    /// Every declared flow.
+    pub flows: IndexMap<String, Flow>,
+    /// Lint severity overrides, merged across layers.
+    pub lint: LintConfig,
+    /// The layers in the order they were applied (imports first).
+    pub layers: Vec<Layer>,
+    /// Where each name was declared.
+    pub origins: Origins,
+    /// Text and node trees of every file read.
+    pub sources: SourceMap,
+}
+
+/// What loading produced: the registry (when anything could be read) and the findings so far.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The merged registry. Present unless nothing could be read at all.
+    pub registry: Option<Registry>,
+    /// Findings from reading, decoding and merging.
+    pub findings: Vec<Finding>,
+}
+
+/// Loads a registry from a file or a folder (every `*.yaml`/`*.yml` in it) and merges its layers.
+pub fn load(path: &Path) -> Loaded {
+    let mut loader = Loader::default();
+    let entries = if path.is_dir() {
+        match yaml_files_in(path) {
+            Ok(files) if !files.is_empty() => files,
+            Ok(_) => {
+                loader.findings.push(
+                    Finding::new(
+                        &rules::UNREADABLE_INPUT,
+                        format!(
+                            "no conventions files (*.yaml, *.yml) in `{}`",
+                            path.display()
+                        ),
+                    )
+                    .help("point at a conventions file or a folder that holds them"),
+                );
+                return loader.finish(path);
+            }
+            Err(e) => {
+                loader.unreadable(path, &e, None);
+                return loader.finish(path);
+            }
+        }
+    } else {
+        vec![path.to_path_buf()]
+    };
+    for entry in &entries {
+        loader.visit(entry, None);
+    }
+    loader.finish(path)
+}
+
+/// Loads a registry from in-memory text, as if read from `path` (imports are still read from
+/// disk relative to it). Used by tests, fuzzing and the compile-time embedding.
+pub fn load_str(path: &Path, text: &str) -> Loaded {
+    let mut loader = Loader::default();
+    loader.visit_text(path.to_path_buf(), text.to_string(), None);
+    loader.finish(path)
+}
+
+fn yaml_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Where an import was written: the importing file and the entry's index.
+#[derive(Debug, Clone, Copy)]
+struct ImportSite {
+    file: FileId,
+    index: usize,
+}
+
+#[derive(Default)]
+struct Loader {
+    sources: SourceMap,
+    findings: Vec<Finding>,
+    /// Canonical path to file id, for every file read.
+    seen: HashMap<PathBuf, FileId>,
+    /// Files on the current import path, for cycle detection.
+    stack: Vec<(PathBuf, FileId, Option<ImportSite>)>,
+    /// Decoded files in the order to apply them (imports before importers).
+    ordered: Vec<Layer>,
+    /// Files imported by another file (so not a root of the registry).
+    imported: Vec<FileId>,
+}
+
+impl Loader {
+    fn site_location(&self, site: Option<ImportSite>) -> Option<Location> {
+        let site = site?;
+        self.sources
+            .locate(site.file, &[Seg::Key("imports"), Seg::Index(site.index)])
+    }
+
+    fn unreadable(&mut self, path: &Path, err: &dyn std::fmt::Display, site: Option<ImportSite>) {
+        let loc = self.site_location(site);
+        let what = if site.is_some() {
+            "imported file"
+        } else {
+            "file"
+        };
+        self.findings.push(
+            Finding::new(
+                &rules::UNREADABLE_INPUT,
+                format!("cannot read {what} `{}`: {err}", path.display()),
+            )
+            .at(loc)
+            .subject("file", path.display().to_string())
+            .help("check the path; imports are relative to the importing file"),
+        );
+    }
+
+    fn visit(&mut self, path: &Path, site: Option<ImportSite>) {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if self.check_cycle(&canonical, site) {
+            return;
+        }
+        if let Some(&id) = self.seen.get(&canonical) {
+            if site.is_some() {
+                self.imported.push(id);
+            }
+            return;
+        }
+        let text = match read_text(path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.unreadable(path, &e, site);
+                return;
+            }
+        };
+        self.visit_text(path.to_path_buf(), text, site);
+    }
+
+    /// Reports a cycle when `canonical` is already on the import path.
+    fn check_cycle(&mut self, canonical: &Path, site: Option<ImportSite>) -> bool {
+        let Some(pos) = self.stack.iter().position(|(p, _, _)| p == canonical) else {
+            return false;
+        };
+        let chain: Vec<String> = self.stack[pos..]
+            .iter()
+            .map(|(_, id, _)| self.sources.file(*id).display.clone())
+            .chain(std::iter::once(
+                self.sources.file(self.stack[pos].1).display.clone(),
+            ))
+            .collect();
+        let mut finding = Finding::new(
+            &rules::IMPORT_CYCLE,
+            format!("import cycle: {}", chain.join(" -> ")),
+        )
+        .at(self.site_location(site))
+        .help("remove one of the imports; layers must stack from general to specific");
+        // Name the other places of the cycle, so both ends are visible.
+        for (_, _, other_site) in &self.stack[pos + 1..] {
+            finding = finding.related(self.site_location(*other_site), "imported here");
+        }
+        self.findings.push(finding);
+        true
+    }
+
+    fn visit_text(&mut self, path: PathBuf, text: String, site: Option<ImportSite>) {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        let id = self.sources.add(path.clone(), text);
+        self.seen.insert(canonical.clone(), id);
+        if site.is_some() {
+            self.imported.push(id);
+        }
+        let Some(content) = self.decode(id) else {
+            return;
+        };
+        self.stack.push((canonical, id, site));
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for (index, import) in content.imports.iter().enumerate() {
+            let site = Some(ImportSite { file: id, index });
+            match import {
+                Import::Path(p) => {
+                    let target = base.join(p);
+                    if target.is_dir() {
+                        match yaml_files_in(&target) {
+                            Ok(files) => {
+                                for f in files {
+                                    self.visit(&f, site);
+                                }
+                            }
+                            Err(e) => self.unreadable(&target, &e, site),
+                        }
+                    } else {
+                        self.visit(&target, site);
+                    }
+                }
+                Import::Semconv(sc) => {
+                    self.findings.push(
+                        Finding::new(
+                            &rules::INVALID_VALUE,
+                            format!(
+                                "semantic-conventions import `{}` is not supported by this version of flowtel",
+                                sc.semconv
+                            ),
+                        )
+                        .at(self.site_location(site))
+                        .help("import a flowtel conventions file instead"),
+                    );
+                }
+            }
+        }
+        self.stack.pop();
+        self.ordered.push(Layer { file: id, content });
+    }
+
+    /// Parses and decodes one file, reporting every problem; `None` when nothing usable remains.
+    fn decode(&mut self, id: FileId) -> Option<RegistryFile> {
+        let text = self.sources.file(id).text.clone();
+        let strict = LoaderOptions::default().error_on_duplicate_keys(true);
+        let mut root = match marked_yaml::parse_yaml_with_options(id, &text, strict) {
+            Ok(node) => node,
+            Err(LoadError::DuplicateKey(dup)) => {
+                let first = self.sources.span_location(id, dup.prev_key.span());
+                self.findings.push(
+                    Finding::new(
+                        &rules::DUPLICATE_KEY,
+                        format!(
+                            "key `{}` appears twice in the same mapping",
+                            dup.key.as_str()
+                        ),
+                    )
+                    .at(self.sources.span_location(id, dup.key.span()))
+                    .subject("key", dup.key.as_str())
+                    .related(first, "first written here")
+                    .help("keep one of the two; rename the other if both are meant"),
+                );
+                // Read on with the last value winning, so the rest of the file is still checked.
+                match marked_yaml::parse_yaml(id, &text) {
+                    Ok(node) => node,
+                    Err(e) => return self.load_error(id, e),
+                }
+            }
+            Err(e) => return self.load_error(id, e),
+        };
+        check_keys(
+            &mut root,
+            registry_schema(),
+            registry_schema(),
+            id,
+            &self.sources,
+            &mut self.findings,
+        );
+        self.sources.file_mut(id).root = Some(root);
+        let root = self.sources.file(id).root.as_ref()?;
+        match marked_yaml::from_node::<RegistryFile>(root) {
+            Ok(content) => {
+                if content.schema != SCHEMA_V1 {
+                    self.findings.push(
+                        Finding::new(
+                            &rules::UNSUPPORTED_SCHEMA,
+                            format!("schema `{}` is not `{SCHEMA_V1}`", content.schema),
+                        )
+                        .at(self.sources.locate(id, &[Seg::Key("schema")]))
+                        .help(format!("write `schema: {SCHEMA_V1}`")),
+                    );
+                    return None;
+                }
+                Some(content)
+            }
+            Err(err) => {
+                let loc = err
+                    .start_mark()
+                    .map(|m| self.sources.marker_location(id, &m))
+                    .or_else(|| self.sources.locate(id, &[]));
+                let path = err.path().map(str::to_string).filter(|p| p != ".");
+                let msg = match &path {
+                    Some(p) => format!("invalid value at `{p}`: {}", lower_first(&err.to_string())),
+                    None => lower_first(&err.to_string()),
+                };
+                self.findings
+                    .push(Finding::new(&rules::INVALID_VALUE, msg).at(loc).help(
+                        "see the flowtel/v1 JSON Schema (`flowtel schema`) for the accepted values",
+                    ));
+                None
+            }
+        }
+    }
+
+    fn load_error(&mut self, id: FileId, err: LoadError) -> Option<RegistryFile> {
+        let (marker, message) = match &err {
+            LoadError::ScanError(m, e) => (*m, e.info().to_string()),
+            LoadError::TopLevelMustBeMapping(m) => (
+                *m,
+                "the top level must be a mapping (`schema: flowtel/v1`, `name: ...`)".into(),
+            ),
+            LoadError::TopLevelMustBeSequence(m) => (*m, "unexpected top-level sequence".into()),
+            LoadError::UnexpectedAnchor(m) => (
+                *m,
+                "anchors and aliases (`&x`, `*x`) are not supported in conventions files".into(),
+            ),
+            LoadError::MappingKeyMustBeScalar(m) => {
+                (*m, "mapping keys must be plain scalars".into())
+            }
+            LoadError::UnexpectedTag(m) => (*m, "YAML tags (`!x`) are not supported".into()),
+            LoadError::DuplicateKey(d) => (
+                d.key
+                    .span()
+                    .start()
+                    .copied()
+                    .unwrap_or_else(|| marked_yaml::Marker::new(id, 0, 1, 1)),
+                format!("key `{}` appears twice", d.key.as_str()),
+            ),
+        };
+        let text = &self.sources.file(id).text;
+        let help = if text.trim().is_empty() {
+            "the file is empty; a conventions file starts with `schema: flowtel/v1`".to_string()
+        } else {
+            "fix the YAML syntax at this position".to_string()
+        };
+        self.findings.push(
+            Finding::new(&rules::MALFORMED_YAML, message)
+                .at(self.sources.marker_location(id, &marker))
+                .help(help),
+        );
+        None
+    }
+
+    fn finish(mut self, path: &Path) -> Loaded {
+        if self.ordered.is_empty() {
+            return Loaded {
+                registry: None,
+                findings: self.findings,
+            };
+        }
+        let mut reg = Registry::default();
+        let mut attr_layer: HashMap<String, FileId> = HashMap::new();
+        let mut metric_layer: HashMap<String, FileId> = HashMap::new();
+        let mut flow_layer: HashMap<String, FileId> = HashMap::new();
+        let ordered = std::mem::take(&mut self.ordered);
+        for layer in &ordered {
+            let c = &layer.content;
+            let f = layer.file;
+            if let Some(n) = &c.naming {
+                reg.naming = n.clone();
+            }
+            if let Some(d) = &c.defaults {
+                reg.defaults = d.clone();
+            }
+            if let Some(l) = &c.lint {
+                for (k, v) in &l.rules {
+                    reg.lint.rules.insert(k.clone(), *v);
+                }
+            }
+            for (name, attr) in &c.attributes {
+                if let Some(&prev) = attr_layer.get(name) {
+                    let old = &reg.attributes[name];
+                    if old.ty != attr.ty {
+                        self.conflict(
+                            ("attribute", name),
+                            format!(
+                                "type `{}` here, `{}` there",
+                                attr.ty.as_str(),
+                                old.ty.as_str()
+                            ),
+                            (f, "attributes"),
+                            prev,
+                        );
+                        continue;
+                    }
+                }
+                reg.attributes.insert(name.clone(), attr.clone());
+                attr_layer.insert(name.clone(), f);
+            }
+            for (name, metric) in &c.metrics {
+                if let Some(&prev) = metric_layer.get(name) {
+                    let old = &reg.metrics[name];
+                    if old.instrument != metric.instrument || old.unit != metric.unit {
+                        self.conflict(
+                            ("metric", name),
+                            format!(
+                                "`{} {}` here, `{} {}` there",
+                                metric.instrument.as_str(),
+                                metric.unit,
+                                old.instrument.as_str(),
+                                old.unit
+                            ),
+                            (f, "metrics"),
+                            prev,
+                        );
+                        continue;
+                    }
+                }
+                reg.metrics.insert(name.clone(), metric.clone());
+                metric_layer.insert(name.clone(), f);
+            }
+            for (name, flow) in &c.flows {
+                if let Some(&prev) = flow_layer.get(name) {
+                    self.conflict(
+                        ("flow", name),
+                        "a flow is owned by one layer".into(),
+                        (f, "flows"),
+                        prev,
+                    );
+                    continue;
+                }
+                reg.flows.insert(name.clone(), flow.clone());
+                flow_layer.insert(name.clone(), f);
+            }
+        }
+        // The top layer names the registry: the first file that nothing imports.
+        let top = ordered
+            .iter()
+            .rev()
+            .find(|l| !self.imported.contains(&l.file))
+            .or(ordered.last())
+            .map(|l| &l.content);
+        if let Some(top) = top {
+            reg.name = top.name.clone();
+            reg.version = top.version.clone();
+        }
+        let _ = path;
+        reg.origins = Origins {
+            attributes: attr_layer,
+            metrics: metric_layer,
+            flows: flow_layer,
+        };
+        reg.layers = ordered;
+        reg.sources = self.sources;
+        Loaded {
+            registry: Some(reg),
+            findings: self.findings,
+        }
+    }
+
+    fn conflict(
+        &mut self,
+        (kind, name): (&str, &str),
+        detail: String,
+        (file, section): (FileId, &str),
+        prev: FileId,
+    ) {
+        let here = self
+            .sources
+            .locate(file, &[Seg::Key(section), Seg::Name(name)]);
+        let there = self
+            .sources
+            .locate(prev, &[Seg::Key(section), Seg::Name(name)]);
+        self.findings.push(
+            Finding::new(
+                &rules::IMPORT_CONFLICT,
+                format!("{kind} `{name}` is redefined differently: {detail}"),
+            )
+            .at(here)
+            .subject(kind, name)
+            .related(there, "first defined here")
+            .help(format!(
+                "use the imported definition of `{name}` (a layer may only narrow it), or choose another name"
+            )),
+        );
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "it is {} bytes; conventions files are limited to {MAX_FILE_BYTES}",
+            meta.len()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "it is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The JSON Schema of a conventions file, generated once from the model.
+pub fn registry_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::to_value(schemars::schema_for!(RegistryFile)).unwrap_or(Value::Null)
+    })
+}
+
+fn resolve<'a>(mut schema: &'a Value, root: &'a Value) -> &'a Value {
+    for _ in 0..16 {
+        let Some(r) = schema.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        let Some(target) = r.strip_prefix('#').and_then(|p| root.pointer(p)) else {
+            break;
+        };
+        schema = target;
+    }
+    schema
+}
+
+/// The alternative of an `anyOf`/`oneOf` that fits a node of this kind.
+fn pick<'a>(schema: &'a Value, root: &'a Value, node: &Node) -> &'a Value {
+    let schema = resolve(schema, root);
+    let Some(alts) = schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))
+        .and_then(Value::as_array)
+    else {
+        return schema;
+    };
+    let want = match node {
+        Node::Mapping(_) => "object",
+        Node::Sequence(_) => "array",
+        Node::Scalar(_) => "",
+    };
+    alts.iter()
+        .map(|a| pick(a, root, node))
+        .find(|a| {
+            a.get("type").and_then(Value::as_str) == Some(want)
+                || (want == "object" && a.get("properties").is_some())
+        })
+        .unwrap_or(schema)
+}
+
+/// Reports (and removes) every key the schema does not allow, so decoding can go on.
+fn check_keys(
+    node: &mut Node,
+    schema: &Value,
+    root: &Value,
+    file: FileId,
+    sources: &SourceMap,
+    findings: &mut Vec<Finding>,
+) {
+    let schema = pick(schema, root, node);
+    match node {
+        Node::Mapping(map) => {
+            let props = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties");
+            let mut unknown = Vec::new();
+            for (key, value) in map.iter_mut() {
+                let sub = props.and_then(|p| p.get(key.as_str()));
+                match (sub, additional) {
+                    (Some(sub), _) => check_keys(value, sub, root, file, sources, findings),
+                    (None, Some(Value::Bool(false))) if props.is_some() => {
+                        unknown.push(key.clone())
+                    }
+                    (None, Some(add)) if add.is_object() => {
+                        check_keys(value, add, root, file, sources, findings)
+                    }
+                    _ => {}
+                }
+            }
+            for key in unknown {
+                let known = props
+                    .map(|p| p.keys().map(String::as_str).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                let suggestion = did_you_mean(key.as_str(), known.iter().copied());
+                let help = match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("known keys here: {}", known.join(", ")),
+                };
+                findings.push(
+                    Finding::new(
+                        &rules::UNKNOWN_KEY,
+                        format!("unknown key `{}`", key.as_str()),
+                    )
+                    .at(sources.span_location(file, key.span()))
+                    .subject("key", key.as_str())
+                    .help(help),
+                );
+                map.remove(&key);
+            }
+        }
+        Node::Sequence(seq) => {
+            if let Some(items) = schema.get("items") {
+                for item in seq.iter_mut() {
+                    check_keys(item, items, root, file, sources, findings);
+                }
+            }
+        }
+        Node::Scalar(_) => {}
+    }
+}

@@ -1,0 +1,454 @@
+//! The `flowtel/v1` conventions schema as plain Rust data.
+//!
+//! These types are what every flowtel tool reads: the loader decodes YAML into them, the JSON
+//! Schema for editors is generated from them, and the macros and the runtime consume them. They
+//! carry no positions; where a finding needs a line and column it asks the [`crate::SourceMap`]
+//! for the node at a path (`["metrics", "flow.step.duration", "labels", 2]`).
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Duration;
+
+/// The only schema identifier this version of flowtel reads.
+pub const SCHEMA_V1: &str = "flowtel/v1";
+
+/// One conventions file exactly as written: a layer of a registry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "flowtel conventions registry (flowtel/v1)")]
+pub struct RegistryFile {
+    /// Schema identifier; must be `flowtel/v1`.
+    pub schema: String,
+    /// Name of this registry layer, e.g. `acme-platform`.
+    pub name: String,
+    /// Semantic version of this layer; `flowtel diff` checks that updates bump it correctly.
+    pub version: String,
+    /// Other layers this one builds on. Paths are relative to this file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<Import>,
+    /// Regular expressions that names must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub naming: Option<Naming>,
+    /// Defaults applied where a metric or flow does not say otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<Defaults>,
+    /// Attribute keys (span attributes and metric labels), by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub attributes: IndexMap<String, Attribute>,
+    /// Metrics, by OpenTelemetry name (dotted, unit not in the name).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub metrics: IndexMap<String, Metric>,
+    /// Business flows, by name (`checkout`, `login`, ...).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub flows: IndexMap<String, Flow>,
+    /// Lint configuration: severity overrides per rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<LintConfig>,
+}
+
+/// An entry of `imports`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Import {
+    /// Another flowtel conventions file or folder, relative to the importing file.
+    Path(String),
+    /// An OpenTelemetry semantic-conventions registry folder (Weaver format).
+    Semconv(SemconvImport),
+}
+
+/// Import of an OpenTelemetry semantic-conventions registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SemconvImport {
+    /// Folder holding the semantic-conventions model, relative to the importing file.
+    pub semconv: String,
+    /// Root namespaces to take (`http`, `url`, ...); all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<Vec<String>>,
+}
+
+/// Naming rules: regular expressions every name of a kind must match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Naming {
+    /// Regex for metric names.
+    #[serde(default = "Naming::default_metric")]
+    pub metric: String,
+    /// Regex for attribute keys.
+    #[serde(default = "Naming::default_attribute")]
+    pub attribute: String,
+    /// Regex for flow names.
+    #[serde(default = "Naming::default_flow")]
+    pub flow: String,
+    /// Regex for step names.
+    #[serde(default = "Naming::default_step")]
+    pub step: String,
+    /// Regex for span names.
+    #[serde(default = "Naming::default_span")]
+    pub span: String,
+}
+
+impl Naming {
+    fn default_metric() -> String {
+        r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$".into()
+    }
+    fn default_attribute() -> String {
+        r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$".into()
+    }
+    fn default_flow() -> String {
+        r"^[a-z][a-z0-9_]*$".into()
+    }
+    fn default_step() -> String {
+        r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$".into()
+    }
+    fn default_span() -> String {
+        r"^\S(.*\S)?$".into()
+    }
+}
+
+impl Default for Naming {
+    fn default() -> Self {
+        Naming {
+            metric: Self::default_metric(),
+            attribute: Self::default_attribute(),
+            flow: Self::default_flow(),
+            step: Self::default_step(),
+            span: Self::default_span(),
+        }
+    }
+}
+
+/// Defaults for metrics and flows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Distinct label sets a metric may have before new ones fold into the overflow series.
+    #[serde(default = "Defaults::default_cardinality_limit")]
+    pub cardinality_limit: u32,
+    /// SLO window used by flows that do not name one.
+    #[serde(default = "Defaults::default_slo_window")]
+    pub slo_window: Duration,
+}
+
+impl Defaults {
+    fn default_cardinality_limit() -> u32 {
+        2000
+    }
+    fn default_slo_window() -> Duration {
+        Duration::from_raw("30d")
+    }
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            cardinality_limit: Self::default_cardinality_limit(),
+            slo_window: Self::default_slo_window(),
+        }
+    }
+}
+
+/// Type of an attribute's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeType {
+    /// A string.
+    String,
+    /// A 64-bit integer.
+    Int,
+    /// A 64-bit float.
+    Double,
+    /// A boolean.
+    Bool,
+    /// One of the listed `values`.
+    Enum,
+    /// An array of strings.
+    #[serde(rename = "string[]")]
+    StringArray,
+    /// An array of integers.
+    #[serde(rename = "int[]")]
+    IntArray,
+    /// An array of floats.
+    #[serde(rename = "double[]")]
+    DoubleArray,
+    /// An array of booleans.
+    #[serde(rename = "bool[]")]
+    BoolArray,
+    /// A map of keys to values (OpenTelemetry `template[...]` attributes).
+    Template,
+}
+
+impl AttributeType {
+    /// The name as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributeType::String => "string",
+            AttributeType::Int => "int",
+            AttributeType::Double => "double",
+            AttributeType::Bool => "bool",
+            AttributeType::Enum => "enum",
+            AttributeType::StringArray => "string[]",
+            AttributeType::IntArray => "int[]",
+            AttributeType::DoubleArray => "double[]",
+            AttributeType::BoolArray => "bool[]",
+            AttributeType::Template => "template",
+        }
+    }
+}
+
+/// How a `pii` attribute is redacted on spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Redaction {
+    /// The attribute is removed.
+    #[default]
+    Drop,
+    /// The value is replaced by a keyed hash, so equal values stay correlatable.
+    Hash,
+}
+
+/// A declared attribute key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attribute {
+    /// Value type.
+    #[serde(rename = "type")]
+    pub ty: AttributeType,
+    /// Allowed values, for `type: enum`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    /// Distinct values allowed before new ones fold into `_OTHER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_values: Option<u32>,
+    /// Personal data: never a metric label, redacted on spans.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pii: bool,
+    /// How a `pii` attribute is redacted on spans (default `drop`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redact: Option<Redaction>,
+    /// One-line description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brief: Option<String>,
+    /// Example values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<String>,
+    /// Set when the attribute should no longer be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<Deprecation>,
+}
+
+/// A deprecation: a reason text, or the name that replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Deprecation {
+    /// Free text, e.g. "use `http.request.method`".
+    Note(String),
+    /// Structured form.
+    Detail(DeprecationDetail),
+}
+
+/// Structured deprecation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeprecationDetail {
+    /// The name that replaces this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_to: Option<String>,
+    /// Why, and what to do instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Deprecation {
+    /// The replacement name, when the deprecation names one.
+    pub fn renamed_to(&self) -> Option<&str> {
+        match self {
+            Deprecation::Note(_) => None,
+            Deprecation::Detail(d) => d.renamed_to.as_deref(),
+        }
+    }
+
+    /// A sentence for messages: "renamed to `x`" or the note.
+    pub fn describe(&self) -> String {
+        match self {
+            Deprecation::Note(n) => n.clone(),
+            Deprecation::Detail(d) => match (&d.renamed_to, &d.note) {
+                (Some(r), _) => format!("renamed to `{r}`"),
+                (None, Some(n)) => n.clone(),
+                (None, None) => "deprecated".into(),
+            },
+        }
+    }
+}
+
+/// Kind of metric instrument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Instrument {
+    /// Monotonic sum.
+    Counter,
+    /// Non-monotonic sum.
+    UpdownCounter,
+    /// Distribution of values.
+    Histogram,
+    /// Last value.
+    Gauge,
+}
+
+impl Instrument {
+    /// The name as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Instrument::Counter => "counter",
+            Instrument::UpdownCounter => "updown_counter",
+            Instrument::Histogram => "histogram",
+            Instrument::Gauge => "gauge",
+        }
+    }
+}
+
+/// A declared metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    /// Instrument kind.
+    pub instrument: Instrument,
+    /// UCUM unit as OpenTelemetry uses it (`s`, `ms`, `By`, `1`, `{request}`).
+    pub unit: String,
+    /// Labels (attribute keys) the metric may carry; anything else is dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// Distinct label sets before new ones fold into the overflow series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cardinality_limit: Option<u32>,
+    /// Explicit histogram bucket boundaries, strictly increasing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<Vec<f64>>,
+    /// One-line description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brief: Option<String>,
+    /// Set when the metric should no longer be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<Deprecation>,
+}
+
+/// A business flow: work that crosses services and has an owner and an SLO.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    /// Team that owns the flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Alertmanager receiver that pages for this flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_route: Option<String>,
+    /// One-line description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brief: Option<String>,
+    /// HTTP routes (`METHOD /template`) that start this flow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry: Vec<String>,
+    /// Steps of the flow, by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub steps: IndexMap<String, Step>,
+    /// Service level objective.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<Slo>,
+    /// Set when the flow should no longer be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<Deprecation>,
+}
+
+/// A step of a flow.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Service that performs the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Latency budget of the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+    /// One-line description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brief: Option<String>,
+}
+
+/// Latency budget by percentile.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// Median latency budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50: Option<Duration>,
+    /// 95th percentile latency budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95: Option<Duration>,
+    /// 99th percentile latency budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<Duration>,
+}
+
+impl Budget {
+    /// The budgets that are set, as `(name, duration)`.
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, &Duration)> {
+        [("p50", &self.p50), ("p95", &self.p95), ("p99", &self.p99)]
+            .into_iter()
+            .filter_map(|(n, d)| d.as_ref().map(|d| (n, d)))
+    }
+}
+
+/// Service level objective of a flow.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// Percentage of requests that must succeed, in (0, 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<f64>,
+    /// Latency objective.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencySlo>,
+    /// Window the objective is measured over (default: `defaults.slo_window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Duration>,
+}
+
+/// Latency objective: `target` percent of requests faster than `threshold`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySlo {
+    /// Latency a request must stay under.
+    pub threshold: Duration,
+    /// Percentage of requests that must stay under the threshold, in (0, 100).
+    pub target: f64,
+}
+
+/// Lint configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LintConfig {
+    /// Severity per rule id (`FT0101`) or name (`unknown-metric`).
+    #[serde(default)]
+    pub rules: IndexMap<String, SeverityOverride>,
+}
+
+/// Severity a rule is overridden to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SeverityOverride {
+    /// Report as an error (fails the build).
+    Error,
+    /// Report as a warning.
+    #[serde(alias = "warning")]
+    Warn,
+    /// Report as a note.
+    Note,
+    /// Do not report.
+    Off,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}

@@ -1,0 +1,383 @@
+//! Renders findings for people (rustc-style) and machines (JSON, SARIF 2.1.0).
+//!
+//! This is the only place that formats findings: checks produce plain [`Finding`]s, and adding an
+//! output format never touches a rule. The human renderer asks a [`SourceText`] for the line
+//! under a finding so it can show it with a caret; JSON follows the contract in DESIGN.md; SARIF
+//! carries the whole rule catalogue so code-scanning UIs can show each rule's help.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::finding::{Finding, Severity, Summary};
+use crate::rules;
+use crate::source::SourceMap;
+
+/// Version written into reports.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Output formats every report command accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// rustc-style text for people.
+    Human,
+    /// One JSON document (DESIGN.md's contract).
+    Json,
+    /// SARIF 2.1.0 for code-scanning UIs.
+    Sarif,
+}
+
+/// Gives the renderer the text of a line of an input file.
+pub trait SourceText {
+    /// The 1-based `line` of `file` (as named in findings), when available.
+    fn line(&self, file: &str, line: u32) -> Option<String>;
+}
+
+impl SourceText for SourceMap {
+    fn line(&self, file: &str, line: u32) -> Option<String> {
+        SourceMap::line(self, file, line).map(str::to_string)
+    }
+}
+
+/// No source text: findings render without snippets.
+pub struct NoSource;
+
+impl SourceText for NoSource {
+    fn line(&self, _: &str, _: u32) -> Option<String> {
+        None
+    }
+}
+
+/// Reads lines from files on disk, caching each file; files over 8 MiB are not read.
+#[derive(Default)]
+pub struct DiskSource {
+    cache: RefCell<HashMap<String, Option<Vec<String>>>>,
+}
+
+impl SourceText for DiskSource {
+    fn line(&self, file: &str, line: u32) -> Option<String> {
+        let mut cache = self.cache.borrow_mut();
+        let lines = cache.entry(file.to_string()).or_insert_with(|| {
+            let meta = std::fs::metadata(file).ok()?;
+            if meta.len() > 8 * 1024 * 1024 {
+                return None;
+            }
+            let text = std::fs::read_to_string(file).ok()?;
+            Some(text.lines().map(str::to_string).collect())
+        });
+        lines.as_ref()?.get(line.checked_sub(1)? as usize).cloned()
+    }
+}
+
+/// Chains two sources: the first that has the line wins.
+pub struct Either<'a>(pub &'a dyn SourceText, pub &'a dyn SourceText);
+
+impl SourceText for Either<'_> {
+    fn line(&self, file: &str, line: u32) -> Option<String> {
+        self.0.line(file, line).or_else(|| self.1.line(file, line))
+    }
+}
+
+/// Renders in `format`.
+pub fn render(
+    findings: &[Finding],
+    format: Format,
+    sources: &dyn SourceText,
+    color: bool,
+) -> String {
+    match format {
+        Format::Human => human(findings, sources, color),
+        Format::Json => json(findings),
+        Format::Sarif => sarif(findings),
+    }
+}
+
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, sev: Option<Severity>, bold: bool, text: &str) -> String {
+        if !self.on {
+            return text.to_string();
+        }
+        let color = match sev {
+            Some(Severity::Fatal | Severity::Error) => "31",
+            Some(Severity::Warning) => "33",
+            Some(Severity::Note) => "36",
+            None => "34",
+        };
+        let b = if bold { "1;" } else { "" };
+        format!("\x1b[{b}{color}m{text}\x1b[0m")
+    }
+}
+
+/// rustc-style text: header, location, source line with a caret, help, related places, summary.
+pub fn human(findings: &[Finding], sources: &dyn SourceText, color: bool) -> String {
+    let style = Style { on: color };
+    let mut out = String::new();
+    for f in findings {
+        let sev = f.severity;
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            style.paint(Some(sev), true, &format!("{}[{}]", sev.as_str(), f.rule.id)),
+            f.message
+        );
+        if let Some(loc) = &f.location {
+            let gutter = loc.line.to_string().len();
+            let pad = " ".repeat(gutter);
+            let _ = writeln!(out, "{pad}{} {loc}", style.paint(None, true, "-->"));
+            if let Some(text) = sources.line(&loc.file, loc.line) {
+                let (shown, caret_col) = window(&text, loc.column as usize);
+                let width = token_width(&text, loc.column as usize, loc);
+                let bar = style.paint(None, true, "|");
+                let _ = writeln!(out, "{pad} {bar}");
+                let _ = writeln!(
+                    out,
+                    "{} {bar} {shown}",
+                    style.paint(None, true, &loc.line.to_string())
+                );
+                let _ = writeln!(
+                    out,
+                    "{pad} {bar} {}{}",
+                    " ".repeat(caret_col.saturating_sub(1)),
+                    style.paint(Some(sev), true, &"^".repeat(width.max(1)))
+                );
+            }
+            if let Some(help) = &f.help {
+                let _ = writeln!(out, "{pad} = {}: {help}", style.paint(None, true, "help"));
+            }
+            for r in &f.related {
+                let _ = writeln!(
+                    out,
+                    "{pad} = {}: {}: {}",
+                    style.paint(None, true, "note"),
+                    r.message,
+                    r.location
+                );
+            }
+        } else {
+            if let Some(help) = &f.help {
+                let _ = writeln!(out, "  = {}: {help}", style.paint(None, true, "help"));
+            }
+            for r in &f.related {
+                let _ = writeln!(
+                    out,
+                    "  = {}: {}: {}",
+                    style.paint(None, true, "note"),
+                    r.message,
+                    r.location
+                );
+            }
+        }
+        out.push('\n');
+    }
+    let s = Summary::of(findings);
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "{}",
+        style.paint(
+            if s.errors > 0 {
+                Some(Severity::Error)
+            } else if s.warnings > 0 {
+                Some(Severity::Warning)
+            } else {
+                None
+            },
+            true,
+            &format!(
+                "flowtel: {}, {}, {}",
+                plural(s.errors, "error"),
+                plural(s.warnings, "warning"),
+                plural(s.notes, "note")
+            )
+        )
+    );
+    out
+}
+
+/// At most this many characters of a source line are shown.
+const MAX_SHOWN: usize = 120;
+
+/// The part of a long line around `column`, and the caret's column within it.
+fn window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= MAX_SHOWN {
+        return (line.to_string(), column);
+    }
+    let start = column.saturating_sub(MAX_SHOWN / 3).min(chars.len());
+    let end = (start + MAX_SHOWN).min(chars.len());
+    let mut s: String = chars[start..end].iter().collect();
+    let mut col = column - start;
+    if start > 0 {
+        s.insert_str(0, "...");
+        col += 3;
+    }
+    if end < chars.len() {
+        s.push_str("...");
+    }
+    (s, col)
+}
+
+/// Width of the token starting at `column`: to the end column when known, else to the end of
+/// the scalar (a quoted string, or up to a YAML delimiter).
+fn token_width(line: &str, column: usize, loc: &crate::finding::Location) -> usize {
+    if let (Some(el), Some(ec)) = (loc.end_line, loc.end_column)
+        && el == loc.line
+        && ec as usize > column
+    {
+        return (ec as usize - column).min(MAX_SHOWN);
+    }
+    let rest: Vec<char> = line.chars().skip(column.saturating_sub(1)).collect();
+    match rest.first() {
+        Some(&q @ ('"' | '\'')) => rest
+            .iter()
+            .skip(1)
+            .position(|&c| c == q)
+            .map_or(rest.len(), |p| p + 2),
+        Some(_) => rest
+            .iter()
+            .position(|&c| matches!(c, ',' | ']' | '}' | '#') || c == ':' || c.is_whitespace())
+            .unwrap_or(rest.len()),
+        None => 1,
+    }
+    .min(MAX_SHOWN)
+}
+
+/// The JSON report document of DESIGN.md.
+pub fn json_value(findings: &[Finding]) -> Value {
+    let list: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut v {
+                // `name` sits right after `rule` for readability.
+                let mut ordered = serde_json::Map::new();
+                ordered.insert("rule".into(), json!(f.rule.id));
+                ordered.insert("name".into(), json!(f.rule.name));
+                for (k, val) in std::mem::take(m) {
+                    if k != "rule" {
+                        ordered.insert(k, val);
+                    }
+                }
+                *m = ordered;
+            }
+            v
+        })
+        .collect();
+    json!({
+        "tool": "flowtel",
+        "version": TOOL_VERSION,
+        "summary": Summary::of(findings),
+        "findings": list,
+    })
+}
+
+/// The JSON report, pretty-printed.
+pub fn json(findings: &[Finding]) -> String {
+    let mut s = serde_json::to_string_pretty(&json_value(findings)).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn sarif_level(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Fatal | Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+fn sarif_location(loc: &crate::finding::Location, message: Option<&str>) -> Value {
+    let mut region = json!({"startLine": loc.line, "startColumn": loc.column});
+    if let (Some(l), Some(c)) = (loc.end_line, loc.end_column) {
+        region["endLine"] = json!(l);
+        region["endColumn"] = json!(c);
+    }
+    let mut v = json!({
+        "physicalLocation": {
+            "artifactLocation": {"uri": loc.file.replace('\\', "/"), "uriBaseId": "%SRCROOT%"},
+            "region": region
+        }
+    });
+    if let Some(p) = &loc.pointer {
+        v["logicalLocations"] = json!([{"fullyQualifiedName": p, "kind": "object"}]);
+    }
+    if let Some(m) = message {
+        v["message"] = json!({"text": m});
+    }
+    v
+}
+
+/// A SARIF 2.1.0 log with one run, the whole rule catalogue and one result per finding.
+pub fn sarif(findings: &[Finding]) -> String {
+    let catalogue: Vec<&rules::Rule> = rules::all().collect();
+    let rules_json: Vec<Value> = catalogue
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": r.what},
+                "help": {"text": format!("{}\n\n{}", r.what, r.why), "markdown": r.explain()},
+                "defaultConfiguration": {"level": sarif_level(r.severity)},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let mut res = json!({
+                "ruleId": f.rule.id,
+                "ruleIndex": catalogue.iter().position(|r| r.id == f.rule.id),
+                "level": sarif_level(f.severity),
+                "message": {"text": match &f.help {
+                    Some(h) => format!("{} (help: {h})", f.message),
+                    None => f.message.clone(),
+                }},
+            });
+            if let Some(loc) = &f.location {
+                res["locations"] = json!([sarif_location(loc, None)]);
+            }
+            if !f.related.is_empty() {
+                res["relatedLocations"] = Value::Array(
+                    f.related
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            let mut v = sarif_location(&r.location, Some(&r.message));
+                            v["id"] = json!(i);
+                            v
+                        })
+                        .collect(),
+                );
+            }
+            if !f.subject.is_empty() {
+                res["properties"] = json!({"subject": f.subject});
+            }
+            res
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "flowtel",
+                "version": TOOL_VERSION,
+                "informationUri": "https://example.invalid/flowtel",
+                "rules": rules_json,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,132 @@
+//! The rule catalogue: every check flowtel makes, declared once.
+//!
+//! Each rule has an id (`FT0012`), a kebab-case name, a default severity and its documentation in
+//! a fixed shape (what it does, why it matters, an example of bad and good). `flowtel explain`,
+//! the SARIF `rules` array and the rule table in the README are all generated from here. Rules are
+//! grouped by the part of flowtel that raises them, one file per area:
+//!
+//! | ids | area |
+//! |---|---|
+//! | `FT00xx` | registry loading and validation ([`registry`]) |
+//! | `FT01xx` | exported telemetry ([`telemetry`]) |
+//! | `FT02xx` | Rust sources ([`source`]) |
+//! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
+
+use serde::Serialize;
+
+use crate::finding::Severity;
+
+/// Declares a rule as a `pub static` with its documentation. Used by every area file.
+macro_rules! declare_rule {
+    ($ident:ident, $id:literal, $name:literal, $sev:ident,
+     summary: $summary:literal, what: $what:literal, why: $why:literal,
+     bad: $bad:literal, good: $good:literal $(,)?) => {
+        #[doc = concat!("`", $id, " ", $name, "`: ", $summary)]
+        pub static $ident: $crate::rules::Rule = $crate::rules::Rule {
+            id: $id,
+            name: $name,
+            severity: $crate::finding::Severity::$sev,
+            summary: $summary,
+            what: $what,
+            why: $why,
+            bad: $bad,
+            good: $good,
+        };
+    };
+}
+
+pub mod diff;
+pub mod registry;
+pub mod source;
+pub mod telemetry;
+
+/// A lint rule and its documentation.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Rule {
+    /// Stable id, `FT` and four digits.
+    pub id: &'static str,
+    /// Stable kebab-case name.
+    pub name: &'static str,
+    /// Severity unless the conventions' `lint.rules` override it.
+    pub severity: Severity,
+    /// One line, for listings and SARIF `shortDescription`.
+    pub summary: &'static str,
+    /// What it does.
+    pub what: &'static str,
+    /// Why it matters.
+    pub why: &'static str,
+    /// An example that triggers the rule.
+    pub bad: &'static str,
+    /// The same example, fixed.
+    pub good: &'static str,
+}
+
+impl Rule {
+    /// The explanation as `flowtel explain` prints it (Markdown).
+    pub fn explain(&self) -> String {
+        format!(
+            "# {id} {name}\n\nDefault severity: {sev}\n\n{summary}\n\n## What it does\n{what}\n\n## Why is this bad\n{why}\n\n## Example\n```\n{bad}\n```\nUse instead:\n```\n{good}\n```\n",
+            id = self.id,
+            name = self.name,
+            sev = self.severity,
+            summary = self.summary,
+            what = self.what,
+            why = self.why,
+            bad = self.bad.trim_end(),
+            good = self.good.trim_end(),
+        )
+    }
+}
+
+/// Every rule, in id order.
+pub fn all() -> impl Iterator<Item = &'static Rule> {
+    registry::RULES
+        .iter()
+        .chain(telemetry::RULES)
+        .chain(source::RULES)
+        .chain(diff::RULES)
+        .copied()
+}
+
+/// Looks a rule up by id (`FT0012`, case-insensitive) or name (`undeclared-label`).
+pub fn find(id_or_name: &str) -> Option<&'static Rule> {
+    all().find(|r| r.id.eq_ignore_ascii_case(id_or_name) || r.name == id_or_name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_and_names_are_unique_and_well_formed() {
+        let mut ids = HashSet::new();
+        let mut names = HashSet::new();
+        for r in all() {
+            assert!(ids.insert(r.id), "duplicate id {}", r.id);
+            assert!(names.insert(r.name), "duplicate name {}", r.name);
+            assert!(
+                r.id.len() == 6
+                    && r.id.starts_with("FT")
+                    && r.id[2..].bytes().all(|b| b.is_ascii_digit()),
+                "bad id {}",
+                r.id
+            );
+            assert!(
+                r.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "bad name {}",
+                r.name
+            );
+            for text in [r.summary, r.what, r.why, r.bad, r.good] {
+                assert!(!text.trim().is_empty(), "rule {} has an empty text", r.id);
+            }
+        }
+    }
+
+    #[test]
+    fn finds_by_id_or_name() {
+        assert_eq!(find("ft0003").map(|r| r.name), Some("unknown-key"));
+        assert_eq!(find("unknown-key").map(|r| r.id), Some("FT0003"));
+        assert!(find("FT9999").is_none());
+    }
+}

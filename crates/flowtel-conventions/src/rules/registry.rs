@@ -1,0 +1,241 @@
+//! Rules over the conventions registry itself (`flowtel check`): `FT00xx`.
+
+use super::Rule;
+
+declare_rule!(MALFORMED_YAML, "FT0001", "malformed-yaml", Fatal,
+    summary: "The file is not valid YAML.",
+    what: "Reports a YAML syntax error with the parser's line and column. Nothing else in the file is checked until it parses.",
+    why: "A registry that does not parse cannot be enforced; every tool that reads it would fail.",
+    bad: "metrics:\n  http.server.request.duration: {instrument: histogram, unit: s",
+    good: "metrics:\n  http.server.request.duration: {instrument: histogram, unit: s}",
+);
+
+declare_rule!(UNREADABLE_INPUT, "FT0002", "unreadable-input", Fatal,
+    summary: "An input file or import cannot be read.",
+    what: "Reports a file that does not exist, cannot be opened, or is not UTF-8 text, including files named by `imports`.",
+    why: "A missing layer silently changes what the registry declares.",
+    bad: "imports: [otel-htp.yaml]   # no such file",
+    good: "imports: [otel-http.yaml]",
+);
+
+declare_rule!(UNKNOWN_KEY, "FT0003", "unknown-key", Error,
+    summary: "A key that the flowtel/v1 schema does not define.",
+    what: "Reports every mapping key the schema does not know, with the closest known key as a suggestion.",
+    why: "A misspelt key (`cardinality_limt`) is silently ignored by YAML readers: the limit you meant to set is not set.",
+    bad: "metrics:\n  flow.step.duration:\n    instrument: histogram\n    unit: s\n    cardinality_limt: 500",
+    good: "metrics:\n  flow.step.duration:\n    instrument: histogram\n    unit: s\n    cardinality_limit: 500",
+);
+
+declare_rule!(DUPLICATE_KEY, "FT0004", "duplicate-key", Error,
+    summary: "A mapping key appears twice; steps, metrics and attributes must be unique.",
+    what: "Reports a key written twice in one mapping (a step listed twice in a flow, an attribute declared twice), naming both places.",
+    why: "YAML readers keep one of the two silently; which one depends on the reader.",
+    bad: "steps:\n  payment.authorize: {service: payments}\n  payment.authorize: {service: billing}",
+    good: "steps:\n  payment.authorize: {service: payments}\n  payment.capture: {service: billing}",
+);
+
+declare_rule!(INVALID_VALUE, "FT0005", "invalid-value", Error,
+    summary: "A value of the wrong type or outside the allowed set.",
+    what: "Reports values the schema does not accept: a word where a number belongs, an unknown `instrument` or `type`, a missing required key.",
+    why: "Every tool reads the registry the same way; a value it cannot read has no meaning for any of them.",
+    bad: "metrics:\n  http.server.active_requests: {instrument: guage, unit: '{request}'}",
+    good: "metrics:\n  http.server.active_requests: {instrument: updown_counter, unit: '{request}'}",
+);
+
+declare_rule!(UNSUPPORTED_SCHEMA, "FT0006", "unsupported-schema", Error,
+    summary: "The file does not declare `schema: flowtel/v1`.",
+    what: "Reports a conventions file whose `schema` is not one this flowtel reads.",
+    why: "The schema id lets a newer flowtel read old files and an old flowtel refuse new ones clearly.",
+    bad: "schema: flowtel/v2\nname: acme",
+    good: "schema: flowtel/v1\nname: acme",
+);
+
+declare_rule!(IMPORT_CYCLE, "FT0007", "import-cycle", Error,
+    summary: "Layers import each other in a cycle.",
+    what: "Reports an `imports` entry that leads back to a file already being imported, naming every file in the cycle.",
+    why: "Layers stack from general to specific; a cycle has no order in which to apply them.",
+    bad: "# a.yaml\nimports: [b.yaml]\n# b.yaml\nimports: [a.yaml]",
+    good: "# a.yaml\nimports: [b.yaml]\n# b.yaml\nimports: []",
+);
+
+declare_rule!(IMPORT_CONFLICT, "FT0008", "import-conflict", Error,
+    summary: "Two layers define the same name differently.",
+    what: "Reports an attribute redefined with another type, a metric with another instrument or unit, or a flow defined in two layers, naming both places. A layer may narrow what it imports (add `max_values`, mark `pii`, add a `brief`).",
+    why: "When two teams define `order.id` differently, the data they emit cannot be joined and one of them breaks the other's dashboards.",
+    bad: "# base.yaml\nattributes: {order.id: {type: string}}\n# team.yaml (imports base.yaml)\nattributes: {order.id: {type: int}}",
+    good: "# team.yaml (imports base.yaml)\nattributes: {order.id: {type: string, max_values: 100}}",
+);
+
+declare_rule!(INVALID_VERSION, "FT0009", "invalid-version", Error,
+    summary: "`version` is not a semantic version.",
+    what: "Reports a `version` that is not `MAJOR.MINOR.PATCH` as semver.org defines it.",
+    why: "`flowtel diff` checks that breaking changes bump the major version; it needs a version to compare.",
+    bad: "version: 2.3",
+    good: "version: 2.3.0",
+);
+
+declare_rule!(INVALID_REGEX, "FT0010", "invalid-naming-regex", Error,
+    summary: "A `naming` pattern is not a valid regular expression.",
+    what: "Reports a pattern under `naming` that does not compile, with the regex engine's message.",
+    why: "A naming rule that cannot be evaluated checks nothing.",
+    bad: "naming:\n  metric: '^[a-z(.*$'",
+    good: "naming:\n  metric: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$'",
+);
+
+declare_rule!(NAME_NOT_CONVENTIONAL, "FT0011", "name-not-conventional", Error,
+    summary: "A name does not match the registry's `naming` pattern.",
+    what: "Checks every metric, attribute, flow and step name against the pattern for its kind under `naming`.",
+    why: "Consistent names are what make telemetry from many teams queryable as one; OpenTelemetry names are dotted lower snake case.",
+    bad: "metrics:\n  CheckoutLatency: {instrument: histogram, unit: s}",
+    good: "metrics:\n  checkout.duration: {instrument: histogram, unit: s}",
+);
+
+declare_rule!(UNDECLARED_LABEL, "FT0012", "undeclared-label", Error,
+    summary: "A metric label that is not a declared attribute.",
+    what: "Reports a metric `labels` entry that no layer declares under `attributes`.",
+    why: "Labels without a declaration have no type, no value limit and no PII marking: they are how cardinality explosions and leaks start.",
+    bad: "metrics:\n  flow.step.duration: {instrument: histogram, unit: s, labels: [flow.name, tenant]}",
+    good: "attributes:\n  tenant: {type: string, max_values: 50}\nmetrics:\n  flow.step.duration: {instrument: histogram, unit: s, labels: [flow.name, tenant]}",
+);
+
+declare_rule!(PII_LABEL, "FT0013", "pii-metric-label", Error,
+    summary: "A `pii` attribute used as a metric label.",
+    what: "Reports a metric that lists an attribute marked `pii: true` among its labels.",
+    why: "Metric labels are stored unredacted in every time-series database and copied to every dashboard; personal data must never be one. It is also unbounded cardinality.",
+    bad: "attributes:\n  user.id: {type: string, pii: true}\nmetrics:\n  login.attempts: {instrument: counter, unit: '{attempt}', labels: [user.id]}",
+    good: "metrics:\n  login.attempts: {instrument: counter, unit: '{attempt}', labels: [outcome]}",
+);
+
+declare_rule!(ENUM_VALUES, "FT0014", "enum-values", Error,
+    summary: "An enum attribute without values, or values on a non-enum.",
+    what: "Reports `type: enum` with no `values`, duplicate values, and `values` given to an attribute that is not an enum.",
+    why: "The values of an enum are its contract: linters and the runtime check recorded values against them.",
+    bad: "attributes:\n  customer.tier: {type: enum}",
+    good: "attributes:\n  customer.tier: {type: enum, values: [free, pro, enterprise]}",
+);
+
+declare_rule!(BUCKETS_NOT_INCREASING, "FT0015", "buckets-not-increasing", Error,
+    summary: "Histogram buckets that do not strictly increase, or buckets on a non-histogram.",
+    what: "Reports `buckets` whose boundaries are not strictly increasing finite numbers, and `buckets` on an instrument that is not a histogram.",
+    why: "OpenTelemetry SDKs reject or silently reorder such boundaries; Prometheus `le` buckets must increase.",
+    bad: "buckets: [0.1, 0.05, 0.5]",
+    good: "buckets: [0.05, 0.1, 0.5]",
+);
+
+declare_rule!(SLO_OUT_OF_RANGE, "FT0016", "slo-out-of-range", Error,
+    summary: "An SLO target outside (0, 100).",
+    what: "Reports an `availability` or latency `target` that is not strictly between 0 and 100 percent.",
+    why: "100% leaves no error budget, so every burn-rate alert fires on the first error; 0% or less is meaningless.",
+    bad: "slo: {availability: 100}",
+    good: "slo: {availability: 99.9}",
+);
+
+declare_rule!(INVALID_DURATION, "FT0017", "invalid-duration", Error,
+    summary: "A duration that does not parse.",
+    what: "Reports budgets, thresholds and windows that are not a number followed by a unit (`250ms`, `2s`, `30d`).",
+    why: "Budgets and SLO thresholds drive alerts and regression checks; an unreadable one disables them.",
+    bad: "budget: {p95: 250}",
+    good: "budget: {p95: 250ms}",
+);
+
+declare_rule!(FLOW_WITHOUT_OWNER, "FT0018", "flow-without-owner", Error,
+    summary: "A flow with no `owner`.",
+    what: "Reports a flow that does not name the team that owns it.",
+    why: "Alerts for a flow route to its owner; an ownerless flow pages nobody when it breaks.",
+    bad: "flows:\n  checkout: {entry: ['POST /checkout']}",
+    good: "flows:\n  checkout: {owner: team-payments, entry: ['POST /checkout']}",
+);
+
+declare_rule!(INVALID_UNIT, "FT0019", "invalid-unit", Error,
+    summary: "A unit that is not UCUM as OpenTelemetry uses it.",
+    what: "Checks `unit` against the UCUM case-sensitive units OpenTelemetry uses: base units with prefixes (`s`, `ms`, `By`, `KiBy`), `1`, annotations in braces (`{request}`), products and quotients (`By/s`, `{packet}/s`).",
+    why: "Prometheus names are derived from the unit (`s` -> `_seconds`); an unknown unit gives wrong or missing suffixes and mismatched dashboards.",
+    bad: "unit: seconds",
+    good: "unit: s",
+);
+
+declare_rule!(UNIT_IN_NAME, "FT0020", "unit-in-metric-name", Warning,
+    summary: "A unit spelled into a metric name.",
+    what: "Reports metric names whose last segment ends with a unit (`_seconds`, `_ms`, `_bytes`, `_total`, `_percent`).",
+    why: "OpenTelemetry keeps the unit in `unit`; exporters add the suffix. A unit in the name is doubled on export (`duration_seconds_seconds`) and goes wrong when the unit changes.",
+    bad: "metrics:\n  checkout.duration_ms: {instrument: histogram, unit: ms}",
+    good: "metrics:\n  checkout.duration: {instrument: histogram, unit: ms}",
+);
+
+declare_rule!(BUDGET_OVER_SLO, "FT0021", "budget-over-slo", Warning,
+    summary: "A step's latency budget exceeds its flow's latency SLO threshold.",
+    what: "Reports a step whose p95 or p99 budget is larger than the flow's `slo.latency.threshold`.",
+    why: "If one step may take longer than the whole flow is allowed to, the flow's SLO cannot be met while the step is within budget.",
+    bad: "steps:\n  payment.authorize: {budget: {p95: 800ms}}\nslo: {latency: {threshold: 500ms, target: 99}}",
+    good: "steps:\n  payment.authorize: {budget: {p95: 250ms}}\nslo: {latency: {threshold: 500ms, target: 99}}",
+);
+
+declare_rule!(MALFORMED_ENTRY, "FT0022", "malformed-entry-route", Error,
+    summary: "A flow entry that is not `METHOD /route`.",
+    what: "Reports `entry` routes that are not an HTTP method followed by a route template starting with `/`, and routes claimed by two flows.",
+    why: "The server middleware maps requests to flows by these routes; a malformed or shared one maps requests to no flow or the wrong one.",
+    bad: "entry: ['/checkout']",
+    good: "entry: ['POST /checkout']",
+);
+
+declare_rule!(DEPRECATION_TARGET_MISSING, "FT0023", "deprecation-target-missing", Warning,
+    summary: "A deprecation names a replacement that is not declared.",
+    what: "Reports `deprecated: {renamed_to: x}` where `x` is not declared in the registry.",
+    why: "Linters tell users to move to the replacement; pointing them at a name that does not exist helps nobody.",
+    bad: "attributes:\n  http.method: {type: string, deprecated: {renamed_to: http.request.methd}}",
+    good: "attributes:\n  http.method: {type: string, deprecated: {renamed_to: http.request.method}}",
+);
+
+declare_rule!(PII_WITHOUT_PII_FLAG, "FT0024", "redact-without-pii", Warning,
+    summary: "`redact` on an attribute that is not `pii`.",
+    what: "Reports `redact` set on an attribute without `pii: true`, where it has no effect.",
+    why: "The author probably meant the attribute to be personal data; without `pii: true` it is recorded in clear and may be a metric label.",
+    bad: "attributes:\n  user.email: {type: string, redact: hash}",
+    good: "attributes:\n  user.email: {type: string, pii: true, redact: hash}",
+);
+
+declare_rule!(STEP_WITHOUT_SERVICE, "FT0025", "step-without-service", Note,
+    summary: "A step that does not name its service.",
+    what: "Reports a flow step without `service`.",
+    why: "The service map and runbooks show which service runs each step; without it on-call engineers cannot tell where to look.",
+    bad: "steps:\n  payment.authorize: {budget: {p95: 250ms}}",
+    good: "steps:\n  payment.authorize: {service: payments, budget: {p95: 250ms}}",
+);
+
+declare_rule!(UNKNOWN_RULE_OVERRIDE, "FT0026", "unknown-rule-override", Error,
+    summary: "`lint.rules` names a rule that does not exist.",
+    what: "Reports a key under `lint.rules` that is neither a rule id nor a rule name.",
+    why: "A misspelt override silently leaves the rule at its default severity.",
+    bad: "lint:\n  rules: {FT9999: off}",
+    good: "lint:\n  rules: {FT0020: off}",
+);
+
+/// Every registry rule, in id order.
+pub static RULES: &[&Rule] = &[
+    &MALFORMED_YAML,
+    &UNREADABLE_INPUT,
+    &UNKNOWN_KEY,
+    &DUPLICATE_KEY,
+    &INVALID_VALUE,
+    &UNSUPPORTED_SCHEMA,
+    &IMPORT_CYCLE,
+    &IMPORT_CONFLICT,
+    &INVALID_VERSION,
+    &INVALID_REGEX,
+    &NAME_NOT_CONVENTIONAL,
+    &UNDECLARED_LABEL,
+    &PII_LABEL,
+    &ENUM_VALUES,
+    &BUCKETS_NOT_INCREASING,
+    &SLO_OUT_OF_RANGE,
+    &INVALID_DURATION,
+    &FLOW_WITHOUT_OWNER,
+    &INVALID_UNIT,
+    &UNIT_IN_NAME,
+    &BUDGET_OVER_SLO,
+    &MALFORMED_ENTRY,
+    &DEPRECATION_TARGET_MISSING,
+    &PII_WITHOUT_PII_FLAG,
+    &STEP_WITHOUT_SERVICE,
+    &UNKNOWN_RULE_OVERRIDE,
+];

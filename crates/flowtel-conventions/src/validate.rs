@@ -1,0 +1,570 @@
+//! Validation of a merged registry: the `FT00xx` rules that look at content, not syntax.
+//!
+//! Every check reports at the node that is wrong, found through the registry's origins and
+//! source map, so a finding about an imported layer points into that layer's file.
+
+use std::collections::HashMap;
+
+use regex::Regex;
+
+use crate::duration::Duration;
+use crate::finding::{Finding, Location, did_you_mean};
+use crate::load::Registry;
+use crate::model::{AttributeType, Instrument};
+use crate::rules::{self, registry as r};
+use crate::source::{FileId, Seg};
+use crate::units;
+
+/// Runs every registry rule over `reg`.
+pub fn validate(reg: &Registry) -> Vec<Finding> {
+    let mut v = Validator {
+        reg,
+        findings: Vec::new(),
+    };
+    v.layers();
+    let naming = v.naming();
+    v.attributes(&naming);
+    v.metrics(&naming);
+    v.flows(&naming);
+    v.findings
+}
+
+struct CompiledNaming {
+    metric: Option<Regex>,
+    attribute: Option<Regex>,
+    flow: Option<Regex>,
+    step: Option<Regex>,
+}
+
+struct Validator<'a> {
+    reg: &'a Registry,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Validator<'a> {
+    fn at(&self, file: FileId, path: &[Seg<'_>]) -> Option<Location> {
+        self.reg.sources.locate(file, path)
+    }
+
+    fn origin(map: &HashMap<String, FileId>, name: &str) -> FileId {
+        map.get(name).copied().unwrap_or(0)
+    }
+
+    fn push(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+
+    /// Per-layer checks: version, naming patterns, lint overrides, defaults.
+    fn layers(&mut self) {
+        for layer in &self.reg.layers {
+            let c = &layer.content;
+            let f = layer.file;
+            if let Err(e) = semver::Version::parse(&c.version) {
+                self.push(
+                    Finding::new(
+                        &r::INVALID_VERSION,
+                        format!("version `{}` is not semver: {e}", c.version),
+                    )
+                    .at(self.at(f, &[Seg::Key("version")]))
+                    .help("write MAJOR.MINOR.PATCH, e.g. `2.3.0`"),
+                );
+            }
+            if let Some(n) = &c.naming {
+                for (kind, pattern) in [
+                    ("metric", &n.metric),
+                    ("attribute", &n.attribute),
+                    ("flow", &n.flow),
+                    ("step", &n.step),
+                    ("span", &n.span),
+                ] {
+                    if let Err(e) = Regex::new(pattern) {
+                        let msg = e.to_string();
+                        let first = msg.lines().last().unwrap_or(&msg).trim().to_string();
+                        self.push(
+                            Finding::new(
+                                &r::INVALID_REGEX,
+                                format!("naming pattern for {kind}s does not compile: {first}"),
+                            )
+                            .at(self.at(f, &[Seg::Key("naming"), Seg::Key(kind)]))
+                            .help("fix the regular expression (Rust `regex` syntax)"),
+                        );
+                    }
+                }
+            }
+            if let Some(d) = &c.defaults {
+                self.duration(
+                    &d.slo_window,
+                    f,
+                    &[Seg::Key("defaults"), Seg::Key("slo_window")],
+                );
+            }
+            if let Some(lint) = &c.lint {
+                for key in lint.rules.keys() {
+                    if rules::find(key).is_none() {
+                        let names: Vec<&str> = rules::all().flat_map(|r| [r.id, r.name]).collect();
+                        self.push(
+                            Finding::new(
+                                &r::UNKNOWN_RULE_OVERRIDE,
+                                format!("no rule is called `{key}`"),
+                            )
+                            .at(self.at(f, &[Seg::Key("lint"), Seg::Key("rules"), Seg::Name(key)]))
+                            .maybe_help(
+                                did_you_mean(key, names).map(|s| format!("did you mean `{s}`?")),
+                            )
+                            .help_if_none("`flowtel explain --list` shows every rule"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn naming(&self) -> CompiledNaming {
+        let n = &self.reg.naming;
+        CompiledNaming {
+            metric: Regex::new(&n.metric).ok(),
+            attribute: Regex::new(&n.attribute).ok(),
+            flow: Regex::new(&n.flow).ok(),
+            step: Regex::new(&n.step).ok(),
+        }
+    }
+
+    fn name_check(&mut self, kind: &str, name: &str, re: &Option<Regex>, loc: Option<Location>) {
+        if let Some(re) = re
+            && !re.is_match(name)
+        {
+            self.push(
+                Finding::new(
+                    &r::NAME_NOT_CONVENTIONAL,
+                    format!(
+                        "{kind} name `{name}` does not match the naming pattern `{}`",
+                        re.as_str()
+                    ),
+                )
+                .at(loc)
+                .subject(kind, name)
+                .help(format!(
+                    "rename it to match `naming.{kind}`: dotted lower snake case, e.g. `{}`",
+                    suggest_name(name)
+                )),
+            );
+        }
+    }
+
+    fn duration(&mut self, d: &Duration, file: FileId, path: &[Seg<'_>]) {
+        if let Err(e) = crate::duration::parse(d.raw()) {
+            self.push(
+                Finding::new(&r::INVALID_DURATION, format!("invalid duration: {e}"))
+                    .at(self.at(file, path))
+                    .help("write a number and a unit: `250ms`, `2s`, `5m`, `30d`"),
+            );
+        }
+    }
+
+    fn attributes(&mut self, naming: &CompiledNaming) {
+        let reg = self.reg;
+        for (name, a) in &reg.attributes {
+            let f = Self::origin(&reg.origins.attributes, name);
+            let here = |seg: &'static str| [Seg::Key("attributes"), Seg::Key(name), Seg::Key(seg)];
+            self.name_check(
+                "attribute",
+                name,
+                &naming.attribute,
+                self.at(f, &[Seg::Key("attributes"), Seg::Name(name)]),
+            );
+            if a.ty == AttributeType::Enum {
+                if a.values.is_empty() {
+                    self.push(
+                        Finding::new(
+                            &r::ENUM_VALUES,
+                            format!("enum attribute `{name}` has no `values`"),
+                        )
+                        .at(self.at(f, &here("type")))
+                        .subject("attribute", name)
+                        .help("list the allowed values: `values: [a, b, c]`"),
+                    );
+                }
+                let mut seen = std::collections::HashSet::new();
+                for (i, v) in a.values.iter().enumerate() {
+                    if !seen.insert(v) {
+                        self.push(
+                            Finding::new(
+                                &r::ENUM_VALUES,
+                                format!("enum attribute `{name}` lists value `{v}` twice"),
+                            )
+                            .at(self.at(
+                                f,
+                                &[
+                                    Seg::Key("attributes"),
+                                    Seg::Key(name),
+                                    Seg::Key("values"),
+                                    Seg::Index(i),
+                                ],
+                            ))
+                            .subject("attribute", name)
+                            .help("remove the repeated value"),
+                        );
+                    }
+                }
+            } else if !a.values.is_empty() {
+                self.push(
+                    Finding::new(
+                        &r::ENUM_VALUES,
+                        format!(
+                            "attribute `{name}` has `values` but its type is `{}`",
+                            a.ty.as_str()
+                        ),
+                    )
+                    .at(self.at(f, &here("values")))
+                    .subject("attribute", name)
+                    .help("make it `type: enum`, or drop `values`"),
+                );
+            }
+            if a.redact.is_some() && !a.pii {
+                self.push(
+                    Finding::new(
+                        &r::PII_WITHOUT_PII_FLAG,
+                        format!("attribute `{name}` sets `redact` but is not `pii`"),
+                    )
+                    .at(self.at(f, &here("redact")))
+                    .subject("attribute", name)
+                    .help("add `pii: true` if it is personal data, or drop `redact`"),
+                );
+            }
+            if let Some(target) = a.deprecated.as_ref().and_then(|d| d.renamed_to())
+                && !reg.attributes.contains_key(target)
+            {
+                self.push(
+                    Finding::new(
+                        &r::DEPRECATION_TARGET_MISSING,
+                        format!(
+                            "attribute `{name}` is renamed to `{target}`, which is not declared"
+                        ),
+                    )
+                    .at(self.at(f, &here("deprecated")))
+                    .subject("attribute", name)
+                    .maybe_help(
+                        did_you_mean(target, reg.attributes.keys().map(String::as_str))
+                            .map(|s| format!("did you mean `{s}`?")),
+                    )
+                    .help_if_none(format!("declare `{target}` under `attributes`")),
+                );
+            }
+        }
+    }
+
+    fn metrics(&mut self, naming: &CompiledNaming) {
+        let reg = self.reg;
+        for (name, m) in &reg.metrics {
+            let f = Self::origin(&reg.origins.metrics, name);
+            let base = [Seg::Key("metrics"), Seg::Key(name)];
+            let sub = |seg: &'a str| [Seg::Key("metrics"), Seg::Key(name), Seg::Key(seg)];
+            let name_loc = self.at(f, &[Seg::Key("metrics"), Seg::Name(name)]);
+            self.name_check("metric", name, &naming.metric, name_loc.clone());
+            if let Some((word, unit)) = units::unit_in_name(name) {
+                self.push(
+                    Finding::new(&r::UNIT_IN_NAME, format!("metric name `{name}` spells the unit `{word}` into the name"))
+                        .at(name_loc.clone())
+                        .subject("metric", name)
+                        .help(format!("drop `{word}` from the name and set `unit: {unit}`; exporters add the suffix")),
+                );
+            }
+            if let Err(e) = units::check(&m.unit) {
+                self.push(
+                    Finding::new(
+                        &r::INVALID_UNIT,
+                        format!("metric `{name}` has an invalid unit: {e}"),
+                    )
+                    .at(self.at(f, &sub("unit")))
+                    .subject("metric", name),
+                );
+            }
+            for (i, label) in m.labels.iter().enumerate() {
+                let loc = self.at(
+                    f,
+                    &[
+                        Seg::Key("metrics"),
+                        Seg::Key(name),
+                        Seg::Key("labels"),
+                        Seg::Index(i),
+                    ],
+                );
+                match reg.attributes.get(label) {
+                    None => self.push(
+                        Finding::new(&r::UNDECLARED_LABEL, format!("metric `{name}` uses label `{label}`, which is not a declared attribute"))
+                            .at(loc)
+                            .subject("metric", name)
+                            .subject("label", label)
+                            .maybe_help(did_you_mean(label, reg.attributes.keys().map(String::as_str)).map(|s| format!("did you mean `{s}`?")))
+                            .help_if_none(format!("declare `{label}` under `attributes`, or drop the label")),
+                    ),
+                    Some(a) if a.pii => self.push(
+                        Finding::new(&r::PII_LABEL, format!("metric `{name}` uses label `{label}`, which is personal data (`pii: true`)"))
+                            .at(loc)
+                            .subject("metric", name)
+                            .subject("label", label)
+                            .help("drop the label; record it on spans, where it is redacted"),
+                    ),
+                    Some(_) => {}
+                }
+            }
+            if let Some(buckets) = &m.buckets {
+                if m.instrument != Instrument::Histogram {
+                    self.push(
+                        Finding::new(
+                            &r::BUCKETS_NOT_INCREASING,
+                            format!(
+                                "metric `{name}` is a {} but sets `buckets`",
+                                m.instrument.as_str()
+                            ),
+                        )
+                        .at(self.at(f, &sub("buckets")))
+                        .subject("metric", name)
+                        .help("only histograms have buckets; drop them"),
+                    );
+                }
+                for (i, w) in buckets.windows(2).enumerate() {
+                    if !(w[0] < w[1]) || !w[1].is_finite() || !w[0].is_finite() {
+                        self.push(
+                            Finding::new(&r::BUCKETS_NOT_INCREASING, format!("bucket boundaries of `{name}` must strictly increase: {} then {}", w[0], w[1]))
+                                .at(self.at(f, &[Seg::Key("metrics"), Seg::Key(name), Seg::Key("buckets"), Seg::Index(i + 1)]))
+                                .subject("metric", name)
+                                .help("sort the boundaries and remove repeats"),
+                        );
+                        break;
+                    }
+                }
+            }
+            if let Some(target) = m.deprecated.as_ref().and_then(|d| d.renamed_to())
+                && !reg.metrics.contains_key(target)
+            {
+                self.push(
+                    Finding::new(
+                        &r::DEPRECATION_TARGET_MISSING,
+                        format!("metric `{name}` is renamed to `{target}`, which is not declared"),
+                    )
+                    .at(self.at(f, &base))
+                    .subject("metric", name)
+                    .help(format!("declare `{target}` under `metrics`")),
+                );
+            }
+        }
+    }
+
+    fn flows(&mut self, naming: &CompiledNaming) {
+        let reg = self.reg;
+        let mut entries: HashMap<String, (String, Option<Location>)> = HashMap::new();
+        for (name, flow) in &reg.flows {
+            let f = Self::origin(&reg.origins.flows, name);
+            let fl = |rest: &[Seg<'a>]| -> Vec<Seg<'a>> {
+                let mut p = vec![Seg::Key("flows"), Seg::Key(name)];
+                p.extend_from_slice(rest);
+                p
+            };
+            self.name_check(
+                "flow",
+                name,
+                &naming.flow,
+                self.at(f, &[Seg::Key("flows"), Seg::Name(name)]),
+            );
+            if flow.owner.as_deref().is_none_or(|o| o.trim().is_empty()) {
+                self.push(
+                    Finding::new(
+                        &r::FLOW_WITHOUT_OWNER,
+                        format!("flow `{name}` has no owner"),
+                    )
+                    .at(self.at(f, &[Seg::Key("flows"), Seg::Name(name)]))
+                    .subject("flow", name)
+                    .help("add `owner: <team>`, the team that is paged when the flow breaks"),
+                );
+            }
+            for (i, entry) in flow.entry.iter().enumerate() {
+                let loc = self.at(f, &fl(&[Seg::Key("entry"), Seg::Index(i)]));
+                match parse_entry(entry) {
+                    Err(e) => self.push(
+                        Finding::new(
+                            &r::MALFORMED_ENTRY,
+                            format!("entry `{entry}` of flow `{name}`: {e}"),
+                        )
+                        .at(loc)
+                        .subject("flow", name)
+                        .help("write `METHOD /route/{param}`, e.g. `POST /checkout`"),
+                    ),
+                    Ok(_) => {
+                        let key = normalise_entry(entry);
+                        if let Some((other, other_loc)) = entries.get(&key) {
+                            if other != name {
+                                self.push(
+                                    Finding::new(&r::MALFORMED_ENTRY, format!("entry `{entry}` starts both flow `{other}` and flow `{name}`"))
+                                        .at(loc)
+                                        .subject("flow", name)
+                                        .related(other_loc.clone(), format!("claimed by `{other}` here"))
+                                        .help("an entry route maps requests to exactly one flow"),
+                                );
+                            }
+                        } else {
+                            entries.insert(key, (name.clone(), loc));
+                        }
+                    }
+                }
+            }
+            let threshold = flow
+                .slo
+                .as_ref()
+                .and_then(|s| s.latency.as_ref())
+                .and_then(|l| l.threshold.get());
+            for (step, s) in &flow.steps {
+                let step_loc = self.at(f, &fl(&[Seg::Key("steps"), Seg::Name(step)]));
+                self.name_check("step", step, &naming.step, step_loc.clone());
+                if s.service.is_none() {
+                    self.push(
+                        Finding::new(
+                            &r::STEP_WITHOUT_SERVICE,
+                            format!("step `{step}` of flow `{name}` does not name its service"),
+                        )
+                        .at(step_loc.clone())
+                        .subject("flow", name)
+                        .subject("step", step)
+                        .help("add `service: <service.name>`"),
+                    );
+                }
+                if let Some(budget) = &s.budget {
+                    for (p, d) in budget.entries() {
+                        let path = fl(&[
+                            Seg::Key("steps"),
+                            Seg::Key(step),
+                            Seg::Key("budget"),
+                            Seg::Key(p),
+                        ]);
+                        self.duration(d, f, &path);
+                        if let (Some(t), Some(b), true) = (threshold, d.get(), p != "p50")
+                            && b > t
+                        {
+                            self.push(
+                                Finding::new(&r::BUDGET_OVER_SLO, format!("step `{step}` has a {p} budget of {d}, more than flow `{name}`'s latency threshold of {}", flow.slo.as_ref().and_then(|s| s.latency.as_ref()).map(|l| l.threshold.raw()).unwrap_or_default()))
+                                    .at(self.at(f, &path))
+                                    .subject("flow", name)
+                                    .subject("step", step)
+                                    .help("lower the budget, or raise the flow's threshold"),
+                            );
+                        }
+                    }
+                }
+            }
+            if let Some(slo) = &flow.slo {
+                if let Some(a) = slo.availability
+                    && !(a > 0.0 && a < 100.0)
+                {
+                    self.push(
+                        Finding::new(
+                            &r::SLO_OUT_OF_RANGE,
+                            format!("availability {a} of flow `{name}` is not in (0, 100)"),
+                        )
+                        .at(self.at(f, &fl(&[Seg::Key("slo"), Seg::Key("availability")])))
+                        .subject("flow", name)
+                        .help("use a percentage below 100, e.g. 99.9; 100 leaves no error budget"),
+                    );
+                }
+                if let Some(l) = &slo.latency {
+                    if !(l.target > 0.0 && l.target < 100.0) {
+                        self.push(
+                            Finding::new(
+                                &r::SLO_OUT_OF_RANGE,
+                                format!(
+                                    "latency target {} of flow `{name}` is not in (0, 100)",
+                                    l.target
+                                ),
+                            )
+                            .at(self.at(
+                                f,
+                                &fl(&[Seg::Key("slo"), Seg::Key("latency"), Seg::Key("target")]),
+                            ))
+                            .subject("flow", name)
+                            .help("use a percentage below 100, e.g. 99"),
+                        );
+                    }
+                    self.duration(
+                        &l.threshold,
+                        f,
+                        &fl(&[Seg::Key("slo"), Seg::Key("latency"), Seg::Key("threshold")]),
+                    );
+                }
+                if let Some(w) = &slo.window {
+                    self.duration(w, f, &fl(&[Seg::Key("slo"), Seg::Key("window")]));
+                }
+            }
+        }
+    }
+}
+
+trait HelpIfNone {
+    fn help_if_none(self, help: impl Into<String>) -> Self;
+}
+
+impl HelpIfNone for Finding {
+    fn help_if_none(self, help: impl Into<String>) -> Self {
+        if self.help.is_some() {
+            self
+        } else {
+            self.help(help)
+        }
+    }
+}
+
+/// HTTP methods an entry route may start with.
+pub const HTTP_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// Splits an entry route `POST /checkout/{id}` into method and route template.
+pub fn parse_entry(entry: &str) -> Result<(&str, &str), String> {
+    let (method, route) = entry
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| "expected `METHOD /route`".to_string())?;
+    if !HTTP_METHODS.contains(&method) {
+        return Err(format!("`{method}` is not an HTTP method"));
+    }
+    let route = route.trim();
+    if !route.starts_with('/') {
+        return Err(format!("route `{route}` must start with `/`"));
+    }
+    Ok((method, route))
+}
+
+/// Route templates compare equal whatever their parameter names: `/a/{id}` and `/a/:x`.
+fn normalise_entry(entry: &str) -> String {
+    entry
+        .split('/')
+        .map(|seg| {
+            if seg.starts_with('{') || seg.starts_with(':') {
+                "{}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A conventional spelling of a name, for help texts: `CheckoutLatency` -> `checkout_latency`.
+fn suggest_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower = false;
+        } else if c == '-' || c == ' ' {
+            out.push('_');
+            prev_lower = false;
+        } else {
+            out.push(c);
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        }
+    }
+    out
+}
