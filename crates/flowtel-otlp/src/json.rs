@@ -1,0 +1,1158 @@
+//! OTLP JSON: the JSON-lines reader (one `Export*ServiceRequest` per line, as the Collector `file`
+//! exporter and the Python `opentelemetry-exporter-otlp-json-file` write), the document reader
+//! (one pretty-printed request, or several concatenated) and the deserialization helpers behind
+//! the model's `Deserialize` impls.
+//!
+//! Parsing goes straight from the input bytes into the compact model with `serde_json`, with no
+//! intermediate `Value`. Its recursion limit (128) stays on. JSON lines are read one at a time
+//! into a reused buffer, so memory is bounded by the longest line, and a line over the batch
+//! limit is skipped with an error instead of being buffered.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde::de::{self as sde, IgnoredAny, MapAccess, Visitor};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{
+    AnyValue, Batch, DataPoint, Format, InstrumentKind, KeyStyle, KeyValue, Metric, Origin,
+    Payload, SpanId, Temporality, TraceId,
+};
+
+/// Deserialization helpers for the OTLP JSON mapping.
+pub(crate) mod de {
+    use std::fmt;
+
+    use serde::Deserializer;
+    use serde::de::{self, SeqAccess, Visitor};
+
+    use crate::model::{SpanId, TraceId, severity_from_name};
+
+    /// An enum read from JSON: a number, or a name already resolved.
+    pub enum EnumRepr<T> {
+        Number(i32),
+        Known(T),
+    }
+
+    pub fn enum_any<'de, D, T>(
+        d: D,
+        what: &'static str,
+        from_name: fn(&str) -> Option<T>,
+    ) -> Result<EnumRepr<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+    {
+        struct V<T> {
+            what: &'static str,
+            from_name: fn(&str) -> Option<T>,
+        }
+        impl<T> Visitor<'_> for V<T> {
+            type Value = EnumRepr<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a {} as a number or an enum name", self.what)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                i32::try_from(v)
+                    .map(EnumRepr::Number)
+                    .map_err(|_| E::custom(format!("{} {v} is out of range", self.what)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                i32::try_from(v)
+                    .map(EnumRepr::Number)
+                    .map_err(|_| E::custom(format!("{} {v} is out of range", self.what)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                if let Some(k) = (self.from_name)(v) {
+                    return Ok(EnumRepr::Known(k));
+                }
+                v.parse::<i32>().map(EnumRepr::Number).map_err(|_| {
+                    E::custom(format!(
+                        "unknown {} name {:?}: use a number or a name from the OTLP proto",
+                        self.what,
+                        truncate(v)
+                    ))
+                })
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(EnumRepr::Number(0))
+            }
+        }
+        d.deserialize_any(V { what, from_name })
+    }
+
+    pub fn severity_any<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+        enum_any(d, "severityNumber", severity_from_name).map(|r| match r {
+            EnumRepr::Number(n) | EnumRepr::Known(n) => n,
+        })
+    }
+
+    pub fn truncate(s: &str) -> &str {
+        if s.len() <= 80 {
+            return s;
+        }
+        let mut end = 80;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        &s[..end]
+    }
+
+    struct IntV<T>(std::marker::PhantomData<T>);
+
+    macro_rules! int_visitor {
+        ($t:ty, $name:literal) => {
+            impl Visitor<'_> for IntV<$t> {
+                type Value = $t;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str(concat!("a ", $name, " as a number or a decimal string"))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<$t, E> {
+                    <$t>::try_from(v)
+                        .map_err(|_| E::custom(format!("{v} is out of range for {}", $name)))
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<$t, E> {
+                    <$t>::try_from(v)
+                        .map_err(|_| E::custom(format!("{v} is out of range for {}", $name)))
+                }
+                fn visit_f64<E: de::Error>(self, v: f64) -> Result<$t, E> {
+                    // Some producers write integral numbers with an exponent or a fraction.
+                    if v.fract() == 0.0 && v >= <$t>::MIN as f64 && v <= <$t>::MAX as f64 {
+                        Ok(v as $t)
+                    } else {
+                        Err(E::custom(format!("{v} is not a valid {}", $name)))
+                    }
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<$t, E> {
+                    v.parse::<$t>().map_err(|_| {
+                        E::custom(format!(
+                            "{:?} is not a valid {}: write a decimal integer",
+                            truncate(v),
+                            $name
+                        ))
+                    })
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<$t, E> {
+                    Ok(0)
+                }
+            }
+        };
+    }
+    int_visitor!(u64, "uint64");
+    int_visitor!(i64, "int64");
+    int_visitor!(u32, "uint32");
+    int_visitor!(i32, "int32");
+
+    pub fn u64_any<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        d.deserialize_any(IntV::<u64>(Default::default()))
+    }
+    pub fn i64_any<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        d.deserialize_any(IntV::<i64>(Default::default()))
+    }
+    pub fn u32_any<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        d.deserialize_any(IntV::<u32>(Default::default()))
+    }
+    pub fn i32_any<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+        d.deserialize_any(IntV::<i32>(Default::default()))
+    }
+    pub fn opt_i64_any<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        i64_any(d).map(Some)
+    }
+
+    struct FloatV;
+    impl Visitor<'_> for FloatV {
+        type Value = f64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a double as a number, a decimal string, \"NaN\" or \"Infinity\"")
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+            match v {
+                "NaN" => Ok(f64::NAN),
+                "Infinity" | "+Infinity" | "+Inf" | "inf" => Ok(f64::INFINITY),
+                "-Infinity" | "-Inf" | "-inf" => Ok(f64::NEG_INFINITY),
+                _ => v
+                    .parse::<f64>()
+                    .map_err(|_| E::custom(format!("{:?} is not a valid double", truncate(v)))),
+            }
+        }
+    }
+
+    pub fn f64_any<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        d.deserialize_any(FloatV)
+    }
+    pub fn opt_f64_any<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<f64>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                FloatV.expecting(f)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Some(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Some(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                FloatV.visit_str(v).map(Some)
+            }
+        }
+        d.deserialize_any(V)
+    }
+
+    pub fn vec_u64_any<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        struct Elem(u64);
+        impl<'de> de::Deserialize<'de> for Elem {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                u64_any(d).map(Elem)
+            }
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Vec<u64>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of uint64")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u64>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(Elem(v)) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(out)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Vec<u64>, E> {
+                Ok(Vec::new())
+            }
+        }
+        d.deserialize_any(V)
+    }
+
+    pub fn vec_f64_any<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        struct Elem(f64);
+        impl<'de> de::Deserialize<'de> for Elem {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                f64_any(d).map(Elem)
+            }
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Vec<f64>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of doubles")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f64>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(Elem(v)) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(out)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Vec<f64>, E> {
+                Ok(Vec::new())
+            }
+        }
+        d.deserialize_any(V)
+    }
+
+    fn hex_val(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+
+    /// Decodes `s` as `N` bytes of hex (any case) or, failing that, base64 (standard or URL
+    /// alphabet, padding optional), as the proto3 JSON mapping writes `bytes`.
+    pub fn decode_id<const N: usize>(s: &str) -> Option<[u8; N]> {
+        let b = s.as_bytes();
+        let mut out = [0u8; N];
+        if b.len() == 2 * N {
+            let mut ok = true;
+            for (i, pair) in b.chunks_exact(2).enumerate() {
+                match (hex_val(pair[0]), hex_val(pair[1])) {
+                    (Some(h), Some(l)) => out[i] = h << 4 | l,
+                    _ => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                return Some(out);
+            }
+        }
+        // base64 of N bytes is at most 4 * ceil(N / 3) characters.
+        if b.len() > 4 * N.div_ceil(3) {
+            return None;
+        }
+        let v = base64_decode(s)?;
+        if v.len() == N {
+            out.copy_from_slice(&v);
+            Some(out)
+        } else {
+            None
+        }
+    }
+
+    /// Decodes base64 (standard or URL alphabet, padding optional).
+    pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+        let trimmed = s.trim_end_matches('=');
+        let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
+        let mut acc: u32 = 0;
+        let mut bits = 0;
+        for c in trimmed.bytes() {
+            let v = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' | b'-' => 62,
+                b'/' | b'_' => 63,
+                _ => return None,
+            };
+            acc = (acc << 6) | u32::from(v);
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
+        }
+        if bits >= 6 {
+            return None;
+        }
+        Some(out)
+    }
+
+    struct IdV<const N: usize>(&'static str);
+    impl<const N: usize> Visitor<'_> for IdV<N> {
+        type Value = Option<[u8; N]>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a {} as {} hex digits", self.0, 2 * N)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            decode_id::<N>(v).map(Some).ok_or_else(|| {
+                E::custom(format!(
+                    "invalid {} {:?}: expected {} hex digits (or base64 of {} bytes)",
+                    self.0,
+                    truncate(v),
+                    2 * N,
+                    N
+                ))
+            })
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    pub fn opt_trace_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TraceId>, D::Error> {
+        Ok(d.deserialize_any(IdV::<16>("trace id"))?.map(TraceId))
+    }
+    pub fn opt_span_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SpanId>, D::Error> {
+        Ok(d.deserialize_any(IdV::<8>("span id"))?.map(SpanId))
+    }
+}
+
+impl<'de> Deserialize<'de> for TraceId {
+    fn deserialize<D: sde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(de::opt_trace_id(d)?.unwrap_or_default())
+    }
+}
+
+impl<'de> Deserialize<'de> for SpanId {
+    fn deserialize<D: sde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(de::opt_span_id(d)?.unwrap_or_default())
+    }
+}
+
+/// The keys of an `AnyValue` object.
+enum ValueKey {
+    String,
+    Bool,
+    Int,
+    Double,
+    Array,
+    KvList,
+    Bytes,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for ValueKey {
+    fn deserialize<D: sde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ValueKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an AnyValue key")
+            }
+            fn visit_str<E: sde::Error>(self, v: &str) -> Result<ValueKey, E> {
+                Ok(match v {
+                    "stringValue" | "string_value" => ValueKey::String,
+                    "boolValue" | "bool_value" => ValueKey::Bool,
+                    "intValue" | "int_value" => ValueKey::Int,
+                    "doubleValue" | "double_value" => ValueKey::Double,
+                    "arrayValue" | "array_value" => ValueKey::Array,
+                    "kvlistValue" | "kvlist_value" | "kvListValue" => ValueKey::KvList,
+                    "bytesValue" | "bytes_value" => ValueKey::Bytes,
+                    _ => ValueKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct ValuesOf<T> {
+    #[serde(default = "Vec::new")]
+    values: Vec<T>,
+}
+
+struct BytesB64;
+impl<'de> serde::de::DeserializeSeed<'de> for BytesB64 {
+    type Value = Vec<u8>;
+    fn deserialize<D: sde::Deserializer<'de>>(self, d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        de::base64_decode(&s).ok_or_else(|| {
+            sde::Error::custom("invalid bytesValue: expected base64 (proto3 JSON mapping)")
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for AnyValue {
+    fn deserialize<D: sde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AnyValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an AnyValue object such as {\"stringValue\": \"...\"}")
+            }
+            fn visit_unit<E: sde::Error>(self) -> Result<AnyValue, E> {
+                Ok(AnyValue::Empty)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyValue, A::Error> {
+                let mut out = AnyValue::Empty;
+                while let Some(key) = map.next_key::<ValueKey>()? {
+                    out = match key {
+                        ValueKey::String => match map.next_value::<Option<String>>()? {
+                            Some(s) => AnyValue::String(s),
+                            None => continue,
+                        },
+                        ValueKey::Bool => AnyValue::Bool(map.next_value()?),
+                        ValueKey::Int => {
+                            struct I(i64);
+                            impl<'de> Deserialize<'de> for I {
+                                fn deserialize<D: sde::Deserializer<'de>>(
+                                    d: D,
+                                ) -> Result<Self, D::Error> {
+                                    de::i64_any(d).map(I)
+                                }
+                            }
+                            AnyValue::Int(map.next_value::<I>()?.0)
+                        }
+                        ValueKey::Double => {
+                            struct F(f64);
+                            impl<'de> Deserialize<'de> for F {
+                                fn deserialize<D: sde::Deserializer<'de>>(
+                                    d: D,
+                                ) -> Result<Self, D::Error> {
+                                    de::f64_any(d).map(F)
+                                }
+                            }
+                            AnyValue::Double(map.next_value::<F>()?.0)
+                        }
+                        ValueKey::Array => {
+                            AnyValue::Array(map.next_value::<ValuesOf<AnyValue>>()?.values)
+                        }
+                        ValueKey::KvList => {
+                            AnyValue::KvList(map.next_value::<ValuesOf<KeyValue>>()?.values)
+                        }
+                        ValueKey::Bytes => AnyValue::Bytes(map.next_value_seed(BytesB64)?),
+                        ValueKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A metric's data field (`sum`, `gauge`, ...) as written in JSON.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct WireData {
+    #[serde(rename = "dataPoints", alias = "data_points")]
+    data_points: Vec<DataPoint>,
+    #[serde(rename = "aggregationTemporality", alias = "aggregation_temporality")]
+    aggregation_temporality: Temporality,
+    #[serde(rename = "isMonotonic", alias = "is_monotonic")]
+    is_monotonic: bool,
+}
+
+/// A metric as written in JSON: the data is a oneof of sibling keys.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct WireMetric {
+    name: String,
+    description: String,
+    unit: String,
+    gauge: Option<WireData>,
+    sum: Option<WireData>,
+    histogram: Option<WireData>,
+    #[serde(rename = "exponentialHistogram", alias = "exponential_histogram")]
+    exponential_histogram: Option<WireData>,
+    summary: Option<WireData>,
+}
+
+impl From<WireMetric> for Metric {
+    fn from(w: WireMetric) -> Metric {
+        let (kind, data) = if let Some(d) = w.sum {
+            let k = if d.is_monotonic {
+                InstrumentKind::Counter
+            } else {
+                InstrumentKind::UpDownCounter
+            };
+            (k, Some(d))
+        } else if let Some(d) = w.gauge {
+            (InstrumentKind::Gauge, Some(d))
+        } else if let Some(d) = w.histogram {
+            (InstrumentKind::Histogram, Some(d))
+        } else if let Some(d) = w.exponential_histogram {
+            (InstrumentKind::ExponentialHistogram, Some(d))
+        } else if let Some(d) = w.summary {
+            (InstrumentKind::Summary, Some(d))
+        } else {
+            (InstrumentKind::Empty, None)
+        };
+        let (points, temporality) = data
+            .map(|d| (d.data_points, d.aggregation_temporality))
+            .unwrap_or_default();
+        Metric {
+            name: w.name,
+            description: w.description,
+            unit: w.unit,
+            kind,
+            temporality,
+            points,
+        }
+    }
+}
+
+enum TopKey {
+    Spans(KeyStyle),
+    Metrics(KeyStyle),
+    Logs(KeyStyle),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for TopKey {
+    fn deserialize<D: sde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = TopKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key of an OTLP export request")
+            }
+            fn visit_str<E: sde::Error>(self, v: &str) -> Result<TopKey, E> {
+                use KeyStyle::*;
+                Ok(match v {
+                    "resourceSpans" => TopKey::Spans(CamelCase),
+                    "resource_spans" => TopKey::Spans(SnakeCase),
+                    "resourceMetrics" => TopKey::Metrics(CamelCase),
+                    "resource_metrics" => TopKey::Metrics(SnakeCase),
+                    "resourceLogs" => TopKey::Logs(CamelCase),
+                    "resource_logs" => TopKey::Logs(SnakeCase),
+                    _ => TopKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// One `Export{Trace,Metrics,Logs}ServiceRequest`, signal detected from its top-level key.
+pub(crate) struct Request {
+    pub payload: Payload,
+    pub style: KeyStyle,
+}
+
+impl<'de> Deserialize<'de> for Request {
+    fn deserialize<D: sde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Request;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "an OTLP export request object with resourceSpans, resourceMetrics or resourceLogs",
+                )
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Request, A::Error> {
+                let mut out = Request {
+                    payload: Payload::Empty,
+                    style: KeyStyle::CamelCase,
+                };
+                while let Some(key) = map.next_key::<TopKey>()? {
+                    let (payload, style) = match key {
+                        TopKey::Spans(s) => (Payload::Traces(map.next_value()?), s),
+                        TopKey::Metrics(s) => (Payload::Metrics(map.next_value()?), s),
+                        TopKey::Logs(s) => (Payload::Logs(map.next_value()?), s),
+                        TopKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    if !matches!(out.payload, Payload::Empty) {
+                        return Err(sde::Error::custom(
+                            "an export request holds more than one of resourceSpans, resourceMetrics and resourceLogs: write one signal per request",
+                        ));
+                    }
+                    out = Request { payload, style };
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Converts a `serde_json` error on a slice that starts at 1-based `line`, `column` of the file.
+pub(crate) fn json_error(
+    file: &Arc<str>,
+    err: serde_json::Error,
+    line: u64,
+    column: u64,
+    offset: u64,
+) -> Error {
+    let kind = match err.classify() {
+        serde_json::error::Category::Data => ErrorKind::Invalid,
+        serde_json::error::Category::Io => ErrorKind::Io,
+        _ => ErrorKind::Syntax,
+    };
+    let (el, ec) = (err.line() as u64, err.column() as u64);
+    let full = err.to_string();
+    let msg = full
+        .strip_suffix(&format!(" at line {el} column {ec}"))
+        .unwrap_or(&full);
+    let hint = match err.classify() {
+        serde_json::error::Category::Eof => {
+            "; the JSON is truncated: check that the exporter flushed and closed the file"
+        }
+        serde_json::error::Category::Syntax => {
+            if msg.contains("recursion limit") {
+                "; the value nests deeper than 128 levels: flatten the attribute values"
+            } else {
+                "; the input is not valid JSON: check that the file is OTLP JSON and not corrupted"
+            }
+        }
+        serde_json::error::Category::Data => {
+            "; fix the producer so it writes valid OTLP JSON (see the OTLP JSON mapping)"
+        }
+        serde_json::error::Category::Io => "",
+    };
+    let (l, c) = if el <= 1 {
+        (line, column + ec.saturating_sub(1))
+    } else {
+        (line + el - 1, ec)
+    };
+    Error::new(kind, file, format!("{msg}{hint}"))
+        .at_line(l, c.max(1))
+        .at_offset(offset)
+        .with_source(err)
+}
+
+/// Parses one OTLP JSON export request (e.g. an OTLP/HTTP request body with
+/// `Content-Type: application/json`). `name` names the source in errors and the origin.
+pub fn decode_json(name: &str, body: &[u8]) -> Result<Batch> {
+    let file: Arc<str> = Arc::from(name);
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let req: Request = serde_json::from_slice(body).map_err(|e| json_error(&file, e, 1, 1, 0))?;
+    Ok(Batch {
+        origin: Origin {
+            file,
+            line: Some(1),
+            byte_offset: 0,
+            format: Format::OtlpJsonDocument,
+            gzip: false,
+        },
+        key_style: req.style,
+        payload: req.payload,
+        prometheus: None,
+    })
+}
+
+/// Outcome of reading one line.
+pub(crate) enum LineRead {
+    Eof,
+    /// A line of this many bytes (including the newline) is in the buffer.
+    Line(usize),
+    /// The line was longer than the limit; this many bytes were consumed and dropped.
+    TooLong(u64),
+}
+
+/// Reads one line into `buf` (cleared first), never buffering more than `limit` bytes.
+pub(crate) fn read_line_bounded<R: BufRead + ?Sized>(
+    src: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<LineRead> {
+    buf.clear();
+    let mut consumed: u64 = 0;
+    let mut too_long = false;
+    loop {
+        let chunk = match src.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if !too_long {
+            if buf.len() + take > limit.saturating_add(1) {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        src.consume(take);
+        consumed += take as u64;
+        if done {
+            break;
+        }
+    }
+    Ok(if too_long {
+        LineRead::TooLong(consumed)
+    } else if consumed == 0 {
+        LineRead::Eof
+    } else {
+        LineRead::Line(buf.len())
+    })
+}
+
+fn is_blank(b: &[u8]) -> bool {
+    b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// Streams batches from OTLP JSON lines: one export request per line, blank lines skipped.
+/// A bad line yields an error and reading goes on with the next line.
+pub struct JsonLinesReader<R> {
+    src: R,
+    buf: Vec<u8>,
+    file: Arc<str>,
+    line: u64,
+    offset: u64,
+    limit: usize,
+    gzip: bool,
+    failed_io: bool,
+}
+
+impl<R: BufRead> JsonLinesReader<R> {
+    /// Reads from `src`; `file` names it in origins and errors; lines over `limit` bytes are
+    /// rejected.
+    pub fn new(src: R, file: &str, limit: usize) -> Self {
+        Self::with_file(src, Arc::from(file), limit, false)
+    }
+
+    /// Marks the first line (of `consumed` bytes) as already read and rejected.
+    pub(crate) fn skip_first_line(&mut self, consumed: u64) {
+        self.line = 1;
+        self.offset = consumed;
+    }
+
+    pub(crate) fn with_file(src: R, file: Arc<str>, limit: usize, gzip: bool) -> Self {
+        JsonLinesReader {
+            src,
+            buf: Vec::new(),
+            file,
+            line: 0,
+            offset: 0,
+            limit,
+            gzip,
+            failed_io: false,
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for JsonLinesReader<R> {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Result<Batch>> {
+        if self.failed_io {
+            return None;
+        }
+        loop {
+            let start = self.offset;
+            let read = match read_line_bounded(&mut self.src, &mut self.buf, self.limit) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.failed_io = true;
+                    return Some(Err(Error::io(&self.file, e, start)));
+                }
+            };
+            self.line += 1;
+            match read {
+                LineRead::Eof => return None,
+                LineRead::TooLong(n) => {
+                    self.offset += n;
+                    return Some(Err(Error::new(
+                        ErrorKind::TooLarge,
+                        &self.file,
+                        format!(
+                            "line is over the batch limit of {} bytes; it was skipped: raise the limit (max batch size) or export smaller batches",
+                            self.limit
+                        ),
+                    )
+                    .at_line(self.line, 1)
+                    .at_offset(start)));
+                }
+                LineRead::Line(n) => {
+                    self.offset += n as u64;
+                    let mut bytes = &self.buf[..];
+                    if self.line == 1 {
+                        bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+                    }
+                    if is_blank(bytes) {
+                        continue;
+                    }
+                    let res = serde_json::from_slice::<Request>(bytes);
+                    return Some(match res {
+                        Ok(req) => Ok(Batch {
+                            origin: Origin {
+                                file: Arc::clone(&self.file),
+                                line: Some(self.line),
+                                byte_offset: start,
+                                format: Format::OtlpJsonLines,
+                                gzip: self.gzip,
+                            },
+                            key_style: req.style,
+                            payload: req.payload,
+                            prometheus: None,
+                        }),
+                        Err(e) => Err(json_error(&self.file, e, self.line, 1, start)),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Batches from an OTLP JSON document read into memory (bounded by the batch limit): one
+/// pretty-printed request, or several requests one after the other.
+pub struct JsonDocumentReader {
+    buf: Vec<u8>,
+    pos: usize,
+    line: u64,
+    line_start: usize,
+    file: Arc<str>,
+    gzip: bool,
+    done: bool,
+    pending: Option<Error>,
+}
+
+impl JsonDocumentReader {
+    /// Reads the whole document from `src`, failing if it is over `limit` bytes.
+    pub fn new<R: std::io::Read>(src: R, file: &str, limit: usize) -> Self {
+        Self::with_file(src, Arc::from(file), limit, false)
+    }
+
+    pub(crate) fn with_file<R: std::io::Read>(
+        src: R,
+        file: Arc<str>,
+        limit: usize,
+        gzip: bool,
+    ) -> Self {
+        let mut buf = Vec::new();
+        let mut pending = None;
+        match crate::reader::read_bounded(src, &mut buf, limit) {
+            Ok(true) => {}
+            Ok(false) => {
+                pending = Some(
+                    Error::new(
+                        ErrorKind::TooLarge,
+                        &file,
+                        format!(
+                            "the JSON document is over the batch limit of {limit} bytes: raise the limit (max batch size) or write JSON lines (one request per line) instead"
+                        ),
+                    )
+                    .at_line(1, 1),
+                );
+            }
+            Err(e) => pending = Some(Error::io(&file, e, buf.len() as u64)),
+        }
+        let pos = if buf.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        JsonDocumentReader {
+            buf,
+            pos,
+            line: 1,
+            line_start: 0,
+            file,
+            gzip,
+            done: false,
+            pending,
+        }
+    }
+
+    fn advance_to(&mut self, to: usize) {
+        let seg = &self.buf[self.pos..to];
+        for nl in memchr::memchr_iter(b'\n', seg) {
+            self.line += 1;
+            self.line_start = self.pos + nl + 1;
+        }
+        self.pos = to;
+    }
+}
+
+impl Iterator for JsonDocumentReader {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Result<Batch>> {
+        if let Some(e) = self.pending.take() {
+            self.done = true;
+            return Some(Err(e));
+        }
+        if self.done {
+            return None;
+        }
+        let ws = self.buf[self.pos..]
+            .iter()
+            .position(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+            .unwrap_or(self.buf.len() - self.pos);
+        self.advance_to(self.pos + ws);
+        if self.pos >= self.buf.len() {
+            self.done = true;
+            return None;
+        }
+        let start = self.pos;
+        let (line, column) = (self.line, (start - self.line_start) as u64 + 1);
+        let mut stream =
+            serde_json::Deserializer::from_slice(&self.buf[start..]).into_iter::<Request>();
+        let res = stream.next()?;
+        let consumed = stream.byte_offset();
+        match res {
+            Ok(req) => {
+                self.advance_to(start + consumed);
+                Some(Ok(Batch {
+                    origin: Origin {
+                        file: Arc::clone(&self.file),
+                        line: Some(line),
+                        byte_offset: start as u64,
+                        format: Format::OtlpJsonDocument,
+                        gzip: self.gzip,
+                    },
+                    key_style: req.style,
+                    payload: req.payload,
+                    prometheus: None,
+                }))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(json_error(&self.file, e, line, column, start as u64)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{SpanKind, StatusCode};
+
+    const LINE: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},"scopeSpans":[{"scope":{"name":"lib"},"spans":[{"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"EEE19B7EC3C1B174","parentSpanId":"","name":"GET /","kind":"SPAN_KIND_SERVER","startTimeUnixNano":"1544712660000000000","endTimeUnixNano":1544712661000000000,"attributes":[{"key":"i","value":{"intValue":"42"}},{"key":"d","value":{"doubleValue":"NaN"}},{"key":"a","value":{"arrayValue":{"values":[{"boolValue":true}]}}},{"key":"b","value":{"bytesValue":"AQI="}}],"status":{"code":"STATUS_CODE_ERROR","message":"boom"}}]}]}]}"#;
+
+    #[test]
+    fn parses_a_line() {
+        let b = decode_json("x", LINE.as_bytes()).unwrap();
+        let s = b.spans().next().unwrap();
+        assert_eq!(s.item.name, "GET /");
+        assert_eq!(s.item.kind, SpanKind::Server);
+        assert_eq!(
+            s.item.trace_id.to_string(),
+            "5b8efff798038103d269b633813fc60c"
+        );
+        assert_eq!(s.item.parent_span_id, None);
+        assert_eq!(s.item.end_time_unix_nano, 1544712661000000000);
+        assert_eq!(s.item.status.code, StatusCode::Error);
+        assert_eq!(s.item.attributes[0].value, AnyValue::Int(42));
+        assert!(matches!(s.item.attributes[1].value, AnyValue::Double(d) if d.is_nan()));
+        assert_eq!(
+            s.item.attributes[2].value,
+            AnyValue::Array(vec![AnyValue::Bool(true)])
+        );
+        assert_eq!(s.item.attributes[3].value, AnyValue::Bytes(vec![1, 2]));
+        assert_eq!(s.resource.attributes[0].value.as_str(), Some("svc"));
+    }
+
+    #[test]
+    fn snake_case_and_base64_ids() {
+        let doc = r#"{"resource_spans":[{"scope_spans":[{"spans":[{"trace_id":"W47/95gDgQPSabYzgT/GDA==","span_id":"7uGbfsPBsXQ=","kind":3}]}]}]}"#;
+        let b = decode_json("x", doc.as_bytes()).unwrap();
+        assert_eq!(b.key_style, KeyStyle::SnakeCase);
+        let s = b.spans().next().unwrap();
+        assert_eq!(
+            s.item.trace_id.to_string(),
+            "5b8efff798038103d269b633813fc60c"
+        );
+        assert_eq!(s.item.span_id.to_string(), "eee19b7ec3c1b174");
+        assert_eq!(s.pointer(), "/resource_spans/0/scope_spans/0/spans/0");
+    }
+
+    #[test]
+    fn bad_ids_are_located() {
+        let doc = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"zz\"}]}]}]}";
+        let e = decode_json("f.json", doc.as_bytes()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Invalid);
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("invalid trace id"), "{e}");
+        let long = format!(
+            "{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{{\"spanId\":\"{}\"}}]}}]}}]}}",
+            "a".repeat(10_000)
+        );
+        let e = decode_json("f.json", long.as_bytes()).unwrap_err();
+        assert!(e.message.len() < 400, "{e}");
+    }
+
+    #[test]
+    fn lines_reader_positions_and_resync() {
+        let input = format!("{LINE}\n\n{{oops\n{LINE}\n");
+        let r = JsonLinesReader::new(input.as_bytes(), "t.jsonl", 1 << 20);
+        let out: Vec<_> = r.collect();
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].as_ref().unwrap().origin.line, Some(1));
+        let e = out[1].as_ref().unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(3), ErrorKind::Syntax));
+        let b = out[2].as_ref().unwrap();
+        assert_eq!(b.origin.line, Some(4));
+        assert_eq!(b.origin.byte_offset as usize, LINE.len() + 1 + 1 + 6);
+    }
+
+    #[test]
+    fn too_long_line_is_skipped() {
+        let input = format!("{LINE}\n{LINE}\n");
+        let r = JsonLinesReader::new(input.as_bytes(), "t.jsonl", 100);
+        let out: Vec<_> = r.collect();
+        assert_eq!(out.len(), 2);
+        assert!(
+            out.iter()
+                .all(|r| r.as_ref().unwrap_err().kind == ErrorKind::TooLarge)
+        );
+    }
+
+    #[test]
+    fn document_reader_handles_concatenated_documents() {
+        let input = format!("\n  {LINE}\n{{\n}}\n{LINE}");
+        let out: Vec<_> = JsonDocumentReader::new(input.as_bytes(), "d.json", 1 << 20)
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].origin.line, Some(2));
+        assert_eq!(out[1].payload, Payload::Empty);
+        assert_eq!(out[1].origin.line, Some(3));
+        assert_eq!(out[2].origin.line, Some(5));
+    }
+
+    #[test]
+    fn document_error_position_is_absolute() {
+        let input = "{\n  \"resourceSpans\": [\n    {\"scopeSpans\": 5}\n  ]\n}\n";
+        let e = JsonDocumentReader::new(input.as_bytes(), "d.json", 1 << 20)
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let mut s = String::from("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":");
+        for _ in 0..200 {
+            s.push_str("{\"arrayValue\":{\"values\":[");
+        }
+        let e = decode_json("deep", s.as_bytes()).unwrap_err();
+        assert!(e.message.contains("recursion limit"), "{e}");
+    }
+
+    #[test]
+    fn mixed_signals_rejected() {
+        let e = decode_json("m", br#"{"resourceSpans":[],"resourceLogs":[]}"#).unwrap_err();
+        assert!(e.message.contains("one signal"), "{e}");
+    }
+
+    #[test]
+    fn metrics_kinds() {
+        let doc = r#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[
+            {"name":"c","sum":{"isMonotonic":true,"aggregationTemporality":"AGGREGATION_TEMPORALITY_CUMULATIVE","dataPoints":[{"asInt":"3"}]}},
+            {"name":"u","sum":{"aggregationTemporality":1,"dataPoints":[{"asDouble":1.5}]}},
+            {"name":"h","histogram":{"dataPoints":[{"count":"3","sum":6,"bucketCounts":["1","2"],"explicitBounds":[5]}]}},
+            {"name":"g","gauge":{"dataPoints":[{"asDouble":"Infinity"}]}},
+            {"name":"e","exponential_histogram":{"dataPoints":[{"scale":2,"positive":{"offset":-1,"bucketCounts":[1]}}]}},
+            {"name":"s","summary":{"dataPoints":[{"quantileValues":[{"quantile":0.5,"value":2}]}]}},
+            {"name":"n"}
+        ]}]}]}"#;
+        let b = decode_json("m", doc.as_bytes()).unwrap();
+        let ms: Vec<_> = b.metrics().collect();
+        let kinds: Vec<_> = ms.iter().map(|m| m.item.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "counter",
+                "updown_counter",
+                "histogram",
+                "gauge",
+                "exponential_histogram",
+                "summary",
+                "empty"
+            ]
+        );
+        assert_eq!(ms[0].item.temporality, Temporality::Cumulative);
+        assert_eq!(ms[0].item.points[0].number(), Some(3.0));
+        assert_eq!(ms[2].item.points[0].bucket_counts, [1, 2]);
+        assert_eq!(ms[2].item.points[0].explicit_bounds, [5.0]);
+        assert_eq!(ms[2].item.points[0].count, 3);
+        assert_eq!(
+            ms[2].point_pointer(0),
+            "/resourceMetrics/0/scopeMetrics/0/metrics/2/histogram/dataPoints/0"
+        );
+        assert_eq!(ms[4].item.points[0].positive.as_ref().unwrap().offset, -1);
+        assert_eq!(ms[5].item.points[0].quantile_values[0].value, 2.0);
+    }
+
+    #[test]
+    fn base64() {
+        assert_eq!(de::base64_decode("AQI=").unwrap(), [1, 2]);
+        assert_eq!(de::base64_decode("AQI").unwrap(), [1, 2]);
+        assert!(de::base64_decode("A").is_none());
+        assert!(de::base64_decode("A*").is_none());
+    }
+}

@@ -1,0 +1,40 @@
+//! Reads exported telemetry into one compact in-memory form, streaming.
+//!
+//! `flowtel-otlp` turns what OpenTelemetry exporters and Prometheus endpoints write into
+//! [`Batch`]es of a small, reader-independent model (resources → scopes → spans, metrics, log
+//! records), one batch at a time, so memory is bounded by the largest batch and not by the file.
+//!
+//! Inputs: OTLP JSON lines (Collector `file` exporter, Python `opentelemetry-exporter-otlp-json-file`),
+//! OTLP JSON documents, OTLP protobuf (single message or length-delimited), Prometheus text 0.0.4
+//! and OpenMetrics text (files or `http://` scrapes), any of them gzip-compressed, from a file or
+//! stdin (`-`). The format is detected from the content.
+//!
+//! ```no_run
+//! for batch in flowtel_otlp::open("traces.jsonl")? {
+//!     let batch = batch?;
+//!     for span in batch.spans() {
+//!         println!("{} {} at {}", batch.origin.file, span.item.name, span.pointer());
+//!     }
+//! }
+//! # Ok::<(), flowtel_otlp::Error>(())
+//! ```
+//!
+//! Request bodies of an OTLP/HTTP receiver decode with [`decode_proto`] and [`decode_json`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod json;
+pub mod model;
+pub mod prometheus;
+pub mod proto;
+pub mod reader;
+
+pub use error::{Error, ErrorKind, Result};
+pub use json::{JsonDocumentReader, JsonLinesReader, decode_json};
+pub use model::*;
+pub use prometheus::{Exposition, MetricFamily, MetricType, Sample, scrape};
+pub use proto::{Framing, ProtoReader, decode_proto};
+pub use reader::{
+    DEFAULT_MAX_BATCH_BYTES, ReadOptions, TelemetryReader, detect_format, from_reader, open,
+};
