@@ -87,6 +87,7 @@ impl GlobalArgs {
     }
 
     /// Loads and validates the conventions; on fatal problems prints them and returns the exit code.
+    #[allow(dead_code)] // used by the commands that lint against the conventions
     pub fn load_conventions(&self) -> Result<flowtel_conventions::Registry, i32> {
         let path = match self.conventions_path() {
             Ok(p) => p,

@@ -111,8 +111,51 @@ pub fn load(path: &Path) -> Loaded {
     loader.finish(path)
 }
 
+/// Loads a registry from files embedded in a binary (`flowtel::conventions!()`): `files` holds
+/// every file's path and text, `root` names the entry file (or a folder prefix, whose files are
+/// all entries). Imports resolve against `files` only; nothing is read from disk.
+pub fn load_embedded(root: &str, files: &[(&str, &str)]) -> Loaded {
+    let mut loader = Loader {
+        embedded: Some(
+            files
+                .iter()
+                .map(|(p, t)| (normalize(Path::new(p)), t.to_string()))
+                .collect(),
+        ),
+        ..Loader::default()
+    };
+    let root = normalize(Path::new(root));
+    let mut entries: Vec<PathBuf> = match &loader.embedded {
+        Some(map) if map.contains_key(&root) => vec![root.clone()],
+        Some(map) => map.keys().filter(|p| p.starts_with(&root)).cloned().collect(),
+        None => Vec::new(),
+    };
+    entries.sort();
+    for e in &entries {
+        loader.visit(e, None);
+    }
+    loader.finish(&root)
+}
+
+/// Removes `.` and `..` from a path without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// Loads a registry from in-memory text, as if read from `path` (imports are still read from
-/// disk relative to it). Used by tests, fuzzing and the compile-time embedding.
+/// disk relative to it). Used by tests and fuzzing.
 pub fn load_str(path: &Path, text: &str) -> Loaded {
     let mut loader = Loader::default();
     loader.visit_text(path.to_path_buf(), text.to_string(), None);
@@ -139,6 +182,8 @@ struct ImportSite {
 
 #[derive(Default)]
 struct Loader {
+    /// Files embedded in a binary; when set, the disk is never read.
+    embedded: Option<HashMap<PathBuf, String>>,
     sources: SourceMap,
     findings: Vec<Finding>,
     /// Canonical path to file id, for every file read.
@@ -176,8 +221,25 @@ impl Loader {
         );
     }
 
+    fn canonical(&self, path: &Path) -> PathBuf {
+        if self.embedded.is_some() {
+            return normalize(path);
+        }
+        path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+    }
+
+    fn read(&self, path: &Path) -> Result<String, String> {
+        match &self.embedded {
+            Some(files) => files
+                .get(&normalize(path))
+                .cloned()
+                .ok_or_else(|| "it is not among the embedded conventions files".to_string()),
+            None => read_text(path),
+        }
+    }
+
     fn visit(&mut self, path: &Path, site: Option<ImportSite>) {
-        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let canonical = self.canonical(path);
         if self.check_cycle(&canonical, site) {
             return;
         }
@@ -187,7 +249,7 @@ impl Loader {
             }
             return;
         }
-        let text = match read_text(path) {
+        let text = match self.read(path) {
             Ok(t) => t,
             Err(e) => {
                 self.unreadable(path, &e, site);
@@ -224,7 +286,7 @@ impl Loader {
     }
 
     fn visit_text(&mut self, path: PathBuf, text: String, site: Option<ImportSite>) {
-        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        let canonical = self.canonical(&path);
         let id = self.sources.add(path.clone(), text);
         self.seen.insert(canonical.clone(), id);
         if site.is_some() {
@@ -240,7 +302,7 @@ impl Loader {
             match import {
                 Import::Path(p) => {
                     let target = base.join(p);
-                    if target.is_dir() {
+                    if self.embedded.is_none() && target.is_dir() {
                         match yaml_files_in(&target) {
                             Ok(files) => {
                                 for f in files {

@@ -11,6 +11,7 @@
 //! | `FT01xx` | exported telemetry ([`telemetry`]) |
 //! | `FT02xx` | Rust sources ([`source`]) |
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
+//! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
 
 use serde::Serialize;
 
@@ -37,6 +38,7 @@ macro_rules! declare_rule {
 
 pub mod diff;
 pub mod registry;
+pub mod semconv;
 pub mod source;
 pub mod telemetry;
 
@@ -85,6 +87,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(telemetry::RULES)
         .chain(source::RULES)
         .chain(diff::RULES)
+        .chain(semconv::RULES)
         .copied()
 }
 

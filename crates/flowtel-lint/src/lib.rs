@@ -1,0 +1,8 @@
+//! flowtel's linters: exported telemetry ([`telemetry`]) and Rust sources ([`source`]) checked
+//! against the conventions registry. Rules produce plain [`flowtel_conventions::Finding`]s; the
+//! rule catalogue and the renderers live in `flowtel-conventions`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod source;
+pub mod telemetry;

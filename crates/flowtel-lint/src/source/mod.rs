@@ -1,0 +1,1 @@
+//! Lint of Rust sources: names used in `tracing`, OpenTelemetry and `metrics` calls.

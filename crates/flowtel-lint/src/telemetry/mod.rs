@@ -1,0 +1,1 @@
+//! Lint of exported telemetry (OTLP, Prometheus) against the conventions.
