@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Writes real OpenTelemetry Python SDK output for flowtel's reader and linter tests.
+
+Usage: produce.py OUT_DIR [--scenario NAME] [--format json|proto|both]
+
+Writes, with the SDK's own exporters and encoders:
+  OUT_DIR/traces.jsonl, metrics.jsonl, logs.jsonl  OTLP JSON lines (opentelemetry-exporter-otlp-json-file)
+  OUT_DIR/traces.pb, metrics.pb, logs.pb           OTLP protobuf, varint length-delimited
+                                                   (opentelemetry-exporter-otlp-proto-common encoders)
+
+A scenario is a function that receives a tracer, a meter and a logger and emits telemetry. Add a
+scenario by writing a function and registering it in SCENARIOS; keep `basic` unchanged, the
+flowtel-otlp tests assert its exact content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.exporter.otlp.json.file import FileMetricExporter, FileSpanExporter
+from opentelemetry.exporter.otlp.json.file._log_exporter import FileLogExporter
+from opentelemetry.metrics import Observation
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import (
+    LogRecordExporter,
+    LogRecordExportResult,
+    SimpleLogRecordProcessor,
+)
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricExportResult,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import (
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+
+@dataclass
+class Signals:
+    """What a scenario emits with."""
+
+    tracer: object
+    meter: object
+    logger: object
+
+
+def scenario_basic(s: Signals) -> None:
+    """One server span with a client child, one metric of each instrument kind, two logs."""
+    with s.tracer.start_as_current_span(
+        "GET /orders/{id}",
+        kind=SpanKind.SERVER,
+        attributes={
+            "http.request.method": "GET",
+            "http.route": "/orders/{id}",
+            "http.response.status_code": 200,
+            "flowtel.test.ratio": 0.5,
+            "flowtel.test.flag": True,
+            "flowtel.test.tags": ["a", "b"],
+        },
+    ) as server:
+        with s.tracer.start_as_current_span(
+            "SELECT orders",
+            kind=SpanKind.CLIENT,
+            attributes={"db.system.name": "postgresql", "db.operation.name": "SELECT"},
+        ) as client:
+            client.set_status(Status(StatusCode.ERROR, "timeout"))
+            client.add_event("retry", attributes={"attempt": 2})
+        s.logger.emit(
+            severity_number=SeverityNumber.WARN,
+            severity_text="WARN",
+            body="order lookup slow",
+            attributes={"order.id": "o-42"},
+        )
+        server.set_attribute("flowtel.test.done", True)
+
+    counter = s.meter.create_counter("orders.processed", unit="{order}", description="Orders processed")
+    counter.add(3, {"order.status": "ok"})
+    counter.add(1, {"order.status": "failed"})
+    hist = s.meter.create_histogram("http.server.request.duration", unit="s", description="Request duration")
+    for v in (0.01, 0.2, 3.0):
+        hist.record(v, {"http.request.method": "GET"})
+    updown = s.meter.create_up_down_counter("orders.in_flight", unit="{order}", description="Orders in flight")
+    updown.add(5)
+    updown.add(-2)
+    gauge = s.meter.create_gauge("queue.depth", unit="{item}", description="Queue depth")
+    gauge.set(7, {"queue.name": "orders"})
+
+    def observe(_options):
+        return [Observation(1.5, {"cpu.mode": "user"})]
+
+    s.meter.create_observable_gauge("process.cpu.load", callbacks=[observe], unit="1", description="CPU load")
+
+    s.logger.emit(
+        severity_number=SeverityNumber.INFO,
+        severity_text="INFO",
+        body="order shipped",
+        attributes={"order.id": "o-42", "order.items": 3},
+        event_name="order.shipped",
+    )
+
+
+SCENARIOS: dict[str, Callable[[Signals], None]] = {
+    "basic": scenario_basic,
+}
+
+
+def _write_delimited(stream, message) -> None:
+    data = message.SerializeToString()
+    n = len(data)
+    prefix = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            prefix.append(b | 0x80)
+        else:
+            prefix.append(b)
+            break
+    stream.write(bytes(prefix) + data)
+    stream.flush()
+
+
+class ProtoSpanExporter(SpanExporter):
+    """Writes each export as a varint-delimited ExportTraceServiceRequest."""
+
+    def __init__(self, path: str) -> None:
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+        self._encode = encode_spans
+        self._stream = open(path, "ab")
+
+    def export(self, spans: Sequence) -> SpanExportResult:
+        _write_delimited(self._stream, self._encode(spans))
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self._stream.close()
+
+
+class ProtoLogExporter(LogRecordExporter):
+    """Writes each export as a varint-delimited ExportLogsServiceRequest."""
+
+    def __init__(self, path: str) -> None:
+        from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+
+        self._encode = encode_logs
+        self._stream = open(path, "ab")
+
+    def export(self, batch: Sequence) -> LogRecordExportResult:
+        _write_delimited(self._stream, self._encode(batch))
+        return LogRecordExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self._stream.close()
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        return True
+
+
+class ProtoMetricExporter(MetricExporter):
+    """Writes each export as a varint-delimited ExportMetricsServiceRequest."""
+
+    def __init__(self, path: str) -> None:
+        from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+
+        super().__init__()
+        self._encode = encode_metrics
+        self._stream = open(path, "ab")
+
+    def export(self, metrics_data, timeout_millis: float = 10_000, **kwargs) -> MetricExportResult:
+        if metrics_data.resource_metrics:
+            _write_delimited(self._stream, self._encode(metrics_data))
+        return MetricExportResult.SUCCESS
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:
+        self._stream.close()
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out_dir")
+    parser.add_argument("--scenario", default="basic", choices=sorted(SCENARIOS))
+    parser.add_argument("--format", default="both", choices=["json", "proto", "both"])
+    parser.add_argument("--service-name", default="flowtel-producer")
+    args = parser.parse_args(argv)
+
+    os.makedirs(args.out_dir, exist_ok=True)
+    for name in ("traces", "metrics", "logs"):
+        for ext in ("jsonl", "pb"):
+            path = os.path.join(args.out_dir, f"{name}.{ext}")
+            if os.path.exists(path):
+                os.remove(path)
+
+    resource = Resource.create(
+        {"service.name": args.service_name, "service.version": "1.2.3", "deployment.environment.name": "test"}
+    )
+    json_out = args.format in ("json", "both")
+    proto_out = args.format in ("proto", "both")
+    path = lambda n: os.path.join(args.out_dir, n)  # noqa: E731
+
+    tracer_provider = TracerProvider(resource=resource)
+    logger_provider = LoggerProvider(resource=resource)
+    readers = []
+    if json_out:
+        tracer_provider.add_span_processor(SimpleSpanProcessor(FileSpanExporter(path("traces.jsonl"))))
+        logger_provider.add_log_record_processor(SimpleLogRecordProcessor(FileLogExporter(path("logs.jsonl"))))
+        readers.append(PeriodicExportingMetricReader(FileMetricExporter(path("metrics.jsonl")), export_interval_millis=3_600_000))
+    if proto_out:
+        tracer_provider.add_span_processor(SimpleSpanProcessor(ProtoSpanExporter(path("traces.pb"))))
+        logger_provider.add_log_record_processor(SimpleLogRecordProcessor(ProtoLogExporter(path("logs.pb"))))
+        readers.append(PeriodicExportingMetricReader(ProtoMetricExporter(path("metrics.pb")), export_interval_millis=3_600_000))
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+
+    signals = Signals(
+        tracer=tracer_provider.get_tracer("flowtel.producer", "0.1.0"),
+        meter=meter_provider.get_meter("flowtel.producer", "0.1.0"),
+        logger=logger_provider.get_logger("flowtel.producer", "0.1.0"),
+    )
+    SCENARIOS[args.scenario](signals)
+
+    meter_provider.shutdown()
+    tracer_provider.shutdown()
+    logger_provider.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
