@@ -605,6 +605,9 @@ fn time_nanos(s: &Sample, open_metrics: bool) -> u64 {
     }
 }
 
+/// Samples of one label set of a histogram or summary: key labels, point, (bound, value) pairs.
+type Group = (Vec<(String, String)>, DataPoint, Vec<(f64, f64)>);
+
 fn family_to_metric(f: &MetricFamily, om: bool) -> Metric {
     let (kind, temporality) = match f.metric_type {
         MetricType::Counter => (InstrumentKind::Counter, Temporality::Cumulative),
@@ -621,7 +624,7 @@ fn family_to_metric(f: &MetricFamily, om: bool) -> Metric {
             } else {
                 "quantile"
             };
-            let mut groups: Vec<(Vec<(String, String)>, DataPoint, Vec<(f64, f64)>)> = Vec::new();
+            let mut groups: Vec<Group> = Vec::new();
             for s in &f.samples {
                 let key: Vec<(String, String)> = s
                     .labels

@@ -428,14 +428,13 @@ pub fn sniff_signal(bytes: &[u8]) -> Option<Signal> {
             return Some(Signal::Metrics);
         }
     }
-    if let Ok(m) = logs::v1::ExportLogsServiceRequest::decode(bytes) {
-        if m.resource_logs
+    if let Ok(m) = logs::v1::ExportLogsServiceRequest::decode(bytes)
+        && m.resource_logs
             .iter()
             .flat_map(|r| &r.scope_logs)
             .any(|s| !s.log_records.is_empty())
-        {
-            return Some(Signal::Logs);
-        }
+    {
+        return Some(Signal::Logs);
     }
     None
 }
