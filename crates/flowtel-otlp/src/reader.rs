@@ -120,6 +120,14 @@ pub fn detect_format(head: &[u8]) -> Format {
             Format::OtlpProtobuf
         };
     }
+    if body[0] == b'{' {
+        let after = &body[1..];
+        let after = &after[after.iter().take_while(|c| is_ws(**c)).count()..];
+        if after.starts_with(b"\"resource") || after.starts_with(b"\"resource_") || after == b"}" {
+            // JSON even if invalid UTF-8 follows: the JSON reader reports where.
+            return Format::OtlpJsonLines;
+        }
+    }
     if !text_prefix(head) {
         return Format::OtlpProtobuf;
     }
@@ -365,6 +373,41 @@ mod tests {
             Format::OtlpProtobuf
         );
         assert_eq!(detect_format(b""), Format::OtlpJsonLines);
+        assert_eq!(
+            detect_format(b"{\n  \"resourceLogs\": \xff"),
+            Format::OtlpJsonLines
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_json_line_is_located() {
+        let input = b"{\"resourceLogs\":[]}\n{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"a\xffb\"}}]}]}]}\n".to_vec();
+        let out: Vec<_> = from_reader("l.jsonl", Cursor::new(input))
+            .unwrap()
+            .collect();
+        let e = out[1].as_ref().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Syntax);
+        assert_eq!(e.line, Some(2));
+        assert!(e.column.unwrap() > 50, "{e}");
+    }
+
+    #[test]
+    fn deep_protobuf_nesting_is_an_error() {
+        use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, any_value::Value};
+        use prost::Message;
+        let mut v = AnyValue {
+            value: Some(Value::IntValue(1)),
+        };
+        for _ in 0..200 {
+            v = AnyValue {
+                value: Some(Value::ArrayValue(ArrayValue { values: vec![v] })),
+            };
+        }
+        let mut req = crate::proto::tests::sample_trace("deep");
+        req.resource_spans[0].scope_spans[0].spans[0].attributes[0].value = Some(v);
+        let e = crate::decode_proto(Signal::Traces, "body", &req.encode_to_vec()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Protobuf);
+        assert!(e.message.contains("recursion"), "{e}");
     }
 
     #[test]
