@@ -107,9 +107,8 @@ impl SourceMap {
                 (Seg::Key(k), Node::Mapping(m)) => m.get_node(k),
                 (Seg::Name(k), Node::Mapping(m)) => {
                     return m
-                        .keys()
-                        .find(|key| key.as_str() == *k)
-                        .and_then(|key| self.span_location(file, key.span()))
+                        .get_key_value(*k)
+                        .and_then(|(key, _)| self.span_location(file, key.span()))
                         .or_else(|| self.span_location(file, node.span()));
                 }
                 (Seg::Index(i), Node::Sequence(s)) => s.get(*i),

@@ -129,10 +129,19 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn name_check(&mut self, kind: &str, name: &str, re: &Option<Regex>, loc: Option<Location>) {
+    /// Checks a name against its pattern; the node is only located when the check fails.
+    fn name_check(
+        &mut self,
+        kind: &str,
+        name: &str,
+        re: &Option<Regex>,
+        file: FileId,
+        path: &[Seg<'_>],
+    ) {
         if let Some(re) = re
             && !re.is_match(name)
         {
+            let loc = self.at(file, path);
             self.push(
                 Finding::new(
                     &r::NAME_NOT_CONVENTIONAL,
@@ -170,7 +179,8 @@ impl<'a> Validator<'a> {
                 "attribute",
                 name,
                 &naming.attribute,
-                self.at(f, &[Seg::Key("attributes"), Seg::Name(name)]),
+                f,
+                &[Seg::Key("attributes"), Seg::Name(name)],
             );
             if a.ty == AttributeType::Enum {
                 if a.values.is_empty() {
@@ -259,12 +269,17 @@ impl<'a> Validator<'a> {
             let f = Self::origin(&reg.origins.metrics, name);
             let base = [Seg::Key("metrics"), Seg::Key(name)];
             let sub = |seg: &'a str| [Seg::Key("metrics"), Seg::Key(name), Seg::Key(seg)];
-            let name_loc = self.at(f, &[Seg::Key("metrics"), Seg::Name(name)]);
-            self.name_check("metric", name, &naming.metric, name_loc.clone());
+            self.name_check(
+                "metric",
+                name,
+                &naming.metric,
+                f,
+                &[Seg::Key("metrics"), Seg::Name(name)],
+            );
             if let Some((word, unit)) = units::unit_in_name(name) {
                 self.push(
                     Finding::new(&r::UNIT_IN_NAME, format!("metric name `{name}` spells the unit `{word}` into the name"))
-                        .at(name_loc.clone())
+                        .at(self.at(f, &[Seg::Key("metrics"), Seg::Name(name)]))
                         .subject("metric", name)
                         .help(format!("drop `{word}` from the name and set `unit: {unit}`; exporters add the suffix")),
                 );
@@ -280,19 +295,21 @@ impl<'a> Validator<'a> {
                 );
             }
             for (i, label) in m.labels.iter().enumerate() {
-                let loc = self.at(
-                    f,
-                    &[
-                        Seg::Key("metrics"),
-                        Seg::Key(name),
-                        Seg::Key("labels"),
-                        Seg::Index(i),
-                    ],
-                );
+                let loc = || {
+                    self.at(
+                        f,
+                        &[
+                            Seg::Key("metrics"),
+                            Seg::Key(name),
+                            Seg::Key("labels"),
+                            Seg::Index(i),
+                        ],
+                    )
+                };
                 match reg.attributes.get(label) {
                     None => self.push(
                         Finding::new(&r::UNDECLARED_LABEL, format!("metric `{name}` uses label `{label}`, which is not a declared attribute"))
-                            .at(loc)
+                            .at(loc())
                             .subject("metric", name)
                             .subject("label", label)
                             .maybe_help(did_you_mean(label, reg.attributes.keys().map(String::as_str)).map(|s| format!("did you mean `{s}`?")))
@@ -300,7 +317,7 @@ impl<'a> Validator<'a> {
                     ),
                     Some(a) if a.pii => self.push(
                         Finding::new(&r::PII_LABEL, format!("metric `{name}` uses label `{label}`, which is personal data (`pii: true`)"))
-                            .at(loc)
+                            .at(loc())
                             .subject("metric", name)
                             .subject("label", label)
                             .help("drop the label; record it on spans, where it is redacted"),
@@ -365,7 +382,8 @@ impl<'a> Validator<'a> {
                 "flow",
                 name,
                 &naming.flow,
-                self.at(f, &[Seg::Key("flows"), Seg::Name(name)]),
+                f,
+                &[Seg::Key("flows"), Seg::Name(name)],
             );
             if flow.owner.as_deref().is_none_or(|o| o.trim().is_empty()) {
                 self.push(
@@ -414,15 +432,20 @@ impl<'a> Validator<'a> {
                 .and_then(|s| s.latency.as_ref())
                 .and_then(|l| l.threshold.get());
             for (step, s) in &flow.steps {
-                let step_loc = self.at(f, &fl(&[Seg::Key("steps"), Seg::Name(step)]));
-                self.name_check("step", step, &naming.step, step_loc.clone());
+                self.name_check(
+                    "step",
+                    step,
+                    &naming.step,
+                    f,
+                    &fl(&[Seg::Key("steps"), Seg::Name(step)]),
+                );
                 if s.service.is_none() {
                     self.push(
                         Finding::new(
                             &r::STEP_WITHOUT_SERVICE,
                             format!("step `{step}` of flow `{name}` does not name its service"),
                         )
-                        .at(step_loc.clone())
+                        .at(self.at(f, &fl(&[Seg::Key("steps"), Seg::Name(step)])))
                         .subject("flow", name)
                         .subject("step", step)
                         .help("add `service: <service.name>`"),

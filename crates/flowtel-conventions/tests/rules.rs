@@ -15,7 +15,11 @@ fn expectations(text: &str) -> Vec<(String, u32, u32)> {
         .map(|e| {
             let (rule, pos) = e.trim().split_once(' ').expect("`# expect: RULE LINE:COL`");
             let (line, col) = pos.split_once(':').expect("LINE:COL");
-            (rule.to_string(), line.parse().unwrap(), col.parse().unwrap())
+            (
+                rule.to_string(),
+                line.parse().unwrap(),
+                col.parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -23,29 +27,53 @@ fn expectations(text: &str) -> Vec<(String, u32, u32)> {
 #[test]
 fn each_broken_fixture_reports_exactly_its_findings() {
     let dir = fixtures().join("broken");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(files.len() >= 20, "fixtures missing in {}", dir.display());
     let mut failures = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let expected = expectations(&text);
-        assert!(!expected.is_empty(), "{} has no `# expect:` line", file.display());
+        assert!(
+            !expected.is_empty(),
+            "{} has no `# expect:` line",
+            file.display()
+        );
         let loaded = check(&file);
         let got: Vec<(String, u32, u32)> = loaded
             .findings
             .iter()
             .map(|f| {
-                let l = f.location.as_ref().expect("every registry finding has a location");
+                let l = f
+                    .location
+                    .as_ref()
+                    .expect("every registry finding has a location");
                 (f.rule.id.to_string(), l.line, l.column)
             })
             .collect();
         if got != expected {
-            failures.push(format!("{}:\n  expected {expected:?}\n  got      {got:?}\n  messages {:?}", file.display(), loaded.findings.iter().map(|f| &f.message).collect::<Vec<_>>()));
+            failures.push(format!(
+                "{}:\n  expected {expected:?}\n  got      {got:?}\n  messages {:?}",
+                file.display(),
+                loaded
+                    .findings
+                    .iter()
+                    .map(|f| &f.message)
+                    .collect::<Vec<_>>()
+            ));
         }
         // The file named in the finding is the fixture itself.
         for f in &loaded.findings {
-            assert!(f.location.as_ref().unwrap().file.ends_with(file.file_name().unwrap().to_str().unwrap()));
+            assert!(
+                f.location
+                    .as_ref()
+                    .unwrap()
+                    .file
+                    .ends_with(file.file_name().unwrap().to_str().unwrap())
+            );
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -69,9 +97,21 @@ fn bundled_conventions_are_clean() {
     assert_eq!(reg.name, "acme-shop");
     for flow in ["login", "browse", "checkout"] {
         let f = &reg.flows[flow];
-        assert!(f.owner.is_some() && f.slo.is_some() && !f.steps.is_empty(), "{flow}");
+        assert!(
+            f.owner.is_some() && f.slo.is_some() && !f.steps.is_empty(),
+            "{flow}"
+        );
     }
-    for attr in ["http.request.method", "http.route", "http.response.status_code", "server.address", "error.type", "service.name", "flow.name", "user.id"] {
+    for attr in [
+        "http.request.method",
+        "http.route",
+        "http.response.status_code",
+        "server.address",
+        "error.type",
+        "service.name",
+        "flow.name",
+        "user.id",
+    ] {
         assert!(reg.attributes.contains_key(attr), "{attr}");
     }
     // The team layer's attributes and the platform's metrics both point at their own file.
@@ -83,9 +123,17 @@ fn bundled_conventions_are_clean() {
 #[test]
 fn import_cycles_name_every_file() {
     let loaded = check(&fixtures().join("cycle/a.yaml"));
-    let cycle: Vec<_> = loaded.findings.iter().filter(|f| f.rule.id == "FT0007").collect();
+    let cycle: Vec<_> = loaded
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == "FT0007")
+        .collect();
     assert_eq!(cycle.len(), 1, "{:#?}", loaded.findings);
-    assert!(cycle[0].message.contains("a.yaml -> ") && cycle[0].message.contains("b.yaml"), "{}", cycle[0].message);
+    assert!(
+        cycle[0].message.contains("a.yaml -> ") && cycle[0].message.contains("b.yaml"),
+        "{}",
+        cycle[0].message
+    );
     let loc = cycle[0].location.as_ref().unwrap();
     assert!(loc.file.ends_with("b.yaml"));
     assert_eq!((loc.line, loc.column), (4, 11));
@@ -94,7 +142,11 @@ fn import_cycles_name_every_file() {
 #[test]
 fn conflicting_redefinitions_name_both_places() {
     let loaded = check(&fixtures().join("conflict/team.yaml"));
-    let c: Vec<_> = loaded.findings.iter().filter(|f| f.rule.id == "FT0008").collect();
+    let c: Vec<_> = loaded
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == "FT0008")
+        .collect();
     assert_eq!(c.len(), 1, "{:#?}", loaded.findings);
     let here = c[0].location.as_ref().unwrap();
     assert!(here.file.ends_with("team.yaml"));
@@ -105,13 +157,20 @@ fn conflicting_redefinitions_name_both_places() {
     assert_eq!(there.line, 5);
     // The import's definition stands.
     let reg = loaded.registry.unwrap();
-    assert_eq!(reg.attributes["order.id"].ty, flowtel_conventions::AttributeType::String);
+    assert_eq!(
+        reg.attributes["order.id"].ty,
+        flowtel_conventions::AttributeType::String
+    );
 }
 
 #[test]
 fn a_layer_may_narrow_an_imported_attribute() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("base.yaml"), "schema: flowtel/v1\nname: base\nversion: 1.0.0\nattributes:\n  order.id: {type: string}\n").unwrap();
+    std::fs::write(
+        dir.path().join("base.yaml"),
+        "schema: flowtel/v1\nname: base\nversion: 1.0.0\nattributes:\n  order.id: {type: string}\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("team.yaml"), "schema: flowtel/v1\nname: team\nversion: 1.0.0\nimports: [base.yaml]\nattributes:\n  order.id: {type: string, max_values: 10, pii: true}\n").unwrap();
     let loaded = check(&dir.path().join("team.yaml"));
     assert!(loaded.findings.is_empty(), "{:#?}", loaded.findings);
@@ -132,11 +191,16 @@ fn lint_overrides_change_severity_or_silence_a_rule() {
 
 #[test]
 fn embedded_files_load_without_the_disk() {
-    let platform = std::fs::read_to_string(fixtures().join("../../../../conventions/platform.yaml")).unwrap();
-    let shop = std::fs::read_to_string(fixtures().join("../../../../conventions/shop.yaml")).unwrap();
+    let platform =
+        std::fs::read_to_string(fixtures().join("../../../../conventions/platform.yaml")).unwrap();
+    let shop =
+        std::fs::read_to_string(fixtures().join("../../../../conventions/shop.yaml")).unwrap();
     let loaded = flowtel_conventions::load::load_embedded(
         "/nowhere/conventions",
-        &[("/nowhere/conventions/platform.yaml", &platform), ("/nowhere/conventions/shop.yaml", &shop)],
+        &[
+            ("/nowhere/conventions/platform.yaml", &platform),
+            ("/nowhere/conventions/shop.yaml", &shop),
+        ],
     );
     assert!(loaded.findings.is_empty(), "{:#?}", loaded.findings);
     let reg = loaded.registry.unwrap();

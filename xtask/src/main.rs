@@ -1,0 +1,89 @@
+//! `cargo xtask <task>`: developer chores.
+//!
+//! - `ci`: what CI runs: formatting, clippy, every test, generated files up to date.
+//! - `schema`: regenerate `schema/flowtel.schema.json` from the conventions model.
+//! - `demo`: the main job on the bundled example (check the conventions, run the example
+//!   services, lint what they exported).
+//! - `bench`: every criterion benchmark.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run(step: &str, mut cmd: Command) -> Result<(), String> {
+    eprintln!("== {step}");
+    let status = cmd.status().map_err(|e| format!("{step}: cannot start: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{step} failed ({status})")) }
+}
+
+const SCHEMA_PATH: &str = "schema/flowtel.schema.json";
+
+fn schema(check_only: bool) -> Result<(), String> {
+    let path = root().join(SCHEMA_PATH);
+    let fresh = flowtel_conventions::json_schema();
+    if check_only {
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current != fresh {
+            return Err(format!("{SCHEMA_PATH} is out of date: run `cargo xtask schema`"));
+        }
+        eprintln!("== {SCHEMA_PATH} is up to date");
+        return Ok(());
+    }
+    std::fs::write(&path, fresh).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("wrote {SCHEMA_PATH}");
+    Ok(())
+}
+
+fn ci() -> Result<(), String> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run("cargo fmt --check", fmt)?;
+    schema(true)?;
+    let mut clippy = cargo();
+    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    run("cargo clippy", clippy)?;
+    let mut test = cargo();
+    test.args(["test", "--workspace", "--no-fail-fast"]);
+    run("cargo test", test)?;
+    Ok(())
+}
+
+fn demo() -> Result<(), String> {
+    let mut check = cargo();
+    check.args(["run", "--quiet", "-p", "flowtel-cli", "--", "check", "conventions/"]);
+    run("flowtel check conventions/", check)
+}
+
+fn bench() -> Result<(), String> {
+    let mut b = cargo();
+    b.args(["bench", "--workspace"]);
+    run("cargo bench", b)
+}
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let result = match task.as_str() {
+        "ci" => ci(),
+        "schema" => schema(false),
+        "demo" => demo(),
+        "bench" => bench(),
+        _ => Err("usage: cargo xtask <ci|schema|demo|bench>".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
