@@ -3,10 +3,42 @@
 //! Flow-aware span macros checked against the conventions at compile time, a `tracing` layer
 //! that records the registry's RED metrics with enforced names, label allow-lists, cardinality
 //! limits and PII redaction, and propagation of the flow across service boundaries.
+//!
+//! ```no_run
+//! # fn conventions() -> flowtel::Conventions { Default::default() }
+//! let telemetry = flowtel::init(conventions())
+//!     .service("checkout-gateway", env!("CARGO_PKG_VERSION"))
+//!     .install()
+//!     .expect("telemetry");
+//! let orders = telemetry.meter().u64_counter("checkout.orders");
+//! orders.add(1, &[opentelemetry::KeyValue::new("payment.method", "card")]);
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::sync::Arc;
+
+pub mod error_kind;
+pub mod export;
+pub mod init;
+pub mod layer;
+pub mod limits;
+pub mod meter;
+pub mod propagation;
+pub mod redact;
+pub mod scrape;
+pub mod violations;
+
+pub use error_kind::ErrorKind;
+pub use init::{InitError, Telemetry, TelemetryBuilder, init};
+pub use layer::{FlowLayer, current_flow};
+pub use limits::{CardinalityLimiter, ValueCap};
+pub use meter::Meter;
+pub use propagation::FlowPropagator;
+pub use redact::hash_pii;
+pub use violations::{Rule, Violations};
+
+pub use opentelemetry;
 
 /// The conventions registry as a service holds it at run time (shared, immutable).
 pub type Conventions = Arc<flowtel_conventions::Registry>;
@@ -14,6 +46,8 @@ pub type Conventions = Arc<flowtel_conventions::Registry>;
 /// Items the macros expand to. Not a public API: may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::error_kind::ErrorKind;
+    pub use crate::redact::hash_pii;
     pub use flowtel_conventions as conventions;
     pub use tracing;
 

@@ -1,0 +1,478 @@
+//! [`init`]: wiring of `tracing`, `tracing-opentelemetry` and the OpenTelemetry SDK.
+//!
+//! One builder sets up the tracer and meter providers with a resource carrying `service.name`,
+//! `service.version` and `deployment.environment.name`, the [`FlowLayer`], redaction of
+//! personal data at span export, the [`FlowPropagator`], and one of the exports: OTLP (HTTP,
+//! or gRPC with the `otlp-grpc` feature) configured by the standard `OTEL_*` variables, OTLP
+//! JSON lines in a folder, or memory only (for tests); optionally a Prometheus scrape endpoint
+//! beside it. The returned [`Telemetry`] is the guard: dropping it flushes and shuts down.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{KeyValue, metrics::MeterProvider as _};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::{
+    Aggregation, InMemoryMetricExporter, Instrument as SdkInstrument, PeriodicReader,
+    SdkMeterProvider, Stream, Temporality, data::ResourceMetrics,
+};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use tracing::Dispatch;
+use tracing_subscriber::layer::SubscriberExt;
+
+use crate::Conventions;
+use crate::export::{CountingMetricExporter, JsonLinesMetricExporter, JsonLinesSpanExporter};
+use crate::layer::FlowLayer;
+use crate::meter::Meter;
+use crate::propagation::FlowPropagator;
+use crate::redact::{RedactingSpanExporter, Redactor};
+use crate::violations::Violations;
+
+/// Starts configuring telemetry for a service that follows `conventions`.
+pub fn init(conventions: Conventions) -> TelemetryBuilder {
+    TelemetryBuilder {
+        conventions,
+        service_name: None,
+        service_version: None,
+        environment: None,
+        export: Export::Otlp { endpoint: None },
+        prometheus: None,
+        metric_interval: None,
+        filter: None,
+    }
+}
+
+/// Where telemetry goes.
+#[derive(Debug, Clone)]
+enum Export {
+    Otlp { endpoint: Option<String> },
+    JsonLines(PathBuf),
+    InMemory,
+    Nowhere,
+}
+
+/// Why telemetry could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// An exporter could not be built (bad endpoint, unsupported protocol).
+    #[error("cannot build the {signal} exporter: {message}")]
+    Exporter {
+        /// `traces` or `metrics`.
+        signal: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// An output file or the Prometheus endpoint could not be opened.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being opened.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A global subscriber was already installed.
+    #[error("a global tracing subscriber is already set")]
+    SubscriberAlreadySet,
+}
+
+/// Configures telemetry; finish with [`install`](TelemetryBuilder::install) (global) or
+/// [`build`](TelemetryBuilder::build) (a `Dispatch` to scope yourself, for tests).
+#[derive(Debug)]
+pub struct TelemetryBuilder {
+    conventions: Conventions,
+    service_name: Option<String>,
+    service_version: Option<String>,
+    environment: Option<String>,
+    export: Export,
+    prometheus: Option<SocketAddr>,
+    metric_interval: Option<Duration>,
+    filter: Option<String>,
+}
+
+impl TelemetryBuilder {
+    /// `service.name` and `service.version` (`OTEL_SERVICE_NAME` wins over the name).
+    pub fn service(mut self, name: &str, version: &str) -> Self {
+        self.service_name = Some(name.to_owned());
+        self.service_version = Some(version.to_owned());
+        self
+    }
+
+    /// `deployment.environment.name` (default: `FLOWTEL_ENVIRONMENT`, else `development`).
+    pub fn environment(mut self, environment: &str) -> Self {
+        self.environment = Some(environment.to_owned());
+        self
+    }
+
+    /// Export over OTLP as the `OTEL_EXPORTER_OTLP_*` variables say (the default).
+    pub fn otlp(mut self) -> Self {
+        self.export = Export::Otlp { endpoint: None };
+        self
+    }
+
+    /// Export over OTLP/HTTP to `base` (e.g. `http://127.0.0.1:4318`; `/v1/traces` and
+    /// `/v1/metrics` are appended).
+    pub fn otlp_endpoint(mut self, base: &str) -> Self {
+        self.export = Export::Otlp {
+            endpoint: Some(base.trim_end_matches('/').to_owned()),
+        };
+        self
+    }
+
+    /// Write OTLP JSON lines to `dir/traces.jsonl` and `dir/metrics.jsonl`.
+    pub fn json_lines(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.export = Export::JsonLines(dir.into());
+        self
+    }
+
+    /// Keep everything in memory (no exporter): read it back with
+    /// [`Telemetry::finished_spans`] and [`Telemetry::finished_metrics`].
+    pub fn in_memory(mut self) -> Self {
+        self.export = Export::InMemory;
+        self
+    }
+
+    /// Push nothing (useful with [`prometheus`](TelemetryBuilder::prometheus) alone).
+    pub fn no_push(mut self) -> Self {
+        self.export = Export::Nowhere;
+        self
+    }
+
+    /// Serve metrics for scraping in the Prometheus text format on `addr` (path `/metrics`).
+    pub fn prometheus(mut self, addr: SocketAddr) -> Self {
+        self.prometheus = Some(addr);
+        self
+    }
+
+    /// How often metrics are pushed (default: `OTEL_METRIC_EXPORT_INTERVAL`, else 60 s).
+    pub fn metric_interval(mut self, interval: Duration) -> Self {
+        self.metric_interval = Some(interval);
+        self
+    }
+
+    /// An `EnvFilter` directive for which spans are recorded (default: `RUST_LOG`, else `info`).
+    pub fn filter(mut self, directive: &str) -> Self {
+        self.filter = Some(directive.to_owned());
+        self
+    }
+
+    /// Installs globally: the subscriber, the propagator and the meter provider.
+    pub fn install(self) -> Result<Telemetry, InitError> {
+        let (telemetry, dispatch) = self.build()?;
+        tracing::dispatcher::set_global_default(dispatch)
+            .map_err(|_| InitError::SubscriberAlreadySet)?;
+        opentelemetry::global::set_text_map_propagator(telemetry.propagator.clone());
+        opentelemetry::global::set_meter_provider(telemetry.meter_provider.clone());
+        opentelemetry::global::set_tracer_provider(telemetry.tracer_provider.clone());
+        Ok(telemetry)
+    }
+
+    /// Builds everything without installing anything global.
+    pub fn build(self) -> Result<(Telemetry, Dispatch), InitError> {
+        let violations = Arc::new(Violations::new());
+        let resource = self.resource();
+        let registry = &self.conventions;
+
+        let mut meters = SdkMeterProvider::builder()
+            .with_resource(resource.clone())
+            .with_view(view(registry));
+        let mut traces = SdkTracerProvider::builder().with_resource(resource);
+        let redactor = Arc::new(Redactor::from_registry(registry));
+        fn redacting<E>(
+            e: E,
+            redactor: &Arc<Redactor>,
+            violations: &Arc<Violations>,
+        ) -> RedactingSpanExporter<E> {
+            RedactingSpanExporter::new(e, redactor.clone(), violations.clone())
+        }
+        let mut memory = None;
+        match &self.export {
+            Export::Otlp { endpoint } => {
+                let (spans, metrics) = otlp_exporters(endpoint.as_deref())?;
+                traces = traces.with_batch_exporter(redacting(spans, &redactor, &violations));
+                meters = meters.with_reader(
+                    self.periodic(CountingMetricExporter::new(metrics, violations.clone())),
+                );
+            }
+            Export::JsonLines(dir) => {
+                let io = |what: &str| {
+                    let path = dir.join(what);
+                    move |source| InitError::Io {
+                        what: format!("cannot create `{}`", path.display()),
+                        source,
+                    }
+                };
+                let spans = JsonLinesSpanExporter::create(&dir.join("traces.jsonl"))
+                    .map_err(io("traces.jsonl"))?;
+                let metrics = JsonLinesMetricExporter::create(&dir.join("metrics.jsonl"))
+                    .map_err(io("metrics.jsonl"))?;
+                traces = traces.with_batch_exporter(redacting(spans, &redactor, &violations));
+                meters = meters.with_reader(self.periodic(metrics));
+            }
+            Export::InMemory => {
+                let spans = InMemorySpanExporter::default();
+                let metrics = InMemoryMetricExporter::default();
+                traces =
+                    traces.with_simple_exporter(redacting(spans.clone(), &redactor, &violations));
+                meters = meters.with_reader(self.periodic(metrics.clone()));
+                memory = Some((spans, metrics));
+            }
+            Export::Nowhere => {}
+        }
+        let mut prometheus = None;
+        #[cfg(feature = "prometheus")]
+        if let Some(addr) = self.prometheus {
+            let (reader, server) = crate::scrape::serve(addr)?;
+            meters = meters.with_reader(reader);
+            prometheus = Some(server);
+        }
+        #[cfg(not(feature = "prometheus"))]
+        if self.prometheus.is_some() {
+            return Err(InitError::Exporter {
+                signal: "metrics",
+                message: "flowtel was built without the `prometheus` feature".into(),
+            });
+        }
+
+        let meter_provider = meters.build();
+        let tracer_provider = traces.build();
+        let meter = Meter::with_violations(
+            self.conventions.clone(),
+            meter_provider.meter("flowtel"),
+            violations.clone(),
+        );
+        let tracer = tracer_provider.tracer("flowtel");
+        let filter = match &self.filter {
+            Some(d) => tracing_subscriber::EnvFilter::new(d),
+            None => tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        };
+        let subscriber = tracing_subscriber::registry()
+            .with(FlowLayer::new(&meter))
+            .with(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_location(false)
+                    .with_threads(false)
+                    .with_target(false)
+                    .with_level(false),
+            )
+            .with(filter);
+        let propagator = FlowPropagator::new(Some(violations));
+        let telemetry = Telemetry {
+            tracer_provider,
+            meter_provider,
+            meter,
+            propagator,
+            memory,
+            prometheus,
+        };
+        Ok((telemetry, Dispatch::new(subscriber)))
+    }
+
+    fn periodic<E>(&self, exporter: E) -> PeriodicReader<E>
+    where
+        E: opentelemetry_sdk::metrics::exporter::PushMetricExporter,
+    {
+        let reader = PeriodicReader::builder(exporter);
+        match self.metric_interval {
+            Some(i) => reader.with_interval(i).build(),
+            None => reader.build(),
+        }
+    }
+
+    fn resource(&self) -> Resource {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let name = env("OTEL_SERVICE_NAME")
+            .or_else(|| self.service_name.clone())
+            .unwrap_or_else(|| "unknown_service".to_owned());
+        let version = self
+            .service_version
+            .clone()
+            .unwrap_or_else(|| "0.0.0".to_owned());
+        let environment = self
+            .environment
+            .clone()
+            .or_else(|| env("FLOWTEL_ENVIRONMENT"))
+            .unwrap_or_else(|| "development".to_owned());
+        Resource::builder()
+            .with_attributes([
+                KeyValue::new("service.version", version),
+                KeyValue::new("deployment.environment.name", environment),
+            ])
+            .with_service_name(name)
+            .build()
+    }
+}
+
+/// Per-instrument SDK settings from the registry: the SDK's own cardinality limit sits above
+/// flowtel's (so the SDK never folds first), and histograms get the registry's buckets.
+fn view(
+    registry: &Conventions,
+) -> impl Fn(&SdkInstrument) -> Option<Stream> + Send + Sync + 'static {
+    let registry = registry.clone();
+    move |inst: &SdkInstrument| {
+        let metric = registry.metrics.get(inst.name())?;
+        let limit = metric
+            .cardinality_limit
+            .unwrap_or(registry.defaults.cardinality_limit) as usize;
+        let mut stream = Stream::builder().with_cardinality_limit(limit + 2);
+        if let Some(buckets) = &metric.buckets {
+            stream = stream.with_aggregation(Aggregation::ExplicitBucketHistogram {
+                boundaries: buckets.clone(),
+                record_min_max: true,
+            });
+        }
+        stream.build().ok()
+    }
+}
+
+type OtlpPair = (
+    opentelemetry_otlp::SpanExporter,
+    opentelemetry_otlp::MetricExporter,
+);
+
+fn otlp_exporters(endpoint: Option<&str>) -> Result<OtlpPair, InitError> {
+    use opentelemetry_otlp::{Protocol, WithExportConfig};
+    let protocol = std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap_or_default();
+    let err = |signal| {
+        move |e: opentelemetry_otlp::ExporterBuildError| InitError::Exporter {
+            signal,
+            message: e.to_string(),
+        }
+    };
+    if protocol == "grpc" {
+        #[cfg(feature = "otlp-grpc")]
+        {
+            let mut spans = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+            let mut metrics = opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_temporality(Temporality::Cumulative);
+            if let Some(e) = endpoint {
+                spans = spans.with_endpoint(e);
+                metrics = metrics.with_endpoint(e);
+            }
+            return Ok((
+                spans.build().map_err(err("traces"))?,
+                metrics.build().map_err(err("metrics"))?,
+            ));
+        }
+        #[cfg(not(feature = "otlp-grpc"))]
+        return Err(InitError::Exporter {
+            signal: "traces",
+            message: "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs flowtel's `otlp-grpc` feature".into(),
+        });
+    }
+    let protocol = if protocol == "http/json" {
+        Protocol::HttpJson
+    } else {
+        Protocol::HttpBinary
+    };
+    let mut spans = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(protocol);
+    let mut metrics = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_protocol(protocol)
+        .with_temporality(Temporality::Cumulative);
+    if let Some(base) = endpoint {
+        spans = spans.with_endpoint(format!("{base}/v1/traces"));
+        metrics = metrics.with_endpoint(format!("{base}/v1/metrics"));
+    }
+    Ok((
+        spans.build().map_err(err("traces"))?,
+        metrics.build().map_err(err("metrics"))?,
+    ))
+}
+
+/// The running telemetry of a service. Dropping it flushes and shuts down the providers.
+pub struct Telemetry {
+    tracer_provider: SdkTracerProvider,
+    meter_provider: SdkMeterProvider,
+    meter: Meter,
+    propagator: FlowPropagator,
+    memory: Option<(InMemorySpanExporter, InMemoryMetricExporter)>,
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    prometheus: Option<crate::scrape::ScrapeServer>,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("meter", &self.meter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Telemetry {
+    /// The registry-enforcing meter, for the service's own metrics and for the middleware.
+    pub fn meter(&self) -> &Meter {
+        &self.meter
+    }
+
+    /// Enforcement counters.
+    pub fn violations(&self) -> &Arc<Violations> {
+        self.meter.violations()
+    }
+
+    /// The propagator (W3C trace context and baggage with limits).
+    pub fn propagator(&self) -> &FlowPropagator {
+        &self.propagator
+    }
+
+    /// The underlying SDK tracer provider.
+    pub fn tracer_provider(&self) -> &SdkTracerProvider {
+        &self.tracer_provider
+    }
+
+    /// The underlying SDK meter provider.
+    pub fn meter_provider(&self) -> &SdkMeterProvider {
+        &self.meter_provider
+    }
+
+    /// The address the Prometheus endpoint listens on, when enabled.
+    pub fn prometheus_addr(&self) -> Option<SocketAddr> {
+        #[cfg(feature = "prometheus")]
+        return self.prometheus.as_ref().map(|s| s.addr());
+        #[cfg(not(feature = "prometheus"))]
+        None
+    }
+
+    /// Exports whatever is pending now.
+    pub fn flush(&self) {
+        let _ = self.tracer_provider.force_flush();
+        let _ = self.meter_provider.force_flush();
+    }
+
+    /// Spans finished so far (in-memory mode; empty otherwise).
+    pub fn finished_spans(&self) -> Vec<SpanData> {
+        match &self.memory {
+            Some((spans, _)) => spans.get_finished_spans().unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The metrics as of now (in-memory mode; `None` otherwise): collects, then returns the
+    /// latest cumulative export.
+    pub fn finished_metrics(&self) -> Option<ResourceMetrics> {
+        let (_, metrics) = self.memory.as_ref()?;
+        let _ = self.meter_provider.force_flush();
+        metrics.get_finished_metrics().ok()?.pop()
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        let _ = self.tracer_provider.force_flush();
+        let _ = self.meter_provider.force_flush();
+        let _ = self
+            .tracer_provider
+            .shutdown_with_timeout(Duration::from_secs(5));
+        let _ = self
+            .meter_provider
+            .shutdown_with_timeout(Duration::from_secs(5));
+    }
+}

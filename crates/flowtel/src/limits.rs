@@ -1,0 +1,684 @@
+//! Cardinality enforcement before values reach the OpenTelemetry SDK.
+//!
+//! Two caps, both with memory bounded whatever values arrive:
+//! - [`ValueCap`]: the distinct values one attribute may take (`max_values`, or the declared
+//!   `values` of an enum). Values beyond it become [`OTHER`].
+//! - [`CardinalityLimiter`]: the distinct label sets one metric may have (`cardinality_limit`).
+//!   Label sets beyond it fold into one series carrying `otel.metric.overflow=true`, as the SDK
+//!   does, but without the SDK's write-locked overflow path.
+//!
+//! The limiter also drops labels the metric does not declare. Every admitted label set owns a
+//! *bound* SDK instrument handle, so the steady-state record is one hash, one read-locked lookup
+//! in one of 16 shards, and a direct write to the bound aggregator: no allocation, no global
+//! lock. Counting what was dropped or folded is left to [`Violations`]; which labels a metric
+//! declares is decided by the caller (`meter`) from the registry.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use opentelemetry::{Key, KeyValue, Value};
+
+use crate::violations::{Rule, Violations};
+
+/// The value an attribute takes once its distinct values are exhausted.
+pub const OTHER: &str = "_OTHER";
+/// The attribute the overflow series carries, as in the OpenTelemetry metrics SDK.
+pub const OVERFLOW_KEY: &str = "otel.metric.overflow";
+/// Longest label value kept as is; longer values become [`OTHER`].
+pub const MAX_VALUE_LEN: usize = 256;
+/// Most labels a metric may declare; further declared labels are ignored.
+pub const MAX_LABELS: usize = 16;
+
+const SHARDS: usize = 16;
+const HASH_SEED: u64 = 0x5eed_f10e_7e1a_0001;
+
+/// A label value seen without copying it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ValueRef<'a> {
+    Str(&'a str),
+    I64(i64),
+    F64(u64),
+    Bool(bool),
+}
+
+impl<'a> ValueRef<'a> {
+    fn of(value: &'a Value) -> ValueRef<'a> {
+        match value {
+            Value::String(s) => ValueRef::Str(s.as_str()),
+            Value::I64(i) => ValueRef::I64(*i),
+            Value::F64(f) => ValueRef::F64(f.to_bits()),
+            Value::Bool(b) => ValueRef::Bool(*b),
+            // Arrays are not label values the registry can declare.
+            _ => ValueRef::Str(OTHER),
+        }
+    }
+
+    fn hash_into(self, h: &mut impl Hasher) {
+        match self {
+            ValueRef::Str(s) => {
+                h.write_u8(0);
+                h.write(s.as_bytes());
+                h.write_u8(0xff);
+            }
+            ValueRef::I64(i) => {
+                h.write_u8(1);
+                h.write_i64(i);
+            }
+            ValueRef::F64(f) => {
+                h.write_u8(2);
+                h.write_u64(f);
+            }
+            ValueRef::Bool(b) => {
+                h.write_u8(3);
+                h.write_u8(b as u8);
+            }
+        }
+    }
+
+    fn to_owned(self) -> OwnedValue {
+        match self {
+            ValueRef::Str(s) => OwnedValue::Str(s.into()),
+            ValueRef::I64(i) => OwnedValue::I64(i),
+            ValueRef::F64(f) => OwnedValue::F64(f),
+            ValueRef::Bool(b) => OwnedValue::Bool(b),
+        }
+    }
+
+    fn to_value(self) -> Value {
+        match self {
+            ValueRef::Str(s) => Value::from(s.to_owned()),
+            ValueRef::I64(i) => Value::I64(i),
+            ValueRef::F64(f) => Value::F64(f64::from_bits(f)),
+            ValueRef::Bool(b) => Value::Bool(b),
+        }
+    }
+
+    fn is_other(self) -> bool {
+        self == ValueRef::Str(OTHER)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OwnedValue {
+    Str(Box<str>),
+    I64(i64),
+    F64(u64),
+    Bool(bool),
+}
+
+impl OwnedValue {
+    fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            OwnedValue::Str(s) => ValueRef::Str(s),
+            OwnedValue::I64(i) => ValueRef::I64(*i),
+            OwnedValue::F64(f) => ValueRef::F64(*f),
+            OwnedValue::Bool(b) => ValueRef::Bool(*b),
+        }
+    }
+}
+
+fn hasher() -> impl Hasher {
+    foldhash::fast::FixedState::with_seed(HASH_SEED).build_hasher()
+}
+
+fn hash_value(v: ValueRef<'_>) -> u64 {
+    let mut h = hasher();
+    v.hash_into(&mut h);
+    h.finish()
+}
+
+fn hash_set(values: &[Option<ValueRef<'_>>]) -> u64 {
+    let mut h = hasher();
+    for (i, v) in values.iter().enumerate() {
+        if let Some(v) = v {
+            h.write_u8(i as u8);
+            v.hash_into(&mut h);
+        }
+    }
+    h.finish()
+}
+
+/// Keys are already hashes: use them as they are.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Buckets<T> = HashMap<u64, Vec<T>, BuildHasherDefault<PassThrough>>;
+
+/// A hash-sharded table: lookups take one shard's read lock, inserts one shard's write lock.
+struct Sharded<T> {
+    shards: Box<[RwLock<Buckets<T>>]>,
+}
+
+impl<T> Sharded<T> {
+    fn new() -> Self {
+        Sharded {
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(Buckets::default()))
+                .collect(),
+        }
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<Buckets<T>> {
+        // High bits pick the shard; the map itself uses the whole hash.
+        &self.shards[(hash >> 59) as usize % SHARDS]
+    }
+}
+
+/// The distinct values one attribute may take; memory is bounded by the cap.
+pub struct ValueCap {
+    limit: usize,
+    fixed: bool,
+    len: AtomicUsize,
+    seen: Sharded<OwnedValue>,
+}
+
+impl std::fmt::Debug for ValueCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueCap")
+            .field("limit", &self.limit)
+            .field("fixed", &self.fixed)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl ValueCap {
+    /// A cap admitting the first `limit` distinct values that arrive.
+    pub fn new(limit: usize) -> Self {
+        ValueCap {
+            limit,
+            fixed: false,
+            len: AtomicUsize::new(0),
+            seen: Sharded::new(),
+        }
+    }
+
+    /// A cap admitting exactly the declared values of an enum attribute.
+    pub fn enumerated<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
+        let cap = ValueCap::new(usize::MAX);
+        for v in values {
+            cap.admit(ValueRef::Str(v));
+        }
+        ValueCap {
+            limit: cap.len(),
+            fixed: true,
+            ..cap
+        }
+    }
+
+    /// Distinct values admitted so far (never more than the cap).
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether no value was admitted yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether `value` is (or now becomes) one of the admitted values.
+    pub fn admit_value(&self, value: &Value) -> bool {
+        self.admit(ValueRef::of(value))
+    }
+
+    fn admit(&self, v: ValueRef<'_>) -> bool {
+        let hash = hash_value(v);
+        let shard = self.seen.shard(hash);
+        {
+            let map = shard.read().unwrap_or_else(PoisonError::into_inner);
+            if map
+                .get(&hash)
+                .is_some_and(|b| b.iter().any(|o| o.as_ref() == v))
+            {
+                return true;
+            }
+        }
+        if self.fixed || !reserve(&self.len, self.limit) {
+            return false;
+        }
+        let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
+        let bucket = map.entry(hash).or_default();
+        if bucket.iter().any(|o| o.as_ref() == v) {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        } else {
+            bucket.push(v.to_owned());
+        }
+        true
+    }
+}
+
+/// Takes one slot of `limit`, or fails when all are taken. Never lets `len` exceed `limit`.
+fn reserve(len: &AtomicUsize, limit: usize) -> bool {
+    len.fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+        (n < limit).then_some(n + 1)
+    })
+    .is_ok()
+}
+
+/// Value caps of every attribute of a registry that has one, shared by all metrics.
+#[derive(Debug, Default, Clone)]
+pub struct AttributeCaps {
+    caps: HashMap<String, Arc<ValueCap>>,
+}
+
+impl AttributeCaps {
+    /// Caps from the registry: enum attributes admit their declared values, attributes with
+    /// `max_values` admit that many distinct values.
+    pub fn from_registry(registry: &flowtel_conventions::Registry) -> Self {
+        use flowtel_conventions::model::AttributeType;
+        let mut caps = HashMap::new();
+        for (name, attr) in &registry.attributes {
+            let cap = if attr.ty == AttributeType::Enum && !attr.values.is_empty() {
+                ValueCap::enumerated(attr.values.iter().map(String::as_str))
+            } else if let Some(max) = attr.max_values {
+                ValueCap::new(max as usize)
+            } else {
+                continue;
+            };
+            caps.insert(name.clone(), Arc::new(cap));
+        }
+        AttributeCaps { caps }
+    }
+
+    /// The cap of one attribute, if it has one.
+    pub fn get(&self, attribute: &str) -> Option<Arc<ValueCap>> {
+        self.caps.get(attribute).cloned()
+    }
+}
+
+/// One declared label of a metric and the cap on its values.
+#[derive(Debug, Clone)]
+pub struct LabelSpec {
+    /// The attribute key.
+    pub key: Key,
+    /// Cap on the attribute's distinct values, shared across metrics.
+    pub cap: Option<Arc<ValueCap>>,
+}
+
+struct Series<H> {
+    values: Box<[Option<OwnedValue>]>,
+    handle: H,
+}
+
+/// Binds a label set to an SDK handle; called once per admitted label set.
+pub type Binder<H> = Box<dyn Fn(&[KeyValue]) -> H + Send + Sync>;
+
+/// Caps the distinct label sets of one metric and drops undeclared labels.
+pub struct CardinalityLimiter<H> {
+    metric: Box<str>,
+    labels: Box<[LabelSpec]>,
+    pii: Box<[Key]>,
+    limit: usize,
+    len: AtomicUsize,
+    series: Sharded<Series<H>>,
+    overflow: OnceLock<H>,
+    bind: Binder<H>,
+    violations: Arc<Violations>,
+}
+
+impl<H> std::fmt::Debug for CardinalityLimiter<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardinalityLimiter")
+            .field("metric", &self.metric)
+            .field("labels", &self.labels)
+            .field("limit", &self.limit)
+            .field("series", &self.len())
+            .finish()
+    }
+}
+
+impl<H> CardinalityLimiter<H> {
+    /// A limiter for `metric` keeping `labels` (in this order; at most [`MAX_LABELS`]) and at
+    /// most `limit` label sets. `pii` names attributes whose drop counts as
+    /// [`Rule::PiiLabel`] rather than [`Rule::UndeclaredLabel`]. `bind` makes the handle of
+    /// each admitted label set, and of the overflow series.
+    pub fn new(
+        metric: &str,
+        mut labels: Vec<LabelSpec>,
+        pii: Vec<Key>,
+        limit: usize,
+        violations: Arc<Violations>,
+        bind: Binder<H>,
+    ) -> Self {
+        labels.truncate(MAX_LABELS);
+        CardinalityLimiter {
+            metric: metric.into(),
+            labels: labels.into(),
+            pii: pii.into(),
+            limit,
+            len: AtomicUsize::new(0),
+            series: Sharded::new(),
+            overflow: OnceLock::new(),
+            bind,
+            violations,
+        }
+    }
+
+    /// Distinct label sets admitted so far (the overflow series not included).
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Whether no label set was admitted yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most label sets this limiter admits.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Runs `f` with the handle of the series `attrs` belongs to once enforced: undeclared
+    /// labels dropped, over-cap values replaced by [`OTHER`], an over-limit set folded into
+    /// the overflow series.
+    pub fn with_series<R>(&self, attrs: &[KeyValue], f: impl FnOnce(&H) -> R) -> R {
+        let n = self.labels.len();
+        let mut picked: [Option<ValueRef<'_>>; MAX_LABELS] = [None; MAX_LABELS];
+        let mut extra = false;
+        for kv in attrs {
+            match self.labels.iter().position(|l| l.key == kv.key) {
+                Some(i) => picked[i] = Some(ValueRef::of(&kv.value)),
+                None => extra = true,
+            }
+        }
+        if extra {
+            self.count_dropped(attrs);
+        }
+        let picked = &picked[..n];
+        let hash = hash_set(picked);
+        {
+            let map = self
+                .series
+                .shard(hash)
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(s) = find(&map, hash, picked) {
+                return f(&s.handle);
+            }
+        }
+        self.admit(picked, hash, f)
+    }
+
+    /// The path of a label set not seen as it is: cap values, then find, insert or fold.
+    #[cold]
+    fn admit<R>(
+        &self,
+        picked: &[Option<ValueRef<'_>>],
+        raw_hash: u64,
+        f: impl FnOnce(&H) -> R,
+    ) -> R {
+        let mut capped: [Option<ValueRef<'_>>; MAX_LABELS] = [None; MAX_LABELS];
+        let mut changed = false;
+        for (i, v) in picked.iter().enumerate() {
+            if let Some(v) = *v {
+                let c = self.cap_value(i, v);
+                changed |= c != v;
+                capped[i] = Some(c);
+            }
+        }
+        let capped = &capped[..picked.len()];
+        let hash = if changed { hash_set(capped) } else { raw_hash };
+        let shard = self.series.shard(hash);
+        if changed {
+            let map = shard.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(s) = find(&map, hash, capped) {
+                return f(&s.handle);
+            }
+        }
+        if reserve(&self.len, self.limit) {
+            let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
+            let bucket = map.entry(hash).or_default();
+            if let Some(i) = bucket.iter().position(|s| same(&s.values, capped)) {
+                self.len.fetch_sub(1, Ordering::Relaxed);
+                return f(&bucket[i].handle);
+            }
+            let kvs: Vec<KeyValue> = self
+                .labels
+                .iter()
+                .zip(capped)
+                .filter_map(|(l, v)| v.map(|v| KeyValue::new(l.key.clone(), v.to_value())))
+                .collect();
+            let handle = (self.bind)(&kvs);
+            bucket.push(Series {
+                values: capped.iter().map(|v| v.map(ValueRef::to_owned)).collect(),
+                handle,
+            });
+            let last = bucket.len() - 1;
+            return f(&bucket[last].handle);
+        }
+        self.violations.count(Rule::CardinalityOverflow, 1, || {
+            format!(
+                "metric `{}` reached its cardinality limit of {} label sets; new sets fold \
+                 into the series {OVERFLOW_KEY}=true",
+                self.metric, self.limit
+            )
+        });
+        let overflow = self
+            .overflow
+            .get_or_init(|| (self.bind)(&[KeyValue::new(OVERFLOW_KEY, true)]));
+        f(overflow)
+    }
+
+    fn cap_value<'a>(&self, i: usize, v: ValueRef<'a>) -> ValueRef<'a> {
+        if v.is_other() {
+            return v;
+        }
+        let too_long = matches!(v, ValueRef::Str(s) if s.len() > MAX_VALUE_LEN);
+        let admitted = !too_long && self.labels[i].cap.as_ref().is_none_or(|cap| cap.admit(v));
+        if admitted {
+            return v;
+        }
+        self.violations.count(Rule::ValueOverflow, 1, || {
+            format!(
+                "attribute `{}` on metric `{}` has more distinct values than allowed (or a \
+                 value longer than {MAX_VALUE_LEN} bytes); recorded as `{OTHER}`",
+                self.labels[i].key, self.metric
+            )
+        });
+        ValueRef::Str(OTHER)
+    }
+
+    #[cold]
+    fn count_dropped(&self, attrs: &[KeyValue]) {
+        for kv in attrs {
+            if self.labels.iter().any(|l| l.key == kv.key) {
+                continue;
+            }
+            let rule = if self.pii.contains(&kv.key) {
+                Rule::PiiLabel
+            } else {
+                Rule::UndeclaredLabel
+            };
+            self.violations.count(rule, 1, || {
+                format!(
+                    "label `{}` dropped from metric `{}`: {}",
+                    kv.key,
+                    self.metric,
+                    if rule == Rule::PiiLabel {
+                        "personal data is never a metric label"
+                    } else {
+                        "the metric does not declare it"
+                    }
+                )
+            });
+        }
+    }
+}
+
+fn same(stored: &[Option<OwnedValue>], values: &[Option<ValueRef<'_>>]) -> bool {
+    stored.len() == values.len()
+        && stored
+            .iter()
+            .zip(values)
+            .all(|(s, v)| s.as_ref().map(OwnedValue::as_ref) == *v)
+}
+
+fn find<'m, H>(
+    map: &'m Buckets<Series<H>>,
+    hash: u64,
+    values: &[Option<ValueRef<'_>>],
+) -> Option<&'m Series<H>> {
+    map.get(&hash)?.iter().find(|s| same(&s.values, values))
+}
+
+impl Hash for OwnedValue {
+    fn hash<S: Hasher>(&self, state: &mut S) {
+        self.as_ref().hash_into(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A limiter whose handles are the label sets themselves, to see what the SDK would get.
+    fn limiter(
+        labels: &[(&'static str, Option<usize>)],
+        limit: usize,
+    ) -> (CardinalityLimiter<Vec<KeyValue>>, Arc<Violations>) {
+        let v = Arc::new(Violations::new());
+        let specs = labels
+            .iter()
+            .map(|&(k, cap)| LabelSpec {
+                key: Key::from_static_str(k),
+                cap: cap.map(|c| Arc::new(ValueCap::new(c))),
+            })
+            .collect();
+        let l = CardinalityLimiter::new(
+            "test.metric",
+            specs,
+            vec![Key::from_static_str("user.id")],
+            limit,
+            v.clone(),
+            Box::new(|kvs: &[KeyValue]| kvs.to_vec()),
+        );
+        (l, v)
+    }
+
+    fn record(l: &CardinalityLimiter<Vec<KeyValue>>, attrs: &[KeyValue]) -> Vec<KeyValue> {
+        l.with_series(attrs, |h| h.clone())
+    }
+
+    #[test]
+    fn undeclared_and_pii_labels_are_dropped_and_counted() {
+        let (l, v) = limiter(&[("flow.name", None)], 10);
+        let got = record(
+            &l,
+            &[
+                KeyValue::new("user.id", "u1"),
+                KeyValue::new("flow.name", "checkout"),
+                KeyValue::new("url.path", "/orders/1"),
+            ],
+        );
+        assert_eq!(got, vec![KeyValue::new("flow.name", "checkout")]);
+        assert_eq!(v.get(Rule::PiiLabel), 1);
+        assert_eq!(v.get(Rule::UndeclaredLabel), 1);
+    }
+
+    #[test]
+    fn label_order_does_not_make_a_new_series() {
+        let (l, _) = limiter(&[("a", None), ("b", None)], 10);
+        record(&l, &[KeyValue::new("a", "1"), KeyValue::new("b", 2)]);
+        record(&l, &[KeyValue::new("b", 2), KeyValue::new("a", "1")]);
+        assert_eq!(l.len(), 1);
+    }
+
+    #[test]
+    fn over_limit_sets_fold_into_the_overflow_series() {
+        let (l, v) = limiter(&[("a", None)], 3);
+        for i in 0..10 {
+            let got = record(&l, &[KeyValue::new("a", i)]);
+            if i < 3 {
+                assert_eq!(got, vec![KeyValue::new("a", i)]);
+            } else {
+                assert_eq!(got, vec![KeyValue::new(OVERFLOW_KEY, true)]);
+            }
+        }
+        assert_eq!(l.len(), 3);
+        assert_eq!(v.get(Rule::CardinalityOverflow), 7);
+        // A set admitted before the limit keeps its own series.
+        assert_eq!(
+            record(&l, &[KeyValue::new("a", 1)]),
+            vec![KeyValue::new("a", 1)]
+        );
+    }
+
+    #[test]
+    fn over_cap_values_become_other() {
+        let (l, v) = limiter(&[("route", Some(2)), ("m", None)], 100);
+        let routes = ["/a", "/b", "/c", "/d"];
+        let got: Vec<_> = routes
+            .iter()
+            .map(|r| record(&l, &[KeyValue::new("route", *r), KeyValue::new("m", "GET")]))
+            .collect();
+        assert_eq!(got[1][0], KeyValue::new("route", "/b"));
+        assert_eq!(got[2][0], KeyValue::new("route", OTHER));
+        assert_eq!(got[3][0], KeyValue::new("route", OTHER));
+        assert_eq!(l.len(), 3);
+        assert_eq!(v.get(Rule::ValueOverflow), 2);
+    }
+
+    #[test]
+    fn long_values_become_other() {
+        let (l, _) = limiter(&[("a", None)], 10);
+        let long = "x".repeat(MAX_VALUE_LEN + 1);
+        assert_eq!(
+            record(&l, &[KeyValue::new("a", long)]),
+            vec![KeyValue::new("a", OTHER)]
+        );
+    }
+
+    #[test]
+    fn enum_caps_admit_only_declared_values() {
+        let cap = ValueCap::enumerated(["GET", "POST"]);
+        assert!(cap.admit_value(&Value::from("GET")));
+        assert!(!cap.admit_value(&Value::from("BREW")));
+        assert_eq!(cap.len(), 2);
+    }
+
+    #[test]
+    fn concurrent_writers_never_exceed_caps() {
+        let (l, _) = limiter(&[("a", Some(50)), ("b", None)], 100);
+        let l = Arc::new(l);
+        let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let l = l.clone();
+                let seen = seen.clone();
+                s.spawn(move || {
+                    for i in 0..2000 {
+                        let got = record(
+                            &l,
+                            &[
+                                KeyValue::new("a", (i * 7 + t) % 400),
+                                KeyValue::new("b", i % 3),
+                            ],
+                        );
+                        seen.lock().unwrap().insert(format!("{got:?}"));
+                    }
+                });
+            }
+        });
+        assert!(l.len() <= 100);
+        // admitted sets plus the overflow series
+        assert!(seen.lock().unwrap().len() <= 101);
+    }
+}

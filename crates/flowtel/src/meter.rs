@@ -1,0 +1,305 @@
+//! flowtel's meter: metric instruments that can only record what the registry declares.
+//!
+//! [`Meter`] hands out instruments by registry name. An unknown name, or an instrument of
+//! another kind than declared, yields an instrument that records nothing (counted as a
+//! violation) instead of a metric the conventions do not know. Each instrument carries the
+//! metric's unit, description and histogram buckets from the registry, and a
+//! [`CardinalityLimiter`] that enforces its labels and limits before the SDK sees a value.
+//! The tracing layer and the tower middleware record through the same instruments, and so does
+//! the service's own code. The `flowtel.violations` counter is registered here.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use flowtel_conventions::model::Instrument;
+use opentelemetry::metrics::{
+    BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter, ObservableCounter,
+};
+use opentelemetry::{Key, KeyValue};
+
+use crate::Conventions;
+use crate::limits::{AttributeCaps, CardinalityLimiter, LabelSpec};
+use crate::violations::{Rule, Violations};
+
+/// Name of flowtel's own metric counting enforcement.
+pub const VIOLATIONS_METRIC: &str = "flowtel.violations";
+
+/// Hands out registry-checked instruments. Cheap to clone.
+#[derive(Clone)]
+pub struct Meter {
+    inner: Arc<MeterInner>,
+}
+
+struct MeterInner {
+    conventions: Conventions,
+    otel: opentelemetry::metrics::Meter,
+    violations: Arc<Violations>,
+    caps: AttributeCaps,
+    instruments: Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>,
+    _violations_counter: Option<ObservableCounter<u64>>,
+}
+
+impl std::fmt::Debug for Meter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Meter")
+            .field("registry", &self.inner.conventions.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Meter {
+    /// A meter enforcing `conventions` on top of an OpenTelemetry meter. Registers
+    /// `flowtel.violations` when the registry declares it.
+    pub fn new(conventions: Conventions, otel: opentelemetry::metrics::Meter) -> Meter {
+        Meter::with_violations(conventions, otel, Arc::new(Violations::new()))
+    }
+
+    /// Like [`Meter::new`], counting enforcement in `violations` (shared with exporters).
+    pub fn with_violations(
+        conventions: Conventions,
+        otel: opentelemetry::metrics::Meter,
+        violations: Arc<Violations>,
+    ) -> Meter {
+        let caps = AttributeCaps::from_registry(&conventions);
+        let violations_counter = conventions.metrics.get(VIOLATIONS_METRIC).map(|m| {
+            let v = violations.clone();
+            otel.u64_observable_counter(VIOLATIONS_METRIC)
+                .with_unit(m.unit.clone())
+                .with_description(m.brief.clone().unwrap_or_default())
+                .with_callback(move |observer| {
+                    for (rule, n) in v.snapshot() {
+                        observer.observe(n, &[KeyValue::new("rule", rule.id())]);
+                    }
+                })
+                .build()
+        });
+        Meter {
+            inner: Arc::new(MeterInner {
+                conventions,
+                otel,
+                violations,
+                caps,
+                instruments: Mutex::new(HashMap::new()),
+                _violations_counter: violations_counter,
+            }),
+        }
+    }
+
+    /// The registry this meter enforces.
+    pub fn conventions(&self) -> &Conventions {
+        &self.inner.conventions
+    }
+
+    /// The enforcement counters (also exported as `flowtel.violations`).
+    pub fn violations(&self) -> &Arc<Violations> {
+        &self.inner.violations
+    }
+
+    /// A `u64` counter for the registry metric `name` (declared `instrument: counter`).
+    pub fn u64_counter(&self, name: &str) -> Counter<u64> {
+        Counter(self.limiter(name, Instrument::Counter, |m, spec| {
+            let c = m
+                .u64_counter(spec.name.clone())
+                .with_unit(spec.unit.clone());
+            let c = c.with_description(spec.brief.clone()).build();
+            Box::new(move |kv: &[KeyValue]| c.bind(kv))
+        }))
+    }
+
+    /// An `f64` counter for the registry metric `name` (declared `instrument: counter`).
+    pub fn f64_counter(&self, name: &str) -> Counter<f64> {
+        Counter(self.limiter(name, Instrument::Counter, |m, spec| {
+            let c = m
+                .f64_counter(spec.name.clone())
+                .with_unit(spec.unit.clone());
+            let c = c.with_description(spec.brief.clone()).build();
+            Box::new(move |kv: &[KeyValue]| c.bind(kv))
+        }))
+    }
+
+    /// An `i64` up-down counter for `name` (declared `instrument: updown_counter`).
+    pub fn i64_up_down_counter(&self, name: &str) -> UpDownCounter {
+        UpDownCounter(self.limiter(name, Instrument::UpdownCounter, |m, spec| {
+            let c = m
+                .i64_up_down_counter(spec.name.clone())
+                .with_unit(spec.unit.clone());
+            let c = c.with_description(spec.brief.clone()).build();
+            Box::new(move |kv: &[KeyValue]| c.bind(kv))
+        }))
+    }
+
+    /// An `f64` gauge for `name` (declared `instrument: gauge`).
+    pub fn f64_gauge(&self, name: &str) -> Gauge {
+        Gauge(self.limiter(name, Instrument::Gauge, |m, spec| {
+            let c = m.f64_gauge(spec.name.clone()).with_unit(spec.unit.clone());
+            let c = c.with_description(spec.brief.clone()).build();
+            Box::new(move |kv: &[KeyValue]| c.bind(kv))
+        }))
+    }
+
+    /// An `f64` histogram for `name` (declared `instrument: histogram`), with the registry's
+    /// buckets when it declares them.
+    pub fn f64_histogram(&self, name: &str) -> Histogram {
+        Histogram(self.limiter(name, Instrument::Histogram, |m, spec| {
+            let mut b = m
+                .f64_histogram(spec.name.clone())
+                .with_unit(spec.unit.clone());
+            b = b.with_description(spec.brief.clone());
+            if let Some(buckets) = &spec.buckets {
+                b = b.with_boundaries(buckets.clone());
+            }
+            let h = b.build();
+            Box::new(move |kv: &[KeyValue]| h.bind(kv))
+        }))
+    }
+
+    fn limiter<H: Send + Sync + 'static>(
+        &self,
+        name: &str,
+        kind: Instrument,
+        build: impl FnOnce(&opentelemetry::metrics::Meter, &Spec) -> crate::limits::Binder<H>,
+    ) -> Option<Arc<CardinalityLimiter<H>>> {
+        let inner = &self.inner;
+        let Some(metric) = inner.conventions.metrics.get(name) else {
+            inner.violations.count(Rule::UnknownMetric, 1, || {
+                format!("metric `{name}` is not declared in the conventions; nothing recorded")
+            });
+            return None;
+        };
+        if metric.instrument != kind {
+            inner.violations.count(Rule::InstrumentMismatch, 1, || {
+                format!(
+                    "metric `{name}` is declared as a {} but was asked for as a {}; nothing \
+                     recorded",
+                    metric.instrument.as_str(),
+                    kind.as_str()
+                )
+            });
+            return None;
+        }
+        let mut instruments = inner
+            .instruments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(existing) = instruments.get(name) {
+            // The same metric asked for with another value type is a distinct SDK instrument
+            // that would double the series: refuse it.
+            return match existing.clone().downcast::<CardinalityLimiter<H>>() {
+                Ok(l) => Some(l),
+                Err(_) => {
+                    inner.violations.count(Rule::InstrumentMismatch, 1, || {
+                        format!("metric `{name}` was already created with another value type")
+                    });
+                    None
+                }
+            };
+        }
+        let spec = Spec {
+            name: name.to_owned(),
+            unit: metric.unit.clone(),
+            brief: metric.brief.clone().unwrap_or_default(),
+            buckets: metric.buckets.clone(),
+        };
+        let registry = &inner.conventions;
+        let is_pii = |l: &str| registry.attributes.get(l).is_some_and(|a| a.pii);
+        let labels = metric
+            .labels
+            .iter()
+            .filter(|l| !is_pii(l))
+            .map(|l| LabelSpec {
+                key: Key::from(l.clone()),
+                cap: inner.caps.get(l),
+            })
+            .collect();
+        let pii = registry
+            .attributes
+            .iter()
+            .filter(|(_, a)| a.pii)
+            .map(|(k, _)| Key::from(k.clone()))
+            .collect();
+        let limit = metric
+            .cardinality_limit
+            .unwrap_or(registry.defaults.cardinality_limit) as usize;
+        let limiter = Arc::new(CardinalityLimiter::new(
+            name,
+            labels,
+            pii,
+            limit,
+            inner.violations.clone(),
+            build(&inner.otel, &spec),
+        ));
+        instruments.insert(name.to_owned(), limiter.clone());
+        Some(limiter)
+    }
+}
+
+/// What an SDK instrument is built from.
+struct Spec {
+    name: String,
+    unit: String,
+    brief: String,
+    buckets: Option<Vec<f64>>,
+}
+
+/// A monotonic counter of a registry metric; records nothing when the metric is unknown.
+#[derive(Debug, Clone)]
+pub struct Counter<T>(Option<Arc<CardinalityLimiter<BoundCounter<T>>>>);
+
+impl<T> Counter<T> {
+    /// Adds `value` to the series of `attrs` once enforced.
+    pub fn add(&self, value: T, attrs: &[KeyValue]) {
+        if let Some(l) = &self.0 {
+            l.with_series(attrs, |h| h.add(value));
+        }
+    }
+
+    /// The limiter, for inspection (`None` when the metric is unknown).
+    pub fn limiter(&self) -> Option<&CardinalityLimiter<BoundCounter<T>>> {
+        self.0.as_deref()
+    }
+}
+
+/// An up-down counter of a registry metric.
+#[derive(Debug, Clone)]
+pub struct UpDownCounter(Option<Arc<CardinalityLimiter<BoundUpDownCounter<i64>>>>);
+
+impl UpDownCounter {
+    /// Adds `value` (may be negative) to the series of `attrs` once enforced.
+    pub fn add(&self, value: i64, attrs: &[KeyValue]) {
+        if let Some(l) = &self.0 {
+            l.with_series(attrs, |h| h.add(value));
+        }
+    }
+}
+
+/// A gauge of a registry metric.
+#[derive(Debug, Clone)]
+pub struct Gauge(Option<Arc<CardinalityLimiter<BoundGauge<f64>>>>);
+
+impl Gauge {
+    /// Records the current `value` of the series of `attrs` once enforced.
+    pub fn record(&self, value: f64, attrs: &[KeyValue]) {
+        if let Some(l) = &self.0 {
+            l.with_series(attrs, |h| h.record(value));
+        }
+    }
+}
+
+/// A histogram of a registry metric, with the registry's buckets.
+#[derive(Debug, Clone)]
+pub struct Histogram(Option<Arc<CardinalityLimiter<BoundHistogram<f64>>>>);
+
+impl Histogram {
+    /// Records `value` in the series of `attrs` once enforced.
+    pub fn record(&self, value: f64, attrs: &[KeyValue]) {
+        if let Some(l) = &self.0 {
+            l.with_series(attrs, |h| h.record(value));
+        }
+    }
+
+    /// The limiter, for inspection (`None` when the metric is unknown).
+    pub fn limiter(&self) -> Option<&CardinalityLimiter<BoundHistogram<f64>>> {
+        self.0.as_deref()
+    }
+}
