@@ -1,0 +1,239 @@
+//! The client layer: propagation into outgoing requests and `http.client.request.duration`.
+//!
+//! For each outgoing request it opens a client span, writes W3C `traceparent` and `baggage`
+//! (with the current flow as `flow.name`, within the W3C limits) into the headers, and records
+//! the duration with `server.address`, the status and `error.type` as the [`Classify`]
+//! implementation says. Which flow is current is the `FlowLayer`'s knowledge
+//! ([`flowtel::current_flow`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use flowtel::meter::Histogram;
+use flowtel::propagation::FlowPropagator;
+use flowtel::{Meter, Telemetry};
+use http::{Request, Response};
+use opentelemetry::{KeyValue, StringValue};
+use pin_project_lite::pin_project;
+use tracing::Span;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::classify::{Classify, ClientErrors, method_label};
+
+/// Name of the client duration metric.
+pub const CLIENT_DURATION: &str = "http.client.request.duration";
+
+struct Shared {
+    duration: Histogram,
+    propagator: FlowPropagator,
+}
+
+/// Tower layer instrumenting an HTTP client; see the module docs.
+#[derive(Clone)]
+pub struct FlowClientLayer<C = ClientErrors> {
+    shared: Arc<Shared>,
+    classifier: C,
+}
+
+impl std::fmt::Debug for FlowClientLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowClientLayer").finish_non_exhaustive()
+    }
+}
+
+impl FlowClientLayer {
+    /// A layer recording through `telemetry`'s meter and propagator.
+    pub fn new(telemetry: &Telemetry) -> Self {
+        Self::from_parts(telemetry.meter(), telemetry.propagator().clone())
+    }
+
+    /// A layer from a meter and a propagator.
+    pub fn from_parts(meter: &Meter, propagator: FlowPropagator) -> Self {
+        FlowClientLayer {
+            shared: Arc::new(Shared {
+                duration: meter.f64_histogram(CLIENT_DURATION),
+                propagator,
+            }),
+            classifier: ClientErrors,
+        }
+    }
+}
+
+impl<C> FlowClientLayer<C> {
+    /// The same layer deciding failures with `classifier`.
+    pub fn with_classifier<D: Classify>(self, classifier: D) -> FlowClientLayer<D> {
+        FlowClientLayer {
+            shared: self.shared,
+            classifier,
+        }
+    }
+}
+
+impl<S, C: Clone> tower::Layer<S> for FlowClientLayer<C> {
+    type Service = FlowClient<S, C>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        FlowClient {
+            inner,
+            shared: self.shared.clone(),
+            classifier: self.classifier.clone(),
+        }
+    }
+}
+
+/// The service [`FlowClientLayer`] wraps around an HTTP client.
+#[derive(Clone)]
+pub struct FlowClient<S, C = ClientErrors> {
+    inner: S,
+    shared: Arc<Shared>,
+    classifier: C,
+}
+
+impl<S: std::fmt::Debug, C> std::fmt::Debug for FlowClient<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowClient")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, C, ReqB, ResB> tower::Service<Request<ReqB>> for FlowClient<S, C>
+where
+    S: tower::Service<Request<ReqB>, Response = Response<ResB>>,
+    S::Error: std::fmt::Display + 'static,
+    C: Classify,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ClientFuture<S::Future, C>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        let start = Instant::now();
+        let method = method_label(req.method());
+        let address: Option<String> = req.uri().host().map(str::to_owned);
+        let flow = flowtel::current_flow();
+        let span = tracing::info_span!(
+            target: "flowtel::http",
+            "HTTP client request",
+            otel.name = method,
+            otel.kind = "client",
+            otel.status_code = Empty,
+            http.request.method = method,
+            server.address = address.as_deref(),
+            http.response.status_code = Empty,
+            error.type = Empty,
+            flow.name = flow.as_ref().map(StringValue::as_str),
+        );
+        let cx = span.context();
+        self.shared
+            .propagator
+            .inject_headers(&cx, flow.as_ref(), req.headers_mut());
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(req)
+        };
+        ClientFuture {
+            inner: future,
+            span,
+            done: Some(Done {
+                start,
+                method,
+                address,
+                flow,
+                shared: self.shared.clone(),
+                classifier: self.classifier.clone(),
+            }),
+        }
+    }
+}
+
+struct Done<C> {
+    start: Instant,
+    method: &'static str,
+    address: Option<String>,
+    flow: Option<StringValue>,
+    shared: Arc<Shared>,
+    classifier: C,
+}
+
+impl<C: Classify> Done<C> {
+    fn finish(
+        self,
+        span: &Span,
+        status: Option<u16>,
+        error_type: Option<std::borrow::Cow<'static, str>>,
+    ) {
+        let seconds = self.start.elapsed().as_secs_f64();
+        if let Some(status) = status {
+            span.record("http.response.status_code", status);
+        }
+        if let Some(e) = &error_type {
+            span.record("error.type", e.as_ref());
+            span.record("otel.status_code", "ERROR");
+        }
+        let mut attrs = Vec::with_capacity(5);
+        attrs.push(KeyValue::new("http.request.method", self.method));
+        if let Some(a) = self.address {
+            attrs.push(KeyValue::new("server.address", a));
+        }
+        if let Some(s) = status {
+            attrs.push(KeyValue::new("http.response.status_code", i64::from(s)));
+        }
+        if let Some(e) = error_type {
+            attrs.push(KeyValue::new("error.type", e));
+        }
+        if let Some(f) = self.flow {
+            attrs.push(KeyValue::new("flow.name", f));
+        }
+        self.shared.duration.record(seconds, &attrs);
+    }
+}
+
+pin_project! {
+    /// Response future of [`FlowClient`]: records when the response is ready.
+    pub struct ClientFuture<F, C> {
+        #[pin]
+        inner: F,
+        span: Span,
+        done: Option<Done<C>>,
+    }
+}
+
+impl<F, C, ResB, E> Future for ClientFuture<F, C>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+    E: std::fmt::Display + 'static,
+    C: Classify,
+{
+    type Output = Result<Response<ResB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = {
+            let _entered = this.span.enter();
+            ready!(this.inner.poll(cx))
+        };
+        if let Some(done) = this.done.take() {
+            match &result {
+                Ok(response) => {
+                    let status = response.status();
+                    let error = done.classifier.classify_status(status);
+                    done.finish(this.span, Some(status.as_u16()), error);
+                }
+                Err(e) => {
+                    let error = done.classifier.classify_error(e);
+                    done.finish(this.span, None, Some(error));
+                }
+            }
+        }
+        Poll::Ready(result)
+    }
+}

@@ -1,0 +1,300 @@
+//! The server layer: one span and one `http.server.request.duration` per request.
+//!
+//! For each request it extracts W3C `traceparent` and `baggage`, reads `http.route` from the
+//! router's route template (axum's `MatchedPath`; an unmatched request gets no route, never the
+//! raw path), decides the flow (the registry's `entry` routes first, else the `flow.name` of the
+//! incoming baggage), and opens the server span `{method} {route}` with the HTTP
+//! semantic-convention attributes. When the response (or error) arrives it records the status,
+//! `error.type` as the [`Classify`] implementation says, and the duration histogram through
+//! flowtel's enforcing meter. Apply it with `Router::layer` so the route is known.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use axum::extract::MatchedPath;
+use flowtel::meter::Histogram;
+use flowtel::propagation::{FlowPropagator, flow_from_context};
+use flowtel::{Meter, Telemetry};
+use http::{Request, Response};
+use opentelemetry::{KeyValue, StringValue};
+use pin_project_lite::pin_project;
+use tracing::Span;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::classify::{Classify, ServerErrors, method_label};
+
+/// Name of the server duration metric.
+pub const SERVER_DURATION: &str = "http.server.request.duration";
+
+struct Shared {
+    duration: Histogram,
+    propagator: FlowPropagator,
+    /// `(method, route)` of every registry `entry` to its flow.
+    entries: HashMap<(String, String), StringValue>,
+    /// Flow names of the registry, so baggage values of known flows are not copied.
+    flows: HashMap<String, StringValue>,
+}
+
+/// Tower layer instrumenting an HTTP server; see the module docs.
+#[derive(Clone)]
+pub struct FlowServerLayer<C = ServerErrors> {
+    shared: Arc<Shared>,
+    classifier: C,
+}
+
+impl std::fmt::Debug for FlowServerLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowServerLayer")
+            .field("entries", &self.shared.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FlowServerLayer {
+    /// A layer recording through `telemetry`'s meter and propagator.
+    pub fn new(telemetry: &Telemetry) -> Self {
+        Self::from_parts(telemetry.meter(), telemetry.propagator().clone())
+    }
+
+    /// A layer from a meter and a propagator.
+    pub fn from_parts(meter: &Meter, propagator: FlowPropagator) -> Self {
+        let registry = meter.conventions();
+        let mut entries = HashMap::new();
+        let mut flows = HashMap::new();
+        for (name, flow) in &registry.flows {
+            let value = StringValue::from(Arc::<str>::from(name.as_str()));
+            flows.insert(name.clone(), value.clone());
+            for entry in &flow.entry {
+                if let Some((method, route)) = entry.trim().split_once(' ') {
+                    entries.insert(
+                        (method.trim().to_owned(), route.trim().to_owned()),
+                        value.clone(),
+                    );
+                }
+            }
+        }
+        FlowServerLayer {
+            shared: Arc::new(Shared {
+                duration: meter.f64_histogram(SERVER_DURATION),
+                propagator,
+                entries,
+                flows,
+            }),
+            classifier: ServerErrors,
+        }
+    }
+}
+
+impl<C> FlowServerLayer<C> {
+    /// The same layer deciding failures with `classifier`.
+    pub fn with_classifier<D: Classify>(self, classifier: D) -> FlowServerLayer<D> {
+        FlowServerLayer {
+            shared: self.shared,
+            classifier,
+        }
+    }
+}
+
+impl<S, C: Clone> tower::Layer<S> for FlowServerLayer<C> {
+    type Service = FlowServer<S, C>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        FlowServer {
+            inner,
+            shared: self.shared.clone(),
+            classifier: self.classifier.clone(),
+        }
+    }
+}
+
+/// The service [`FlowServerLayer`] wraps around the application.
+#[derive(Clone)]
+pub struct FlowServer<S, C = ServerErrors> {
+    inner: S,
+    shared: Arc<Shared>,
+    classifier: C,
+}
+
+impl<S: std::fmt::Debug, C> std::fmt::Debug for FlowServer<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowServer")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, C, ReqB, ResB> tower::Service<Request<ReqB>> for FlowServer<S, C>
+where
+    S: tower::Service<Request<ReqB>, Response = Response<ResB>>,
+    S::Error: std::fmt::Display + 'static,
+    C: Classify,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ServerFuture<S::Future, C>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let start = Instant::now();
+        let method = method_label(req.method());
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let parent = self.shared.propagator.extract_headers(req.headers());
+        let flow = route
+            .as_ref()
+            .and_then(|r| {
+                self.shared
+                    .entries
+                    .get(&(req.method().as_str().to_owned(), r.as_str().to_owned()))
+            })
+            .cloned()
+            .or_else(|| {
+                flow_from_context(&parent).map(|f| match self.shared.flows.get(f.as_str()) {
+                    Some(known) => known.clone(),
+                    None => f,
+                })
+            });
+        let span = match &route {
+            Some(r) => tracing::info_span!(
+                target: "flowtel::http",
+                "HTTP request",
+                otel.name = format_args!("{method} {}", r.as_str()),
+                otel.kind = "server",
+                otel.status_code = Empty,
+                http.request.method = method,
+                http.route = r.as_str(),
+                http.response.status_code = Empty,
+                url.path = req.uri().path(),
+                url.scheme = req.uri().scheme_str().unwrap_or("http"),
+                error.type = Empty,
+                flow.name = flow.as_ref().map(StringValue::as_str),
+            ),
+            None => tracing::info_span!(
+                target: "flowtel::http",
+                "HTTP request",
+                otel.name = method,
+                otel.kind = "server",
+                otel.status_code = Empty,
+                http.request.method = method,
+                http.response.status_code = Empty,
+                url.path = req.uri().path(),
+                url.scheme = req.uri().scheme_str().unwrap_or("http"),
+                error.type = Empty,
+                flow.name = flow.as_ref().map(StringValue::as_str),
+            ),
+        };
+        if method == "_OTHER" {
+            span.set_attribute(
+                "http.request.method_original",
+                req.method().as_str().to_owned(),
+            );
+        }
+        let _ = span.set_parent(parent);
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(req)
+        };
+        ServerFuture {
+            inner: future,
+            span,
+            done: Some(Done {
+                start,
+                method,
+                route,
+                flow,
+                shared: self.shared.clone(),
+                classifier: self.classifier.clone(),
+            }),
+        }
+    }
+}
+
+struct Done<C> {
+    start: Instant,
+    method: &'static str,
+    route: Option<MatchedPath>,
+    flow: Option<StringValue>,
+    shared: Arc<Shared>,
+    classifier: C,
+}
+
+impl<C: Classify> Done<C> {
+    fn finish(
+        self,
+        span: &Span,
+        status: Option<u16>,
+        error_type: Option<std::borrow::Cow<'static, str>>,
+    ) {
+        let seconds = self.start.elapsed().as_secs_f64();
+        if let Some(status) = status {
+            span.record("http.response.status_code", status);
+        }
+        if let Some(e) = &error_type {
+            span.record("error.type", e.as_ref());
+            span.record("otel.status_code", "ERROR");
+        }
+        let mut attrs = Vec::with_capacity(5);
+        attrs.push(KeyValue::new("http.request.method", self.method));
+        if let Some(r) = &self.route {
+            attrs.push(KeyValue::new("http.route", r.as_str().to_owned()));
+        }
+        if let Some(s) = status {
+            attrs.push(KeyValue::new("http.response.status_code", i64::from(s)));
+        }
+        if let Some(e) = error_type {
+            attrs.push(KeyValue::new("error.type", e));
+        }
+        if let Some(f) = self.flow {
+            attrs.push(KeyValue::new("flow.name", f));
+        }
+        self.shared.duration.record(seconds, &attrs);
+    }
+}
+
+pin_project! {
+    /// Response future of [`FlowServer`]: records when the response is ready.
+    pub struct ServerFuture<F, C> {
+        #[pin]
+        inner: F,
+        span: Span,
+        done: Option<Done<C>>,
+    }
+}
+
+impl<F, C, ResB, E> Future for ServerFuture<F, C>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+    E: std::fmt::Display + 'static,
+    C: Classify,
+{
+    type Output = Result<Response<ResB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = {
+            let _entered = this.span.enter();
+            ready!(this.inner.poll(cx))
+        };
+        if let Some(done) = this.done.take() {
+            match &result {
+                Ok(response) => {
+                    let status = response.status();
+                    let error = done.classifier.classify_status(status);
+                    done.finish(this.span, Some(status.as_u16()), error);
+                }
+                Err(e) => {
+                    let error = done.classifier.classify_error(e);
+                    done.finish(this.span, None, Some(error));
+                }
+            }
+        }
+        Poll::Ready(result)
+    }
+}
