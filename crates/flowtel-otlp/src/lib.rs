@@ -19,7 +19,8 @@
 //! # Ok::<(), flowtel_otlp::Error>(())
 //! ```
 //!
-//! Request bodies of an OTLP/HTTP receiver decode with [`decode_proto`] and [`decode_json`].
+//! Request bodies of an OTLP/HTTP receiver decode with [`decode_request`] (gzip, JSON or
+//! protobuf by `Content-Type`), or directly with [`decode_proto`] and [`decode_json`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -36,5 +37,6 @@ pub use model::*;
 pub use prometheus::{Exposition, MetricFamily, MetricType, Sample, scrape};
 pub use proto::{Framing, ProtoReader, decode_proto};
 pub use reader::{
-    DEFAULT_MAX_BATCH_BYTES, ReadOptions, TelemetryReader, detect_format, from_reader, open,
+    DEFAULT_MAX_BATCH_BYTES, ReadOptions, TelemetryReader, decode_request, detect_format,
+    from_reader, open,
 };

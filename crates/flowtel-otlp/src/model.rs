@@ -1065,6 +1065,12 @@ impl<T: Item> Located<'_, T> {
         format!("{}/attributes/{index}", self.pointer())
     }
 
+    /// JSON pointer of the item's resource (`/resourceSpans/0/resource`).
+    pub fn resource_pointer(&self) -> String {
+        let [r, _, _] = names(T::SIGNAL, self.style);
+        format!("/{r}/{}/resource", self.index.resource)
+    }
+
     /// JSON pointer of the scope (`.../scopeSpans/1/scope`).
     pub fn scope_pointer(&self) -> String {
         let [r, s, _] = names(T::SIGNAL, self.style);
@@ -1149,5 +1155,11 @@ mod tests {
             "/resource_spans/0/scope_spans/1/spans/1/attributes/2"
         );
         assert_eq!(b.item_count(), 2);
+        let first = b.spans().next().unwrap();
+        assert_eq!(first.resource_pointer(), "/resource_spans/0/resource");
+        assert_eq!(
+            first.scope_pointer(),
+            "/resource_spans/0/scope_spans/1/scope"
+        );
     }
 }

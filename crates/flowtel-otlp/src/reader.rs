@@ -288,6 +288,66 @@ impl ReadOptions {
     }
 }
 
+/// Decodes an OTLP/HTTP request body sent to the `signal` endpoint: a gzip body (detected by its
+/// magic bytes, whatever `Content-Encoding` said) is inflated up to `limit` bytes; a
+/// `Content-Type` of `application/json` selects OTLP JSON, anything else protobuf. A JSON body
+/// holding another signal is an [`ErrorKind::Invalid`] error.
+pub fn decode_request(
+    signal: Signal,
+    content_type: &str,
+    body: &[u8],
+    limit: usize,
+) -> Result<Batch> {
+    let name = format!("<{signal} request>");
+    let file: Arc<str> = Arc::from(name.as_str());
+    let inflated;
+    let mut gzip = false;
+    let body = if body.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        let fits = read_bounded(flate2::read::MultiGzDecoder::new(body), &mut out, limit)
+            .map_err(|e| Error::io(&file, e, 0))?;
+        if !fits {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                &file,
+                format!("the inflated request body is over {limit} bytes: send smaller batches"),
+            ));
+        }
+        inflated = out;
+        gzip = true;
+        &inflated[..]
+    } else if body.len() > limit {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            &file,
+            format!("the request body is over {limit} bytes: send smaller batches"),
+        ));
+    } else {
+        body
+    };
+    let json = content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    let mut batch = if json {
+        let b = crate::json::decode_json(&name, body)?;
+        if let Some(got) = b.signal().filter(|s| *s != signal) {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                &file,
+                format!(
+                    "the request holds {got} but was sent to the {signal} endpoint: send it to /v1/{got}"
+                ),
+            ));
+        }
+        b
+    } else {
+        crate::proto::decode_proto(signal, &name, body)?
+    };
+    batch.origin.gzip = gzip;
+    Ok(batch)
+}
+
 impl TelemetryReader {
     /// The detected (or forced) format.
     pub fn format(&self) -> Format {
@@ -439,6 +499,36 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].as_ref().unwrap_err().kind, ErrorKind::TooLarge);
         assert_eq!(out[1].as_ref().unwrap().origin.line, Some(2));
+    }
+
+    #[test]
+    fn request_bodies() {
+        use prost::Message;
+        use std::io::Write;
+        let pb = crate::proto::tests::sample_trace("req").encode_to_vec();
+        let b = decode_request(Signal::Traces, "application/x-protobuf", &pb, 1 << 20).unwrap();
+        assert_eq!(b.spans().next().unwrap().item.name, "req");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(br#"{"resourceLogs":[]}"#).unwrap();
+        let gz = enc.finish().unwrap();
+        let b = decode_request(
+            Signal::Logs,
+            "application/json; charset=utf-8",
+            &gz,
+            1 << 20,
+        )
+        .unwrap();
+        assert!(b.origin.gzip);
+        let e = decode_request(
+            Signal::Traces,
+            "application/json",
+            br#"{"resourceLogs":[{}]}"#,
+            1 << 20,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("/v1/logs"), "{e}");
+        let e = decode_request(Signal::Traces, "application/json", &gz, 5).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TooLarge);
     }
 
     #[test]
