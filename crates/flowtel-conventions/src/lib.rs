@@ -28,6 +28,7 @@ pub mod load;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod semconv;
 pub mod source;
 pub mod units;
 pub mod validate;
@@ -52,6 +53,8 @@ pub fn check_str(path: impl AsRef<Path>, text: &str) -> Loaded {
 fn finish(mut loaded: Loaded) -> Loaded {
     if let Some(reg) = &loaded.registry {
         loaded.findings.extend(validate::validate(reg));
+        loaded.findings.extend(semconv::layering::check(reg));
+        semconv::layering::soften(reg, &mut loaded.findings);
         apply_overrides(&mut loaded.findings, &reg.lint);
     }
     sort(&mut loaded.findings);

@@ -4,9 +4,9 @@
 //! and what could be decoded is merged, so `flowtel check` shows all findings in one run. Only
 //! validation of the merged content is left to [`crate::validate`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use indexmap::IndexMap;
 use marked_yaml::{LoadError, LoaderOptions, Node};
@@ -14,9 +14,12 @@ use serde_json::Value;
 
 use crate::finding::{Finding, Location, did_you_mean};
 use crate::model::{
-    Attribute, Defaults, Flow, Import, LintConfig, Metric, Naming, RegistryFile, SCHEMA_V1,
+    Attribute, AttributeType, Defaults, Flow, Import, LintConfig, Metric, Naming, RegistryFile,
+    SCHEMA_V1, Span,
 };
 use crate::rules::registry as rules;
+use crate::rules::semconv as semconv_rules;
+use crate::semconv::{self, Imported, Selection};
 use crate::source::{FileId, Seg, SourceMap};
 
 /// Largest conventions file read, so a mistaken path to a huge file fails fast.
@@ -40,6 +43,8 @@ pub struct Origins {
     pub metrics: HashMap<String, FileId>,
     /// Flow name to file.
     pub flows: HashMap<String, FileId>,
+    /// Span convention id to file.
+    pub spans: HashMap<String, FileId>,
 }
 
 /// A merged conventions registry: every layer applied from the most general to the most specific.
@@ -59,6 +64,10 @@ pub struct Registry {
     pub metrics: IndexMap<String, Metric>,
     /// Every declared flow.
     pub flows: IndexMap<String, Flow>,
+    /// Every span convention (usually from OpenTelemetry's semantic conventions).
+    pub spans: IndexMap<String, Span>,
+    /// Imported OpenTelemetry semantic-conventions registries (see [`crate::semconv`]).
+    pub semconv: Vec<Imported>,
     /// Lint severity overrides, merged across layers.
     pub lint: LintConfig,
     /// The layers in the order they were applied (imports first).
@@ -81,6 +90,10 @@ pub struct Loaded {
 /// Loads a registry from a file or a folder (every `*.yaml`/`*.yml` in it) and merges its layers.
 pub fn load(path: &Path) -> Loaded {
     let mut loader = Loader::default();
+    if path.is_dir() && semconv::is_registry_dir(path) {
+        loader.import_semconv(path, None, None);
+        return loader.finish(path);
+    }
     let entries = if path.is_dir() {
         match yaml_files_in(path) {
             Ok(files) if !files.is_empty() => files,
@@ -127,7 +140,11 @@ pub fn load_embedded(root: &str, files: &[(&str, &str)]) -> Loaded {
     let root = normalize(Path::new(root));
     let mut entries: Vec<PathBuf> = match &loader.embedded {
         Some(map) if map.contains_key(&root) => vec![root.clone()],
-        Some(map) => map.keys().filter(|p| p.starts_with(&root)).cloned().collect(),
+        Some(map) => map
+            .keys()
+            .filter(|p| p.starts_with(&root))
+            .cloned()
+            .collect(),
         None => Vec::new(),
     };
     entries.sort();
@@ -194,6 +211,10 @@ struct Loader {
     ordered: Vec<Layer>,
     /// Files imported by another file (so not a root of the registry).
     imported: Vec<FileId>,
+    /// Semantic-conventions registries read, with what was taken from each so far.
+    semconv: Vec<(PathBuf, Imported, Selection)>,
+    /// Files of semantic-conventions registries.
+    semconv_files: HashSet<FileId>,
 }
 
 impl Loader {
@@ -316,22 +337,110 @@ impl Loader {
                     }
                 }
                 Import::Semconv(sc) => {
-                    self.findings.push(
-                        Finding::new(
-                            &rules::INVALID_VALUE,
-                            format!(
-                                "semantic-conventions import `{}` is not supported by this version of flowtel",
-                                sc.semconv
-                            ),
-                        )
-                        .at(self.site_location(site))
-                        .help("import a flowtel conventions file instead"),
-                    );
+                    let dir = base.join(&sc.semconv);
+                    self.import_semconv(&dir, sc.only.as_deref(), site);
                 }
             }
         }
         self.stack.pop();
         self.ordered.push(Layer { file: id, content });
+    }
+
+    /// The files of a semantic-conventions folder with their texts (from disk, or from the
+    /// embedded files below it).
+    fn semconv_texts(&mut self, dir: &Path, site: Option<ImportSite>) -> Option<Vec<(PathBuf, String)>> {
+        if let Some(files) = &self.embedded {
+            let dir = normalize(dir);
+            let mut list: Vec<(PathBuf, String)> = files
+                .iter()
+                .filter(|(p, _)| {
+                    p.starts_with(&dir)
+                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                })
+                .map(|(p, t)| (p.clone(), t.clone()))
+                .collect();
+            list.sort_by(|a, b| a.0.cmp(&b.0));
+            if list.is_empty() {
+                self.unreadable(&dir, &"no embedded files are below it", site);
+                return None;
+            }
+            return Some(list);
+        }
+        if !dir.is_dir() {
+            self.unreadable(dir, &"it is not a folder of semantic conventions", site);
+            return None;
+        }
+        let paths = match semconv::files_in(dir) {
+            Ok(p) => p,
+            Err(e) => {
+                self.unreadable(dir, &e, site);
+                return None;
+            }
+        };
+        let mut out = Vec::with_capacity(paths.len());
+        for (path, text) in semconv::read_texts(&paths) {
+            match text {
+                Ok(t) => out.push((path, t)),
+                Err(e) => self.unreadable(&path, &e, site),
+            }
+        }
+        Some(out)
+    }
+
+    /// Reads (once) an OpenTelemetry semantic-conventions registry and adds what `only` selects
+    /// as layers below the importing file.
+    fn import_semconv(&mut self, dir: &Path, only: Option<&[String]>, site: Option<ImportSite>) {
+        let canonical = self.canonical(dir);
+        let index = match self.semconv.iter().position(|(p, _, _)| *p == canonical) {
+            Some(i) => i,
+            None => {
+                let Some(texts) = self.semconv_texts(dir, site) else {
+                    return;
+                };
+                let refs: Vec<(PathBuf, &str)> =
+                    texts.iter().map(|(p, t)| (p.clone(), t.as_str())).collect();
+                let model = semconv::read_model(&refs);
+                drop(refs);
+                let mut file_ids = Vec::with_capacity(texts.len());
+                for (path, text) in texts {
+                    let id = self.sources.add(path, text);
+                    self.semconv_files.insert(id);
+                    file_ids.push(id);
+                }
+                self.findings.extend(model.findings());
+                let namespaces = model.namespaces();
+                let imported = Imported {
+                    dir: canonical.clone(),
+                    model: Arc::new(model),
+                    file_ids,
+                    namespaces,
+                };
+                self.semconv
+                    .push((canonical, imported, Selection::default()));
+                self.semconv.len() - 1
+            }
+        };
+        let (_, imported, taken) = &mut self.semconv[index];
+        let mut sel = imported.model.select(only);
+        sel.attributes.retain(|n| !taken.attributes.contains(n));
+        sel.metrics.retain(|n| !taken.metrics.contains(n));
+        sel.spans.retain(|n| !taken.spans.contains(n));
+        taken.attributes.extend(sel.attributes.iter().cloned());
+        taken.metrics.extend(sel.metrics.iter().cloned());
+        taken.spans.extend(sel.spans.iter().cloned());
+        let layers = imported.model.layers(&sel, &imported.file_ids);
+        let file_ids = imported.file_ids.clone();
+        for (i, content, tree) in layers {
+            let Some(&fid) = file_ids.get(i) else {
+                continue;
+            };
+            let file = self.sources.file_mut(fid);
+            if file.root.is_none() {
+                file.root = Some(tree);
+            }
+            self.imported.push(fid);
+            self.ordered.push(Layer { file: fid, content });
+        }
     }
 
     /// Parses and decodes one file, reporting every problem; `None` when nothing usable remains.
@@ -457,6 +566,7 @@ impl Loader {
         let mut attr_layer: HashMap<String, FileId> = HashMap::new();
         let mut metric_layer: HashMap<String, FileId> = HashMap::new();
         let mut flow_layer: HashMap<String, FileId> = HashMap::new();
+        let mut span_layer: HashMap<String, FileId> = HashMap::new();
         let ordered = std::mem::take(&mut self.ordered);
         for layer in &ordered {
             let c = &layer.content;
@@ -475,6 +585,25 @@ impl Loader {
             for (name, attr) in &c.attributes {
                 if let Some(&prev) = attr_layer.get(name) {
                     let old = &reg.attributes[name];
+                    if self.semconv_files.contains(&prev) && !self.semconv_files.contains(&f) {
+                        if wire_type(old) != wire_type(attr) {
+                            self.semconv_conflict(
+                                ("attribute", name),
+                                format!(
+                                    "type `{}` here, `{}` in OpenTelemetry's semantic conventions",
+                                    attr.ty.as_str(),
+                                    old.ty.as_str()
+                                ),
+                                (f, "attributes"),
+                                prev,
+                            );
+                            continue;
+                        }
+                        let narrowed = narrow_attribute(old, attr);
+                        reg.attributes.insert(name.clone(), narrowed);
+                        attr_layer.insert(name.clone(), f);
+                        continue;
+                    }
                     if old.ty != attr.ty {
                         self.conflict(
                             ("attribute", name),
@@ -495,7 +624,29 @@ impl Loader {
             for (name, metric) in &c.metrics {
                 if let Some(&prev) = metric_layer.get(name) {
                     let old = &reg.metrics[name];
-                    if old.instrument != metric.instrument || old.unit != metric.unit {
+                    let differs = old.instrument != metric.instrument || old.unit != metric.unit;
+                    if self.semconv_files.contains(&prev) && !self.semconv_files.contains(&f) {
+                        if differs {
+                            self.semconv_conflict(
+                                ("metric", name),
+                                format!(
+                                    "`{} {}` here, `{} {}` in OpenTelemetry's semantic conventions",
+                                    metric.instrument.as_str(),
+                                    metric.unit,
+                                    old.instrument.as_str(),
+                                    old.unit
+                                ),
+                                (f, "metrics"),
+                                prev,
+                            );
+                            continue;
+                        }
+                        let narrowed = narrow_metric(old, metric);
+                        reg.metrics.insert(name.clone(), narrowed);
+                        metric_layer.insert(name.clone(), f);
+                        continue;
+                    }
+                    if differs {
                         self.conflict(
                             ("metric", name),
                             format!(
@@ -527,6 +678,10 @@ impl Loader {
                 reg.flows.insert(name.clone(), flow.clone());
                 flow_layer.insert(name.clone(), f);
             }
+            for (id, span) in &c.spans {
+                reg.spans.insert(id.clone(), span.clone());
+                span_layer.insert(id.clone(), f);
+            }
         }
         // The top layer names the registry: the first file that nothing imports.
         let top = ordered
@@ -544,13 +699,42 @@ impl Loader {
             attributes: attr_layer,
             metrics: metric_layer,
             flows: flow_layer,
+            spans: span_layer,
         };
+        reg.semconv = self.semconv.into_iter().map(|(_, i, _)| i).collect();
         reg.layers = ordered;
         reg.sources = self.sources;
         Loaded {
             registry: Some(reg),
             findings: self.findings,
         }
+    }
+
+    fn semconv_conflict(
+        &mut self,
+        (kind, name): (&str, &str),
+        detail: String,
+        (file, section): (FileId, &str),
+        prev: FileId,
+    ) {
+        let here = self
+            .sources
+            .locate(file, &[Seg::Key(section), Seg::Name(name)]);
+        let there = self
+            .sources
+            .locate(prev, &[Seg::Key(section), Seg::Name(name)]);
+        self.findings.push(
+            Finding::new(
+                &semconv_rules::SEMCONV_REDEFINED,
+                format!("{kind} `{name}` redefines OpenTelemetry's definition: {detail}"),
+            )
+            .at(here)
+            .subject(kind, name)
+            .related(there, "defined here by OpenTelemetry's semantic conventions")
+            .help(format!(
+                "keep OpenTelemetry's type and unit for `{name}` (a layer may narrow it: `max_values`, `pii`, `brief`), or use a name under your own prefix"
+            )),
+        );
     }
 
     fn conflict(
@@ -579,6 +763,62 @@ impl Loader {
             )),
         );
     }
+}
+
+/// The type an attribute has on the wire: enums are strings (or integers when every value is
+/// one), so a flowtel `string` narrows a semantic-conventions enum.
+fn wire_type(a: &Attribute) -> AttributeType {
+    match a.ty {
+        AttributeType::Enum
+            if !a.values.is_empty() && a.values.iter().all(|v| v.parse::<i64>().is_ok()) =>
+        {
+            AttributeType::Int
+        }
+        AttributeType::Enum => AttributeType::String,
+        t => t,
+    }
+}
+
+/// A flowtel layer's narrowing of a semantic-conventions attribute: its own settings, and the
+/// conventions' description, deprecation, stability and values where it gives none.
+fn narrow_attribute(base: &Attribute, layer: &Attribute) -> Attribute {
+    let mut a = layer.clone();
+    if a.brief.is_none() {
+        a.brief = base.brief.clone();
+    }
+    if a.deprecated.is_none() {
+        a.deprecated = base.deprecated.clone();
+    }
+    if a.stability.is_none() {
+        a.stability = base.stability;
+    }
+    if a.examples.is_empty() {
+        a.examples = base.examples.clone();
+    }
+    if a.ty == AttributeType::Enum && a.values.is_empty() {
+        a.values = base.values.clone();
+        a.open = base.open;
+    }
+    a
+}
+
+/// A flowtel layer's narrowing of a semantic-conventions metric: its own labels and limits, the
+/// conventions' required labels, description, deprecation and stability where it gives none.
+fn narrow_metric(base: &Metric, layer: &Metric) -> Metric {
+    let mut m = layer.clone();
+    if m.required_labels.is_empty() {
+        m.required_labels = base.required_labels.clone();
+    }
+    if m.brief.is_none() {
+        m.brief = base.brief.clone();
+    }
+    if m.deprecated.is_none() {
+        m.deprecated = base.deprecated.clone();
+    }
+    if m.stability.is_none() {
+        m.stability = base.stability;
+    }
+    m
 }
 
 fn read_text(path: &Path) -> Result<String, String> {

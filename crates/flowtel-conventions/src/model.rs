@@ -43,6 +43,10 @@ pub struct RegistryFile {
     /// Business flows, by name (`checkout`, `login`, ...).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub flows: IndexMap<String, Flow>,
+    /// Span conventions, by id (`span.http.server`): the attributes a kind of span carries.
+    /// Usually imported from OpenTelemetry's semantic conventions.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub spans: IndexMap<String, Span>,
     /// Lint configuration: severity overrides per rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lint: Option<LintConfig>,
@@ -178,6 +182,8 @@ pub enum AttributeType {
     BoolArray,
     /// A map of keys to values (OpenTelemetry `template[...]` attributes).
     Template,
+    /// Any value: a scalar, an array or a map (OpenTelemetry `any`, for structured content).
+    Any,
 }
 
 impl AttributeType {
@@ -194,6 +200,7 @@ impl AttributeType {
             AttributeType::DoubleArray => "double[]",
             AttributeType::BoolArray => "bool[]",
             AttributeType::Template => "template",
+            AttributeType::Any => "any",
         }
     }
 }
@@ -237,6 +244,158 @@ pub struct Attribute {
     /// Set when the attribute should no longer be used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecated: Option<Deprecation>,
+    /// Maturity of the definition, as OpenTelemetry's semantic conventions state it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<Stability>,
+    /// For `type: enum`: `values` lists well-known values and other values are allowed too
+    /// (OpenTelemetry semantic-conventions enums are open).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub open: bool,
+}
+
+/// Maturity of a definition (OpenTelemetry semantic-conventions `stability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stability {
+    /// Stable: will not change incompatibly.
+    Stable,
+    /// Release candidate: expected to become stable unchanged.
+    ReleaseCandidate,
+    /// Under development: may change or go away.
+    #[serde(alias = "experimental", alias = "alpha", alias = "beta")]
+    Development,
+    /// Deprecated.
+    Deprecated,
+    /// No longer maintained.
+    Unmaintained,
+}
+
+impl Stability {
+    /// The name as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stability::Stable => "stable",
+            Stability::ReleaseCandidate => "release_candidate",
+            Stability::Development => "development",
+            Stability::Deprecated => "deprecated",
+            Stability::Unmaintained => "unmaintained",
+        }
+    }
+
+    /// Reads a semantic-conventions stability value (old spellings included).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "stable" => Stability::Stable,
+            "release_candidate" => Stability::ReleaseCandidate,
+            "development" | "experimental" | "alpha" | "beta" => Stability::Development,
+            "deprecated" => Stability::Deprecated,
+            "unmaintained" => Stability::Unmaintained,
+            _ => return None,
+        })
+    }
+}
+
+/// How strongly a convention asks for an attribute (OpenTelemetry `requirement_level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Requirement {
+    /// Must be present.
+    Required,
+    /// Must be present when a stated condition holds.
+    ConditionallyRequired,
+    /// Should be present.
+    Recommended,
+    /// Only when the user asks for it.
+    OptIn,
+}
+
+impl Requirement {
+    /// The name as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Requirement::Required => "required",
+            Requirement::ConditionallyRequired => "conditionally_required",
+            Requirement::Recommended => "recommended",
+            Requirement::OptIn => "opt_in",
+        }
+    }
+}
+
+/// Why a name was deprecated (OpenTelemetry `deprecated.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeprecationReason {
+    /// Replaced by `renamed_to`, with the same meaning.
+    Renamed,
+    /// Removed without a replacement.
+    Obsoleted,
+    /// Replaced in some other way the note explains.
+    Uncategorized,
+}
+
+/// Kind of a span (OpenTelemetry `SpanKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanKind {
+    /// Internal operation.
+    Internal,
+    /// Server side of a request.
+    Server,
+    /// Client side of a request.
+    Client,
+    /// Sender of a message.
+    Producer,
+    /// Receiver of a message.
+    Consumer,
+}
+
+impl SpanKind {
+    /// The name as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Internal => "internal",
+            SpanKind::Server => "server",
+            SpanKind::Client => "client",
+            SpanKind::Producer => "producer",
+            SpanKind::Consumer => "consumer",
+        }
+    }
+
+    /// Reads a span kind (`server`, ...).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "internal" => SpanKind::Internal,
+            "server" => SpanKind::Server,
+            "client" => SpanKind::Client,
+            "producer" => SpanKind::Producer,
+            "consumer" => SpanKind::Consumer,
+            _ => return None,
+        })
+    }
+}
+
+/// A span convention: a kind of span and the attributes it carries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Span {
+    /// Span kind, when the convention fixes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<SpanKind>,
+    /// Attribute keys the span may carry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
+    /// Attribute keys the span must carry (a subset of `attributes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_attributes: Vec<String>,
+    /// One-line description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brief: Option<String>,
+    /// Maturity of the definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<Stability>,
+    /// Set when the convention should no longer be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<Deprecation>,
 }
 
 /// A deprecation: a reason text, or the name that replaces it.
@@ -259,6 +418,9 @@ pub struct DeprecationDetail {
     /// Why, and what to do instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Why it was deprecated (as OpenTelemetry's semantic conventions classify it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DeprecationReason>,
 }
 
 impl Deprecation {
@@ -290,6 +452,7 @@ pub enum Instrument {
     /// Monotonic sum.
     Counter,
     /// Non-monotonic sum.
+    #[serde(alias = "updowncounter")]
     UpdownCounter,
     /// Distribution of values.
     Histogram,
@@ -332,6 +495,13 @@ pub struct Metric {
     /// Set when the metric should no longer be used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecated: Option<Deprecation>,
+    /// Labels every data point must carry (a subset of `labels`; OpenTelemetry
+    /// `requirement_level: required`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_labels: Vec<String>,
+    /// Maturity of the definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<Stability>,
 }
 
 /// A business flow: work that crosses services and has an owner and an SLO.

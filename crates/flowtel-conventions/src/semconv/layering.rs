@@ -1,0 +1,134 @@
+//! How flowtel layers build on semantic conventions: the `FT04xx` registry checks.
+//!
+//! A flowtel layer may use semantic-conventions names, narrow them and add its own. Redefining
+//! a name with another type, instrument or unit is caught while merging (`FT0401`, see
+//! [`crate::load`]); this module adds the checks that need the merged registry: new names in a
+//! namespace the conventions own (`FT0402`) and deprecated names a flowtel layer still declares
+//! or uses as metric labels (`FT0403`, with the replacement).
+
+use crate::finding::Finding;
+use crate::load::Registry;
+use crate::model::Deprecation;
+use crate::rules::semconv as r;
+use crate::source::Seg;
+
+/// Runs the layering checks over every flowtel (not semantic-conventions) layer of `reg`.
+pub fn check(reg: &Registry) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let defined_by_semconv = |kind: &str, name: &str| {
+        reg.semconv.iter().any(|s| match kind {
+            "attribute" => s.model.attributes.contains_key(name),
+            _ => s.model.metrics.contains_key(name),
+        })
+    };
+    for layer in &reg.layers {
+        if reg.is_semconv_file(layer.file) {
+            continue;
+        }
+        let f = layer.file;
+        let c = &layer.content;
+        for name in c.attributes.keys() {
+            let at = || reg.sources.locate(f, &[Seg::Key("attributes"), Seg::Name(name)]);
+            if !defined_by_semconv("attribute", name) && reg.semconv_owns(name) {
+                out.push(namespace_finding("attribute", name).at(at()));
+            }
+            if let Some(d) = reg.attribute_deprecation(name) {
+                out.push(deprecated_finding(reg, "attribute", name, d, "declares").at(at()));
+            }
+        }
+        for (name, m) in &c.metrics {
+            let at = || reg.sources.locate(f, &[Seg::Key("metrics"), Seg::Name(name)]);
+            if !defined_by_semconv("metric", name) && reg.semconv_owns(name) {
+                out.push(namespace_finding("metric", name).at(at()));
+            }
+            if let Some(d) = reg.metric_deprecation(name) {
+                out.push(deprecated_finding(reg, "metric", name, d, "declares").at(at()));
+            }
+            for (i, label) in m.labels.iter().enumerate() {
+                // A label the same layer declares deprecated is reported once, above.
+                if let Some(d) = reg.attribute_deprecation(label) {
+                    let loc = reg.sources.locate(
+                        f,
+                        &[
+                            Seg::Key("metrics"),
+                            Seg::Key(name),
+                            Seg::Key("labels"),
+                            Seg::Index(i),
+                        ],
+                    );
+                    out.push(
+                        deprecated_finding(reg, "attribute", label, d, "uses")
+                            .at(loc)
+                            .subject("metric", name.as_str()),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+fn namespace_finding(kind: &str, name: &str) -> Finding {
+    let root = super::root_namespace(name);
+    Finding::new(
+        &r::SEMCONV_NAMESPACE,
+        format!(
+            "{kind} `{name}` is new in the `{root}.*` namespace, which OpenTelemetry's semantic conventions own"
+        ),
+    )
+    .subject(kind, name)
+    .help(format!(
+        "use your own prefix (e.g. `acme.{name}`); OpenTelemetry may define `{name}` differently later"
+    ))
+}
+
+/// A `deprecated-name` finding for any place a deprecated name is used: `verb` says how
+/// (`declares`, `uses`, `emits`, `writes`).
+pub fn deprecated_finding(
+    reg: &Registry,
+    kind: &str,
+    name: &str,
+    dep: &Deprecation,
+    verb: &str,
+) -> Finding {
+    let what = match reg.replacement_of(name) {
+        Some(to) => format!("use `{to}` instead"),
+        None => dep.describe(),
+    };
+    let f = Finding::new(
+        &r::DEPRECATED_NAME,
+        format!("{kind} `{name}` is deprecated: {what}"),
+    )
+    .subject(kind, name);
+    match reg.replacement_of(name) {
+        Some(to) => f
+            .subject("replacement", to)
+            .help(format!("{verb} `{to}` instead of `{name}`")),
+        None => f.help(format!("stop using `{name}`; {}", dep.describe())),
+    }
+}
+
+/// Problems inside imported semantic-conventions files are OpenTelemetry's to fix, not the
+/// importing layer's: when `reg` has a flowtel layer, errors located in those files become
+/// warnings (fatal input errors stay). Checking a semantic-conventions folder on its own keeps
+/// them errors.
+pub fn soften(reg: &Registry, findings: &mut [Finding]) {
+    if reg.semconv.is_empty() || reg.layers.iter().all(|l| reg.is_semconv_file(l.file)) {
+        return;
+    }
+    let files: std::collections::HashSet<&str> = reg
+        .semconv
+        .iter()
+        .flat_map(|s| s.file_ids.iter())
+        .map(|&id| reg.sources.file(id).display.as_str())
+        .collect();
+    for f in findings.iter_mut() {
+        if f.severity == crate::finding::Severity::Error
+            && f.location
+                .as_ref()
+                .is_some_and(|l| files.contains(l.file.as_str()))
+        {
+            f.severity = crate::finding::Severity::Warning;
+        }
+    }
+}

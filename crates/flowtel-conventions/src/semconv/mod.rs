@@ -1,0 +1,780 @@
+//! OpenTelemetry semantic conventions as a base layer of a flowtel registry.
+//!
+//! This module owns reading a semantic-conventions registry in the format of OpenTelemetry's
+//! own tooling (Weaver), as published in the `model/` folder of
+//! `open-telemetry/semantic-conventions`, and joining it to a flowtel registry:
+//!
+//! - [`yaml`] parses each file into [`marked_yaml`] nodes (anchors and aliases included), so
+//!   every definition keeps its file, line and column;
+//! - [`read`] decodes both formats the registry mixes: v1 `groups:` files (`attribute_group`,
+//!   `metric`, `span`, `event`, `entity`) and `file_format: definition/2` files (top-level
+//!   `attributes` keyed by `key`, `attribute_groups`, `spans`, `events`, `metrics`, `entities`
+//!   and the `*_refinements`);
+//! - [`resolve`] follows `ref`, `ref_group`, `extends` and refinements into a [`Model`] of
+//!   attributes (types, enum `members`, `template[...]`, arrays, `stability`, `deprecated` with
+//!   `renamed_to` / `obsoleted` / `uncategorized`), metrics (`instrument`, `unit`,
+//!   `metric_name`, attributes with their requirement levels), spans, events and entities;
+//! - [`layering`] checks how flowtel layers build on it (`FT04xx`).
+//!
+//! A conventions file imports a registry with `imports: [{semconv: path/to/model, only: [http]}]`
+//! (`only` optional: root namespaces to take; attributes the taken metrics and spans use, and
+//! the replacements of deprecated names, come along). The loader turns every semantic-conventions
+//! file that defines something into an ordinary [`crate::load::Layer`] below the flowtel layers,
+//! with a node tree shaped like a flowtel file whose positions are those of the OpenTelemetry
+//! YAML, so every finding about a semantic-conventions item names its file, line and column.
+//! `flowtel check path/to/model` checks a registry folder on its own.
+//!
+//! # Registry API for linters
+//! On a loaded [`Registry`]:
+//! - [`Registry::deprecation_of`] (attribute, else metric), [`Registry::attribute_deprecation`],
+//!   [`Registry::metric_deprecation`]: the [`Deprecation`] of a name; [`Deprecation::describe`]
+//!   words it for messages;
+//! - [`Registry::replacement_of`]: the name to use instead, following renames to the end
+//!   (`http.method` -> `http.request.method`);
+//! - [`Registry::attribute_for_key`]: the attribute declaring a key, `template[...]` attributes
+//!   included (`http.request.header.content-type` -> `http.request.header`);
+//! - [`Registry::required_labels`]: labels every data point of a metric must carry;
+//! - [`Registry::span_conventions`] / [`Registry::required_span_attributes`]: span
+//!   conventions and their required attributes; [`Registry::span_convention_for`] picks the
+//!   convention an exported span follows from its kind and attribute keys;
+//! - [`Registry::semconv_owns`]: whether a name falls in a namespace the conventions own.
+//!
+//! Report with the rules of [`crate::rules::semconv`]: `DEPRECATED_NAME` (FT0403) and
+//! `MISSING_REQUIRED_ATTRIBUTE` (FT0404).
+
+pub mod layering;
+pub mod read;
+pub mod resolve;
+pub mod yaml;
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode};
+use marked_yaml::{Marker, Node, Span as YamlSpan};
+
+use crate::finding::{Finding, Location};
+use crate::load::Registry;
+use crate::model::{
+    Attribute, AttributeType, Deprecation, Metric, Requirement, SCHEMA_V1, Span, SpanKind,
+    Stability,
+};
+use crate::model::RegistryFile;
+use crate::rules::semconv as rules;
+use crate::source::{FileId, display_path};
+
+pub use read::Pos;
+
+/// Largest semantic-conventions file read.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Most files read from one registry folder.
+pub const MAX_FILES: usize = 10_000;
+
+/// What kind of problem a semantic-conventions file has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// A value that cannot be read (`FT0406`).
+    Malformed,
+    /// A reference that names nothing (`FT0405`).
+    Unresolved,
+}
+
+/// A resolved attribute definition.
+#[derive(Debug, Clone)]
+pub struct SemAttribute {
+    /// The definition as a flowtel attribute.
+    pub def: Attribute,
+    /// Where its key is written.
+    pub pos: Pos,
+    /// Where its type is written.
+    pub type_pos: Pos,
+    /// Where `deprecated` is written.
+    pub deprecated_pos: Option<Pos>,
+    /// Where each of `def.values` is written.
+    pub member_pos: Vec<Pos>,
+    /// Whether the enum's values are integers (`rpc.grpc.status_code`).
+    pub int_values: bool,
+}
+
+/// An attribute as a metric, span, event or entity uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttrUse {
+    /// The attribute.
+    pub name: String,
+    /// How strongly the convention asks for it.
+    pub requirement: Requirement,
+    /// Where the use is written in the using group (the `ref`, or the `extends` / `ref_group`
+    /// it comes through).
+    pub pos: Pos,
+}
+
+/// A resolved metric.
+#[derive(Debug, Clone)]
+pub struct SemMetric {
+    /// The definition as a flowtel metric (labels: every attribute; `required_labels`).
+    pub def: Metric,
+    /// Where its name is written.
+    pub pos: Pos,
+    /// Where its instrument is written.
+    pub instrument_pos: Pos,
+    /// Where its unit is written.
+    pub unit_pos: Pos,
+    /// Where `deprecated` is written.
+    pub deprecated_pos: Option<Pos>,
+    /// Its attributes with requirement levels.
+    pub attributes: Vec<AttrUse>,
+}
+
+/// A resolved span convention.
+#[derive(Debug, Clone)]
+pub struct SemSpan {
+    /// The definition as a flowtel span convention.
+    pub def: Span,
+    /// Where its id is written.
+    pub pos: Pos,
+    /// Its attributes with requirement levels.
+    pub attributes: Vec<AttrUse>,
+}
+
+/// A resolved event or entity.
+#[derive(Debug, Clone)]
+pub struct SemSignal {
+    /// Group id.
+    pub id: String,
+    /// Where its id is written.
+    pub pos: Pos,
+    /// Its attributes with requirement levels.
+    pub attributes: Vec<AttrUse>,
+    /// Stability.
+    pub stability: Option<Stability>,
+    /// Deprecation.
+    pub deprecated: Option<Deprecation>,
+}
+
+/// A resolved semantic-conventions registry.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// The files read, in order (`Pos::file` indexes this).
+    pub files: Vec<PathBuf>,
+    /// The files as shown in findings.
+    pub displays: Vec<String>,
+    /// Version of the conventions (from `manifest.yaml`'s `schema_url`), when known.
+    pub version: Option<String>,
+    /// Attributes by key.
+    pub attributes: IndexMap<String, SemAttribute>,
+    /// Metrics by name.
+    pub metrics: IndexMap<String, SemMetric>,
+    /// Span conventions by id.
+    pub spans: IndexMap<String, SemSpan>,
+    /// Events by name.
+    pub events: IndexMap<String, SemSignal>,
+    /// Entities by name.
+    pub entities: IndexMap<String, SemSignal>,
+    /// Problems found reading and resolving.
+    pub problems: Vec<(ProblemKind, Pos, String)>,
+}
+
+impl Model {
+    /// The location of a position.
+    pub fn location(&self, pos: Pos) -> Location {
+        let file = self
+            .displays
+            .get(pos.file as usize)
+            .cloned()
+            .unwrap_or_default();
+        Location::new(file, pos.line, pos.column)
+    }
+
+    /// The problems as findings (`FT0405`, `FT0406`).
+    pub fn findings(&self) -> Vec<Finding> {
+        self.problems
+            .iter()
+            .map(|(kind, pos, msg)| {
+                let (rule, help) = match kind {
+                    ProblemKind::Malformed => (
+                        &rules::SEMCONV_MALFORMED,
+                        "see OpenTelemetry's semantic-conventions syntax; the definition is left out",
+                    ),
+                    ProblemKind::Unresolved => (
+                        &rules::SEMCONV_UNRESOLVED,
+                        "fix the name, or define what it refers to",
+                    ),
+                };
+                Finding::new(rule, msg.clone())
+                    .at(self.location(*pos))
+                    .help(help)
+            })
+            .collect()
+    }
+
+    /// Root namespaces the conventions define names in (`http`, `db`, ...).
+    pub fn namespaces(&self) -> BTreeSet<String> {
+        self.attributes
+            .keys()
+            .chain(self.metrics.keys())
+            .filter_map(|n| n.split_once('.').map(|(root, _)| root.to_string()))
+            .collect()
+    }
+}
+
+/// Whether a folder holds a semantic-conventions registry rather than flowtel files: it has a
+/// `manifest.yaml` / `registry_manifest.yaml`, or subfolders of YAML and no flowtel file.
+pub fn is_registry_dir(dir: &Path) -> bool {
+    if dir.join("manifest.yaml").is_file() || dir.join("registry_manifest.yaml").is_file() {
+        return true;
+    }
+    false
+}
+
+/// Every `*.yaml` / `*.yml` file below `dir`, recursively, sorted.
+pub fn files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+                if out.len() > MAX_FILES {
+                    return Err(std::io::Error::other(format!(
+                        "more than {MAX_FILES} YAML files"
+                    )));
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads the texts of `paths` (limited in size, UTF-8).
+pub fn read_texts(paths: &[PathBuf]) -> Vec<(PathBuf, Result<String, String>)> {
+    paths
+        .iter()
+        .map(|p| {
+            let text = std::fs::metadata(p)
+                .map_err(|e| e.to_string())
+                .and_then(|m| {
+                    if m.len() > MAX_FILE_BYTES {
+                        Err(format!("it is larger than {MAX_FILE_BYTES} bytes"))
+                    } else {
+                        std::fs::read(p).map_err(|e| e.to_string())
+                    }
+                })
+                .and_then(|b| String::from_utf8(b).map_err(|_| "it is not UTF-8 text".into()));
+            (p.clone(), text)
+        })
+        .collect()
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("manifest.yaml" | "registry_manifest.yaml")
+    )
+}
+
+/// Reads a manifest's version: `semconv_version`, or the last segment of `schema_url`.
+fn manifest_version(root: &Node) -> Option<String> {
+    let m = root.as_mapping()?;
+    if let Some(v) = m.get_scalar("semconv_version") {
+        return Some(v.as_str().to_string());
+    }
+    let url = m.get_scalar("schema_url")?;
+    url.as_str()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .map(str::to_string)
+}
+
+/// Parses, decodes and resolves a registry's files (`(path, text)`); files are parsed on
+/// up to four threads. Never panics; every problem is in [`Model::problems`].
+pub fn read_model(files: &[(PathBuf, &str)]) -> Model {
+    let mut model = Model {
+        files: files.iter().map(|(p, _)| p.clone()).collect(),
+        displays: files.iter().map(|(p, _)| display_path(p)).collect(),
+        ..Model::default()
+    };
+    let decoded = decode_all(files);
+    let mut raws = Vec::with_capacity(decoded.len());
+    for (i, d) in decoded.into_iter().enumerate() {
+        match d {
+            Decoded::File(raw) => {
+                for p in &raw.problems {
+                    model
+                        .problems
+                        .push((ProblemKind::Malformed, p.pos, p.message.clone()));
+                }
+                raws.push(raw);
+            }
+            Decoded::Manifest(v) => {
+                if model.version.is_none() {
+                    model.version = v;
+                }
+                raws.push(read::RawFile::default());
+            }
+            Decoded::Syntax(e) => {
+                model.problems.push((
+                    ProblemKind::Malformed,
+                    Pos {
+                        file: i as u32,
+                        line: e.line,
+                        column: e.column,
+                    },
+                    format!("YAML syntax: {}", e.message),
+                ));
+                raws.push(read::RawFile::default());
+            }
+        }
+    }
+    resolve::resolve(&raws, &mut model);
+    model
+}
+
+enum Decoded {
+    File(read::RawFile),
+    Manifest(Option<String>),
+    Syntax(yaml::SyntaxError),
+}
+
+fn decode_one(i: usize, path: &Path, text: &str) -> Decoded {
+    match yaml::parse(i, text) {
+        Ok(root) if is_manifest(path) => Decoded::Manifest(manifest_version(&root)),
+        Ok(root) => Decoded::File(read::decode(i as u32, &root)),
+        Err(e) => Decoded::Syntax(e),
+    }
+}
+
+fn decode_all(files: &[(PathBuf, &str)]) -> Vec<Decoded> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let total: usize = files.iter().map(|(_, t)| t.len()).sum();
+    if threads == 1 || files.len() < 8 || total < 256 * 1024 {
+        return files
+            .iter()
+            .enumerate()
+            .map(|(i, (p, t))| decode_one(i, p, t))
+            .collect();
+    }
+    // Interleave files over the threads so big and small files spread evenly.
+    let results = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                s.spawn(move || {
+                    files
+                        .iter()
+                        .enumerate()
+                        .skip(k)
+                        .step_by(threads)
+                        .map(|(i, (p, t))| (i, decode_one(i, p, t)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join())
+            .collect::<Vec<_>>()
+    });
+    let mut out: Vec<Option<Decoded>> = (0..files.len()).map(|_| None).collect();
+    for r in results {
+        match r {
+            Ok(list) => {
+                for (i, d) in list {
+                    out[i] = Some(d);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            d.unwrap_or_else(|| {
+                Decoded::Syntax(yaml::SyntaxError {
+                    line: 1,
+                    column: 1,
+                    message: format!("file {i} could not be read"),
+                })
+            })
+        })
+        .collect()
+}
+
+/// The root namespace of a name (`http` of `http.route`), or the name itself.
+pub fn root_namespace(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
+}
+
+/// What an import takes from a model: every name, or the closure of `only`.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Attribute keys taken.
+    pub attributes: HashSet<String>,
+    /// Metric names taken.
+    pub metrics: HashSet<String>,
+    /// Span ids taken.
+    pub spans: HashSet<String>,
+}
+
+impl Model {
+    /// What `only` selects: names under those root namespaces, the attributes the selected
+    /// metrics and spans use, and the replacements of selected deprecated names.
+    pub fn select(&self, only: Option<&[String]>) -> Selection {
+        let wanted = |name: &str| {
+            only.is_none_or(|o| o.iter().any(|ns| ns == root_namespace(name)))
+        };
+        let mut sel = Selection::default();
+        let mut todo: Vec<String> = Vec::new();
+        for (name, m) in &self.metrics {
+            if wanted(name) {
+                sel.metrics.insert(name.clone());
+                todo.extend(m.def.labels.iter().cloned());
+                if let Some(r) = m.def.deprecated.as_ref().and_then(|d| d.renamed_to())
+                    && self.metrics.contains_key(r)
+                    && sel.metrics.insert(r.to_string())
+                {
+                    todo.extend(self.metrics[r].def.labels.iter().cloned());
+                }
+            }
+        }
+        for (id, s) in &self.spans {
+            let root = id.strip_prefix("span.").unwrap_or(id);
+            if wanted(root) {
+                sel.spans.insert(id.clone());
+                todo.extend(s.def.attributes.iter().cloned());
+            }
+        }
+        todo.extend(self.attributes.keys().filter(|n| wanted(n)).cloned());
+        while let Some(name) = todo.pop() {
+            if let Some(a) = self.attributes.get(&name)
+                && sel.attributes.insert(name)
+                && let Some(r) = a.def.deprecated.as_ref().and_then(|d| d.renamed_to())
+            {
+                todo.push(r.to_string());
+            }
+        }
+        sel
+    }
+
+    /// One flowtel layer per file that defines something selected: the layer's content and a
+    /// node tree shaped like a flowtel file (`attributes.<name>.type`, `metrics.<name>.labels`)
+    /// carrying the positions of the OpenTelemetry YAML. `file_ids` maps model files to
+    /// [`FileId`]s.
+    pub fn layers(&self, sel: &Selection, file_ids: &[FileId]) -> Vec<(usize, RegistryFile, Node)> {
+        let n = self.files.len();
+        let mut contents: Vec<Option<(RegistryFile, Tree)>> = (0..n).map(|_| None).collect();
+        let version = self.version.clone().unwrap_or_else(|| "0.0.0".into());
+        for (name, a) in &self.attributes {
+            if !sel.attributes.contains(name) {
+                continue;
+            }
+            let fid = file_ids.get(a.pos.file as usize).copied().unwrap_or(0);
+            let Some((content, tree)) = slot_of(&mut contents, a.pos.file, &version) else {
+                continue;
+            };
+            let mut fields = vec![("type", scalar(fid, a.type_pos, a.def.ty.as_str()))];
+            if !a.def.values.is_empty() {
+                let items = a
+                    .member_pos
+                    .iter()
+                    .zip(&a.def.values)
+                    .map(|(p, v)| scalar(fid, *p, v))
+                    .collect();
+                fields.push(("values", seq(fid, a.type_pos, items)));
+            }
+            if let Some(p) = a.deprecated_pos {
+                fields.push(("deprecated", scalar(fid, p, "deprecated")));
+            }
+            tree.attributes.push((key(fid, a.pos, name), mapping(fid, a.pos, fields)));
+            content.attributes.insert(name.clone(), a.def.clone());
+        }
+        for (name, m) in &self.metrics {
+            if !sel.metrics.contains(name) {
+                continue;
+            }
+            let file = m.pos.file;
+            let fid = file_ids.get(file as usize).copied().unwrap_or(0);
+            let Some((content, tree)) = slot_of(&mut contents, file, &version) else {
+                continue;
+            };
+            let labels = m
+                .attributes
+                .iter()
+                .map(|u| {
+                    let p = if u.pos.file == file { u.pos } else { m.pos };
+                    scalar(fid, p, &u.name)
+                })
+                .collect();
+            let mut fields = vec![
+                ("instrument", scalar(fid, m.instrument_pos, m.def.instrument.as_str())),
+                ("unit", scalar(fid, m.unit_pos, &m.def.unit)),
+                ("labels", seq(fid, m.pos, labels)),
+            ];
+            if let Some(p) = m.deprecated_pos {
+                fields.push(("deprecated", scalar(fid, p, "deprecated")));
+            }
+            tree.metrics.push((key(fid, m.pos, name), mapping(fid, m.pos, fields)));
+            content.metrics.insert(name.clone(), m.def.clone());
+        }
+        for (id, s) in &self.spans {
+            if !sel.spans.contains(id) {
+                continue;
+            }
+            let file = s.pos.file;
+            let fid = file_ids.get(file as usize).copied().unwrap_or(0);
+            let Some((content, tree)) = slot_of(&mut contents, file, &version) else {
+                continue;
+            };
+            let attrs = s
+                .attributes
+                .iter()
+                .map(|u| {
+                    let p = if u.pos.file == file { u.pos } else { s.pos };
+                    scalar(fid, p, &u.name)
+                })
+                .collect();
+            let fields = vec![("attributes", seq(fid, s.pos, attrs))];
+            tree.spans.push((key(fid, s.pos, id), mapping(fid, s.pos, fields)));
+            content.spans.insert(id.clone(), s.def.clone());
+        }
+        contents
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let (content, tree) = c?;
+                let fid = file_ids.get(i).copied().unwrap_or(0);
+                Some((i, content, tree.into_node(fid)))
+            })
+            .collect()
+    }
+}
+
+fn slot_of<'c>(
+    contents: &'c mut [Option<(RegistryFile, Tree)>],
+    file: u32,
+    version: &str,
+) -> Option<&'c mut (RegistryFile, Tree)> {
+    let c = contents.get_mut(file as usize)?;
+    Some(c.get_or_insert_with(|| {
+        (
+            RegistryFile {
+                schema: SCHEMA_V1.into(),
+                name: "semconv".into(),
+                version: version.to_string(),
+                ..RegistryFile::default()
+            },
+            Tree::default(),
+        )
+    }))
+}
+
+#[derive(Default)]
+struct Tree {
+    attributes: Vec<(MarkedScalarNode, Node)>,
+    metrics: Vec<(MarkedScalarNode, Node)>,
+    spans: Vec<(MarkedScalarNode, Node)>,
+}
+
+impl Tree {
+    fn into_node(self, fid: FileId) -> Node {
+        let top = Pos {
+            file: 0,
+            line: 1,
+            column: 1,
+        };
+        let mut root = MarkedMappingNode::new_empty(span(fid, top));
+        for (section, entries) in [
+            ("attributes", self.attributes),
+            ("metrics", self.metrics),
+            ("spans", self.spans),
+        ] {
+            if entries.is_empty() {
+                continue;
+            }
+            let mut m = MarkedMappingNode::new_empty(span(fid, top));
+            for (k, v) in entries {
+                m.insert(k, v);
+            }
+            root.insert(key(fid, top, section), Node::from(m));
+        }
+        Node::from(root)
+    }
+}
+
+fn span(fid: FileId, p: Pos) -> YamlSpan {
+    YamlSpan::new_start(Marker::new(fid, 0, p.line as usize, p.column as usize))
+}
+
+fn key(fid: FileId, p: Pos, s: &str) -> MarkedScalarNode {
+    MarkedScalarNode::new(span(fid, p), s.to_string())
+}
+
+fn scalar(fid: FileId, p: Pos, s: &str) -> Node {
+    Node::from(key(fid, p, s))
+}
+
+fn seq(fid: FileId, p: Pos, items: Vec<Node>) -> Node {
+    Node::from(MarkedSequenceNode::new(span(fid, p), items))
+}
+
+fn mapping(fid: FileId, p: Pos, fields: Vec<(&str, Node)>) -> Node {
+    let mut m = MarkedMappingNode::new_empty(span(fid, p));
+    for (k, v) in fields {
+        m.insert(key(fid, p, k), v);
+    }
+    Node::from(m)
+}
+
+/// A semantic-conventions registry joined to a flowtel registry.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The resolved model (every definition, selected or not).
+    pub model: Arc<Model>,
+    /// The registry's file id of each model file.
+    pub file_ids: Vec<FileId>,
+    /// Root namespaces the conventions own.
+    pub namespaces: BTreeSet<String>,
+}
+
+impl Registry {
+    /// Whether a file of the registry belongs to an imported semantic-conventions registry.
+    pub fn is_semconv_file(&self, file: FileId) -> bool {
+        self.semconv.iter().any(|s| s.file_ids.contains(&file))
+    }
+
+    /// Whether `name` lies in a root namespace that imported semantic conventions own.
+    pub fn semconv_owns(&self, name: &str) -> bool {
+        name.contains('.')
+            && self
+                .semconv
+                .iter()
+                .any(|s| s.namespaces.contains(root_namespace(name)))
+    }
+
+    /// The deprecation of an attribute.
+    pub fn attribute_deprecation(&self, name: &str) -> Option<&Deprecation> {
+        self.attributes.get(name)?.deprecated.as_ref()
+    }
+
+    /// The deprecation of a metric.
+    pub fn metric_deprecation(&self, name: &str) -> Option<&Deprecation> {
+        self.metrics.get(name)?.deprecated.as_ref()
+    }
+
+    /// The deprecation of a name: as an attribute, else as a metric.
+    pub fn deprecation_of(&self, name: &str) -> Option<&Deprecation> {
+        self.attribute_deprecation(name)
+            .or_else(|| self.metric_deprecation(name))
+    }
+
+    /// The name to use instead of a deprecated one, following renames to a name that is not
+    /// deprecated itself (or the last one of the chain). `None` when the name is not
+    /// deprecated or its deprecation names no replacement.
+    pub fn replacement_of(&self, name: &str) -> Option<&str> {
+        let is_attr = self.attributes.contains_key(name);
+        let dep = |n: &str| {
+            if is_attr {
+                self.attribute_deprecation(n)
+            } else {
+                self.metric_deprecation(n)
+            }
+        };
+        let mut current = dep(name)?.renamed_to()?;
+        for _ in 0..16 {
+            match dep(current).and_then(|d| d.renamed_to()) {
+                Some(next) if next != current => current = next,
+                _ => break,
+            }
+        }
+        Some(current)
+    }
+
+    /// The attribute that declares a key: the key itself, or the `template[...]` attribute whose
+    /// name prefixes it (`http.request.header.content-type`). Returns the declared name too.
+    pub fn attribute_for_key<'a>(&'a self, key: &str) -> Option<(&'a str, &'a Attribute)> {
+        if let Some((k, a)) = self.attributes.get_key_value(key) {
+            return Some((k.as_str(), a));
+        }
+        let mut prefix = key;
+        while let Some((head, _)) = prefix.rsplit_once('.') {
+            if let Some((k, a)) = self.attributes.get_key_value(head)
+                && a.ty == AttributeType::Template
+            {
+                return Some((k.as_str(), a));
+            }
+            prefix = head;
+        }
+        None
+    }
+
+    /// Labels every data point of a metric must carry (empty for unknown metrics).
+    pub fn required_labels(&self, metric: &str) -> &[String] {
+        self.metrics
+            .get(metric)
+            .map_or(&[], |m| m.required_labels.as_slice())
+    }
+
+    /// Every span convention, by id.
+    pub fn span_conventions(&self) -> &IndexMap<String, Span> {
+        &self.spans
+    }
+
+    /// Attributes a span convention requires (empty for unknown ids).
+    pub fn required_span_attributes(&self, id: &str) -> &[String] {
+        self.spans
+            .get(id)
+            .map_or(&[], |s| s.required_attributes.as_slice())
+    }
+
+    /// The span convention an exported span most likely follows: among the conventions of its
+    /// kind that are not deprecated, the one sharing the most attribute keys with the span,
+    /// counting only conventions that share at least one key outside the general `server`,
+    /// `client`, `network`, `error`, `url`, `user_agent` namespaces. `None` when nothing fits.
+    pub fn span_convention_for(
+        &self,
+        kind: SpanKind,
+        has_attribute: impl Fn(&str) -> bool,
+    ) -> Option<(&str, &Span)> {
+        const GENERAL: &[&str] = &["server", "client", "network", "error", "url", "user_agent"];
+        let mut best: Option<(usize, usize, &str, &Span)> = None;
+        for (id, s) in &self.spans {
+            if s.kind != Some(kind) || s.deprecated.is_some() {
+                continue;
+            }
+            let mut shared = 0;
+            let mut specific = 0;
+            for a in &s.attributes {
+                if has_attribute(a) {
+                    shared += 1;
+                    if !GENERAL.contains(&root_namespace(a)) {
+                        specific += 1;
+                    }
+                }
+            }
+            if specific == 0 {
+                continue;
+            }
+            // Most shared keys wins; on a tie, the convention asking for fewer keys (the more
+            // general one) wins, so refinements are only picked on evidence.
+            let better = match best {
+                None => true,
+                Some((bs, blen, _, _)) => {
+                    shared > bs || (shared == bs && s.attributes.len() < blen)
+                }
+            };
+            if better {
+                best = Some((shared, s.attributes.len(), id.as_str(), s));
+            }
+        }
+        best.map(|(_, _, id, s)| (id, s))
+    }
+}
