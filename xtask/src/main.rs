@@ -58,10 +58,35 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
+fn flowtel(args: &[&str]) -> Command {
+    let mut c = cargo();
+    c.args(["run", "--quiet", "--release", "-p", "flowtel-cli", "--"]).args(args);
+    c
+}
+
+/// The main job on the bundled example: the conventions are valid, the example services run and
+/// export telemetry, and what they exported (and their sources) follows the conventions.
 fn demo() -> Result<(), String> {
-    let mut check = cargo();
-    check.args(["run", "--quiet", "-p", "flowtel-cli", "--", "check", "conventions/"]);
-    run("flowtel check conventions/", check)
+    let out = root().join("out/demo");
+    let _ = std::fs::remove_dir_all(&out);
+    let out_s = out.to_string_lossy().into_owned();
+    run("flowtel check conventions/", flowtel(&["check", "conventions/"]))?;
+    let mut example = cargo();
+    example.args(["run", "--quiet", "--release", "-p", "example-checkout", "--", "--out", &out_s]);
+    run("example-checkout: two services, a few hundred checkout and login flows", example)?;
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .map_err(|e| format!("{out_s}: {e}"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut args = vec!["lint", "telemetry"];
+    args.extend(files.iter().map(String::as_str));
+    run("flowtel lint telemetry (what the services exported)", flowtel(&args))?;
+    run("flowtel lint source examples/", flowtel(&["lint", "source", "examples/"]))?;
+    eprintln!("\nThe exported telemetry is in {out_s}.");
+    Ok(())
 }
 
 fn bench() -> Result<(), String> {
