@@ -266,6 +266,21 @@ mod tests {
     }
 
     #[test]
+    fn accepts_every_unit_of_the_semantic_conventions_v1_44() {
+        // Every distinct `unit` in OpenTelemetry's semantic conventions v1.44.0 but `rpm`,
+        // which is not UCUM (UCUM writes revolutions per minute as `{rev}/min`).
+        for u in [
+            "By", "s", "{pod}", "1", "{cpu}", "{connection}", "{span}", "{request}", "ms",
+            "{Hz}", "By/s", "%", "Cel", "W", "V", "Hz", "J", "{run_queue_item}",
+            "{persistentvolumeclaim}", "{gc_cycle}", "{log_record}", "{data_point}",
+        ] {
+            assert_eq!(check(u), Ok(()), "{u}");
+        }
+        assert!(check("rpm").is_err());
+        assert!(check("{rev}/min").is_ok());
+    }
+
+    #[test]
     fn rejects_english_units_with_a_hint() {
         assert!(check("seconds").unwrap_err().contains("use `s`"));
         assert!(check("bytes").unwrap_err().contains("use `By`"));

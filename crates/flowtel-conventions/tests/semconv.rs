@@ -60,7 +60,13 @@ fn the_whole_model_resolves_with_only_real_problems_reported() {
         .iter()
         .map(|f| {
             let l = f.location.as_ref().unwrap();
-            format!("{} {}:{}:{}", f.rule.id, l.file.rsplit("model/").next().unwrap(), l.line, l.column)
+            format!(
+                "{} {}:{}:{}",
+                f.rule.id,
+                l.file.rsplit("model/").next().unwrap(),
+                l.line,
+                l.column
+            )
         })
         .collect();
     assert_eq!(
@@ -82,7 +88,10 @@ fn http_request_method_is_an_open_enum_with_its_members() {
     assert!(a.open, "semantic-conventions enums accept other values");
     assert_eq!(
         a.values,
-        ["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY", "_OTHER"]
+        [
+            "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE",
+            "QUERY", "_OTHER"
+        ]
     );
     assert_eq!(a.stability, Some(Stability::Stable));
     assert_eq!(a.brief.as_deref(), Some("HTTP request method."));
@@ -99,15 +108,28 @@ fn http_server_request_duration_is_a_histogram_in_seconds_with_required_labels()
     // Through `extends: metric_attributes.http.server` -> `attributes.http.server` ->
     // `attributes.http.common`.
     assert_eq!(m.required_labels, ["http.request.method", "url.scheme"]);
-    assert_eq!(reg.required_labels("http.server.request.duration"), m.required_labels);
-    for l in ["http.route", "http.response.status_code", "error.type", "server.port", "user_agent.synthetic.type"] {
+    assert_eq!(
+        reg.required_labels("http.server.request.duration"),
+        m.required_labels
+    );
+    for l in [
+        "http.route",
+        "http.response.status_code",
+        "error.type",
+        "server.port",
+        "user_agent.synthetic.type",
+    ] {
         assert!(m.labels.iter().any(|x| x == l), "{l} in {:?}", m.labels);
     }
     let uses = &reg.semconv[0].model.metrics["http.server.request.duration"].attributes;
     let route = uses.iter().find(|u| u.name == "http.route").unwrap();
     assert_eq!(route.requirement, Requirement::ConditionallyRequired);
     let port = uses.iter().find(|u| u.name == "server.port").unwrap();
-    assert_eq!(port.requirement, Requirement::OptIn, "the metric group overrides the span's level");
+    assert_eq!(
+        port.requirement,
+        Requirement::OptIn,
+        "the metric group overrides the span's level"
+    );
     // Provenance: the metric's origin is OpenTelemetry's file.
     let f = reg.origins.metrics["http.server.request.duration"];
     assert!(reg.is_semconv_file(f));
@@ -120,18 +142,32 @@ fn renamed_attributes_and_metrics_name_their_replacement() {
     let (reg, _) = whole(&model);
     let d = reg.deprecation_of("http.method").expect("deprecated");
     assert_eq!(d.renamed_to(), Some("http.request.method"));
-    assert_eq!(reg.replacement_of("http.method"), Some("http.request.method"));
-    assert_eq!(reg.replacement_of("http.status_code"), Some("http.response.status_code"));
+    assert_eq!(
+        reg.replacement_of("http.method"),
+        Some("http.request.method")
+    );
+    assert_eq!(
+        reg.replacement_of("http.status_code"),
+        Some("http.response.status_code")
+    );
     assert_eq!(reg.replacement_of("http.request.method"), None);
     // Obsoleted: deprecated without a replacement, with a note.
     let target = reg.attribute_deprecation("http.target").unwrap();
     assert_eq!(target.renamed_to(), None);
-    assert!(target.describe().contains("url.path"), "{}", target.describe());
+    assert!(
+        target.describe().contains("url.path"),
+        "{}",
+        target.describe()
+    );
     // Metrics too.
     let renamed = reg
         .metrics
         .iter()
-        .find(|(_, m)| m.deprecated.as_ref().is_some_and(|d| d.renamed_to().is_some()))
+        .find(|(_, m)| {
+            m.deprecated
+                .as_ref()
+                .is_some_and(|d| d.renamed_to().is_some())
+        })
         .map(|(n, _)| n.clone())
         .expect("a renamed metric");
     let to = reg.replacement_of(&renamed).unwrap();
@@ -146,11 +182,19 @@ fn db_system_name_and_template_and_array_types() {
     let db = &reg.attributes["db.system.name"];
     assert_eq!(db.ty, AttributeType::Enum);
     assert!(db.values.iter().any(|v| v == "postgresql"));
-    assert_eq!(reg.attributes["http.request.header"].ty, AttributeType::Template);
-    let (name, _) = reg.attribute_for_key("http.request.header.content-type").unwrap();
+    assert_eq!(
+        reg.attributes["http.request.header"].ty,
+        AttributeType::Template
+    );
+    let (name, _) = reg
+        .attribute_for_key("http.request.header.content-type")
+        .unwrap();
     assert_eq!(name, "http.request.header");
     assert!(reg.attribute_for_key("http.nothing.here").is_none());
-    assert_eq!(reg.attributes["container.command_args"].ty, AttributeType::StringArray);
+    assert_eq!(
+        reg.attributes["container.command_args"].ty,
+        AttributeType::StringArray
+    );
     assert_eq!(reg.attributes["server.port"].ty, AttributeType::Int);
     // Integer enum.
     let grpc = &reg.semconv[0].model.attributes["rpc.grpc.status_code"];
@@ -163,34 +207,74 @@ fn definition_2_files_refinements_and_anchors_resolve() {
     let (reg, _) = whole(&model);
     // Top-level `attributes` keyed by `key` (server/registry.yaml).
     let f = reg.origins.attributes["server.address"];
-    assert!(reg.sources.file(f).display.ends_with("server/registry.yaml"));
+    assert!(
+        reg.sources
+            .file(f)
+            .display
+            .ends_with("server/registry.yaml")
+    );
     // A span refinement inherits the refined span's attributes.
     let kafka = &reg.spans["span.messaging.kafka.create.producer"];
     assert_eq!(kafka.kind, Some(SpanKind::Producer));
-    assert!(kafka.attributes.iter().any(|a| a == "messaging.kafka.message.key"));
-    assert!(kafka.attributes.iter().any(|a| a == "messaging.operation.name"));
+    assert!(
+        kafka
+            .attributes
+            .iter()
+            .any(|a| a == "messaging.kafka.message.key")
+    );
+    assert!(
+        kafka
+            .attributes
+            .iter()
+            .any(|a| a == "messaging.operation.name")
+    );
     // `ref_group` of an internal group, in a file that uses anchors.
     let faas = &reg.spans["faas.datasource.server"];
     assert!(faas.required_attributes.iter().any(|a| a == "faas.trigger"));
-    assert!(faas.required_attributes.iter().any(|a| a == "faas.document.collection"));
+    assert!(
+        faas.required_attributes
+            .iter()
+            .any(|a| a == "faas.document.collection")
+    );
     // A metric refinement adds attributes to the metric it refines.
-    assert!(reg.metrics["hw.status"].labels.iter().any(|l| l == "hw.sensor_location"));
+    assert!(
+        reg.metrics["hw.status"]
+            .labels
+            .iter()
+            .any(|l| l == "hw.sensor_location")
+    );
     // v2 metrics.
-    assert_eq!(reg.metrics["hw.fan.speed_ratio"].instrument, Instrument::Gauge);
+    assert_eq!(
+        reg.metrics["hw.fan.speed_ratio"].instrument,
+        Instrument::Gauge
+    );
 }
 
 #[test]
 fn span_conventions_are_found_from_kind_and_keys() {
     let Some(model) = model() else { return };
     let (reg, _) = whole(&model);
-    let keys = ["http.request.method", "url.path", "url.scheme", "http.route", "server.address"];
+    let keys = [
+        "http.request.method",
+        "url.path",
+        "url.scheme",
+        "http.route",
+        "server.address",
+    ];
     let (id, span) = reg
         .span_convention_for(SpanKind::Server, |k| keys.contains(&k))
         .unwrap();
     assert_eq!(id, "span.http.server");
     assert_eq!(reg.required_span_attributes(id), span.required_attributes);
-    assert!(span.required_attributes.iter().any(|a| a == "http.request.method"));
-    assert!(reg.span_convention_for(SpanKind::Server, |_| false).is_none());
+    assert!(
+        span.required_attributes
+            .iter()
+            .any(|a| a == "http.request.method")
+    );
+    assert!(
+        reg.span_convention_for(SpanKind::Server, |_| false)
+            .is_none()
+    );
 }
 
 #[test]
@@ -206,7 +290,11 @@ metrics:\n  http.server.request.duration: {instrument: histogram, unit: s, label
     let reg = loaded.registry.unwrap();
     let route = &reg.attributes["http.route"];
     assert_eq!(route.max_values, Some(200));
-    assert_eq!(route.stability, Some(Stability::Stable), "narrowing keeps OpenTelemetry's facts");
+    assert_eq!(
+        route.stability,
+        Some(Stability::Stable),
+        "narrowing keeps OpenTelemetry's facts"
+    );
     assert!(route.brief.is_some());
     let m = &reg.metrics["http.server.request.duration"];
     assert_eq!(m.required_labels, ["http.request.method", "url.scheme"]);
@@ -228,17 +316,38 @@ attributes:\n  http.response.status_code: {type: string}\n\
 metrics:\n  http.server.request.duration: {instrument: histogram, unit: ms}\n",
         &model,
     );
-    let f: Vec<&Finding> = loaded.findings.iter().filter(|f| f.rule.id == "FT0401").collect();
+    let f: Vec<&Finding> = loaded
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == "FT0401")
+        .collect();
     assert_eq!(f.len(), 2, "{:#?}", loaded.findings);
     assert!(f.iter().all(|f| f.severity == Severity::Error));
-    let attr = f.iter().find(|f| f.message.contains("http.response.status_code")).unwrap();
+    let attr = f
+        .iter()
+        .find(|f| f.message.contains("http.response.status_code"))
+        .unwrap();
     assert_eq!(attr.location.as_ref().unwrap().line, 6);
     let there = &attr.related[0].location;
     assert!(there.file.ends_with("http/registry.yaml"), "{there:?}");
     assert!(there.line > 1);
-    let metric = f.iter().find(|f| f.message.contains("request.duration")).unwrap();
-    assert!(metric.message.contains("`histogram ms` here, `histogram s`"), "{}", metric.message);
-    assert!(metric.related[0].location.file.ends_with("http/metrics.yaml"));
+    let metric = f
+        .iter()
+        .find(|f| f.message.contains("request.duration"))
+        .unwrap();
+    assert!(
+        metric
+            .message
+            .contains("`histogram ms` here, `histogram s`"),
+        "{}",
+        metric.message
+    );
+    assert!(
+        metric.related[0]
+            .location
+            .file
+            .ends_with("http/metrics.yaml")
+    );
 }
 
 #[test]
@@ -257,20 +366,39 @@ metrics:\n  acme.checkout.duration: {instrument: histogram, unit: s, labels: [ht
         "http.tenant and db.acme.pool.waits: {:#?}",
         loaded.findings
     );
-    let dep: Vec<&Finding> = loaded.findings.iter().filter(|f| f.rule.id == "FT0403").collect();
+    let dep: Vec<&Finding> = loaded
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == "FT0403")
+        .collect();
     assert_eq!(dep.len(), 2, "{dep:#?}");
-    let declared = dep.iter().find(|f| f.subject["attribute"] == "http.method").unwrap();
+    let declared = dep
+        .iter()
+        .find(|f| f.subject["attribute"] == "http.method")
+        .unwrap();
     assert_eq!(declared.subject["replacement"], "http.request.method");
     assert_eq!(declared.location.as_ref().unwrap().line, 7);
-    let label = dep.iter().find(|f| f.subject["attribute"] == "http.status_code").unwrap();
-    assert!(label.message.contains("use `http.response.status_code` instead"), "{}", label.message);
+    let label = dep
+        .iter()
+        .find(|f| f.subject["attribute"] == "http.status_code")
+        .unwrap();
+    assert!(
+        label
+            .message
+            .contains("use `http.response.status_code` instead"),
+        "{}",
+        label.message
+    );
     assert_eq!(label.location.as_ref().unwrap().line, 9);
     // Problems inside OpenTelemetry's files are warnings for an importing layer.
     assert!(
         loaded
             .findings
             .iter()
-            .filter(|f| f.location.as_ref().is_some_and(|l| l.file.contains("semconv/model")))
+            .filter(|f| f
+                .location
+                .as_ref()
+                .is_some_and(|l| l.file.contains("semconv/model")))
             .all(|f| f.severity == Severity::Warning)
     );
 }
@@ -283,7 +411,10 @@ fn bundled_conventions_agree_with_semconv() {
     // The bundled registry stays self-contained.
     for entry in std::fs::read_dir(&bundled).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        assert!(!text.contains("semconv:"), "the bundled conventions must not import semconv");
+        assert!(
+            !text.contains("semconv:"),
+            "the bundled conventions must not import semconv"
+        );
     }
     let (_d, loaded) = layer(
         &format!(
@@ -300,11 +431,24 @@ fn bundled_conventions_agree_with_semconv() {
     assert!(errors.is_empty(), "{errors:#?}");
     let reg = loaded.registry.unwrap();
     // Every bundled name that semconv defines was checked against it.
-    for name in ["http.request.method", "http.route", "http.response.status_code", "server.address", "error.type", "service.name"] {
+    for name in [
+        "http.request.method",
+        "http.route",
+        "http.response.status_code",
+        "server.address",
+        "error.type",
+        "service.name",
+    ] {
         assert!(reg.semconv[0].model.attributes.contains_key(name), "{name}");
-        assert!(!reg.is_semconv_file(reg.origins.attributes[name]), "{name} narrowed by the bundled layer");
+        assert!(
+            !reg.is_semconv_file(reg.origins.attributes[name]),
+            "{name} narrowed by the bundled layer"
+        );
     }
-    for name in ["http.server.request.duration", "http.client.request.duration"] {
+    for name in [
+        "http.server.request.duration",
+        "http.client.request.duration",
+    ] {
         assert!(reg.semconv[0].model.metrics.contains_key(name));
         assert!(!reg.metrics[name].required_labels.is_empty());
     }
@@ -329,7 +473,11 @@ fn a_small_registry_with_problems_reports_each_at_its_place() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
     std::fs::create_dir_all(model.join("acme")).unwrap();
-    std::fs::write(model.join("manifest.yaml"), "schema_url: https://example.com/schemas/2.1.0\n").unwrap();
+    std::fs::write(
+        model.join("manifest.yaml"),
+        "schema_url: https://example.com/schemas/2.1.0\n",
+    )
+    .unwrap();
     std::fs::write(
         model.join("acme/registry.yaml"),
         "groups:\n  - id: registry.acme\n    type: attribute_group\n    attributes:\n      - id: acme.tier\n        type: strng\n      - id: acme.region\n        type: string\n",
@@ -348,7 +496,11 @@ fn a_small_registry_with_problems_reports_each_at_its_place() {
         .collect();
     assert_eq!(
         got,
-        [("FT0405".to_string(), 9), ("FT0405".to_string(), 10), ("FT0406".to_string(), 6)],
+        [
+            ("FT0405".to_string(), 9),
+            ("FT0405".to_string(), 10),
+            ("FT0406".to_string(), 6)
+        ],
         "{:#?}",
         loaded.findings
     );

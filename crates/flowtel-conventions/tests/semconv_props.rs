@@ -100,23 +100,48 @@ fn the_seeds_resolve_cleanly() {
         .collect();
     let model = semconv::read_model(&files);
     assert!(model.problems.is_empty(), "{:?}", model.problems);
-    assert_eq!(model.metrics["acme.requests"].def.required_labels, ["acme.tier"]);
-    assert_eq!(model.attributes["acme.old"].def.brief.as_deref(), Some("Tier."));
-    assert_eq!(model.spans["span.acme.call.special"].def.required_attributes, ["acme.region"]);
-    assert!(model.metrics["acme.calls"].def.labels.contains(&"acme.region".to_string()));
+    assert_eq!(
+        model.metrics["acme.requests"].def.required_labels,
+        ["acme.tier"]
+    );
+    assert_eq!(
+        model.attributes["acme.old"].def.brief.as_deref(),
+        Some("Tier.")
+    );
+    assert_eq!(
+        model.spans["span.acme.call.special"]
+            .def
+            .required_attributes,
+        ["acme.region"]
+    );
+    assert!(
+        model.metrics["acme.calls"]
+            .def
+            .labels
+            .contains(&"acme.region".to_string())
+    );
 }
 
 #[test]
 fn real_files_with_random_edits_never_panic() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/semconv/model");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/semconv/model");
     if !dir.is_dir() {
-        eprintln!("SKIPPED: no semantic-conventions model at {}", dir.display());
+        eprintln!(
+            "SKIPPED: no semantic-conventions model at {}",
+            dir.display()
+        );
         return;
     }
-    let texts: Vec<String> = ["http/registry.yaml", "http/metrics.yaml", "messaging/kafka.yaml", "faas/spans.yaml"]
-        .iter()
-        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
-        .collect();
+    let texts: Vec<String> = [
+        "http/registry.yaml",
+        "http/metrics.yaml",
+        "messaging/kafka.yaml",
+        "faas/spans.yaml",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+    .collect();
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
     runner
         .run(&prop::collection::vec(edit(), 1..12), |edits| {

@@ -28,7 +28,10 @@ pub fn check(reg: &Registry) -> Vec<Finding> {
         let f = layer.file;
         let c = &layer.content;
         for name in c.attributes.keys() {
-            let at = || reg.sources.locate(f, &[Seg::Key("attributes"), Seg::Name(name)]);
+            let at = || {
+                reg.sources
+                    .locate(f, &[Seg::Key("attributes"), Seg::Name(name)])
+            };
             if !defined_by_semconv("attribute", name) && reg.semconv_owns(name) {
                 out.push(namespace_finding("attribute", name).at(at()));
             }
@@ -37,7 +40,10 @@ pub fn check(reg: &Registry) -> Vec<Finding> {
             }
         }
         for (name, m) in &c.metrics {
-            let at = || reg.sources.locate(f, &[Seg::Key("metrics"), Seg::Name(name)]);
+            let at = || {
+                reg.sources
+                    .locate(f, &[Seg::Key("metrics"), Seg::Name(name)])
+            };
             if !defined_by_semconv("metric", name) && reg.semconv_owns(name) {
                 out.push(namespace_finding("metric", name).at(at()));
             }

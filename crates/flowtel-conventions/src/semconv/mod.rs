@@ -57,11 +57,11 @@ use marked_yaml::{Marker, Node, Span as YamlSpan};
 
 use crate::finding::{Finding, Location};
 use crate::load::Registry;
+use crate::model::RegistryFile;
 use crate::model::{
     Attribute, AttributeType, Deprecation, Metric, Requirement, SCHEMA_V1, Span, SpanKind,
     Stability,
 };
-use crate::model::RegistryFile;
 use crate::rules::semconv as rules;
 use crate::source::{FileId, display_path};
 
@@ -377,20 +377,14 @@ fn decode_all(files: &[(PathBuf, &str)]) -> Vec<Decoded> {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join())
-            .collect::<Vec<_>>()
+        handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
     });
     let mut out: Vec<Option<Decoded>> = (0..files.len()).map(|_| None).collect();
-    for r in results {
-        match r {
-            Ok(list) => {
-                for (i, d) in list {
-                    out[i] = Some(d);
-                }
+    for list in results.into_iter().flatten() {
+        for (i, d) in list {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(d);
             }
-            Err(_) => {}
         }
     }
     out.into_iter()
@@ -427,9 +421,8 @@ impl Model {
     /// What `only` selects: names under those root namespaces, the attributes the selected
     /// metrics and spans use, and the replacements of selected deprecated names.
     pub fn select(&self, only: Option<&[String]>) -> Selection {
-        let wanted = |name: &str| {
-            only.is_none_or(|o| o.iter().any(|ns| ns == root_namespace(name)))
-        };
+        let wanted =
+            |name: &str| only.is_none_or(|o| o.iter().any(|ns| ns == root_namespace(name)));
         let mut sel = Selection::default();
         let mut todo: Vec<String> = Vec::new();
         for (name, m) in &self.metrics {
@@ -492,7 +485,8 @@ impl Model {
             if let Some(p) = a.deprecated_pos {
                 fields.push(("deprecated", scalar(fid, p, "deprecated")));
             }
-            tree.attributes.push((key(fid, a.pos, name), mapping(fid, a.pos, fields)));
+            tree.attributes
+                .push((key(fid, a.pos, name), mapping(fid, a.pos, fields)));
             content.attributes.insert(name.clone(), a.def.clone());
         }
         for (name, m) in &self.metrics {
@@ -513,14 +507,18 @@ impl Model {
                 })
                 .collect();
             let mut fields = vec![
-                ("instrument", scalar(fid, m.instrument_pos, m.def.instrument.as_str())),
+                (
+                    "instrument",
+                    scalar(fid, m.instrument_pos, m.def.instrument.as_str()),
+                ),
                 ("unit", scalar(fid, m.unit_pos, &m.def.unit)),
                 ("labels", seq(fid, m.pos, labels)),
             ];
             if let Some(p) = m.deprecated_pos {
                 fields.push(("deprecated", scalar(fid, p, "deprecated")));
             }
-            tree.metrics.push((key(fid, m.pos, name), mapping(fid, m.pos, fields)));
+            tree.metrics
+                .push((key(fid, m.pos, name), mapping(fid, m.pos, fields)));
             content.metrics.insert(name.clone(), m.def.clone());
         }
         for (id, s) in &self.spans {
@@ -541,7 +539,8 @@ impl Model {
                 })
                 .collect();
             let fields = vec![("attributes", seq(fid, s.pos, attrs))];
-            tree.spans.push((key(fid, s.pos, id), mapping(fid, s.pos, fields)));
+            tree.spans
+                .push((key(fid, s.pos, id), mapping(fid, s.pos, fields)));
             content.spans.insert(id.clone(), s.def.clone());
         }
         contents

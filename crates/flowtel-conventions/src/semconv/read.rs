@@ -177,7 +177,11 @@ impl Ctx {
         });
     }
 
-    fn scalar<'n>(&mut self, map: &'n MarkedMappingNode, key: &str) -> Option<&'n MarkedScalarNode> {
+    fn scalar<'n>(
+        &mut self,
+        map: &'n MarkedMappingNode,
+        key: &str,
+    ) -> Option<&'n MarkedScalarNode> {
         match map.get_node(key)? {
             Node::Scalar(s) => Some(s),
             other => {
@@ -218,7 +222,10 @@ pub fn decode(file: u32, root: &Node) -> RawFile {
         let p = cx.spos(fmt);
         cx.problem(
             p,
-            format!("file format `{}` is not one flowtel reads (`definition/2`)", fmt.as_str()),
+            format!(
+                "file format `{}` is not one flowtel reads (`definition/2`)",
+                fmt.as_str()
+            ),
         );
     }
     if v2 {
@@ -294,7 +301,9 @@ fn group_v1(cx: &mut Ctx, node: &Node) -> Option<RawGroup> {
         cx.problem(gpos, "group without `id`");
         return None;
     };
-    let (ty, tpos) = cx.string(m, "type").unwrap_or_else(|| ("attribute_group".into(), pos));
+    let (ty, tpos) = cx
+        .string(m, "type")
+        .unwrap_or_else(|| ("attribute_group".into(), pos));
     let kind = match ty.as_str() {
         "attribute_group" => GroupKind::AttributeGroup,
         "metric" => GroupKind::Metric,
@@ -347,7 +356,11 @@ fn decode_v2(cx: &mut Ctx, map: &MarkedMappingNode, groups: &mut Vec<RawGroup>) 
             .get_node("attributes")
             .map(|n| cx.pos(n))
             .unwrap_or_default();
-        let mut g = empty_group(format!("registry.file{}", cx.file), GroupKind::AttributeGroup, pos);
+        let mut g = empty_group(
+            format!("registry.file{}", cx.file),
+            GroupKind::AttributeGroup,
+            pos,
+        );
         for d in defs {
             if let Some(a) = attr_def(cx, d, "key") {
                 g.entries.push(RawEntry::Def(Box::new(a)));
@@ -397,7 +410,9 @@ fn decode_v2(cx: &mut Ctx, map: &MarkedMappingNode, groups: &mut Vec<RawGroup>) 
             }
             if matches!(
                 kind,
-                GroupKind::SpanRefinement | GroupKind::MetricRefinement | GroupKind::EventRefinement
+                GroupKind::SpanRefinement
+                    | GroupKind::MetricRefinement
+                    | GroupKind::EventRefinement
             ) {
                 g.extends = cx.string(m, "ref");
                 if g.extends.is_none() {
@@ -479,7 +494,10 @@ fn attr_def(cx: &mut Ctx, m: &MarkedMappingNode, key: &str) -> Option<RawAttr> {
         Node::Mapping(tm) => {
             let list = items(cx, tm, "members");
             if list.is_empty() {
-                cx.problem(type_pos, format!("enum attribute `{name}` has no `members`"));
+                cx.problem(
+                    type_pos,
+                    format!("enum attribute `{name}` has no `members`"),
+                );
             }
             let mut all_int = !list.is_empty();
             for mm in list {
@@ -496,7 +514,10 @@ fn attr_def(cx: &mut Ctx, m: &MarkedMappingNode, key: &str) -> Option<RawAttr> {
             AttributeType::Enum
         }
         Node::Sequence(_) => {
-            cx.problem(type_pos, format!("attribute `{name}` has a list as its `type`"));
+            cx.problem(
+                type_pos,
+                format!("attribute `{name}` has a list as its `type`"),
+            );
             return None;
         }
     };
@@ -630,4 +651,80 @@ fn deprecated(cx: &mut Ctx, m: &MarkedMappingNode) -> Option<(Deprecation, Pos)>
 
 fn first_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> RawFile {
+        let node = crate::semconv::yaml::parse(0, text).unwrap();
+        decode(0, &node)
+    }
+
+    #[test]
+    fn reads_v1_groups_with_definitions_references_and_deprecations() {
+        let f = raw(
+            "groups:\n  - id: registry.x\n    type: attribute_group\n    attributes:\n      - id: x.a\n        type: template[string[]]\n        stability: experimental\n      - id: x.old\n        type: int\n        deprecated:\n          reason: renamed\n          renamed_to: x.a\n  - id: metric.x.m\n    type: metric\n    metric_name: x.m\n    instrument: updowncounter\n    unit: '{thing}'\n    extends: registry.x\n    attributes:\n      - ref: x.a\n        requirement_level:\n          conditionally_required: If set.\n",
+        );
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
+        let RawEntry::Def(a) = &f.groups[0].entries[0] else {
+            panic!("a definition")
+        };
+        assert_eq!(
+            (a.ty, a.stability),
+            (AttributeType::Template, Some(Stability::Development))
+        );
+        assert_eq!((a.pos.line, a.pos.column), (5, 13));
+        let RawEntry::Def(old) = &f.groups[0].entries[1] else {
+            panic!("a definition")
+        };
+        let (dep, _) = old.deprecated.as_ref().unwrap();
+        assert_eq!(dep.renamed_to(), Some("x.a"));
+        let m = &f.groups[1];
+        assert_eq!(m.kind, GroupKind::Metric);
+        assert_eq!(m.name.as_ref().unwrap().0, "x.m");
+        assert_eq!(m.instrument.unwrap().0, Instrument::UpdownCounter);
+        assert_eq!(m.extends.as_ref().unwrap().0, "registry.x");
+        assert!(matches!(
+            &m.entries[0],
+            RawEntry::Ref {
+                requirement: Some(Requirement::ConditionallyRequired),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn reads_definition_2_sections() {
+        let f = raw(
+            "file_format: definition/2\nattributes:\n  - key: y.a\n    type: boolean\nspans:\n  - type: y.call\n    kind: consumer\n    attributes:\n      - ref: y.a\nmetric_refinements:\n  - id: metric.y.special\n    ref: y.m\n",
+        );
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
+        assert_eq!(f.groups.len(), 3);
+        assert_eq!(f.groups[0].kind, GroupKind::AttributeGroup);
+        assert_eq!(f.groups[1].span_kind, Some(SpanKind::Consumer));
+        assert_eq!(f.groups[2].extends.as_ref().unwrap().0, "y.m");
+    }
+
+    #[test]
+    fn reports_malformed_values_where_they_are() {
+        let f = raw(
+            "groups:\n  - id: g\n    type: metric\n    metric_name: m\n    instrument: meter\n    stability: someday\n    attributes:\n      - id: a\n        type: strng\n      - brief: nothing\n",
+        );
+        let msgs: Vec<(u32, &str)> = f
+            .problems
+            .iter()
+            .map(|p| (p.pos.line, p.message.as_str()))
+            .collect();
+        assert_eq!(
+            msgs,
+            [
+                (5, "unknown instrument `meter`"),
+                (6, "unknown stability `someday`"),
+                (9, "attribute `a` has unknown type `strng`"),
+                (10, "attribute entry without `id`, `ref` or `ref_group`"),
+            ]
+        );
+    }
 }

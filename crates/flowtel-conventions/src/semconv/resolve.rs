@@ -199,7 +199,10 @@ impl<'a> Resolver<'a> {
                     self.problem(
                         ProblemKind::Unresolved,
                         *pos,
-                        format!("`{}` {verb} `{target}`, which is not a known {what}", grp.id),
+                        format!(
+                            "`{}` {verb} `{target}`, which is not a known {what}",
+                            grp.id
+                        ),
                     );
                 }
             }
@@ -223,7 +226,10 @@ impl<'a> Resolver<'a> {
                         self.problem(
                             ProblemKind::Unresolved,
                             *pos,
-                            format!("`{}` refers to attribute `{name}`, which is not defined", grp.id),
+                            format!(
+                                "`{}` refers to attribute `{name}`, which is not defined",
+                                grp.id
+                            ),
                         );
                         continue;
                     }
@@ -459,5 +465,42 @@ fn merge(list: &mut Vec<Use>, u: Use) {
             x.site = u.site;
         }
         None => list.push(u),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::semconv::{ProblemKind, read_model};
+
+    #[test]
+    fn own_entries_override_inherited_levels_and_cycles_are_reported() {
+        let files = [
+            (
+                PathBuf::from("a.yaml"),
+                "groups:\n  - id: registry.z\n    type: attribute_group\n    attributes:\n      - id: z.a\n        type: string\n      - id: z.b\n        type: int\n  - id: base\n    type: attribute_group\n    attributes:\n      - ref: z.a\n        requirement_level: required\n      - ref: z.b\n",
+            ),
+            (
+                PathBuf::from("b.yaml"),
+                "groups:\n  - id: metric.z\n    type: metric\n    metric_name: z.m\n    instrument: gauge\n    unit: '1'\n    extends: base\n    attributes:\n      - ref: z.a\n        requirement_level: opt_in\n  - id: loop.a\n    type: attribute_group\n    extends: loop.b\n  - id: loop.b\n    type: attribute_group\n    extends: loop.a\n",
+            ),
+        ];
+        let refs: Vec<(PathBuf, &str)> = files.iter().map(|(p, t)| (p.clone(), *t)).collect();
+        let model = read_model(&refs);
+        let m = &model.metrics["z.m"];
+        assert_eq!(m.def.labels, ["z.a", "z.b"]);
+        assert!(
+            m.def.required_labels.is_empty(),
+            "opt_in overrides required"
+        );
+        // z.b comes through `extends`, so it points at the `extends` line of b.yaml.
+        assert_eq!((m.attributes[1].pos.file, m.attributes[1].pos.line), (1, 7));
+        assert!(
+            model
+                .problems
+                .iter()
+                .any(|(k, _, msg)| *k == ProblemKind::Unresolved && msg.contains("cycle"))
+        );
     }
 }

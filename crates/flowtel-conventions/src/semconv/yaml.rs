@@ -148,10 +148,7 @@ fn parse_once(source: usize, text: &str) -> Result<Node, SyntaxError> {
                 node
             }
             Event::Scalar(value, _, anchor, _) => {
-                let node = Node::from(MarkedScalarNode::new(
-                    Span::new_start(marker(&mark)),
-                    value,
-                ));
+                let node = Node::from(MarkedScalarNode::new(Span::new_start(marker(&mark)), value));
                 if anchor != 0 {
                     anchors.push((anchor, node.clone()));
                 }
@@ -208,7 +205,11 @@ mod tests {
         let n = parse(0, "a: &x {b: 1}\nc: *x\n").unwrap();
         let m = n.as_mapping().unwrap();
         assert_eq!(
-            m.get_mapping("c").unwrap().get_scalar("b").unwrap().as_str(),
+            m.get_mapping("c")
+                .unwrap()
+                .get_scalar("b")
+                .unwrap()
+                .as_str(),
             "1"
         );
     }
