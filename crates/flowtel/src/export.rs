@@ -6,8 +6,8 @@
 //! Collector's file exporter writes and `flowtel lint telemetry` reads. [`CountingMetricExporter`]
 //! counts metric batches an exporter failed to deliver. Choosing an exporter is `init`'s job.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -24,22 +24,25 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use crate::violations::{Rule, Violations};
 
-type Sink = Arc<Mutex<BufWriter<File>>>;
+type Sink = Arc<Mutex<File>>;
 
+/// Writes one whole line with one `write` on a file opened for appending, so several
+/// exporters (e.g. two services of one process) can share a file without tearing lines.
 fn write_line(sink: &Sink, value: &impl serde::Serialize) -> OTelSdkResult {
-    let mut w = sink.lock().unwrap_or_else(PoisonError::into_inner);
-    serde_json::to_writer(&mut *w, value)
-        .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
-    w.write_all(b"\n")
-        .and_then(|()| w.flush())
+    let mut line =
+        serde_json::to_vec(value).map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
+    line.push(b'\n');
+    let mut file = sink.lock().unwrap_or_else(PoisonError::into_inner);
+    file.write_all(&line)
         .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
 }
 
-fn create(path: &Path) -> std::io::Result<Sink> {
+fn open(path: &Path) -> std::io::Result<Sink> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    Ok(Arc::new(Mutex::new(BufWriter::new(File::create(path)?))))
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    Ok(Arc::new(Mutex::new(file)))
 }
 
 /// Writes spans as OTLP JSON lines (`ExportTraceServiceRequest` per line).
@@ -50,10 +53,10 @@ pub struct JsonLinesSpanExporter {
 }
 
 impl JsonLinesSpanExporter {
-    /// Creates (truncates) the file at `path`.
-    pub fn create(path: &Path) -> std::io::Result<Self> {
+    /// Appends to the file at `path` (created when missing).
+    pub fn append(path: &Path) -> std::io::Result<Self> {
         Ok(JsonLinesSpanExporter {
-            sink: create(path)?,
+            sink: open(path)?,
             resource: ResourceAttributesWithSchema::default(),
         })
     }
@@ -82,11 +85,9 @@ pub struct JsonLinesMetricExporter {
 }
 
 impl JsonLinesMetricExporter {
-    /// Creates (truncates) the file at `path`.
-    pub fn create(path: &Path) -> std::io::Result<Self> {
-        Ok(JsonLinesMetricExporter {
-            sink: create(path)?,
-        })
+    /// Appends to the file at `path` (created when missing).
+    pub fn append(path: &Path) -> std::io::Result<Self> {
+        Ok(JsonLinesMetricExporter { sink: open(path)? })
     }
 }
 

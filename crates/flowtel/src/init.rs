@@ -45,6 +45,25 @@ pub fn init(conventions: Conventions) -> TelemetryBuilder {
     }
 }
 
+/// Loads a conventions registry from a file or folder at run time (for services that read
+/// `FLOWTEL_CONVENTIONS` instead of embedding the registry with `flowtel::conventions!()`).
+/// Fails with the rendered findings when the registry has errors.
+pub fn conventions_from_path(path: &std::path::Path) -> Result<Conventions, String> {
+    use flowtel_conventions::finding::Severity;
+    let loaded = flowtel_conventions::check(path);
+    let errors: Vec<String> = loaded
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Error)
+        .map(|f| f.message.clone())
+        .collect();
+    match loaded.registry {
+        Some(registry) if errors.is_empty() => Ok(Arc::new(registry)),
+        _ if errors.is_empty() => Err(format!("no registry at `{}`", path.display())),
+        _ => Err(errors.join("; ")),
+    }
+}
+
 /// Where telemetry goes.
 #[derive(Debug, Clone)]
 enum Export {
@@ -122,7 +141,8 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Write OTLP JSON lines to `dir/traces.jsonl` and `dir/metrics.jsonl`.
+    /// Append OTLP JSON lines to `dir/traces.jsonl` and `dir/metrics.jsonl` (several services
+    /// of one process may share the folder).
     pub fn json_lines(mut self, dir: impl Into<PathBuf>) -> Self {
         self.export = Export::JsonLines(dir.into());
         self
@@ -205,9 +225,9 @@ impl TelemetryBuilder {
                         source,
                     }
                 };
-                let spans = JsonLinesSpanExporter::create(&dir.join("traces.jsonl"))
+                let spans = JsonLinesSpanExporter::append(&dir.join("traces.jsonl"))
                     .map_err(io("traces.jsonl"))?;
-                let metrics = JsonLinesMetricExporter::create(&dir.join("metrics.jsonl"))
+                let metrics = JsonLinesMetricExporter::append(&dir.join("metrics.jsonl"))
                     .map_err(io("metrics.jsonl"))?;
                 traces = traces.with_batch_exporter(redacting(spans, &redactor, &violations));
                 meters = meters.with_reader(self.periodic(metrics));

@@ -30,7 +30,7 @@ pub mod scrape;
 pub mod violations;
 
 pub use error_kind::ErrorKind;
-pub use init::{InitError, Telemetry, TelemetryBuilder, init};
+pub use init::{InitError, Telemetry, TelemetryBuilder, conventions_from_path, init};
 pub use layer::{FlowLayer, current_flow};
 pub use limits::{CardinalityLimiter, ValueCap};
 pub use meter::Meter;

@@ -1,0 +1,201 @@
+//! The gateway: the entry of the `checkout` and `login` flows. It calls payments over HTTP
+//! through flowtel's client layer, which carries the flow in W3C baggage.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use bytes::Bytes;
+use flowtel::opentelemetry::KeyValue;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tower::{Layer, ServiceExt};
+use tracing::Instrument;
+
+use crate::spans;
+
+type PaymentsClient = flowtel_tower::FlowClient<Client<HttpConnector, Full<Bytes>>>;
+
+/// Why a checkout or a login failed.
+#[derive(Debug)]
+pub enum GatewayError {
+    /// Payments declined the card.
+    Declined,
+    /// Payments could not be reached or failed.
+    PaymentsUnavailable,
+    /// Wrong credentials.
+    BadCredentials,
+}
+
+impl flowtel::ErrorKind for GatewayError {
+    fn kind(&self) -> &'static str {
+        match self {
+            GatewayError::Declined => "card_declined",
+            GatewayError::PaymentsUnavailable => "payments_unavailable",
+            GatewayError::BadCredentials => "bad_credentials",
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Gateway {
+    payments_url: Arc<str>,
+    client: PaymentsClient,
+    orders: flowtel::meter::Counter<u64>,
+    next_order: Arc<AtomicU64>,
+}
+
+/// The router, instrumented with flowtel's server layer.
+pub fn app(telemetry: &flowtel::Telemetry, payments_url: String) -> Router {
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    let gateway = Gateway {
+        payments_url: payments_url.into(),
+        client: flowtel_tower::FlowClientLayer::new(telemetry).layer(client),
+        orders: telemetry.meter().u64_counter("checkout.orders"),
+        next_order: Arc::new(AtomicU64::new(100_000)),
+    };
+    Router::new()
+        .route("/checkout", post(checkout_new))
+        .route("/orders/{id}/pay", post(checkout_order))
+        .route("/login", post(login))
+        .with_state(gateway)
+        .layer(flowtel_tower::FlowServerLayer::new(telemetry))
+}
+
+fn user(headers: &HeaderMap) -> String {
+    headers
+        .get("x-user-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("anonymous")
+        .to_owned()
+}
+
+fn tier(user: &str) -> &'static str {
+    match user.len() % 3 {
+        0 => "free",
+        1 => "pro",
+        _ => "enterprise",
+    }
+}
+
+async fn checkout_new(State(g): State<Gateway>, headers: HeaderMap) -> (StatusCode, String) {
+    let order = g.next_order.fetch_add(1, Ordering::Relaxed).to_string();
+    respond(checkout(&g, &order, &user(&headers)).await)
+}
+
+async fn checkout_order(
+    State(g): State<Gateway>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> (StatusCode, String) {
+    respond(checkout(&g, &id, &user(&headers)).await)
+}
+
+fn respond(result: Result<String, GatewayError>) -> (StatusCode, String) {
+    match result {
+        Ok(body) => (StatusCode::OK, body),
+        Err(GatewayError::Declined) => (StatusCode::PAYMENT_REQUIRED, "declined".into()),
+        Err(GatewayError::BadCredentials) => (StatusCode::UNAUTHORIZED, "no".into()),
+        Err(GatewayError::PaymentsUnavailable) => (StatusCode::BAD_GATEWAY, "try later".into()),
+    }
+}
+
+/// Flow `checkout`: load the cart, authorize the payment (at payments), confirm the order.
+async fn checkout(g: &Gateway, order: &str, user: &str) -> Result<String, GatewayError> {
+    let span = spans::flow("checkout", "checkout", user);
+    let result = async {
+        cart_load(order).await;
+        payment_authorize(g, order).await?;
+        order_confirm(order).await;
+        Ok(format!("order {order} confirmed"))
+    }
+    .instrument(span.clone())
+    .await;
+    spans::finish(&span, &result);
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    let method = if order.ends_with(['1', '3', '5', '9']) {
+        "paypal"
+    } else {
+        "card"
+    };
+    g.orders.add(
+        1,
+        &[
+            KeyValue::new("customer.tier", tier(user)),
+            KeyValue::new("payment.method", method),
+            KeyValue::new("outcome", outcome),
+        ],
+    );
+    result
+}
+
+async fn cart_load(order: &str) {
+    let span = spans::step(Some("checkout"), "cart.load", "cart_load");
+    async { tokio::time::sleep(Duration::from_millis(1 + order.len() as u64 % 3)).await }
+        .instrument(span.clone())
+        .await;
+    span.record("outcome", "ok");
+}
+
+async fn payment_authorize(g: &Gateway, order: &str) -> Result<(), GatewayError> {
+    let req = http::Request::post(format!("{}/payments/{order}", g.payments_url))
+        .body(Full::new(Bytes::new()))
+        .map_err(|_| GatewayError::PaymentsUnavailable)?;
+    let resp = g
+        .client
+        .clone()
+        .oneshot(req)
+        .await
+        .map_err(|_| GatewayError::PaymentsUnavailable)?;
+    match resp.status() {
+        StatusCode::OK => Ok(()),
+        StatusCode::PAYMENT_REQUIRED => Err(GatewayError::Declined),
+        _ => Err(GatewayError::PaymentsUnavailable),
+    }
+}
+
+async fn order_confirm(_order: &str) {
+    let span = spans::step(Some("checkout"), "order.confirm", "order_confirm");
+    async { tokio::time::sleep(Duration::from_millis(1)).await }
+        .instrument(span.clone())
+        .await;
+    span.record("outcome", "ok");
+}
+
+/// Flow `login`: verify the credentials, create a session.
+async fn login(headers: HeaderMap) -> (StatusCode, String) {
+    let user = user(&headers);
+    let span = spans::flow("login", "login", &user);
+    let result = async {
+        let verify = spans::step(Some("login"), "credentials.verify", "credentials_verify");
+        let ok = async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            !user.ends_with("13")
+        }
+        .instrument(verify.clone())
+        .await;
+        let checked = if ok {
+            Ok(())
+        } else {
+            Err(GatewayError::BadCredentials)
+        };
+        spans::finish(&verify, &checked);
+        checked?;
+        let session = spans::step(Some("login"), "session.create", "session_create");
+        async { tokio::time::sleep(Duration::from_millis(1)).await }
+            .instrument(session.clone())
+            .await;
+        session.record("outcome", "ok");
+        Ok("welcome".to_owned())
+    }
+    .instrument(span.clone())
+    .await;
+    spans::finish(&span, &result);
+    respond(result)
+}
