@@ -508,3 +508,42 @@ fn a_small_registry_with_problems_reports_each_at_its_place() {
     assert_eq!(reg.version, "2.1.0");
     assert_eq!(reg.required_labels("acme.requests"), ["acme.region"]);
 }
+
+#[test]
+fn linter_checks_name_deprecations_and_missing_required_attributes() {
+    use flowtel_conventions::semconv::lint;
+    let Some(model) = model() else { return };
+    let (reg, _) = whole(&model);
+    let f = lint::deprecated_attribute(&reg, "http.method", "emits").unwrap();
+    assert_eq!(f.rule.id, "FT0403");
+    assert_eq!(f.subject["replacement"], "http.request.method");
+    assert_eq!(
+        f.help.as_deref(),
+        Some("emits `http.request.method` instead of `http.method`")
+    );
+    assert!(lint::deprecated_attribute(&reg, "http.request.method", "emits").is_none());
+    assert!(lint::deprecated_attribute(&reg, "acme.unknown", "emits").is_none());
+    let f =
+        lint::missing_required_labels(&reg, "http.server.request.duration", |k| k == "url.scheme")
+            .unwrap();
+    assert_eq!(f.rule.id, "FT0404");
+    assert_eq!(f.subject["missing"], "http.request.method");
+    assert!(
+        lint::missing_required_labels(&reg, "http.server.request.duration", |k| {
+            k == "url.scheme" || k == "http.request.method"
+        })
+        .is_none()
+    );
+    let keys = [
+        "http.request.method",
+        "http.route",
+        "url.scheme",
+        "server.address",
+    ];
+    let f = lint::missing_span_attributes(&reg, "GET /checkout", SpanKind::Server, |k| {
+        keys.contains(&k)
+    })
+    .unwrap();
+    assert_eq!(f.subject["convention"], "span.http.server");
+    assert_eq!(f.subject["missing"], "url.path");
+}

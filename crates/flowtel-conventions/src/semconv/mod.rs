@@ -40,9 +40,12 @@
 //! - [`Registry::semconv_owns`]: whether a name falls in a namespace the conventions own.
 //!
 //! Report with the rules of [`crate::rules::semconv`]: `DEPRECATED_NAME` (FT0403) and
-//! `MISSING_REQUIRED_ATTRIBUTE` (FT0404).
+//! `MISSING_REQUIRED_ATTRIBUTE` (FT0404). [`lint`] has the checks ready-made:
+//! [`lint::deprecated_attribute`], [`lint::deprecated_metric`], [`lint::missing_required_labels`]
+//! and [`lint::missing_span_attributes`] return the finding (without a location) or `None`.
 
 pub mod layering;
+pub mod lint;
 pub mod read;
 pub mod resolve;
 pub mod yaml;
