@@ -27,7 +27,7 @@ pub fn check(reg: &Registry) -> Vec<Finding> {
         }
         let f = layer.file;
         let c = &layer.content;
-        for name in c.attributes.keys() {
+        for (name, own) in &c.attributes {
             let at = || {
                 reg.sources
                     .locate(f, &[Seg::Key("attributes"), Seg::Name(name)])
@@ -35,7 +35,10 @@ pub fn check(reg: &Registry) -> Vec<Finding> {
             if !defined_by_semconv("attribute", name) && reg.semconv_owns(name) {
                 out.push(namespace_finding("attribute", name).at(at()));
             }
-            if let Some(d) = reg.attribute_deprecation(name) {
+            // A layer that sets `deprecated` itself is the one deprecating the name.
+            if own.deprecated.is_none()
+                && let Some(d) = reg.attribute_deprecation(name)
+            {
                 out.push(deprecated_finding(reg, "attribute", name, d, "declares").at(at()));
             }
         }
@@ -47,7 +50,9 @@ pub fn check(reg: &Registry) -> Vec<Finding> {
             if !defined_by_semconv("metric", name) && reg.semconv_owns(name) {
                 out.push(namespace_finding("metric", name).at(at()));
             }
-            if let Some(d) = reg.metric_deprecation(name) {
+            if m.deprecated.is_none()
+                && let Some(d) = reg.metric_deprecation(name)
+            {
                 out.push(deprecated_finding(reg, "metric", name, d, "declares").at(at()));
             }
             for (i, label) in m.labels.iter().enumerate() {
