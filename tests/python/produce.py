@@ -111,8 +111,67 @@ def scenario_basic(s: Signals) -> None:
     )
 
 
+def scenario_lint_violations(s: Signals) -> None:
+    """Telemetry with known convention violations, for flowtel's linter tests.
+
+    Against `conventions/` plus `crates/flowtel-lint/tests/fixtures/lint-test.yaml` it must give
+    exactly the findings the linter tests list; change both together.
+    """
+    with s.tracer.start_as_current_span(
+        "checkout",
+        kind=SpanKind.SERVER,
+        attributes={
+            "flowtel.kind": "flow",
+            "flow.name": "checkout",
+            "user.id": "alice@example.com",  # pii, unredacted
+            "customer.tier": "gold",  # enum value outside
+        },
+    ):
+        with s.tracer.start_as_current_span(
+            "checkout payment.charge",
+            attributes={"flowtel.kind": "step", "flow.name": "checkout", "flow.step": "payment.charge"},  # unknown step
+        ):
+            pass
+        with s.tracer.start_as_current_span(
+            "cart.load",
+            attributes={"flowtel.kind": "step", "flow.step": "cart.load"},  # no flow.name
+        ):
+            pass
+        with s.tracer.start_as_current_span(
+            "GET /products",
+            kind=SpanKind.CLIENT,
+            attributes={"http.method": "GET", "flow.name": "browse", "user.id": "hash:0123456789abcdef"},  # deprecated; hashed pii is fine
+        ):
+            pass
+        s.logger.emit(
+            severity_number=SeverityNumber.INFO,
+            severity_text="INFO",
+            body="payment declined",
+            attributes={"user.id": "alice@example.com"},  # pii on a log record
+        )
+
+    s.meter.create_counter("checkout.order.count", unit="{order}").add(1)  # unknown metric
+    orders = s.meter.create_counter("checkout.orders", unit="{order}", description="Orders placed.")
+    orders.add(1, {"customer.tier": "pro", "payment.method": "card", "outcome": "ok"})
+    orders.add(1, {"customer.tier": "pro", "payment.method": "bitcoin", "outcome": "ok"})  # enum value outside
+    orders.add(1, {"customer.tier": "free", "payment.method": "card", "outcome": "ok", "user.id": "u-1"})  # undeclared, pii label
+    duration = s.meter.create_histogram("flow.duration", unit="ms")  # unit mismatch
+    duration.record(120.0, {"flow.name": "checkout", "outcome": "ok"})
+    s.meter.create_gauge("flow.requests", unit="{request}").set(3, {"flow.name": "checkout", "outcome": "ok"})  # instrument mismatch
+    jobs = s.meter.create_counter("lint.test.jobs", unit="{job}")
+    for i in range(5):  # 5 series over a cardinality limit of 3; 5 values over max_values 3
+        jobs.add(i + 1, {"job.id": f"job-{i % 5}"})
+
+
 SCENARIOS: dict[str, Callable[[Signals], None]] = {
     "basic": scenario_basic,
+    "lint-violations": scenario_lint_violations,
+}
+
+# Resource attributes per scenario (default: service.name, service.version and
+# deployment.environment.name all set).
+SCENARIO_RESOURCES: dict[str, dict[str, str]] = {
+    "lint-violations": {"service.name": "checkout-test", "service.version": "1.0.0"},
 }
 
 
@@ -197,6 +256,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--scenario", default="basic", choices=sorted(SCENARIOS))
     parser.add_argument("--format", default="both", choices=["json", "proto", "both"])
     parser.add_argument("--service-name", default="flowtel-producer")
+    parser.add_argument(
+        "--otlp-http",
+        metavar="URL",
+        help="also export over OTLP/HTTP (protobuf) to URL/v1/{traces,metrics,logs} with the SDK's own exporters",
+    )
     args = parser.parse_args(argv)
 
     os.makedirs(args.out_dir, exist_ok=True)
@@ -207,7 +271,10 @@ def main(argv: list[str]) -> int:
                 os.remove(path)
 
     resource = Resource.create(
-        {"service.name": args.service_name, "service.version": "1.2.3", "deployment.environment.name": "test"}
+        SCENARIO_RESOURCES.get(
+            args.scenario,
+            {"service.name": args.service_name, "service.version": "1.2.3", "deployment.environment.name": "test"},
+        )
     )
     json_out = args.format in ("json", "both")
     proto_out = args.format in ("proto", "both")
@@ -224,6 +291,19 @@ def main(argv: list[str]) -> int:
         tracer_provider.add_span_processor(SimpleSpanProcessor(ProtoSpanExporter(path("traces.pb"))))
         logger_provider.add_log_record_processor(SimpleLogRecordProcessor(ProtoLogExporter(path("logs.pb"))))
         readers.append(PeriodicExportingMetricReader(ProtoMetricExporter(path("metrics.pb")), export_interval_millis=3_600_000))
+    if args.otlp_http:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        base = args.otlp_http.rstrip("/")
+        tracer_provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces")))
+        logger_provider.add_log_record_processor(SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{base}/v1/logs")))
+        readers.append(
+            PeriodicExportingMetricReader(
+                OTLPMetricExporter(endpoint=f"{base}/v1/metrics"), export_interval_millis=3_600_000
+            )
+        )
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)
 
     signals = Signals(

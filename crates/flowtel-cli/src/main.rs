@@ -34,6 +34,8 @@ enum Command {
     Explain(cmd::explain::Args),
     /// Print the JSON Schema of conventions files (for yaml-language-server).
     Schema(cmd::schema::Args),
+    /// Lint exported telemetry or Rust sources against the conventions.
+    Lint(cmd::lint::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => cmd::diff::run(&cli.global, a),
         Command::Explain(a) => cmd::explain::run(&cli.global, a),
         Command::Schema(a) => cmd::schema::run(&cli.global, a),
+        Command::Lint(a) => cmd::lint::run(&cli.global, a),
     };
     ExitCode::from(code as u8)
 }

@@ -119,62 +119,73 @@ pub fn human(findings: &[Finding], sources: &dyn SourceText, color: bool) -> Str
     let style = Style { on: color };
     let mut out = String::new();
     for f in findings {
-        let sev = f.severity;
-        let _ = writeln!(
-            out,
-            "{}: {}",
-            style.paint(Some(sev), true, &format!("{}[{}]", sev.as_str(), f.rule.id)),
-            f.message
-        );
-        if let Some(loc) = &f.location {
-            let gutter = loc.line.to_string().len();
-            let pad = " ".repeat(gutter);
-            let _ = writeln!(out, "{pad}{} {loc}", style.paint(None, true, "-->"));
-            if let Some(text) = sources.line(&loc.file, loc.line) {
-                let (shown, caret_col) = window(&text, loc.column as usize);
-                let width = token_width(&text, loc.column as usize, loc);
-                let bar = style.paint(None, true, "|");
-                let _ = writeln!(out, "{pad} {bar}");
-                let _ = writeln!(
-                    out,
-                    "{} {bar} {shown}",
-                    style.paint(None, true, &loc.line.to_string())
-                );
-                let _ = writeln!(
-                    out,
-                    "{pad} {bar} {}{}",
-                    " ".repeat(caret_col.saturating_sub(1)),
-                    style.paint(Some(sev), true, &"^".repeat(width.max(1)))
-                );
-            }
-            if let Some(help) = &f.help {
-                let _ = writeln!(out, "{pad} = {}: {help}", style.paint(None, true, "help"));
-            }
-            for r in &f.related {
-                let _ = writeln!(
-                    out,
-                    "{pad} = {}: {}: {}",
-                    style.paint(None, true, "note"),
-                    r.message,
-                    r.location
-                );
-            }
-        } else {
-            if let Some(help) = &f.help {
-                let _ = writeln!(out, "  = {}: {help}", style.paint(None, true, "help"));
-            }
-            for r in &f.related {
-                let _ = writeln!(
-                    out,
-                    "  = {}: {}: {}",
-                    style.paint(None, true, "note"),
-                    r.message,
-                    r.location
-                );
-            }
-        }
-        out.push('\n');
+        human_one(&mut out, f, sources, &style);
     }
+    summary_line(&mut out, findings, &style);
+    out
+}
+
+/// One finding, rustc-style, followed by a blank line.
+fn human_one(out: &mut String, f: &Finding, sources: &dyn SourceText, style: &Style) {
+    let sev = f.severity;
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        style.paint(Some(sev), true, &format!("{}[{}]", sev.as_str(), f.rule.id)),
+        f.message
+    );
+    if let Some(loc) = &f.location {
+        let gutter = loc.line.to_string().len();
+        let pad = " ".repeat(gutter);
+        let _ = writeln!(out, "{pad}{} {loc}", style.paint(None, true, "-->"));
+        if let Some(text) = sources.line(&loc.file, loc.line) {
+            let (shown, caret_col) = window(&text, loc.column as usize);
+            let width = token_width(&text, loc.column as usize, loc);
+            let bar = style.paint(None, true, "|");
+            let _ = writeln!(out, "{pad} {bar}");
+            let _ = writeln!(
+                out,
+                "{} {bar} {shown}",
+                style.paint(None, true, &loc.line.to_string())
+            );
+            let _ = writeln!(
+                out,
+                "{pad} {bar} {}{}",
+                " ".repeat(caret_col.saturating_sub(1)),
+                style.paint(Some(sev), true, &"^".repeat(width.max(1)))
+            );
+        }
+        if let Some(help) = &f.help {
+            let _ = writeln!(out, "{pad} = {}: {help}", style.paint(None, true, "help"));
+        }
+        for r in &f.related {
+            let _ = writeln!(
+                out,
+                "{pad} = {}: {}: {}",
+                style.paint(None, true, "note"),
+                r.message,
+                r.location
+            );
+        }
+    } else {
+        if let Some(help) = &f.help {
+            let _ = writeln!(out, "  = {}: {help}", style.paint(None, true, "help"));
+        }
+        for r in &f.related {
+            let _ = writeln!(
+                out,
+                "  = {}: {}: {}",
+                style.paint(None, true, "note"),
+                r.message,
+                r.location
+            );
+        }
+    }
+    out.push('\n');
+}
+
+/// The closing `flowtel: N errors, ...` line.
+fn summary_line(out: &mut String, findings: &[Finding], style: &Style) {
     let s = Summary::of(findings);
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     let _ = writeln!(
@@ -197,6 +208,55 @@ pub fn human(findings: &[Finding], sources: &dyn SourceText, color: bool) -> Str
             )
         )
     );
+}
+
+/// Human report grouped by rule, for large inputs: per rule (most severe first, then by id) a
+/// header with the number of findings, the first `max_examples` of them rendered as [`human`]
+/// does, and how many more there are; then the summary line.
+pub fn human_grouped(
+    findings: &[Finding],
+    sources: &dyn SourceText,
+    color: bool,
+    max_examples: usize,
+) -> String {
+    let style = Style { on: color };
+    let mut groups: Vec<(&rules::Rule, Severity, Vec<&Finding>)> = Vec::new();
+    for f in findings {
+        match groups.iter_mut().find(|g| std::ptr::eq(g.0, f.rule)) {
+            Some(g) => {
+                g.1 = g.1.max(f.severity);
+                g.2.push(f);
+            }
+            None => groups.push((f.rule, f.severity, vec![f])),
+        }
+    }
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.id.cmp(b.0.id)));
+    let mut out = String::new();
+    for (rule, sev, list) in &groups {
+        let n = list.len();
+        let _ = writeln!(
+            out,
+            "{} {} ({n} finding{}): {}",
+            style.paint(Some(*sev), true, &format!("{}[{}]", sev.as_str(), rule.id)),
+            style.paint(None, true, rule.name),
+            if n == 1 { "" } else { "s" },
+            rule.summary
+        );
+        out.push('\n');
+        for f in list.iter().take(max_examples) {
+            human_one(&mut out, f, sources, &style);
+        }
+        if n > max_examples {
+            let _ = writeln!(
+                out,
+                "  ... and {} more {} finding{} (`--max-examples` shows more, `--format json` all)\n",
+                n - max_examples,
+                rule.id,
+                if n - max_examples == 1 { "" } else { "s" }
+            );
+        }
+    }
+    summary_line(&mut out, findings, &style);
     out
 }
 

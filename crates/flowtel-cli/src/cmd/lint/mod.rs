@@ -1,0 +1,27 @@
+//! `flowtel lint`: the linters, one subcommand each.
+
+pub mod telemetry;
+
+use clap::Subcommand;
+
+use crate::common::GlobalArgs;
+
+/// `flowtel lint` arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// Lint exported telemetry (OTLP JSON, JSON lines, protobuf; Prometheus text; `-` for stdin).
+    Telemetry(telemetry::Args),
+}
+
+/// Runs the chosen linter and returns the exit code.
+pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    match args.what {
+        What::Telemetry(a) => telemetry::run(global, a),
+    }
+}

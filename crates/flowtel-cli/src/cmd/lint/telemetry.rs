@@ -1,0 +1,109 @@
+//! `flowtel lint telemetry FILE...`: reads exported telemetry and lints it against the
+//! conventions; the work is `flowtel_lint::telemetry`.
+
+use std::io::IsTerminal;
+
+use flowtel_conventions::report;
+use flowtel_otlp::ReadOptions;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::common::{FormatArg, GlobalArgs, print_out};
+
+/// `flowtel lint telemetry` arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Inputs: files (OTLP JSON lines or documents, OTLP protobuf, Prometheus or OpenMetrics
+    /// text, optionally gzip-compressed), `-` for stdin, or `http://HOST:PORT/metrics` to scrape.
+    #[arg(required = true, value_name = "FILE")]
+    pub inputs: Vec<String>,
+    /// Examples shown per rule in the human report.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub max_examples: usize,
+    /// Largest batch (a JSON line, a document, a protobuf message, an exposition) accepted.
+    #[arg(long, default_value_t = flowtel_otlp::DEFAULT_MAX_BATCH_BYTES, value_name = "BYTES")]
+    pub max_batch_bytes: usize,
+}
+
+/// Runs the lint and returns the exit code.
+pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let reg = match global.load_conventions() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let options = ReadOptions {
+        max_batch_bytes: args.max_batch_bytes,
+        ..ReadOptions::default()
+    };
+    let bar = progress_bar(&args.inputs);
+    let sizes: Vec<u64> = args
+        .inputs
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .collect();
+    let findings = flowtel_lint::telemetry::lint_inputs(&reg, &args.inputs, &options, &mut |p| {
+        if let Some(bar) = &bar {
+            let done: u64 = sizes[..p.input].iter().sum();
+            bar.set_position(done + p.bytes.min(sizes[p.input]));
+            bar.set_message(format!("{} items", p.stats.items));
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    emit(global, &findings, &reg, args.max_examples)
+}
+
+/// Prints findings (grouped by rule in the human format) and returns the exit code.
+pub fn emit(
+    global: &GlobalArgs,
+    findings: &[flowtel_conventions::Finding],
+    reg: &flowtel_conventions::Registry,
+    max_examples: usize,
+) -> i32 {
+    match global.format {
+        FormatArg::Human | FormatArg::Markdown => {
+            let disk = ShortLines(report::DiskSource::default());
+            let text = report::human_grouped(
+                findings,
+                &report::Either(&reg.sources, &disk),
+                global.color(),
+                max_examples,
+            );
+            print_out(&text);
+            flowtel_conventions::exit_code(findings, global.deny_warnings)
+        }
+        _ => global.emit(findings, Some(&reg.sources)),
+    }
+}
+
+/// Source lines for snippets, except long ones: a JSON line is a whole batch, and the
+/// finding's pointer says where in it far better than a caret under its first characters.
+struct ShortLines(report::DiskSource);
+
+impl report::SourceText for ShortLines {
+    fn line(&self, file: &str, line: u32) -> Option<String> {
+        self.0.line(file, line).filter(|l| l.len() <= 200)
+    }
+}
+
+/// A progress bar on stderr when it is a terminal and the inputs are files of known size.
+fn progress_bar(inputs: &[String]) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    // Small inputs finish before a bar would be seen.
+    if total < 16 * 1024 * 1024 {
+        return None;
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}

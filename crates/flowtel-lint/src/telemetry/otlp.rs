@@ -1,0 +1,625 @@
+//! Per-batch rules over OTLP telemetry: resources, spans, metrics and their data points, log
+//! records. Each problem is reported once per distinct subject (see `collect`), at the JSON
+//! pointer of its first occurrence.
+
+use flowtel_conventions::model::Instrument;
+use flowtel_conventions::rules::semconv as semconv_rules;
+use flowtel_conventions::rules::telemetry as rules;
+use flowtel_conventions::semconv::layering::deprecated_finding;
+use flowtel_conventions::semconv::lint;
+use flowtel_conventions::{Finding, Location, finding::did_you_mean};
+use flowtel_otlp::{AnyValue, Batch, InstrumentKind, KeyValue, Origin};
+
+use super::TelemetryLinter;
+use super::index::AttrInfo;
+use super::tally::{hash_pair, hash_str};
+
+/// Resource attributes every service must set.
+pub(crate) const REQUIRED_RESOURCE: [&str; 3] = [
+    "service.name",
+    "service.version",
+    "deployment.environment.name",
+];
+
+/// The prefix of flowtel's redaction hashes (`hash:` and 16 hex digits).
+const HASH_PREFIX: &str = "hash:";
+
+/// What carries a set of attributes.
+#[derive(Clone, Copy)]
+pub(crate) enum Carrier<'a> {
+    Span(&'a str),
+    Log,
+    Metric(&'a str),
+}
+
+impl Carrier<'_> {
+    fn kind(self) -> &'static str {
+        match self {
+            Carrier::Span(_) => "span",
+            Carrier::Log => "log record",
+            Carrier::Metric(_) => "metric",
+        }
+    }
+}
+
+pub(crate) fn location(origin: &Origin, pointer: String) -> Location {
+    let line = origin
+        .line
+        .map_or(1, |l| u32::try_from(l).unwrap_or(u32::MAX));
+    Location::new(origin.file.to_string(), line, 1).with_pointer(pointer)
+}
+
+/// A borrowed attribute value, from OTLP or Prometheus.
+#[derive(Clone, Copy)]
+pub(crate) enum Val<'a> {
+    Str(&'a str),
+    Any(&'a AnyValue),
+}
+
+impl<'a> Val<'a> {
+    pub fn of(v: &'a AnyValue) -> Self {
+        match v {
+            AnyValue::String(s) => Val::Str(s),
+            other => Val::Any(other),
+        }
+    }
+
+    pub fn as_str(self) -> Option<&'a str> {
+        match self {
+            Val::Str(s) => Some(s),
+            Val::Any(_) => None,
+        }
+    }
+
+    pub fn hash(self) -> u64 {
+        match self {
+            Val::Str(s) => hash_str(s),
+            Val::Any(AnyValue::Int(i)) => hash_str(&i.to_string()),
+            Val::Any(AnyValue::Bool(b)) => hash_str(if *b { "true" } else { "false" }),
+            Val::Any(AnyValue::Double(d)) => hash_str(&d.to_string()),
+            Val::Any(other) => hash_str(&text(other)),
+        }
+    }
+
+    pub fn text(self) -> String {
+        match self {
+            Val::Str(s) => s.to_string(),
+            Val::Any(v) => text(v),
+        }
+    }
+}
+
+fn text(v: &AnyValue) -> String {
+    const MAX: usize = 80;
+    let s = match v {
+        AnyValue::Empty => String::new(),
+        AnyValue::String(s) => s.clone(),
+        AnyValue::Bool(b) => b.to_string(),
+        AnyValue::Int(i) => i.to_string(),
+        AnyValue::Double(d) => d.to_string(),
+        AnyValue::Array(a) => format!("[{} values]", a.len()),
+        AnyValue::KvList(l) => format!("{{{} entries}}", l.len()),
+        AnyValue::Bytes(b) => format!("<{} bytes>", b.len()),
+    };
+    if s.chars().count() > MAX {
+        let mut t: String = s.chars().take(MAX).collect();
+        t.push_str("...");
+        t
+    } else {
+        s
+    }
+}
+
+fn is_hashed(s: &str) -> bool {
+    s.len() == HASH_PREFIX.len() + 16
+        && s.starts_with(HASH_PREFIX)
+        && s[HASH_PREFIX.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit())
+}
+
+/// The flow attributes of one item, gathered while its attributes are checked.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FlowAttrs<'a> {
+    pub kind: Option<&'a str>,
+    pub flow: Option<(Val<'a>, usize)>,
+    pub step: Option<(Val<'a>, usize)>,
+}
+
+impl<'r> TelemetryLinter<'r> {
+    pub(super) fn otlp(&mut self, batch: &Batch) {
+        self.resources(batch);
+        for s in batch.spans() {
+            let span = s.item;
+            self.span_name(&span.name, || location(&batch.origin, s.pointer()));
+            let mut fa = FlowAttrs::default();
+            for (i, kv) in span.attributes.iter().enumerate() {
+                self.attribute(
+                    Carrier::Span(&span.name),
+                    &kv.key,
+                    Val::of(&kv.value),
+                    &mut fa,
+                    i,
+                    &|i| location(&batch.origin, s.attribute_pointer(i)),
+                );
+            }
+            self.flow(Some(&span.name), fa, &|i| match i {
+                Some(i) => location(&batch.origin, s.attribute_pointer(i)),
+                None => location(&batch.origin, s.pointer()),
+            });
+        }
+        for l in batch.log_records() {
+            let mut fa = FlowAttrs::default();
+            for (i, kv) in l.item.attributes.iter().enumerate() {
+                self.attribute(
+                    Carrier::Log,
+                    &kv.key,
+                    Val::of(&kv.value),
+                    &mut fa,
+                    i,
+                    &|i| location(&batch.origin, l.attribute_pointer(i)),
+                );
+            }
+        }
+        for m in batch.metrics() {
+            let metric = m.item;
+            let Some(info) = self.ix.metrics.get(metric.name.as_str()) else {
+                self.unknown_metric(&metric.name, || location(&batch.origin, m.pointer()));
+                continue;
+            };
+            let (name, decl) = (info.name, info.metric);
+            if let Some(dep) = &decl.deprecated {
+                let reg = self.ix.reg;
+                self.found
+                    .report((semconv_rules::DEPRECATED_NAME.id, "metric", name), || {
+                        lint::deprecated_metric(reg, name, "emit")
+                            .unwrap_or_else(|| deprecated_finding(reg, "metric", name, dep, "emit"))
+                            .at(location(&batch.origin, m.pointer()))
+                    });
+            }
+            if !instrument_fits(decl.instrument, metric.kind, false) {
+                let got = metric.kind;
+                self.found.report((rules::INSTRUMENT_MISMATCH.id, name, got.as_str()), || {
+                    Finding::new(
+                        &rules::INSTRUMENT_MISMATCH,
+                        format!(
+                            "metric `{name}` is exported as a {got}, but the conventions declare a {}",
+                            decl.instrument.as_str()
+                        ),
+                    )
+                    .at(location(&batch.origin, m.pointer()))
+                    .subject("metric", name)
+                    .subject("expected", decl.instrument.as_str())
+                    .subject("found", got.as_str())
+                    .help(format!("record `{name}` with a {} instrument", decl.instrument.as_str()))
+                });
+            }
+            if metric.unit != decl.unit {
+                let unit = metric.unit.as_str();
+                self.found.report((rules::UNIT_MISMATCH.id, name, unit), || {
+                    Finding::new(
+                        &rules::UNIT_MISMATCH,
+                        format!(
+                            "metric `{name}` is exported in unit `{unit}`, but the conventions declare `{}`",
+                            decl.unit
+                        ),
+                    )
+                    .at(location(&batch.origin, format!("{}/unit", m.pointer())))
+                    .subject("metric", name)
+                    .subject("expected", decl.unit.as_str())
+                    .subject("found", unit)
+                    .help(format!("create the instrument with unit `{}`", decl.unit))
+                });
+            }
+            for (pi, point) in metric.points.iter().enumerate() {
+                self.point(name, &point.attributes, &|i| match i {
+                    Some(i) => location(
+                        &batch.origin,
+                        format!("{}/attributes/{i}", m.point_pointer(pi)),
+                    ),
+                    None => location(&batch.origin, m.point_pointer(pi)),
+                });
+            }
+        }
+    }
+
+    fn resources(&mut self, batch: &Batch) {
+        let attrs: Vec<&[KeyValue]> = match &batch.payload {
+            flowtel_otlp::Payload::Traces(r) => {
+                r.iter().map(|r| &r.resource.attributes[..]).collect()
+            }
+            flowtel_otlp::Payload::Metrics(r) => {
+                r.iter().map(|r| &r.resource.attributes[..]).collect()
+            }
+            flowtel_otlp::Payload::Logs(r) => {
+                r.iter().map(|r| &r.resource.attributes[..]).collect()
+            }
+            flowtel_otlp::Payload::Empty => Vec::new(),
+        };
+        for (ri, attrs) in attrs.into_iter().enumerate() {
+            let service = flowtel_otlp::attribute(attrs, "service.name").and_then(AnyValue::as_str);
+            for key in REQUIRED_RESOURCE {
+                if flowtel_otlp::attribute(attrs, key).is_some() {
+                    continue;
+                }
+                let who = service.unwrap_or("");
+                self.found
+                    .report((rules::MISSING_RESOURCE_ATTRIBUTE.id, who, key), || {
+                        let whose = match service {
+                            Some(s) => format!("of service `{s}`"),
+                            None => "without a `service.name`".to_string(),
+                        };
+                        let mut f = Finding::new(
+                        &rules::MISSING_RESOURCE_ATTRIBUTE,
+                        format!("the resource {whose} lacks `{key}`"),
+                    )
+                    .at(batch
+                        .resource_pointer(ri)
+                        .map(|p| location(&batch.origin, p)))
+                    .subject("attribute", key)
+                    .help(format!(
+                        "set `{key}` on the SDK's resource (or through OTEL_RESOURCE_ATTRIBUTES)"
+                    ));
+                        if let Some(s) = service {
+                            f = f.subject("service", s);
+                        }
+                        f
+                    });
+            }
+        }
+    }
+
+    pub(super) fn span_name(&mut self, name: &str, loc: impl FnOnce() -> Location) {
+        let Some(re) = &self.ix.span_naming else {
+            return;
+        };
+        let h = hash_str(name);
+        let ok = match self.span_names.get(&h) {
+            Some(&ok) => ok,
+            None => {
+                let ok = re.is_match(name);
+                if self.span_names.len() < super::SPAN_NAME_CACHE {
+                    self.span_names.insert(h, ok);
+                }
+                ok
+            }
+        };
+        if !ok {
+            let pattern = re.as_str().to_string();
+            self.found
+                .report((rules::NAME_NOT_CONVENTIONAL.id, "span", name), || {
+                    Finding::new(
+                        &rules::NAME_NOT_CONVENTIONAL,
+                        format!("span name `{name}` does not match the naming pattern `{pattern}`"),
+                    )
+                    .at(loc())
+                    .subject("span", name)
+                    .help("rename the span to match `naming.span` of the conventions")
+                });
+        }
+    }
+
+    pub(super) fn unknown_metric(&mut self, name: &str, loc: impl Fn() -> Location) {
+        let ix = &self.ix;
+        if let Some(re) = &ix.metric_naming
+            && !re.is_match(name)
+        {
+            let pattern = re.as_str().to_string();
+            self.found.report((rules::NAME_NOT_CONVENTIONAL.id, "metric", name), || {
+                Finding::new(
+                    &rules::NAME_NOT_CONVENTIONAL,
+                    format!("metric name `{name}` does not match the naming pattern `{pattern}`"),
+                )
+                .at(loc())
+                .subject("metric", name)
+                .help("OpenTelemetry metric names are dotted lower snake case, with the unit in `unit`, not in the name")
+            });
+        }
+        let reg = ix.reg;
+        self.found.report((rules::UNKNOWN_METRIC.id, name), || {
+            let suggestion = did_you_mean(name, reg.metrics.keys().map(String::as_str));
+            Finding::new(
+                &rules::UNKNOWN_METRIC,
+                format!("metric `{name}` is not declared in the conventions"),
+            )
+            .at(loc())
+            .subject("metric", name)
+            .help(match suggestion {
+                Some(s) => format!("a declared metric has a similar name: `{s}`"),
+                None => "declare the metric in the conventions, or stop emitting it".to_string(),
+            })
+        });
+    }
+
+    /// Checks one attribute of a span, log record or data point.
+    pub(super) fn attribute<'a>(
+        &mut self,
+        carrier: Carrier<'_>,
+        key: &'a str,
+        value: Val<'a>,
+        fa: &mut FlowAttrs<'a>,
+        index: usize,
+        loc: &dyn Fn(usize) -> Location,
+    ) {
+        match key {
+            "flow.name" => fa.flow = Some((value, index)),
+            "flow.step" => fa.step = Some((value, index)),
+            "flowtel.kind" => fa.kind = value.as_str(),
+            _ => {}
+        }
+        let Some(info) = self.ix.attribute(key) else {
+            return;
+        };
+        let info: &AttrInfo<'r> = info;
+        let name = info.name;
+        if info.attr.pii {
+            let hashed = value.as_str().is_some_and(is_hashed);
+            if matches!(carrier, Carrier::Metric(_)) || !hashed {
+                let (kind, subject) = match carrier {
+                    Carrier::Span(s) | Carrier::Metric(s) => (carrier.kind(), s),
+                    Carrier::Log => (carrier.kind(), ""),
+                };
+                self.found.report((rules::PII_ATTRIBUTE.id, kind, subject, name), || {
+                    let (message, help) = match carrier {
+                        Carrier::Metric(m) => (
+                            format!("metric `{m}` carries the personal attribute `{name}` as a label"),
+                            format!("drop `{name}` from the metric; personal data is never a metric label"),
+                        ),
+                        Carrier::Span(s) => (
+                            format!("span `{s}` carries the personal attribute `{name}` unredacted"),
+                            format!("record it with `redact({name})` in the span's fields, or drop it"),
+                        ),
+                        Carrier::Log => (
+                            format!("a log record carries the personal attribute `{name}` unredacted"),
+                            format!("hash `{name}` with flowtel's redaction before logging it, or drop it"),
+                        ),
+                    };
+                    let mut f = Finding::new(&rules::PII_ATTRIBUTE, message)
+                        .at(loc(index))
+                        .subject("attribute", name)
+                        .help(help);
+                    match carrier {
+                        Carrier::Span(s) => f = f.subject("span", s),
+                        Carrier::Metric(m) => f = f.subject("metric", m),
+                        Carrier::Log => f = f.subject("signal", "logs"),
+                    }
+                    f
+                });
+            }
+        }
+        if info.closed_enum {
+            let ok = value
+                .as_str()
+                .is_some_and(|v| info.attr.values.iter().any(|a| a == v));
+            if !ok {
+                let shown = value.text();
+                let values = info.attr.values.clone();
+                self.found.report((rules::ENUM_VALUE_OUTSIDE.id, name, value.hash()), || {
+                    let suggestion = did_you_mean(&shown, values.iter().map(String::as_str));
+                    Finding::new(
+                        &rules::ENUM_VALUE_OUTSIDE,
+                        format!(
+                            "attribute `{name}` has the value `{shown}`, which is not one of its values ({})",
+                            values.join(", ")
+                        ),
+                    )
+                    .at(loc(index))
+                    .subject("attribute", name)
+                    .subject("value", shown.clone())
+                    .help(match suggestion {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("use one of: {}", values.join(", ")),
+                    })
+                });
+            }
+        }
+        if let Some(dep) = &info.attr.deprecated {
+            let reg = self.ix.reg;
+            self.found.report(
+                (semconv_rules::DEPRECATED_NAME.id, "attribute", name),
+                || {
+                    lint::deprecated_attribute(reg, name, "emit")
+                        .unwrap_or_else(|| deprecated_finding(reg, "attribute", name, dep, "emit"))
+                        .at(loc(index))
+                },
+            );
+        }
+        if let (Some(t), Some(max)) = (info.tally, info.attr.max_values) {
+            let tally = &mut self.values[t];
+            if tally.add(value.hash(), || value.text())
+                && tally.distinct() as u64 == u64::from(max) + 1
+            {
+                tally.first_over = Some(loc(index));
+            }
+        }
+    }
+
+    /// Checks the flow attributes gathered from one span or data point.
+    pub(super) fn flow(
+        &mut self,
+        span: Option<&str>,
+        fa: FlowAttrs<'_>,
+        loc: &dyn Fn(Option<usize>) -> Location,
+    ) {
+        let flow_work = matches!(fa.kind, Some("flow" | "step")) || fa.step.is_some();
+        if flow_work && fa.flow.is_none() {
+            let span = span.unwrap_or("");
+            self.found.report((rules::FLOW_NAME_MISSING.id, span), || {
+                Finding::new(
+                    &rules::FLOW_NAME_MISSING,
+                    format!("span `{span}` is flow work but has no `flow.name`"),
+                )
+                .at(loc(None))
+                .subject("span", span)
+                .help("run it inside a `#[flowtel::flow]` span, or set `flow.name` (it travels in baggage from the caller)")
+            });
+        }
+        let Some((flow, fi)) = fa.flow else {
+            return;
+        };
+        let flow_name = flow.text();
+        let reg = self.ix.reg;
+        let Some(decl) = self.ix.flow(&flow_name) else {
+            self.found
+                .report((rules::UNKNOWN_FLOW.id, flow.hash()), || {
+                    let suggestion = did_you_mean(&flow_name, reg.flows.keys().map(String::as_str));
+                    Finding::new(
+                        &rules::UNKNOWN_FLOW,
+                        format!("`flow.name` is `{flow_name}`, which is not a declared flow"),
+                    )
+                    .at(loc(Some(fi)))
+                    .subject("flow", flow_name.clone())
+                    .help(match suggestion {
+                        Some(s) => format!("a declared flow has a similar name: `{s}`"),
+                        None => "declare the flow in the conventions".to_string(),
+                    })
+                });
+            return;
+        };
+        let Some((step, si)) = fa.step else {
+            return;
+        };
+        let step_name = step.text();
+        if decl.steps.contains_key(&step_name) {
+            return;
+        }
+        self.found
+            .report((rules::UNKNOWN_STEP.id, flow.hash(), step.hash()), || {
+                let suggestion = did_you_mean(&step_name, decl.steps.keys().map(String::as_str));
+                Finding::new(
+                    &rules::UNKNOWN_STEP,
+                    format!("flow `{flow_name}` has no step `{step_name}`"),
+                )
+                .at(loc(Some(si)))
+                .subject("flow", flow_name.clone())
+                .subject("step", step_name.clone())
+                .help(match suggestion {
+                    Some(s) => format!("a step of `{flow_name}` has a similar name: `{s}`"),
+                    None => format!(
+                        "declare the step under `flows.{flow_name}.steps`, or use one of: {}",
+                        decl.steps.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                })
+            });
+    }
+
+    /// Checks one data point of a declared metric (OTLP attributes).
+    fn point(
+        &mut self,
+        metric: &'r str,
+        attrs: &[KeyValue],
+        loc: &dyn Fn(Option<usize>) -> Location,
+    ) {
+        let pairs = attrs.iter().map(|kv| (kv.key.as_str(), Val::of(&kv.value)));
+        self.series_point(metric, pairs, loc);
+    }
+
+    /// Checks one series sample of a declared metric: labels, values, flows, series tally.
+    /// `pairs` are registry attribute names with their values.
+    pub(super) fn series_point<'a>(
+        &mut self,
+        metric: &'r str,
+        pairs: impl Iterator<Item = (&'a str, Val<'a>)>,
+        loc: &dyn Fn(Option<usize>) -> Location,
+    ) {
+        let Some(info) = self.ix.metrics.get(metric) else {
+            return;
+        };
+        let decl = info.metric;
+        let series_ix = info.series;
+        let limit = info.limit;
+        let mut fa = FlowAttrs::default();
+        let mut set_hash = 0u64;
+        let mut present = 0u64;
+        for (i, (key, value)) in pairs.enumerate() {
+            let vh = value.hash();
+            set_hash = set_hash.wrapping_add(hash_pair(key, vh));
+            if decl.labels.iter().any(|l| l == key) {
+                if let Some(ri) = decl.required_labels.iter().position(|l| l == key)
+                    && ri < 64
+                {
+                    present |= 1 << ri;
+                }
+            } else {
+                self.found
+                    .report((rules::UNDECLARED_LABEL.id, metric, key), || {
+                        Finding::new(
+                            &rules::UNDECLARED_LABEL,
+                            format!(
+                                "metric `{metric}` uses label `{key}`, which it does not declare"
+                            ),
+                        )
+                        .at(loc(Some(i)))
+                        .subject("metric", metric)
+                        .subject("label", key)
+                        .help(if decl.labels.is_empty() {
+                            "the metric declares no labels: drop it, or declare it under `labels`"
+                                .to_string()
+                        } else {
+                            format!(
+                                "declare the label on the metric, or drop it (declared: {})",
+                                decl.labels.join(", ")
+                            )
+                        })
+                    });
+            }
+            if let Some(labels) = self.series[series_ix].label(key) {
+                labels.add(vh, || value.text());
+            }
+            self.attribute(Carrier::Metric(metric), key, value, &mut fa, i, &|i| {
+                loc(Some(i))
+            });
+        }
+        if decl.required_labels.len() != present.count_ones() as usize {
+            let reg = self.ix.reg;
+            let has = |l: &str| {
+                decl.required_labels
+                    .iter()
+                    .position(|r| r == l)
+                    .is_some_and(|ri| ri >= 64 || present & (1 << ri) != 0)
+            };
+            let missing: Vec<&str> = decl
+                .required_labels
+                .iter()
+                .map(String::as_str)
+                .filter(|l| !has(l))
+                .collect();
+            self.found.report(
+                (
+                    semconv_rules::MISSING_REQUIRED_ATTRIBUTE.id,
+                    metric,
+                    missing,
+                ),
+                || {
+                    lint::missing_required_labels(reg, metric, has)
+                        .map(|f| f.at(loc(None)))
+                        .unwrap_or_else(|| {
+                            Finding::new(&semconv_rules::MISSING_REQUIRED_ATTRIBUTE, metric)
+                        })
+                },
+            );
+        }
+        let s = &mut self.series[series_ix];
+        if s.add(set_hash) && s.count() as u64 == u64::from(limit) + 1 {
+            s.first_over = Some(loc(None));
+        }
+        self.flow(None, fa, loc);
+    }
+}
+
+/// Whether exported data of kind `got` fits a declared instrument (`prometheus`: an
+/// up-down counter is exposed as a gauge).
+pub(crate) fn instrument_fits(decl: Instrument, got: InstrumentKind, prometheus: bool) -> bool {
+    match (decl, got) {
+        (_, InstrumentKind::Empty) => true,
+        (Instrument::Counter, InstrumentKind::Counter) => true,
+        (Instrument::UpdownCounter, InstrumentKind::UpDownCounter) => true,
+        (Instrument::UpdownCounter, InstrumentKind::Gauge) => prometheus,
+        (
+            Instrument::Histogram,
+            InstrumentKind::Histogram | InstrumentKind::ExponentialHistogram,
+        ) => true,
+        (Instrument::Gauge, InstrumentKind::Gauge) => true,
+        _ => false,
+    }
+}

@@ -1,0 +1,97 @@
+//! Prometheus text fixtures: the OpenTelemetry-to-Prometheus name translation and the checks
+//! Prometheus's `promlint` makes, each at its line.
+
+use std::path::PathBuf;
+
+use flowtel_conventions::{Finding, Registry};
+use flowtel_lint::telemetry::lint_inputs;
+use flowtel_otlp::ReadOptions;
+
+fn registry() -> Registry {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
+    flowtel_conventions::check(&path)
+        .registry
+        .expect("bundled conventions")
+}
+
+fn lint(fixture: &str) -> Vec<Finding> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/prometheus")
+        .join(fixture);
+    lint_inputs(
+        &registry(),
+        &[path.display().to_string()],
+        &ReadOptions::default(),
+        &mut |_| {},
+    )
+}
+
+fn summary(findings: &[Finding]) -> Vec<(&'static str, u32, String)> {
+    findings
+        .iter()
+        .map(|f| {
+            let l = f.location.as_ref().unwrap();
+            let what = f
+                .subject
+                .get("label")
+                .or_else(|| f.subject.get("suffix"))
+                .or_else(|| f.subject.get("flow"))
+                .or_else(|| f.subject.get("metric"))
+                .cloned()
+                .unwrap_or_default();
+            (f.rule.id, l.line, what)
+        })
+        .collect()
+}
+
+#[test]
+fn the_translation_of_declared_metrics_is_clean() {
+    let findings = lint("clean.prom");
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn promlint_checks_and_translation_each_at_its_line() {
+    let findings = lint("promlint.prom");
+    let got = summary(&findings);
+    let want: Vec<(&str, u32, String)> = vec![
+        // flow.step.duration without `_seconds`
+        ("FT0114", 1, "flow.step.duration".into()),
+        ("FT0101", 6, "httpRequestsTotal".into()),
+        ("FT0115", 6, "httpRequestsTotal".into()),
+        ("FT0117", 8, "httpRequestsTotal".into()),
+        ("FT0115", 8, "statusCode".into()),
+        ("FT0101", 9, "request_latency_milliseconds".into()),
+        ("FT0116", 9, "request_latency_milliseconds".into()),
+        ("FT0101", 12, "queue_depth_total".into()),
+        ("FT0117", 12, "queue_depth_total".into()),
+        ("FT0101", 15, "jobs_count".into()),
+        ("FT0118", 15, "_count".into()),
+        ("FT0118", 17, "le".into()),
+        ("FT0101", 18, "checkout:orders_total".into()),
+        ("FT0119", 18, "checkout:orders_total".into()),
+        ("FT0101", 21, "no_help_here".into()),
+        ("FT0120", 21, "no_help_here".into()),
+        ("FT0102", 25, "user.id".into()),
+        ("FT0105", 25, "flow.requests".into()),
+        ("FT0110", 25, "chekout".into()),
+    ];
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(got_sorted, want_sorted, "{findings:#?}");
+}
+
+#[test]
+fn a_did_you_mean_names_the_declared_metric() {
+    let findings = lint("promlint.prom");
+    let f = findings
+        .iter()
+        .find(|f| f.rule.id == "FT0110")
+        .expect("unknown flow");
+    assert_eq!(
+        f.help.as_deref(),
+        Some("a declared flow has a similar name: `checkout`")
+    );
+}
