@@ -63,7 +63,11 @@ fn compile(schema: &Value, root: &Value, depth: usize) -> Shape {
     if depth > 32 {
         return shape;
     }
-    if let Some(alts) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
+    if let Some(alts) = schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))
+        .and_then(Value::as_array)
+    {
         for alt in alts {
             let s = compile(alt, root, depth + 1);
             if shape.mapping.is_none() {
@@ -96,7 +100,13 @@ fn compile(schema: &Value, root: &Value, depth: usize) -> Shape {
 }
 
 /// Reports (and removes) every key `shape` does not allow under `node`.
-pub fn check(node: &mut Node, shape: &Shape, file: FileId, sources: &SourceMap, findings: &mut Vec<Finding>) {
+pub fn check(
+    node: &mut Node,
+    shape: &Shape,
+    file: FileId,
+    sources: &SourceMap,
+    findings: &mut Vec<Finding>,
+) {
     match node {
         Node::Mapping(map) => {
             let Some(m) = &shape.mapping else { return };
@@ -116,10 +126,13 @@ pub fn check(node: &mut Node, shape: &Shape, file: FileId, sources: &SourceMap, 
                     None => format!("known keys here: {}", known.collect::<Vec<_>>().join(", ")),
                 };
                 findings.push(
-                    Finding::new(&rules::UNKNOWN_KEY, format!("unknown key `{}`", key.as_str()))
-                        .at(sources.span_location(file, key.span()))
-                        .subject("key", key.as_str())
-                        .help(help),
+                    Finding::new(
+                        &rules::UNKNOWN_KEY,
+                        format!("unknown key `{}`", key.as_str()),
+                    )
+                    .at(sources.span_location(file, key.span()))
+                    .subject("key", key.as_str())
+                    .help(help),
                 );
                 map.remove(&key);
             }

@@ -24,6 +24,7 @@
 pub mod diff;
 pub mod duration;
 pub mod finding;
+pub mod keys;
 pub mod load;
 pub mod model;
 pub mod report;
