@@ -24,6 +24,7 @@ pub mod init;
 pub mod layer;
 pub mod limits;
 pub mod meter;
+mod outcome;
 pub mod propagation;
 pub mod redact;
 pub mod scrape;
@@ -38,6 +39,7 @@ pub use propagation::FlowPropagator;
 pub use redact::hash_pii;
 pub use violations::{Rule, Violations};
 
+pub use flowtel_macros::{conventions, flow, flow_span, step, step_span};
 pub use opentelemetry;
 
 /// The conventions registry as a service holds it at run time (shared, immutable).
@@ -47,6 +49,9 @@ pub type Conventions = Arc<flowtel_conventions::Registry>;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error_kind::ErrorKind;
+    pub use crate::outcome::{
+        Kind, KindProbe, PlainProbe, Probe, ResultProbe, TypeNameProbe, record_outcome,
+    };
     pub use crate::redact::hash_pii;
     pub use flowtel_conventions as conventions;
     pub use tracing;

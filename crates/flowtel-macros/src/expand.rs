@@ -1,0 +1,673 @@
+//! Code generation: typed arguments and a checked registry in, tokens out.
+//!
+//! This module checks the parsed arguments against the registry (every mistake becomes a
+//! `syn::Error` on the user's token, all of them reported together) and writes the span the
+//! runtime contract describes: fields `flowtel.kind`, `flow.name`, `flow.step`, `otel.name`,
+//! `code.function`, `code.namespace`, `outcome`, `error.type`, then the user's `fields(...)`.
+//! At the end of the function or block it records `outcome` and, for an `Err`, `error.type`
+//! through the probes in `flowtel::__private`. It never reads raw attribute tokens (see `attr`).
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::visit_mut::VisitMut;
+use syn::{Attribute, Block, Expr, Lit, ReturnType, Signature, Type, Visibility};
+
+use crate::attr::{Body, Field, FieldValue, Kind, Sigil, SpanArgs};
+use crate::registry::{AttributeInfo, Conventions, ENV_VAR, Lookup};
+use flowtel_conventions::{AttributeType, Redaction};
+
+/// Keys the macros record themselves; a user field may not set them.
+const RESERVED: &[&str] = &[
+    "flowtel.kind",
+    "flow.name",
+    "flow.step",
+    "otel.name",
+    "code.function",
+    "code.namespace",
+    "outcome",
+    "error.type",
+];
+
+/// A function the attribute is placed on: free function, method or trait default method.
+pub(crate) struct MaybeFn {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    sig: Signature,
+    block: Option<Block>,
+    semi: Option<syn::Token![;]>,
+}
+
+impl syn::parse::Parse for MaybeFn {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let sig: Signature = input.parse()?;
+        let (block, semi) = if input.peek(syn::Token![;]) {
+            (None, Some(input.parse()?))
+        } else {
+            (Some(input.parse()?), None)
+        };
+        Ok(MaybeFn {
+            attrs,
+            vis,
+            sig,
+            block,
+            semi,
+        })
+    }
+}
+
+impl ToTokens for MaybeFn {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        for a in &self.attrs {
+            a.to_tokens(tokens);
+        }
+        self.vis.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        match &self.block {
+            Some(b) => b.to_tokens(tokens),
+            None => self.semi.to_tokens(tokens),
+        }
+    }
+}
+
+/// The registry as one expansion sees it.
+pub(crate) struct Context {
+    conventions: Option<std::sync::Arc<Conventions>>,
+    track: bool,
+}
+
+impl Context {
+    /// Looks the registry up; `Err` carries the one load error to report.
+    pub fn lookup(at: Span) -> Result<Self, syn::Error> {
+        match crate::registry::lookup() {
+            Lookup::Found { conventions, track } => Ok(Context {
+                conventions: Some(conventions),
+                track,
+            }),
+            Lookup::Unusable(Some(message)) => Err(syn::Error::new(at, message)),
+            Lookup::Unusable(None) => Ok(Context {
+                conventions: None,
+                track: false,
+            }),
+        }
+    }
+
+    /// `const _` items that make cargo rebuild when the registry or `FLOWTEL_CONVENTIONS`
+    /// changes (emitted by the first expansion of the process only).
+    fn tracking(&self) -> TokenStream {
+        let Some(c) = self.conventions.as_ref().filter(|_| self.track) else {
+            return TokenStream::new();
+        };
+        let files = c.files.iter().filter_map(|f| f.to_str());
+        quote! {
+            const _: () = {
+                #( let _ = ::core::include_bytes!(#files); )*
+                let _ = ::core::option_env!(#ENV_VAR);
+            };
+        }
+    }
+}
+
+fn tracing_path() -> TokenStream {
+    quote!(::flowtel::__private::tracing)
+}
+
+fn local(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+/// What checking produced: statements to run before the span and the span expression.
+struct SpanCode {
+    pre: TokenStream,
+    span: TokenStream,
+}
+
+/// Checks the arguments against the registry and builds the span expression.
+fn span_code(args: &SpanArgs, ctx: &Context, function: Option<&str>) -> syn::Result<SpanCode> {
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    if let Some(c) = &ctx.conventions {
+        let checked = match args.kind {
+            Kind::Flow => c.flow(&args.name.value, args.name.span),
+            Kind::Step => c.step(
+                &args.name.value,
+                args.name.span,
+                args.flow.as_ref().map(|f| (f.value.as_str(), f.span)),
+            ),
+        };
+        if let Err(e) = checked {
+            push(e);
+        }
+    }
+    let span_name = match (args.kind, &args.flow) {
+        (Kind::Step, Some(flow)) => format!("{} {}", flow.value, args.name.value),
+        _ => args.name.value.clone(),
+    };
+    if let Some(c) = &ctx.conventions
+        && let Err(e) = c.span_name(&span_name, args.name.span)
+    {
+        push(e);
+    }
+
+    let tr = tracing_path();
+    let mut pre = TokenStream::new();
+    let mut user = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for field in &args.fields {
+        let key = field.key.value.as_str();
+        if RESERVED.contains(&key) {
+            push(field.key.error(format!(
+                "`{key}` is recorded by `#[flowtel::{}]` itself; remove it from `fields(...)`",
+                args.kind.word()
+            )));
+            continue;
+        }
+        if seen.contains(&key) {
+            push(field.key.error(format!("field `{key}` is given twice")));
+            continue;
+        }
+        seen.push(key);
+        let info = match &ctx.conventions {
+            Some(c) => match c.attribute(&field.key) {
+                Ok(info) => Some(info),
+                Err(e) => {
+                    push(e);
+                    continue;
+                }
+            },
+            None => None,
+        };
+        match field_code(field, info, &tr) {
+            Ok(FieldCode::Record(tokens)) => user.push(tokens),
+            Ok(FieldCode::Evaluate(tokens)) => pre.extend(tokens),
+            Err(e) => push(e),
+        }
+    }
+    if let Some(e) = errors {
+        return Err(e);
+    }
+
+    let (target, kind) = match args.kind {
+        Kind::Flow => ("flowtel::flow", "flow"),
+        Kind::Step => ("flowtel::step", "step"),
+    };
+    let empty = quote!(#tr::field::Empty);
+    let ids = match args.kind {
+        Kind::Flow => {
+            let name = &args.name.value;
+            quote!("flow.name" = #name,)
+        }
+        Kind::Step => {
+            let step = &args.name.value;
+            let flow = match &args.flow {
+                Some(f) => f.value.to_token_stream(),
+                None => empty.clone(),
+            };
+            quote!("flow.step" = #step, "flow.name" = #flow,)
+        }
+    };
+    let function = function.map(|f| quote!("code.function" = #f,));
+    let span = quote! {
+        #tr::span!(
+            target: #target,
+            #tr::Level::INFO,
+            #span_name,
+            "flowtel.kind" = #kind,
+            #ids
+            "otel.name" = #span_name,
+            #function
+            "code.namespace" = ::core::module_path!(),
+            "outcome" = #empty,
+            "error.type" = #empty,
+            #(#user,)*
+        )
+    };
+    Ok(SpanCode { pre, span })
+}
+
+enum FieldCode {
+    /// A `"key" = value` entry of the span.
+    Record(TokenStream),
+    /// Statements evaluated instead of recording (a dropped PII value).
+    Evaluate(TokenStream),
+}
+
+fn field_code(
+    field: &Field,
+    info: Option<&AttributeInfo>,
+    tr: &TokenStream,
+) -> syn::Result<FieldCode> {
+    let key = field.key.value.as_str();
+    let pii = info.is_some_and(|i| i.pii);
+    match &field.value {
+        FieldValue::Empty => {
+            if pii {
+                return Err(field.key.error(format!(
+                    "`{key}` is personal data (`pii: true` in the conventions): it must be given \
+                         a value wrapped in `redact(...)`, e.g. `{key} = redact(value)`, so it is \
+                         never recorded in clear"
+                )));
+            }
+            Ok(FieldCode::Record(quote!(#key = #tr::field::Empty)))
+        }
+        FieldValue::Plain { sigil, expr } => {
+            if pii {
+                return Err(syn::Error::new_spanned(
+                    expr,
+                    format!(
+                        "`{key}` is personal data (`pii: true` in the conventions) and cannot be \
+                         recorded in clear\n\
+                         help: wrap the value: `{key} = redact({})`",
+                        expr.to_token_stream()
+                    ),
+                ));
+            }
+            if let Some(info) = info {
+                check_literal(key, info, expr)?;
+            }
+            let value = match sigil {
+                Some(Sigil::Display(s)) => quote_spanned!(*s=> %#expr),
+                Some(Sigil::Debug(s)) => quote_spanned!(*s=> ?#expr),
+                None => expr.to_token_stream(),
+            };
+            Ok(FieldCode::Record(quote!(#key = #value)))
+        }
+        FieldValue::Redact { keyword, expr } => {
+            let Some(info) = info else {
+                // No registry to say how: never record the value.
+                return Ok(FieldCode::Evaluate(quote!(let _ = &(#expr);)));
+            };
+            if !info.pii {
+                return Err(syn::Error::new(
+                    *keyword,
+                    format!(
+                        "`{key}` is not personal data in the conventions, so `redact(...)` would \
+                         hide it for nothing\n\
+                         help: record it directly: `{key} = {}`; or mark the attribute `pii: true`",
+                        expr.to_token_stream()
+                    ),
+                ));
+            }
+            Ok(match info.redact {
+                Redaction::Hash => {
+                    FieldCode::Record(quote!(#key = %::flowtel::__private::hash_pii(&(#expr))))
+                }
+                Redaction::Drop => FieldCode::Evaluate(quote!(let _ = &(#expr);)),
+            })
+        }
+    }
+}
+
+/// Checks a literal value against the attribute's declared type and enum values.
+fn check_literal(key: &str, info: &AttributeInfo, expr: &Expr) -> syn::Result<()> {
+    let lit = match expr {
+        Expr::Lit(l) => &l.lit,
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => match &*u.expr {
+            Expr::Lit(l) => &l.lit,
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    let found = match lit {
+        Lit::Str(_) => "a string",
+        Lit::Int(_) => "an integer",
+        Lit::Float(_) => "a float",
+        Lit::Bool(_) => "a boolean",
+        _ => return Ok(()),
+    };
+    let fits = match info.ty {
+        AttributeType::String | AttributeType::Enum => matches!(lit, Lit::Str(_)),
+        AttributeType::Int => matches!(lit, Lit::Int(_)),
+        AttributeType::Double => matches!(lit, Lit::Int(_) | Lit::Float(_)),
+        AttributeType::Bool => matches!(lit, Lit::Bool(_)),
+        _ => true,
+    };
+    if !fits {
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!(
+                "`{key}` is declared `type: {}` in the conventions, but this value is {found}",
+                info.ty.as_str()
+            ),
+        ));
+    }
+    if let (AttributeType::Enum, Lit::Str(s)) = (info.ty, lit) {
+        let value = s.value();
+        if !info.values.contains(&value) {
+            let listed: Vec<String> = info.values.iter().map(|v| format!("`{v}`")).collect();
+            let hint = flowtel_conventions::finding::did_you_mean(
+                &value,
+                info.values.iter().map(String::as_str),
+            )
+            .map(|c| format!("\nhelp: did you mean `{c}`?"))
+            .unwrap_or_default();
+            return Err(syn::Error::new(
+                s.span(),
+                format!(
+                    "`{value}` is not a value of `{key}`: expected one of {}{hint}",
+                    listed.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Tokens that compute `Option<&'static str>`: the error type of `value` when it is an `Err`.
+fn error_type_of(value: &Ident) -> TokenStream {
+    quote! {{
+        #[allow(unused_imports)]
+        use ::flowtel::__private::{
+            KindProbe as _, PlainProbe as _, ResultProbe as _, TypeNameProbe as _,
+        };
+        match (&::flowtel::__private::Probe(&#value)).flowtel_error() {
+            ::core::option::Option::Some(e) => ::core::option::Option::Some(
+                (&::flowtel::__private::Kind(e)).flowtel_error_type(),
+            ),
+            ::core::option::Option::None => ::core::option::Option::None,
+        }
+    }}
+}
+
+/// Replaces `impl Trait` with `_` so a return type can annotate a local.
+struct ImplToInfer;
+
+impl VisitMut for ImplToInfer {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(i) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: syn::Token![_](i.impl_token.span),
+            });
+            return;
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+fn local_type(ret: &ReturnType) -> TokenStream {
+    match ret {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => {
+            let mut ty = (**ty).clone();
+            ImplToInfer.visit_type_mut(&mut ty);
+            ty.to_token_stream()
+        }
+    }
+}
+
+/// The `Output = X` of an `async_trait` return type, `Pin<Box<dyn Future<Output = X> + ..>>`.
+fn future_output(ret: &ReturnType) -> Option<Type> {
+    struct Find(Option<Type>);
+    impl<'a> syn::visit::Visit<'a> for Find {
+        fn visit_assoc_type(&mut self, a: &'a syn::AssocType) {
+            if self.0.is_none() && a.ident == "Output" {
+                self.0 = Some(a.ty.clone());
+            }
+        }
+    }
+    let ReturnType::Type(_, ty) = ret else {
+        return None;
+    };
+    let mut f = Find(None);
+    syn::visit::visit_type(&mut f, ty);
+    f.0
+}
+
+/// Finds the `Box::pin(async move { .. })` that `#[async_trait]` makes of a method body.
+fn async_trait_body(block: &mut Block) -> Option<&mut Expr> {
+    let last = block.stmts.last_mut()?;
+    let syn::Stmt::Expr(Expr::Call(call), None) = last else {
+        return None;
+    };
+    let Expr::Path(p) = &*call.func else {
+        return None;
+    };
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let n = segs.len();
+    if n < 2 || segs[n - 1] != "pin" || segs[n - 2] != "Box" || call.args.len() != 1 {
+        return None;
+    }
+    let arg = call.args.first_mut()?;
+    matches!(arg, Expr::Async(_)).then_some(arg)
+}
+
+/// Expands `#[flow]` / `#[step]` on a function.
+pub(crate) fn function(args: SpanArgs, mut item: MaybeFn) -> TokenStream {
+    let Some(mut block) = item.block.take() else {
+        return error_with(
+            syn::Error::new_spanned(
+                &item.sig,
+                format!(
+                    "`#[flowtel::{}]` needs a function body; put it on the implementation, not the \
+                     declaration",
+                    args.kind.word()
+                ),
+            ),
+            &item,
+        );
+    };
+    if let Some(c) = &item.sig.constness {
+        item.block = Some(block);
+        return error_with(
+            syn::Error::new(
+                c.span,
+                format!(
+                    "`#[flowtel::{}]` cannot instrument a `const fn`: spans exist only at run time",
+                    args.kind.word()
+                ),
+            ),
+            &item,
+        );
+    }
+    let ctx = match Context::lookup(args.name.span) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            item.block = Some(block);
+            return error_with(e, &item);
+        }
+    };
+    let function = item.sig.ident.unraw_string();
+    let code = match span_code(&args, &ctx, Some(&function)) {
+        Ok(code) => code,
+        Err(e) => {
+            item.block = Some(block);
+            return error_with(e, &item);
+        }
+    };
+    let track = ctx.tracking();
+    let SpanCode { pre, span } = code;
+    let tr = tracing_path();
+    let (s, guard, fut, ret) = (
+        local("__flowtel_span"),
+        local("__flowtel_guard"),
+        local("__flowtel_fut"),
+        local("__flowtel_ret"),
+    );
+    let record = |span_ref: TokenStream| {
+        let et = error_type_of(&ret);
+        quote!(::flowtel::__private::record_outcome(#span_ref, #et);)
+    };
+
+    let body = if item.sig.asyncness.is_some() {
+        let ty = local_type(&item.sig.output);
+        let rec = record(quote!(#fut.span()));
+        quote! {{
+            #track
+            #pre
+            let #s = #span;
+            let mut #fut = ::core::pin::pin!(#tr::Instrument::instrument(async move #block, #s));
+            let #ret: #ty = #fut.as_mut().await;
+            #rec
+            #ret
+        }}
+    } else if let Some(inner) = async_trait_body(&mut block) {
+        let ty = future_output(&item.sig.output)
+            .map(|t| {
+                let mut t = t;
+                ImplToInfer.visit_type_mut(&mut t);
+                t.to_token_stream()
+            })
+            .unwrap_or_else(|| quote!(_));
+        let rec = record(quote!(#fut.span()));
+        let original = inner.clone();
+        *inner = syn::parse_quote! {
+            async move {
+                let mut #fut = ::core::pin::pin!(#tr::Instrument::instrument(#original, #s));
+                let #ret: #ty = #fut.as_mut().await;
+                #rec
+                #ret
+            }
+        };
+        let stmts = &block.stmts;
+        quote! {{
+            #track
+            #pre
+            let #s = #span;
+            #(#stmts)*
+        }}
+    } else {
+        let ty = local_type(&item.sig.output);
+        let rec = record(quote!(&#s));
+        quote! {{
+            #track
+            #pre
+            let #s = #span;
+            let #guard = #s.enter();
+            #[allow(clippy::redundant_closure_call)]
+            let #ret: #ty = (move || #block)();
+            #rec
+            ::core::mem::drop(#guard);
+            #ret
+        }}
+    };
+    let MaybeFn {
+        attrs, vis, sig, ..
+    } = item;
+    quote! {
+        #(#attrs)*
+        #vis #sig #body
+    }
+}
+
+/// Expands `flow_span!` / `step_span!`.
+pub(crate) fn block(args: SpanArgs, body: Body) -> TokenStream {
+    let ctx = match Context::lookup(args.name.span) {
+        Ok(ctx) => ctx,
+        Err(e) => return block_error(e, &body),
+    };
+    let SpanCode { pre, span } = match span_code(&args, &ctx, None) {
+        Ok(code) => code,
+        Err(e) => return block_error(e, &body),
+    };
+    let track = ctx.tracking();
+    let tr = tracing_path();
+    let (s, guard, fut, ret, inner) = (
+        local("__flowtel_span"),
+        local("__flowtel_guard"),
+        local("__flowtel_fut"),
+        local("__flowtel_ret"),
+        local("__flowtel_inner"),
+    );
+    let et = error_type_of(&ret);
+    match body {
+        Body::Block(b) => quote! {{
+            #track
+            #pre
+            let #s = #span;
+            let #guard = #s.enter();
+            let #ret = #b;
+            ::flowtel::__private::record_outcome(&#s, #et);
+            ::core::mem::drop(#guard);
+            #ret
+        }},
+        Body::Async(a) => quote! {{
+            #track
+            #pre
+            let #s = #span;
+            let #inner = #a;
+            async move {
+                let mut #fut = ::core::pin::pin!(#tr::Instrument::instrument(#inner, #s));
+                let #ret = #fut.as_mut().await;
+                ::flowtel::__private::record_outcome(#fut.span(), #et);
+                #ret
+            }
+        }},
+    }
+}
+
+/// Expands `conventions!()`: the registry's files embedded in the binary.
+pub(crate) fn conventions(at: Span) -> TokenStream {
+    let ctx = match Context::lookup(at) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            let e = e.to_compile_error();
+            return quote!({ #e; ::flowtel::__private::embedded("", &[]) });
+        }
+    };
+    let Some(c) = &ctx.conventions else {
+        return quote!(::flowtel::__private::embedded("", &[]));
+    };
+    // Name files relative to the folder holding them all, so the binary carries no build paths.
+    let base = common_base(c.root.as_path(), &c.files);
+    let rel = |p: &std::path::Path| -> String {
+        p.strip_prefix(&base)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace('\\', "/")
+    };
+    let root = rel(&c.root);
+    let files = c.files.iter().filter_map(|f| {
+        let abs = f.to_str()?;
+        let name = rel(f);
+        Some(quote!((#name, ::core::include_str!(#abs))))
+    });
+    quote!(::flowtel::__private::embedded(#root, &[#(#files),*]))
+}
+
+fn common_base(root: &std::path::Path, files: &[std::path::PathBuf]) -> std::path::PathBuf {
+    let mut base = root.parent().unwrap_or(root).to_path_buf();
+    for f in files {
+        while !f.starts_with(&base) {
+            match base.parent() {
+                Some(p) => base = p.to_path_buf(),
+                None => break,
+            }
+        }
+    }
+    base
+}
+
+/// The error, and the item as written so that no follow-on errors hide it. Values named only in
+/// `fields(...)` are not evaluated then, so `unused_variables` would add noise to the one error.
+fn error_with(e: syn::Error, item: &MaybeFn) -> TokenStream {
+    let e = e.to_compile_error();
+    quote!(#e #[allow(unused_variables)] #item)
+}
+
+fn block_error(e: syn::Error, body: &Body) -> TokenStream {
+    let e = e.to_compile_error();
+    match body {
+        Body::Block(b) => quote!({ #e; #[allow(unused_braces)] let v = #b; v }),
+        Body::Async(a) => quote!({ #e; #a }),
+    }
+}
+
+trait UnrawString {
+    fn unraw_string(&self) -> String;
+}
+
+impl UnrawString for Ident {
+    fn unraw_string(&self) -> String {
+        let s = self.to_string();
+        s.strip_prefix("r#").map(str::to_string).unwrap_or(s)
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    let _ = flowtel::step_span!("cart.load", fields(cart.size = 1));
+}

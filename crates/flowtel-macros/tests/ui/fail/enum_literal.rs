@@ -1,0 +1,4 @@
+#[flowtel::flow("checkout", fields(customer.tier = "entreprise"))]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[flowtel::flow(flow = "checkout")]
+fn checkout() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[flowtel::step("cart.load", fields(cart.size = "three"))]
+fn load() {}
+
+fn main() {}

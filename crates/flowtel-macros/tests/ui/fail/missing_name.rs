@@ -1,0 +1,4 @@
+#[flowtel::step(fields(cart.size = 1))]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[flowtel::flow(name = checkout)]
+fn checkout() {}
+
+fn main() {}

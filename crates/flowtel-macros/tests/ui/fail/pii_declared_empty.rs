@@ -1,0 +1,4 @@
+#[flowtel::step("credentials.verify", fields(user.email))]
+fn verify() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[flowtel::step("credentials.verify", fields(user.id = uid))]
+fn verify(uid: &str) {}
+
+fn main() {}

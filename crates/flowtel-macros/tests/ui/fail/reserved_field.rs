@@ -1,0 +1,4 @@
+#[flowtel::step("cart.load", fields(flow.name = "checkout"))]
+fn load() {}
+
+fn main() {}

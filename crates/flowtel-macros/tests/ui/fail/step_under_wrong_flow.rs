@@ -1,0 +1,4 @@
+#[flowtel::step(flow = "login", name = "payment.authorize")]
+fn authorize() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[flowtel::step(flow = "checkout", name = "cart.lod")]
+fn load() {}
+
+fn main() {}

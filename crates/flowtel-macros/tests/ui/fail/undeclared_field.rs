@@ -1,0 +1,4 @@
+#[flowtel::step("cart.load", fields(cart.sise = items.len()))]
+fn load(items: &[u32]) {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[flowtel::step("cart.load", level = "debug")]
+fn load() {}
+
+fn main() {}

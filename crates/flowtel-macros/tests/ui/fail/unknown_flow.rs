@@ -1,0 +1,4 @@
+#[flowtel::flow("chekout")]
+fn checkout() {}
+
+fn main() {}

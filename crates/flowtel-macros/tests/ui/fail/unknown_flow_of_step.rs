@@ -1,0 +1,4 @@
+#[flowtel::step(flow = "logn", name = "session.create")]
+fn create() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[flowtel::step("payment.authorise")]
+fn authorize() {}
+
+fn main() {}
