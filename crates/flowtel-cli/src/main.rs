@@ -36,6 +36,8 @@ enum Command {
     Schema(cmd::schema::Args),
     /// Lint exported telemetry or Rust sources against the conventions.
     Lint(cmd::lint::Args),
+    /// Receive OTLP/HTTP and lint what arrives; write the report when idle or done.
+    Live(cmd::live::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd::explain::run(&cli.global, a),
         Command::Schema(a) => cmd::schema::run(&cli.global, a),
         Command::Lint(a) => cmd::lint::run(&cli.global, a),
+        Command::Live(a) => cmd::live::run(&cli.global, a),
     };
     ExitCode::from(code as u8)
 }

@@ -4,4 +4,5 @@ pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod lint;
+pub mod live;
 pub mod schema;

@@ -1,0 +1,74 @@
+//! `flowtel live`: an OTLP receiver that lints what arrives and, when the run ends, writes the
+//! report and exits with the lint's exit code. The receiver is `flowtel-live`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::common::GlobalArgs;
+
+/// `flowtel live` arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// OTLP/HTTP address (`/v1/traces`, `/v1/metrics`, `/v1/logs`); port 0 picks a free port.
+    #[arg(long, default_value = flowtel_live::DEFAULT_HTTP_LISTEN, value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Stop after this long without a request (e.g. `5s`), then write the report.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub until_idle: Option<Duration>,
+    /// Stop after this long in any case (e.g. `30s`), then write the report.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Largest request body accepted (compressed or inflated); larger ones get 413.
+    #[arg(long, default_value_t = 16 * 1024 * 1024, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+    /// Requests decoded at the same time.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_concurrency: usize,
+    /// Examples shown per rule in the human report.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub max_examples: usize,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    flowtel_conventions::duration::parse(s)
+}
+
+/// Runs the receiver and returns the exit code.
+pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let reg = match global.load_conventions() {
+        Ok(r) => Arc::new(r),
+        Err(code) => return code,
+    };
+    let options = flowtel_live::LiveOptions {
+        listen: args.listen,
+        max_body_bytes: args.max_body_bytes,
+        max_concurrency: args.max_concurrency,
+        until_idle: args.until_idle,
+        duration: args.duration,
+        ..Default::default()
+    };
+    let report = flowtel_live::run(Arc::clone(&reg), options, |addr| {
+        eprintln!("flowtel live: listening for OTLP/HTTP on http://{addr}");
+    });
+    match report {
+        Ok(report) => {
+            eprintln!(
+                "flowtel live: {} requests ({} rejected), {} items, {} bytes",
+                report.stats.requests + report.stats.rejected,
+                report.stats.rejected,
+                report.stats.items,
+                report.stats.bytes
+            );
+            super::lint::telemetry::emit(global, &report.findings, &reg, args.max_examples)
+        }
+        Err(e) => {
+            let f = flowtel_conventions::Finding::new(
+                &flowtel_conventions::rules::registry::UNREADABLE_INPUT,
+                format!("cannot listen on {}: {e}", args.listen),
+            )
+            .help("pick another address with `--listen`, or stop what uses the port");
+            global.emit(&[f], None)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! `flowtel live` end to end: the binary on an ephemeral port, the OpenTelemetry Python SDK's
+//! own OTLP/HTTP exporters (`opentelemetry-exporter-otlp-proto-http`) sending to it, the
+//! report when it goes idle: the same findings as linting the SDK's files, exit code 1.
+//!
+//! The interpreter is `$FLOWTEL_PYTHON`, by default `<workspace>/.venv/bin/python`;
+//! `FLOWTEL_SKIP_PYTHON=1` skips.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn python() -> Option<PathBuf> {
+    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
+        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
+        return None;
+    }
+    let python = std::env::var_os("FLOWTEL_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "no Python interpreter at {}: create the virtualenv with \
+         `python3 -m venv .venv && .venv/bin/pip install -r .ci/requirements-python.txt` \
+         (or set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
+        python.display()
+    );
+    Some(python)
+}
+
+const CONVENTIONS: &str = "crates/flowtel-lint/tests/fixtures/lint-test.yaml";
+
+/// (rule, signal, pointer) of every finding of a JSON report; the signal is taken from the
+/// file name (`traces.jsonl` or `live:/v1/traces`).
+fn problems(report: &[u8]) -> BTreeSet<(String, String, String)> {
+    let doc: serde_json::Value = serde_json::from_slice(report).expect("a JSON report");
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let file = f["location"]["file"].as_str().unwrap();
+            let signal = ["traces", "metrics", "logs"]
+                .into_iter()
+                .find(|s| file.contains(s))
+                .unwrap_or("?");
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                signal.to_string(),
+                f["location"]["pointer"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn python_sdk_over_otlp_http_gives_the_same_findings_and_exit_1() {
+    let Some(python) = python() else {
+        return;
+    };
+    let mut live = Command::new(env!("CARGO_BIN_EXE_flowtel"))
+        .current_dir(workspace())
+        .args(["--conventions", CONVENTIONS, "--format", "json", "live"])
+        .args(["--listen", "127.0.0.1:0", "--until-idle", "2s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(live.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address announced: {line:?}"))
+        .to_string();
+
+    let files = tempfile::tempdir().unwrap();
+    let status = Command::new(&python)
+        .arg(workspace().join("tests/python/produce.py"))
+        .arg(files.path())
+        .args(["--scenario", "lint-violations", "--format", "json"])
+        .args(["--otlp-http", &url])
+        .status()
+        .unwrap();
+    assert!(status.success(), "produce.py failed ({status})");
+
+    let out = live.wait_with_output().unwrap();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    assert_eq!(out.status.code(), Some(1), "stderr: {rest}");
+    assert!(rest.contains("6 requests (0 rejected)"), "{rest}");
+    let received = problems(&out.stdout);
+
+    // The same telemetry, written by the SDK's JSON file exporters, linted from the files.
+    let dir = files.path();
+    let lint = Command::new(env!("CARGO_BIN_EXE_flowtel"))
+        .current_dir(workspace())
+        .args([
+            "--conventions",
+            CONVENTIONS,
+            "--format",
+            "json",
+            "lint",
+            "telemetry",
+        ])
+        .args(["traces", "metrics", "logs"].map(|s| dir.join(format!("{s}.jsonl"))))
+        .output()
+        .unwrap();
+    assert_eq!(lint.status.code(), Some(1));
+    let from_files = problems(&lint.stdout);
+    assert_eq!(received.len(), 15, "{received:#?}");
+    assert_eq!(received, from_files);
+}

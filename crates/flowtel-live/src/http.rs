@@ -1,0 +1,281 @@
+//! The OTLP/HTTP endpoints: routing, limits, decoding off the async threads, answers per the
+//! OTLP/HTTP specification, and the run loop that ends the server when it is idle or its time
+//! is up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use flowtel_conventions::rules::telemetry::MALFORMED_TELEMETRY;
+use flowtel_conventions::{Finding, Location, Severity};
+use flowtel_otlp::{ErrorKind, Signal};
+use http_body_util::BodyExt;
+
+use crate::status::Encoding;
+use crate::{EndReason, Message, Shared};
+
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    on_ready: impl FnOnce(SocketAddr),
+) -> std::io::Result<EndReason> {
+    let listener = tokio::net::TcpListener::bind(shared.options.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route("/v1/traces", post(traces))
+        .route("/v1/metrics", post(metrics))
+        .route("/v1/logs", post(logs))
+        .with_state(Arc::clone(&shared));
+    on_ready(addr);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .await
+    });
+    let ended = wait_for_end(&shared).await;
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(Duration::from_secs(10), server).await {
+        Ok(Ok(Err(e))) => return Err(e),
+        Ok(Err(e)) => return Err(std::io::Error::other(e)),
+        _ => {}
+    }
+    Ok(ended)
+}
+
+async fn wait_for_end(shared: &Shared) -> EndReason {
+    let opts = &shared.options;
+    let ctrl_c = async {
+        if opts.stop_on_ctrl_c && tokio::signal::ctrl_c().await.is_ok() {
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    let timers = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let now = shared.start.elapsed();
+            if opts.duration.is_some_and(|d| now >= d) {
+                return EndReason::Duration;
+            }
+            if let Some(idle) = opts.until_idle {
+                let last = Duration::from_millis(shared.last_request_ms.load(Ordering::Relaxed));
+                // A request in progress is not idleness.
+                let busy = shared.permits.available_permits() < opts.max_concurrency.max(1);
+                if !busy && now.saturating_sub(last) >= idle {
+                    return EndReason::Idle;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        r = timers => r,
+        () = ctrl_c => EndReason::Interrupted,
+    }
+}
+
+async fn traces(State(s): State<Arc<Shared>>, req: Request) -> Response {
+    export(s, Signal::Traces, req).await
+}
+
+async fn metrics(State(s): State<Arc<Shared>>, req: Request) -> Response {
+    export(s, Signal::Metrics, req).await
+}
+
+async fn logs(State(s): State<Arc<Shared>>, req: Request) -> Response {
+    export(s, Signal::Logs, req).await
+}
+
+fn answer(encoding: Encoding, status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = (status, Body::from(body)).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(encoding.content_type()),
+    );
+    r
+}
+
+/// gRPC status codes used in `google.rpc.Status`.
+const INVALID_ARGUMENT: i32 = 3;
+const RESOURCE_EXHAUSTED: i32 = 8;
+
+async fn export(shared: Arc<Shared>, signal: Signal, req: Request) -> Response {
+    shared.touch();
+    let (parts, body) = req.into_parts();
+    let ct = header_str(&parts.headers, header::CONTENT_TYPE);
+    let Some(encoding) = Encoding::from_content_type(ct) else {
+        return reject(
+            &shared,
+            signal,
+            Encoding::Protobuf,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            INVALID_ARGUMENT,
+            format!(
+                "unsupported Content-Type `{ct}`: OTLP/HTTP takes application/x-protobuf or application/json"
+            ),
+        );
+    };
+    let ce = header_str(&parts.headers, header::CONTENT_ENCODING);
+    if !(ce.is_empty() || ce.eq_ignore_ascii_case("gzip") || ce.eq_ignore_ascii_case("identity")) {
+        return reject(
+            &shared,
+            signal,
+            encoding,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            INVALID_ARGUMENT,
+            format!("unsupported Content-Encoding `{ce}`: send gzip or no encoding"),
+        );
+    }
+    let limit = shared.options.max_body_bytes;
+    let declared = header_str(&parts.headers, header::CONTENT_LENGTH)
+        .parse::<u64>()
+        .ok();
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(&shared, signal, encoding, limit);
+    }
+    // Bodies are read only with a permit: at most `max_concurrency` of them are in memory.
+    let Ok(_permit) = shared.permits.acquire().await else {
+        return answer(
+            encoding,
+            StatusCode::SERVICE_UNAVAILABLE,
+            encoding.status(14, "shutting down"),
+        );
+    };
+    let body = match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return too_large(&shared, signal, encoding, limit);
+            }
+            return reject(
+                &shared,
+                signal,
+                encoding,
+                StatusCode::BAD_REQUEST,
+                INVALID_ARGUMENT,
+                format!("the request body could not be read: {e}"),
+            );
+        }
+    };
+    shared.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+    let seq = shared.sequence.fetch_add(1, Ordering::Relaxed) + 1;
+    let worker = Arc::clone(&shared);
+    let decoded = tokio::task::spawn_blocking(move || {
+        decode_and_queue(&worker, signal, ct_of(encoding), &body, seq)
+    })
+    .await;
+    shared.touch();
+    match decoded {
+        Ok(Ok(())) => {
+            shared.requests.fetch_add(1, Ordering::Relaxed);
+            answer(encoding, StatusCode::OK, encoding.success())
+        }
+        Ok(Err(e)) if e.kind == ErrorKind::TooLarge => too_large(&shared, signal, encoding, limit),
+        Ok(Err(e)) => {
+            let mut message = e.message.clone();
+            if let (Some(l), Some(c)) = (e.line, e.column) {
+                message = format!("{message} (line {l}, column {c})");
+            } else if let Some(off) = e.byte_offset {
+                message = format!("{message} (at byte {off})");
+            }
+            reject(
+                &shared,
+                signal,
+                encoding,
+                StatusCode::BAD_REQUEST,
+                INVALID_ARGUMENT,
+                message,
+            )
+        }
+        Err(_) => answer(
+            encoding,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            encoding.status(13, "the request could not be decoded"),
+        ),
+    }
+}
+
+fn ct_of(e: Encoding) -> &'static str {
+    e.content_type()
+}
+
+/// Decodes a body and queues the batch for the linter (waiting while the queue is full).
+fn decode_and_queue(
+    shared: &Shared,
+    signal: Signal,
+    content_type: &str,
+    body: &Bytes,
+    seq: u64,
+) -> Result<(), flowtel_otlp::Error> {
+    let mut batch =
+        flowtel_otlp::decode_request(signal, content_type, body, shared.options.max_body_bytes)?;
+    // The request number stands in for the line: findings say which request it was.
+    batch.origin.file = source_name(signal).into();
+    batch.origin.line = Some(seq);
+    let _ = shared.to_linter.send(Message::Batch(Box::new(batch)));
+    Ok(())
+}
+
+/// The file name findings of received telemetry carry.
+pub(crate) fn source_name(signal: Signal) -> String {
+    format!("live:/v1/{signal}")
+}
+
+fn too_large(shared: &Shared, signal: Signal, encoding: Encoding, limit: usize) -> Response {
+    reject(
+        shared,
+        signal,
+        encoding,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        RESOURCE_EXHAUSTED,
+        format!("the request body is over {limit} bytes: send smaller batches"),
+    )
+}
+
+fn reject(
+    shared: &Shared,
+    signal: Signal,
+    encoding: Encoding,
+    status: StatusCode,
+    code: i32,
+    message: String,
+) -> Response {
+    shared.rejected.fetch_add(1, Ordering::Relaxed);
+    let seq = shared.sequence.fetch_add(1, Ordering::Relaxed) + 1;
+    let finding = Finding::new(
+        &MALFORMED_TELEMETRY,
+        format!(
+            "a request to /v1/{signal} was rejected ({}): {message}",
+            status.as_u16()
+        ),
+    )
+    .at(Location::new(
+        source_name(signal),
+        u32::try_from(seq).unwrap_or(u32::MAX),
+        1,
+    ))
+    // The sender was told; what it sent is a finding about it, not an input error of ours.
+    .severity(Severity::Error)
+    .subject("status", status.as_u16().to_string());
+    let _ = shared
+        .to_linter
+        .try_send(Message::Rejected(Box::new(finding)));
+    answer(encoding, status, encoding.status(code, &message))
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}

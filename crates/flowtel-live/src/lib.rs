@@ -1,0 +1,208 @@
+//! A live OTLP receiver that lints what arrives.
+//!
+//! `flowtel-live` listens for OTLP/HTTP on `/v1/traces`, `/v1/metrics` and `/v1/logs`
+//! (protobuf or JSON, optionally gzip-compressed), decodes each request with `flowtel-otlp` and
+//! hands the batch to a [`flowtel_lint::telemetry::TelemetryLinter`] running on its own thread.
+//! When the run ends (idle for a while, a fixed duration, or Ctrl-C) it returns the findings,
+//! so CI can start it, exercise a service, and fail the build on what the service emitted.
+//!
+//! Answers follow the OTLP/HTTP specification: `200` with an empty `Export*ServiceResponse`
+//! (flowtel never rejects data, so there is no partial success to report), `400` with a
+//! `google.rpc.Status` naming the problem for malformed bodies, `413` for bodies over the
+//! limit, `415` for other content types or encodings, each in the request's encoding. Memory
+//! is bounded: at most [`LiveOptions::max_concurrency`] bodies of at most
+//! [`LiveOptions::max_body_bytes`] are read at once, and decoded batches wait for the linter
+//! in a queue of [`LiveOptions::queue`].
+//!
+//! ```no_run
+//! # fn main() -> std::io::Result<()> {
+//! let reg = flowtel_conventions::check(std::path::Path::new("conventions")).registry.unwrap();
+//! let options = flowtel_live::LiveOptions {
+//!     until_idle: Some(std::time::Duration::from_secs(5)),
+//!     ..Default::default()
+//! };
+//! let report = flowtel_live::run(std::sync::Arc::new(reg), options, |addr| {
+//!     eprintln!("listening on http://{addr}");
+//! })?;
+//! println!("{} findings from {} requests", report.findings.len(), report.stats.requests);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod http;
+mod status;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use flowtel_conventions::{Finding, Registry};
+use flowtel_lint::telemetry::TelemetryLinter;
+use flowtel_otlp::Batch;
+
+/// Default OTLP/HTTP address.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:4318";
+
+/// How the receiver runs.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// OTLP/HTTP address (port 0 picks a free port; see the `on_ready` callback of [`run`]).
+    pub listen: SocketAddr,
+    /// Largest request body accepted, compressed or inflated, in bytes.
+    pub max_body_bytes: usize,
+    /// Requests whose bodies are read and decoded at the same time.
+    pub max_concurrency: usize,
+    /// Decoded batches waiting for the linter.
+    pub queue: usize,
+    /// Stop after this long without a request (counted from the start, too).
+    pub until_idle: Option<Duration>,
+    /// Stop after this long in any case.
+    pub duration: Option<Duration>,
+    /// Stop on Ctrl-C (the report is still written).
+    pub stop_on_ctrl_c: bool,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4318)),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_concurrency: 8,
+            queue: 4,
+            until_idle: None,
+            duration: None,
+            stop_on_ctrl_c: true,
+        }
+    }
+}
+
+/// What a run received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReceiverStats {
+    /// Export requests answered with success.
+    pub requests: u64,
+    /// Requests answered with an error status (malformed, too large, unsupported).
+    pub rejected: u64,
+    /// Request body bytes received (as sent, before inflating).
+    pub bytes: u64,
+    /// Spans, metrics and log records linted.
+    pub items: u64,
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct LiveReport {
+    /// Lint findings over everything received (rejected requests are findings too, of the
+    /// `malformed-telemetry` rule, as warnings: the sender was told).
+    pub findings: Vec<Finding>,
+    /// Counts.
+    pub stats: ReceiverStats,
+    /// Why the run ended.
+    pub ended: EndReason,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// No request for [`LiveOptions::until_idle`].
+    Idle,
+    /// [`LiveOptions::duration`] passed.
+    Duration,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+/// Shared between the request handlers and the run loop.
+pub(crate) struct Shared {
+    pub start: Instant,
+    /// Milliseconds since `start` of the last request.
+    pub last_request_ms: AtomicU64,
+    pub requests: AtomicU64,
+    pub rejected: AtomicU64,
+    pub bytes: AtomicU64,
+    pub sequence: AtomicU64,
+    pub options: LiveOptions,
+    pub permits: tokio::sync::Semaphore,
+    pub to_linter: std::sync::mpsc::SyncSender<Message>,
+}
+
+impl Shared {
+    pub fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_request_ms.store(ms, Ordering::Relaxed);
+    }
+}
+
+/// What the linter thread receives.
+pub(crate) enum Message {
+    Batch(Box<Batch>),
+    Rejected(Box<Finding>),
+}
+
+/// Runs the receiver until it is idle, its duration passes or Ctrl-C, and returns the report.
+/// `on_ready` is called with the bound address once the receiver accepts requests.
+pub fn run(
+    reg: Arc<Registry>,
+    options: LiveOptions,
+    on_ready: impl FnOnce(SocketAddr),
+) -> std::io::Result<LiveReport> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(options.queue.max(1));
+    let lint_reg = Arc::clone(&reg);
+    let linter = std::thread::Builder::new()
+        .name("flowtel-live-lint".into())
+        .spawn(move || {
+            let mut linter = TelemetryLinter::new(&lint_reg);
+            let mut rejected = Vec::new();
+            while let Ok(m) = rx.recv() {
+                match m {
+                    Message::Batch(b) => linter.batch(&b),
+                    Message::Rejected(f) => {
+                        let f = *f;
+                        if rejected.len() < flowtel_lint::telemetry::MAX_ERRORS_PER_INPUT {
+                            rejected.push(f);
+                        }
+                    }
+                }
+            }
+            let items = linter.stats().items;
+            let mut findings = linter.finish();
+            findings.extend(rejected);
+            flowtel_conventions::sort(&mut findings);
+            (findings, items)
+        })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let shared = Arc::new(Shared {
+        start: Instant::now(),
+        last_request_ms: AtomicU64::new(0),
+        requests: AtomicU64::new(0),
+        rejected: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        sequence: AtomicU64::new(0),
+        permits: tokio::sync::Semaphore::new(options.max_concurrency.max(1)),
+        options: options.clone(),
+        to_linter: tx,
+    });
+    let ended = runtime.block_on(http::serve(Arc::clone(&shared), on_ready))?;
+    // Requests in flight finish decoding before the runtime goes away.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    let stats = ReceiverStats {
+        requests: shared.requests.load(Ordering::Relaxed),
+        rejected: shared.rejected.load(Ordering::Relaxed),
+        bytes: shared.bytes.load(Ordering::Relaxed),
+        items: 0,
+    };
+    drop(shared);
+    let (findings, items) = linter
+        .join()
+        .map_err(|_| std::io::Error::other("the lint thread stopped unexpectedly"))?;
+    Ok(LiveReport {
+        findings,
+        stats: ReceiverStats { items, ..stats },
+        ended,
+    })
+}
