@@ -1,5 +1,6 @@
 //! `flowtel lint`: the linters, one subcommand each.
 
+pub mod source;
 pub mod telemetry;
 
 use clap::Subcommand;
@@ -17,11 +18,15 @@ pub struct Args {
 enum What {
     /// Lint exported telemetry (OTLP JSON, JSON lines, protobuf; Prometheus text; `-` for stdin).
     Telemetry(telemetry::Args),
+    /// Lint Rust sources: metric names, attribute keys, units and span names in `tracing`,
+    /// OpenTelemetry and `metrics` calls.
+    Source(source::Args),
 }
 
 /// Runs the chosen linter and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
     match args.what {
         What::Telemetry(a) => telemetry::run(global, a),
+        What::Source(a) => source::run(global, a),
     }
 }

@@ -1,0 +1,124 @@
+//! `flowtel lint source` over a small application: every rule fires where it should, with the
+//! exact line and column, and nothing else is reported.
+
+use std::path::{Path, PathBuf};
+
+use flowtel_conventions::Finding;
+
+fn fixture(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/source")
+        .join(p)
+}
+
+fn registry() -> flowtel_conventions::Registry {
+    let loaded = flowtel_conventions::check(&fixture("flowtel.yaml"));
+    assert!(
+        loaded
+            .findings
+            .iter()
+            .all(|f| f.severity < flowtel_conventions::Severity::Error),
+        "{:#?}",
+        loaded.findings
+    );
+    loaded.registry.expect("fixture registry loads")
+}
+
+/// `(rule, file name, line, column, message)` of each finding.
+fn summary(findings: &[Finding]) -> Vec<(String, String, u32, u32, String)> {
+    findings
+        .iter()
+        .map(|f| {
+            let l = f
+                .location
+                .clone()
+                .expect("every source finding has a place");
+            let file = Path::new(&l.file)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (
+                f.rule.id.to_string(),
+                file,
+                l.line,
+                l.column,
+                f.message.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn reports_each_misuse_at_its_token() {
+    let findings = flowtel_lint::source::lint_paths(&registry(), &[fixture("app")]);
+    let got = summary(&findings);
+    let expected: Vec<(&str, &str, u32, u32, &str)> = vec![
+        ("FT0208", "broken.rs", 1, 10, "does not parse"),
+        ("FT0204", "main.rs", 3, 30, "names a span `Load Cart `"),
+        ("FT0202", "main.rs", 3, 76, "records attribute `cart_items`"),
+        ("FT0201", "main.rs", 7, 38, "creates metric `flow.request`"),
+        (
+            "FT0203",
+            "main.rs",
+            8,
+            38,
+            "creates `flow.step.duration` as a counter, but the conventions declare it a histogram",
+        ),
+        (
+            "FT0207",
+            "main.rs",
+            9,
+            68,
+            "given unit `ms`, but the conventions declare `s`",
+        ),
+        (
+            "FT0205",
+            "main.rs",
+            10,
+            77,
+            "records `user.id`, which is personal data",
+        ),
+        ("FT0403", "main.rs", 11, 71, "`http.method` is deprecated"),
+        (
+            "FT0206",
+            "main.rs",
+            12,
+            67,
+            "metric `flow.requests` gets label `customer.tier`",
+        ),
+    ];
+    assert_eq!(got.len(), expected.len(), "{got:#?}");
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(
+            (g.0.as_str(), g.1.as_str(), g.2, g.3),
+            (e.0, e.1, e.2, e.3),
+            "{got:#?}"
+        );
+        assert!(g.4.contains(e.4), "`{}` should contain `{}`", g.4, e.4);
+    }
+    let unknown = &findings[3];
+    assert_eq!(
+        unknown.help.as_deref(),
+        Some("did you mean `flow.requests`?")
+    );
+    assert_eq!(unknown.subject["metric"], "flow.request");
+}
+
+#[test]
+fn skips_target_and_hidden_folders_and_reports_missing_paths() {
+    let findings = flowtel_lint::source::lint_paths(&registry(), &[fixture("app/nope")]);
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].rule.id, "FT0002");
+    assert_eq!(flowtel_conventions::exit_code(&findings, false), 2);
+    let all = flowtel_lint::source::lint_paths(&registry(), &[fixture("app")]);
+    assert!(all.iter().all(|f| !f.message.contains("never.read")));
+}
+
+#[test]
+fn a_clean_file_has_no_findings() {
+    let text = std::fs::read_to_string(fixture("app/src/main.rs")).unwrap();
+    let clean = &text[text.find("fn clean").unwrap()..];
+    let findings = flowtel_lint::source::lint_source(&registry(), "clean.rs", clean);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
