@@ -113,6 +113,16 @@ fn skips_target_and_hidden_folders_and_reports_missing_paths() {
     assert_eq!(flowtel_conventions::exit_code(&findings, false), 2);
     let all = flowtel_lint::source::lint_paths(&registry(), &[fixture("app")]);
     assert!(all.iter().all(|f| !f.message.contains("never.read")));
+
+    // Build output is never read (a `target/` folder is not committed, so make one).
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = "fn f(m: Meter) { m.u64_counter(\"never.read\"); }\n";
+    std::fs::create_dir_all(dir.path().join("target/debug")).unwrap();
+    std::fs::write(dir.path().join("target/debug/gen.rs"), unknown).unwrap();
+    std::fs::write(dir.path().join("lib.rs"), unknown).unwrap();
+    let found = flowtel_lint::source::lint_paths(&registry(), &[dir.path().to_path_buf()]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].location.as_ref().unwrap().file.ends_with("lib.rs"));
 }
 
 #[test]
