@@ -74,7 +74,7 @@ impl<'a> Val<'a> {
     pub fn hash(self) -> u64 {
         match self {
             Val::Str(s) => hash_str(s),
-            Val::Any(AnyValue::Int(i)) => hash_str(&i.to_string()),
+            Val::Any(AnyValue::Int(i)) => hash_int(*i),
             Val::Any(AnyValue::Bool(b)) => hash_str(if *b { "true" } else { "false" }),
             Val::Any(AnyValue::Double(d)) => hash_str(&d.to_string()),
             Val::Any(other) => hash_str(&text(other)),
@@ -87,6 +87,17 @@ impl<'a> Val<'a> {
             Val::Any(v) => text(v),
         }
     }
+}
+
+/// The hash of an integer's decimal text (so `200` from OTLP and `"200"` from a Prometheus
+/// label count as one value), without allocating.
+fn hash_int(i: i64) -> u64 {
+    use std::io::Write as _;
+    let mut buf = [0u8; 24];
+    let mut cur = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(cur, "{i}");
+    let n = cur.position() as usize;
+    hash_str(std::str::from_utf8(&buf[..n]).unwrap_or(""))
 }
 
 fn text(v: &AnyValue) -> String {
@@ -457,7 +468,11 @@ impl<'r> TelemetryLinter<'r> {
         let Some((flow, fi)) = fa.flow else {
             return;
         };
-        let flow_name = flow.text();
+        // Most spans name a declared flow: look it up without allocating.
+        let flow_name: std::borrow::Cow<'_, str> = match flow.as_str() {
+            Some(s) => s.into(),
+            None => flow.text().into(),
+        };
         let reg = self.ix.reg;
         let Some(decl) = self.ix.flow(&flow_name) else {
             self.found
@@ -468,7 +483,7 @@ impl<'r> TelemetryLinter<'r> {
                         format!("`flow.name` is `{flow_name}`, which is not a declared flow"),
                     )
                     .at(loc(Some(fi)))
-                    .subject("flow", flow_name.clone())
+                    .subject("flow", flow_name.to_string())
                     .help(match suggestion {
                         Some(s) => format!("a declared flow has a similar name: `{s}`"),
                         None => "declare the flow in the conventions".to_string(),
@@ -479,8 +494,11 @@ impl<'r> TelemetryLinter<'r> {
         let Some((step, si)) = fa.step else {
             return;
         };
-        let step_name = step.text();
-        if decl.steps.contains_key(&step_name) {
+        let step_name: std::borrow::Cow<'_, str> = match step.as_str() {
+            Some(s) => s.into(),
+            None => step.text().into(),
+        };
+        if decl.steps.contains_key(step_name.as_ref()) {
             return;
         }
         self.found
@@ -491,8 +509,8 @@ impl<'r> TelemetryLinter<'r> {
                     format!("flow `{flow_name}` has no step `{step_name}`"),
                 )
                 .at(loc(Some(si)))
-                .subject("flow", flow_name.clone())
-                .subject("step", step_name.clone())
+                .subject("flow", flow_name.to_string())
+                .subject("step", step_name.to_string())
                 .help(match suggestion {
                     Some(s) => format!("a step of `{flow_name}` has a similar name: `{s}`"),
                     None => format!(
@@ -621,5 +639,49 @@ pub(crate) fn instrument_fits(decl: Instrument, got: InstrumentKind, prometheus:
         ) => true,
         (Instrument::Gauge, InstrumentKind::Gauge) => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_count_as_their_decimal_text() {
+        for i in [0, 200, -5, i64::MAX, i64::MIN] {
+            assert_eq!(Val::Any(&AnyValue::Int(i)).hash(), hash_str(&i.to_string()));
+        }
+        assert_eq!(Val::Str("200").hash(), Val::Any(&AnyValue::Int(200)).hash());
+    }
+
+    #[test]
+    fn only_flowtel_hashes_count_as_redacted() {
+        assert!(is_hashed("hash:0123456789abcdef"));
+        assert!(!is_hashed("hash:0123"));
+        assert!(!is_hashed("alice@example.com"));
+    }
+
+    #[test]
+    fn prometheus_exposes_updown_counters_as_gauges() {
+        assert!(instrument_fits(
+            Instrument::UpdownCounter,
+            InstrumentKind::Gauge,
+            true
+        ));
+        assert!(!instrument_fits(
+            Instrument::UpdownCounter,
+            InstrumentKind::Gauge,
+            false
+        ));
+        assert!(instrument_fits(
+            Instrument::Histogram,
+            InstrumentKind::ExponentialHistogram,
+            false
+        ));
+        assert!(!instrument_fits(
+            Instrument::Counter,
+            InstrumentKind::Gauge,
+            false
+        ));
     }
 }
