@@ -223,12 +223,34 @@ impl Model {
 }
 
 /// Whether a folder holds a semantic-conventions registry rather than flowtel files: it has a
-/// `manifest.yaml` / `registry_manifest.yaml`, or subfolders of YAML and no flowtel file.
+/// `manifest.yaml` / `registry_manifest.yaml`, or its YAML files start like semantic-conventions
+/// files (`groups:`, `file_format:`) and none like a flowtel file (`schema:`).
 pub fn is_registry_dir(dir: &Path) -> bool {
     if dir.join("manifest.yaml").is_file() || dir.join("registry_manifest.yaml").is_file() {
         return true;
     }
-    false
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut semconv = false;
+    for e in entries.flatten().take(256) {
+        let p = e.path();
+        if !matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        for line in text.lines().take(64) {
+            if line.starts_with("schema:") {
+                return false;
+            }
+            if line.starts_with("groups:") || line.starts_with("file_format:") {
+                semconv = true;
+            }
+        }
+    }
+    semconv
 }
 
 /// Every `*.yaml` / `*.yml` file below `dir`, recursively, sorted.

@@ -170,6 +170,11 @@ impl Ctx {
         }
     }
 
+    /// The position of a key of a mapping.
+    fn key_pos(&self, map: &MarkedMappingNode, key: &str) -> Option<Pos> {
+        map.get_key_value(key).map(|(k, _)| self.spos(k))
+    }
+
     fn problem(&mut self, pos: Pos, message: impl Into<String>) {
         self.problems.push(Problem {
             pos,
@@ -477,7 +482,11 @@ fn attr_def(cx: &mut Ctx, m: &MarkedMappingNode, key: &str) -> Option<RawAttr> {
         cx.problem(pos, format!("attribute `{name}` has no `type`"));
         return None;
     };
-    let type_pos = cx.pos(tnode);
+    // A mapping's own mark is imprecise in block style: point at the scalar, or at the key.
+    let type_pos = match tnode {
+        Node::Scalar(_) => cx.pos(tnode),
+        _ => cx.key_pos(m, "type").unwrap_or_else(|| cx.pos(tnode)),
+    };
     let mut members = Vec::new();
     let mut int_members = false;
     let ty = match tnode {
@@ -613,7 +622,10 @@ fn requirement(cx: &mut Ctx, m: &MarkedMappingNode) -> Option<Requirement> {
 
 fn deprecated(cx: &mut Ctx, m: &MarkedMappingNode) -> Option<(Deprecation, Pos)> {
     let node = m.get_node("deprecated")?;
-    let pos = cx.pos(node);
+    let pos = match node {
+        Node::Scalar(_) => cx.pos(node),
+        _ => cx.key_pos(m, "deprecated").unwrap_or_else(|| cx.pos(node)),
+    };
     let dep = match node {
         Node::Scalar(s) => Deprecation::Note(s.as_str().trim().to_string()),
         Node::Mapping(dm) => {
