@@ -132,3 +132,37 @@ fn a_clean_file_has_no_findings() {
     let findings = flowtel_lint::source::lint_source(&registry(), "clean.rs", clean);
     assert!(findings.is_empty(), "{findings:#?}");
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Arbitrary text, and valid sources cut at any point or with a byte replaced, are
+        /// linted (or reported as not parsed) without a panic, every finding at a real position.
+        #[test]
+        fn on_arbitrary_or_mutated_sources(
+            noise in ".{0,200}",
+            cut in 0usize..2000,
+            at in 0usize..2000,
+            byte in any::<char>(),
+        ) {
+            let reg = super::registry();
+            let located = |findings: Vec<flowtel_conventions::Finding>| {
+                findings.iter().all(|f| f.location.as_ref().is_some_and(|l| l.line >= 1 && l.column >= 1))
+            };
+            prop_assert!(located(flowtel_lint::source::lint_source(&reg, "noise.rs", &noise)));
+            let text = std::fs::read_to_string(super::fixture("app/src/main.rs")).unwrap();
+            let cut = text.char_indices().map(|(i, _)| i).nth(cut).unwrap_or(text.len());
+            prop_assert!(located(flowtel_lint::source::lint_source(&reg, "cut.rs", &text[..cut])));
+            let mut mutated: Vec<char> = text.chars().collect();
+            if !mutated.is_empty() {
+                let i = at % mutated.len();
+                mutated[i] = byte;
+            }
+            let mutated: String = mutated.into_iter().collect();
+            prop_assert!(located(flowtel_lint::source::lint_source(&reg, "mutated.rs", &mutated)));
+        }
+    }
+}
