@@ -514,15 +514,15 @@ fn linter_checks_name_deprecations_and_missing_required_attributes() {
     use flowtel_conventions::semconv::lint;
     let Some(model) = model() else { return };
     let (reg, _) = whole(&model);
-    let f = lint::deprecated_attribute(&reg, "http.method").unwrap();
+    let f = lint::deprecated_attribute(&reg, "http.method", "emit").unwrap();
     assert_eq!(f.rule.id, "FT0403");
     assert_eq!(f.subject["replacement"], "http.request.method");
     assert_eq!(
         f.help.as_deref(),
-        Some("use `http.request.method` instead of `http.method`")
+        Some("emit `http.request.method` instead of `http.method`")
     );
-    assert!(lint::deprecated_attribute(&reg, "http.request.method").is_none());
-    assert!(lint::deprecated_attribute(&reg, "acme.unknown").is_none());
+    assert!(lint::deprecated_attribute(&reg, "http.request.method", "emit").is_none());
+    assert!(lint::deprecated_attribute(&reg, "acme.unknown", "emit").is_none());
     let f =
         lint::missing_required_labels(&reg, "http.server.request.duration", |k| k == "url.scheme")
             .unwrap();

@@ -39,7 +39,7 @@ pub fn check(reg: &Registry) -> Vec<Finding> {
             if own.deprecated.is_none()
                 && let Some(d) = reg.attribute_deprecation(name)
             {
-                out.push(deprecated_finding(reg, "attribute", name, d).at(at()));
+                out.push(deprecated_finding(reg, "attribute", name, d, "use").at(at()));
             }
         }
         for (name, m) in &c.metrics {
@@ -53,7 +53,7 @@ pub fn check(reg: &Registry) -> Vec<Finding> {
             if m.deprecated.is_none()
                 && let Some(d) = reg.metric_deprecation(name)
             {
-                out.push(deprecated_finding(reg, "metric", name, d).at(at()));
+                out.push(deprecated_finding(reg, "metric", name, d, "use").at(at()));
             }
             for (i, label) in m.labels.iter().enumerate() {
                 // A label the same layer declares deprecated is reported once, above.
@@ -68,7 +68,7 @@ pub fn check(reg: &Registry) -> Vec<Finding> {
                         ],
                     );
                     out.push(
-                        deprecated_finding(reg, "attribute", label, d)
+                        deprecated_finding(reg, "attribute", label, d, "use")
                             .at(loc)
                             .subject("metric", name.as_str()),
                     );
@@ -93,8 +93,15 @@ fn namespace_finding(kind: &str, name: &str) -> Finding {
     ))
 }
 
-/// A `deprecated-name` finding for any place a deprecated name is used (without a location).
-pub fn deprecated_finding(reg: &Registry, kind: &str, name: &str, dep: &Deprecation) -> Finding {
+/// A `deprecated-name` finding for any place a deprecated name is used (without a location);
+/// `verb` starts the help (`use`, `write`, `create`, `emit`).
+pub fn deprecated_finding(
+    reg: &Registry,
+    kind: &str,
+    name: &str,
+    dep: &Deprecation,
+    verb: &str,
+) -> Finding {
     let what = match reg.replacement_of(name) {
         Some(to) => format!("use `{to}` instead"),
         None => dep.describe(),
@@ -107,7 +114,7 @@ pub fn deprecated_finding(reg: &Registry, kind: &str, name: &str, dep: &Deprecat
     match reg.replacement_of(name) {
         Some(to) => f
             .subject("replacement", to)
-            .help(format!("use `{to}` instead of `{name}`")),
+            .help(format!("{verb} `{to}` instead of `{name}`")),
         None => f.help(format!("stop using `{name}`; {}", dep.describe())),
     }
 }

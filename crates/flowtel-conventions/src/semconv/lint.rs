@@ -13,11 +13,12 @@ use crate::rules::semconv as r;
 use super::layering::deprecated_finding;
 
 /// `deprecated-name` (FT0403) when an attribute key is deprecated (a key under a deprecated
-/// `template[...]` attribute too).
-pub fn deprecated_attribute(reg: &Registry, key: &str) -> Option<Finding> {
+/// `template[...]` attribute too). `verb` starts the help: `write` (sources), `emit`
+/// (telemetry), `use`.
+pub fn deprecated_attribute(reg: &Registry, key: &str, verb: &str) -> Option<Finding> {
     let (name, attr) = reg.attribute_for_key(key)?;
     let dep = attr.deprecated.as_ref()?;
-    let f = deprecated_finding(reg, "attribute", name, dep);
+    let f = deprecated_finding(reg, "attribute", name, dep, verb);
     Some(if name == key {
         f
     } else {
@@ -25,10 +26,11 @@ pub fn deprecated_attribute(reg: &Registry, key: &str) -> Option<Finding> {
     })
 }
 
-/// `deprecated-name` (FT0403) when a metric name is deprecated.
-pub fn deprecated_metric(reg: &Registry, name: &str) -> Option<Finding> {
+/// `deprecated-name` (FT0403) when a metric name is deprecated; `verb` as for
+/// [`deprecated_attribute`].
+pub fn deprecated_metric(reg: &Registry, name: &str, verb: &str) -> Option<Finding> {
     let dep = reg.metric_deprecation(name)?;
-    Some(deprecated_finding(reg, "metric", name, dep))
+    Some(deprecated_finding(reg, "metric", name, dep, verb))
 }
 
 /// `missing-required-attribute` (FT0404) when a data point of `metric` lacks labels the metric
