@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn fixtures() -> PathBuf {
@@ -23,13 +26,19 @@ fn flowtel(args: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
 fn bundled_conventions_check_clean() {
     let out = flowtel(&["check", "conventions/"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let out = flowtel(&["check", "conventions/", "--format", "json"]);
     let v = json(&out);
     assert_eq!(v["summary"]["errors"], 0);
@@ -43,7 +52,12 @@ fn conventions_are_discovered_from_the_working_directory() {
         .current_dir(root().join("crates/flowtel-cli"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -53,17 +67,44 @@ fn each_broken_fixture_exits_1_with_the_finding_at_its_line() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        let expect = text.lines().find_map(|l| l.strip_prefix("# expect: ")).unwrap();
+        let expect = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# expect: "))
+            .unwrap();
         let (rule, pos) = expect.split_once(' ').unwrap();
         let (line, col) = pos.split_once(':').unwrap();
         let out = flowtel(&["check", path.to_str().unwrap(), "--format", "json"]);
-        let want = if rule == "FT0001" || rule == "FT0002" { 2 } else { 1 };
+        let want = if rule == "FT0001" || rule == "FT0002" {
+            2
+        } else {
+            1
+        };
         // Warnings and notes do not fail the build unless asked to.
         let v = json(&out);
-        let f = v["findings"].as_array().unwrap().iter().find(|f| f["rule"] == rule).unwrap_or_else(|| panic!("{rule} missing for {}", path.display()));
-        assert_eq!(f["location"]["line"].as_u64().unwrap().to_string(), line, "{}", path.display());
-        assert_eq!(f["location"]["column"].as_u64().unwrap().to_string(), col, "{}", path.display());
-        assert!(f["location"]["file"].as_str().unwrap().ends_with(path.file_name().unwrap().to_str().unwrap()));
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .unwrap_or_else(|| panic!("{rule} missing for {}", path.display()));
+        assert_eq!(
+            f["location"]["line"].as_u64().unwrap().to_string(),
+            line,
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            f["location"]["column"].as_u64().unwrap().to_string(),
+            col,
+            "{}",
+            path.display()
+        );
+        assert!(
+            f["location"]["file"]
+                .as_str()
+                .unwrap()
+                .ends_with(path.file_name().unwrap().to_str().unwrap())
+        );
         let severity = f["severity"].as_str().unwrap();
         let code = out.status.code().unwrap();
         match severity {
@@ -106,7 +147,10 @@ fn sarif_output_is_valid_sarif() {
     assert_eq!(v["version"], "2.1.0");
     let result = &v["runs"][0]["results"][0];
     assert_eq!(result["ruleId"], "FT0012");
-    assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 8);
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["region"]["startLine"],
+        8
+    );
 }
 
 #[test]
@@ -118,12 +162,24 @@ fn diff_of_a_removal_under_a_minor_bump_exits_1() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("error[FT0303]"), "{text}");
     assert!(text.contains("needs a major bump"), "{text}");
-    let out = flowtel(&["diff", old.to_str().unwrap(), new.to_str().unwrap(), "--format", "json"]);
+    let out = flowtel(&[
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let v = json(&out);
     assert_eq!(v["diff"]["required_bump"], "major");
     assert_eq!(v["diff"]["actual_bump"], "minor");
     assert_eq!(v["diff"]["breaking"], 5);
-    let md = flowtel(&["diff", old.to_str().unwrap(), new.to_str().unwrap(), "--format", "markdown"]);
+    let md = flowtel(&[
+        "diff",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--format",
+        "markdown",
+    ]);
     assert!(String::from_utf8_lossy(&md.stdout).contains("#### Breaking changes (5)"));
     let major = d.join("new-major.yaml");
     let ok = flowtel(&["diff", old.to_str().unwrap(), major.to_str().unwrap()]);
@@ -136,7 +192,11 @@ fn explain_prints_the_rule_documentation() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("# FT0012 undeclared-label"), "{text}");
-    assert!(text.contains("## What it does") && text.contains("## Why is this bad") && text.contains("## Example"));
+    assert!(
+        text.contains("## What it does")
+            && text.contains("## Why is this bad")
+            && text.contains("## Example")
+    );
     let by_name = flowtel(&["explain", "undeclared-label"]);
     assert_eq!(by_name.stdout, out.stdout);
     let unknown = flowtel(&["explain", "FT0O12"]);
@@ -148,7 +208,10 @@ fn explain_prints_the_rule_documentation() {
 
 #[test]
 fn usage_errors_exit_2() {
-    assert_eq!(flowtel(&["check", "--format", "yaml"]).status.code(), Some(2));
+    assert_eq!(
+        flowtel(&["check", "--format", "yaml"]).status.code(),
+        Some(2)
+    );
     assert_eq!(flowtel(&["no-such-command"]).status.code(), Some(2));
     assert_eq!(flowtel(&["--version"]).status.code(), Some(0));
 }
@@ -161,5 +224,8 @@ fn schema_is_json_schema_and_matches_the_committed_file() {
     assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
     assert!(v["properties"]["flows"].is_object());
     let committed = std::fs::read(root().join("schema/flowtel.schema.json")).unwrap();
-    assert_eq!(out.stdout, committed, "schema/flowtel.schema.json is stale: run `cargo xtask schema`");
+    assert_eq!(
+        out.stdout, committed,
+        "schema/flowtel.schema.json is stale: run `cargo xtask schema`"
+    );
 }
