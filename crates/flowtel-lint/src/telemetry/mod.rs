@@ -27,6 +27,7 @@ mod collect;
 mod index;
 mod otlp;
 mod prometheus;
+mod span_conventions;
 mod tally;
 
 use flowtel_conventions::rules::registry::UNREADABLE_INPUT;
@@ -51,6 +52,8 @@ pub struct TelemetryLinter<'r> {
     series: Vec<Series>,
     /// Span names already checked against `naming.span` (bounded cache).
     span_names: FastMap<u64, bool>,
+    /// Span-convention verdicts by span shape.
+    span_shapes: span_conventions::Shapes,
     stats: Stats,
 }
 
@@ -91,6 +94,7 @@ impl<'r> TelemetryLinter<'r> {
             values,
             series,
             span_names: fast_map(),
+            span_shapes: Default::default(),
             stats: Stats::default(),
         }
     }

@@ -158,6 +158,7 @@ impl<'r> TelemetryLinter<'r> {
                 Some(i) => location(&batch.origin, s.attribute_pointer(i)),
                 None => location(&batch.origin, s.pointer()),
             });
+            self.span_convention(span, || location(&batch.origin, s.pointer()));
         }
         for l in batch.log_records() {
             let mut fa = FlowAttrs::default();
