@@ -110,17 +110,14 @@ mod tests {
 
     #[test]
     fn shape_ignores_attribute_order() {
-        let mut a = Span::default();
-        a.attributes = vec![
-            flowtel_otlp::KeyValue {
-                key: "x".into(),
-                value: flowtel_otlp::AnyValue::Empty,
-            },
-            flowtel_otlp::KeyValue {
-                key: "y".into(),
-                value: flowtel_otlp::AnyValue::Empty,
-            },
-        ];
+        let kv = |k: &str| flowtel_otlp::KeyValue {
+            key: k.into(),
+            value: flowtel_otlp::AnyValue::Empty,
+        };
+        let a = Span {
+            attributes: vec![kv("x"), kv("y")],
+            ..Span::default()
+        };
         let mut b = a.clone();
         b.attributes.reverse();
         assert_eq!(shape(Kind::Server, &a), shape(Kind::Server, &b));
