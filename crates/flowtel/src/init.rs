@@ -278,7 +278,8 @@ impl TelemetryBuilder {
                     .with_location(false)
                     .with_threads(false)
                     .with_target(false)
-                    .with_level(false),
+                    .with_level(false)
+                    .with_tracked_inactivity(false),
             )
             .with(filter);
         let propagator = FlowPropagator::new(Some(violations));

@@ -1,0 +1,155 @@
+//! A request through flowtel's server layer vs `opentelemetry-instrumentation-tower` 0.19
+//! (the OpenTelemetry contrib tower middleware, which supports OpenTelemetry 0.33 and axum
+//! 0.8), doing the same: a server span and `http.server.request.duration` per request.
+//!
+//! Run: `cargo bench -p flowtel-tower --bench server`. Both sides share one SDK setup: a tracer
+//! provider whose processor discards ended spans, and a meter provider with an in-memory
+//! reader, so spans and metrics are really built and aggregated but nothing is exported. The
+//! request goes through an axum `Router` in-process (`oneshot`), the route matched as
+//! `/orders/{id}/pay` with a distinct id each time.
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::post;
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
+use tower::ServiceExt;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Ends spans into nothing: span work is measured, export is not.
+#[derive(Debug)]
+struct Discard;
+
+impl SpanProcessor for Discard {
+    fn on_start(&self, _span: &mut Span, _cx: &opentelemetry::Context) {}
+    fn on_end(&self, _span: SpanData) {}
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+fn conventions() -> flowtel::Conventions {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
+    let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read_to_string(root.join(f)).unwrap(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    flowtel::__private::embedded("shop.yaml", &refs)
+}
+
+fn providers() -> (SdkTracerProvider, SdkMeterProvider) {
+    let tracer = SdkTracerProvider::builder()
+        .with_span_processor(Discard)
+        .build();
+    let reader = PeriodicReader::builder(InMemoryMetricExporter::default())
+        .with_interval(Duration::from_secs(3600))
+        .build();
+    (
+        tracer,
+        SdkMeterProvider::builder().with_reader(reader).build(),
+    )
+}
+
+fn routes() -> Router {
+    Router::new().route("/orders/{id}/pay", post(|| async { "paid" }))
+}
+
+fn request(i: u64) -> http::Request<Body> {
+    http::Request::post(format!("/orders/{i}/pay"))
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("server_request");
+
+    // flowtel: tracing span through tracing-opentelemetry, FlowLayer, enforcing meter.
+    let (tracer, meters) = providers();
+    let meter = flowtel::Meter::new(conventions(), meters.meter("flowtel"));
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(flowtel::FlowLayer::new(&meter))
+            .with(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer.tracer("flowtel"))
+                    .with_location(false)
+                    .with_threads(false)
+                    .with_tracked_inactivity(false),
+            ),
+    );
+    let app = routes().layer(flowtel_tower::FlowServerLayer::from_parts(
+        &meter,
+        flowtel::FlowPropagator::default(),
+    ));
+    let mut i = 0u64;
+    tracing::dispatcher::with_default(&dispatch, || {
+        g.bench_function("flowtel", |b| {
+            b.iter(|| {
+                i += 1;
+                rt.block_on(app.clone().oneshot(request(i))).unwrap()
+            })
+        });
+    });
+
+    // opentelemetry-instrumentation-tower: OpenTelemetry span and metric directly.
+    let (tracer, meters) = providers();
+    opentelemetry::global::set_tracer_provider(tracer.clone());
+    opentelemetry::global::set_meter_provider(meters.clone());
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    let app = routes().layer(opentelemetry_instrumentation_tower::http::server::Layer::new());
+    g.bench_function("opentelemetry_instrumentation_tower", |b| {
+        b.iter(|| {
+            i += 1;
+            rt.block_on(app.clone().oneshot(request(i))).unwrap()
+        })
+    });
+
+    // The bare router, for scale.
+    let app = routes();
+    g.bench_function("uninstrumented", |b| {
+        b.iter(|| {
+            i += 1;
+            rt.block_on(app.clone().oneshot(request(i))).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30);
+    targets = bench
+}
+criterion_main!(benches);
