@@ -547,3 +547,30 @@ fn linter_checks_name_deprecations_and_missing_required_attributes() {
     assert_eq!(f.subject["convention"], "span.http.server");
     assert_eq!(f.subject["missing"], "url.path");
 }
+
+#[test]
+fn embedded_registries_import_semconv_from_the_embedded_files() {
+    let files = [
+        (
+            "conv/flowtel.yaml",
+            "schema: flowtel/v1\nname: acme\nversion: 1.0.0\nimports: [{semconv: ../model}]\nattributes:\n  acme.tier: {type: string}\n",
+        ),
+        (
+            "model/manifest.yaml",
+            "schema_url: https://opentelemetry.io/schemas/1.44.0\n",
+        ),
+        (
+            "model/acme/registry.yaml",
+            "file_format: definition/2\nattributes:\n  - key: shop.region\n    type: string\n    stability: stable\n",
+        ),
+    ];
+    let loaded = flowtel_conventions::load::load_embedded("conv/flowtel.yaml", &files);
+    assert!(loaded.findings.is_empty(), "{:#?}", loaded.findings);
+    let reg = loaded.registry.unwrap();
+    assert_eq!(reg.name, "acme");
+    assert_eq!(
+        reg.attributes["shop.region"].stability,
+        Some(Stability::Stable)
+    );
+    assert!(reg.is_semconv_file(reg.origins.attributes["shop.region"]));
+}
