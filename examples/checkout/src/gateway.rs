@@ -16,9 +16,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower::{Layer, ServiceExt};
-use tracing::Instrument;
-
-use crate::spans;
 
 type PaymentsClient = flowtel_tower::FlowClient<Client<HttpConnector, Full<Bytes>>>;
 
@@ -106,18 +103,9 @@ fn respond(result: Result<String, GatewayError>) -> (StatusCode, String) {
     }
 }
 
-/// Flow `checkout`: load the cart, authorize the payment (at payments), confirm the order.
+/// Runs the checkout flow and counts the order.
 async fn checkout(g: &Gateway, order: &str, user: &str) -> Result<String, GatewayError> {
-    let span = spans::flow("checkout", "checkout", user);
-    let result = async {
-        cart_load(order).await;
-        payment_authorize(g, order).await?;
-        order_confirm(order).await;
-        Ok(format!("order {order} confirmed"))
-    }
-    .instrument(span.clone())
-    .await;
-    spans::finish(&span, &result);
+    let result = checkout_flow(g, order, user).await;
     let outcome = if result.is_ok() { "ok" } else { "error" };
     let method = if order.ends_with(['1', '3', '5', '9']) {
         "paypal"
@@ -135,12 +123,18 @@ async fn checkout(g: &Gateway, order: &str, user: &str) -> Result<String, Gatewa
     result
 }
 
+/// Flow `checkout`: load the cart, authorize the payment (at payments), confirm the order.
+#[flowtel::flow("checkout", fields(user.id = redact(user), order.id = order))]
+async fn checkout_flow(g: &Gateway, order: &str, user: &str) -> Result<String, GatewayError> {
+    cart_load(order).await;
+    payment_authorize(g, order).await?;
+    order_confirm(order).await;
+    Ok(format!("order {order} confirmed"))
+}
+
+#[flowtel::step(flow = "checkout", name = "cart.load")]
 async fn cart_load(order: &str) {
-    let span = spans::step(Some("checkout"), "cart.load", "cart_load");
-    async { tokio::time::sleep(Duration::from_millis(1 + order.len() as u64 % 3)).await }
-        .instrument(span.clone())
-        .await;
-    span.record("outcome", "ok");
+    tokio::time::sleep(Duration::from_millis(1 + order.len() as u64 % 3)).await;
 }
 
 async fn payment_authorize(g: &Gateway, order: &str) -> Result<(), GatewayError> {
@@ -160,42 +154,35 @@ async fn payment_authorize(g: &Gateway, order: &str) -> Result<(), GatewayError>
     }
 }
 
+#[flowtel::step(flow = "checkout", name = "order.confirm")]
 async fn order_confirm(_order: &str) {
-    let span = spans::step(Some("checkout"), "order.confirm", "order_confirm");
-    async { tokio::time::sleep(Duration::from_millis(1)).await }
-        .instrument(span.clone())
-        .await;
-    span.record("outcome", "ok");
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+/// `POST /login`.
+async fn login(headers: HeaderMap) -> (StatusCode, String) {
+    respond(login_flow(&user(&headers)).await)
 }
 
 /// Flow `login`: verify the credentials, create a session.
-async fn login(headers: HeaderMap) -> (StatusCode, String) {
-    let user = user(&headers);
-    let span = spans::flow("login", "login", &user);
-    let result = async {
-        let verify = spans::step(Some("login"), "credentials.verify", "credentials_verify");
-        let ok = async {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            !user.ends_with("13")
-        }
-        .instrument(verify.clone())
-        .await;
-        let checked = if ok {
-            Ok(())
-        } else {
-            Err(GatewayError::BadCredentials)
-        };
-        spans::finish(&verify, &checked);
-        checked?;
-        let session = spans::step(Some("login"), "session.create", "session_create");
-        async { tokio::time::sleep(Duration::from_millis(1)).await }
-            .instrument(session.clone())
-            .await;
-        session.record("outcome", "ok");
-        Ok("welcome".to_owned())
+#[flowtel::flow("login", fields(user.id = redact(user)))]
+async fn login_flow(user: &str) -> Result<String, GatewayError> {
+    credentials_verify(user).await?;
+    session_create().await;
+    Ok("welcome".to_owned())
+}
+
+#[flowtel::step(flow = "login", name = "credentials.verify")]
+async fn credentials_verify(user: &str) -> Result<(), GatewayError> {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    if user.ends_with("13") {
+        Err(GatewayError::BadCredentials)
+    } else {
+        Ok(())
     }
-    .instrument(span.clone())
-    .await;
-    spans::finish(&span, &result);
-    respond(result)
+}
+
+#[flowtel::step(flow = "login", name = "session.create")]
+async fn session_create() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
 }

@@ -10,7 +10,6 @@
 mod gateway;
 mod load;
 mod payments;
-mod spans;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,23 +36,6 @@ struct Args {
     concurrency: usize,
 }
 
-/// The bundled conventions, embedded the way `flowtel::conventions!()` embeds them.
-fn bundled_conventions() -> flowtel::Conventions {
-    flowtel::__private::embedded(
-        "conventions/shop.yaml",
-        &[
-            (
-                "conventions/shop.yaml",
-                include_str!("../../../conventions/shop.yaml"),
-            ),
-            (
-                "conventions/platform.yaml",
-                include_str!("../../../conventions/platform.yaml"),
-            ),
-        ],
-    )
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(&args) {
@@ -68,7 +50,7 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<(), String> {
     let conventions = match std::env::var_os("FLOWTEL_CONVENTIONS") {
         Some(path) => flowtel::conventions_from_path(std::path::Path::new(&path))?,
-        None => bundled_conventions(),
+        None => flowtel::conventions!(),
     };
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)

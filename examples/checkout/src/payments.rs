@@ -7,9 +7,6 @@ use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::post;
-use tracing::Instrument;
-
-use crate::spans;
 
 /// Why a payment was not authorized.
 #[derive(Debug)]
@@ -41,20 +38,14 @@ async fn authorize_handler(Path(order): Path<String>) -> (StatusCode, &'static s
 }
 
 /// Step `payment.authorize`; the flow is not named here: it comes from the caller.
+#[flowtel::step("payment.authorize", fields(order.id = order))]
 async fn authorize(order: &str) -> Result<(), PaymentError> {
-    let span = spans::step(None, "payment.authorize", "authorize");
-    let result = async {
-        // Issuer round trip.
-        tokio::time::sleep(Duration::from_millis(2 + order.len() as u64 % 5)).await;
-        // Every order ending in 7 is declined.
-        if order.ends_with('7') {
-            Err(PaymentError::Declined)
-        } else {
-            Ok(())
-        }
+    // Issuer round trip.
+    tokio::time::sleep(Duration::from_millis(2 + order.len() as u64 % 5)).await;
+    // Every order ending in 7 is declined.
+    if order.ends_with('7') {
+        Err(PaymentError::Declined)
+    } else {
+        Ok(())
     }
-    .instrument(span.clone())
-    .await;
-    spans::finish(&span, &result);
-    result
 }
