@@ -3,8 +3,9 @@
 //! A flowtel layer may use semantic-conventions names, narrow them and add its own. Redefining
 //! a name with another type, instrument or unit is caught while merging (`FT0401`, see
 //! [`crate::load`]); this module adds the checks that need the merged registry: new names in a
-//! namespace the conventions own (`FT0402`) and deprecated names a flowtel layer still declares
-//! or uses as metric labels (`FT0403`, with the replacement).
+//! namespace the conventions own (`FT0402`), deprecated names a flowtel layer still declares
+//! or uses as metric labels (`FT0403`, with the replacement), and semantic-conventions metrics
+//! whose flowtel `labels` leave out a label the conventions require (`FT0404`, a warning here).
 
 use crate::finding::Finding;
 use crate::load::Registry;
@@ -54,6 +55,44 @@ pub fn check(reg: &Registry) -> Vec<Finding> {
                 && let Some(d) = reg.metric_deprecation(name)
             {
                 out.push(deprecated_finding(reg, "metric", name, d, "use").at(at()));
+            }
+            if !m.labels.is_empty() {
+                for s in &reg.semconv {
+                    let Some(sm) = s.model.metrics.get(name) else {
+                        continue;
+                    };
+                    let missing: Vec<&str> = sm
+                        .def
+                        .required_labels
+                        .iter()
+                        .filter(|l| !m.labels.contains(l))
+                        .map(String::as_str)
+                        .collect();
+                    if missing.is_empty() {
+                        continue;
+                    }
+                    let names: Vec<String> = missing.iter().map(|l| format!("`{l}`")).collect();
+                    out.push(
+                        Finding::new(
+                            &r::MISSING_REQUIRED_ATTRIBUTE,
+                            format!(
+                                "metric `{name}` does not declare {}, which OpenTelemetry's semantic conventions require on it",
+                                names.join(", ")
+                            ),
+                        )
+                        .severity(crate::finding::Severity::Warning)
+                        .at(reg.sources.locate(
+                            f,
+                            &[Seg::Key("metrics"), Seg::Key(name), Seg::Key("labels")],
+                        ))
+                        .subject("metric", name.as_str())
+                        .subject("missing", missing.join(","))
+                        .help(format!(
+                            "add {} to `labels` (and record it), or rename the metric if it is not OpenTelemetry's",
+                            names.join(", ")
+                        )),
+                    );
+                }
             }
             for (i, label) in m.labels.iter().enumerate() {
                 // A label the same layer declares deprecated is reported once, above.
