@@ -36,7 +36,7 @@ enum Command {
     Schema(cmd::schema::Args),
     /// Lint exported telemetry or Rust sources against the conventions.
     Lint(cmd::lint::Args),
-    /// Receive OTLP/HTTP and lint what arrives; write the report when idle or done.
+    /// Receive OTLP (HTTP and gRPC) and lint what arrives; write the report when idle or done.
     Live(cmd::live::Args),
 }
 

@@ -2,13 +2,12 @@
 //! OTLP/HTTP specification, and the run loop that ends the server when it is idle or its time
 //! is up.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,36 +18,75 @@ use flowtel_otlp::{ErrorKind, Signal};
 use http_body_util::BodyExt;
 
 use crate::status::Encoding;
-use crate::{EndReason, Message, Shared};
+use crate::{Bound, EndReason, Message, Shared};
 
 pub(crate) async fn serve(
     shared: Arc<Shared>,
-    on_ready: impl FnOnce(SocketAddr),
+    on_ready: impl FnOnce(Bound),
 ) -> std::io::Result<EndReason> {
     let listener = tokio::net::TcpListener::bind(shared.options.listen).await?;
-    let addr = listener.local_addr()?;
+    let http_addr = listener.local_addr()?;
+    let grpc_listener = match shared.options.grpc_listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
+    let grpc_addr = match &grpc_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
     let app = Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
         .with_state(Arc::clone(&shared));
-    on_ready(addr);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let http = tokio::spawn(
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stop_rx.await;
-            })
-            .await
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .into_future(),
+    );
+    let grpc = grpc_listener.map(|l| {
+        tokio::spawn(crate::grpc::serve(
+            Arc::clone(&shared),
+            l,
+            stopped(stop_rx.clone()),
+        ))
+    });
+    on_ready(Bound {
+        http: http_addr,
+        grpc: grpc_addr,
     });
     let ended = wait_for_end(&shared).await;
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
-        Ok(Ok(Err(e))) => return Err(e),
-        Ok(Err(e)) => return Err(std::io::Error::other(e)),
-        _ => {}
+    let _ = stop_tx.send(true);
+    // Requests in flight finish; connections a client keeps open (gRPC channels do) are not
+    // waited for longer than the grace period.
+    finish(http, |r| r).await?;
+    if let Some(grpc) = grpc {
+        finish(grpc, |r| r.map_err(std::io::Error::other)).await?;
     }
     Ok(ended)
+}
+
+/// How long a stopping server may take to finish requests in flight.
+const GRACE: Duration = Duration::from_secs(2);
+
+async fn finish<T, E>(
+    task: tokio::task::JoinHandle<Result<T, E>>,
+    map: impl FnOnce(Result<T, E>) -> std::io::Result<T>,
+) -> std::io::Result<()> {
+    let abort = task.abort_handle();
+    match tokio::time::timeout(GRACE, task).await {
+        Ok(Ok(r)) => map(r).map(|_| ()),
+        Ok(Err(e)) if e.is_cancelled() => Ok(()),
+        Ok(Err(e)) => Err(std::io::Error::other(e)),
+        Err(_) => {
+            abort.abort();
+            Ok(())
+        }
+    }
 }
 
 async fn wait_for_end(shared: &Shared) -> EndReason {
@@ -210,11 +248,11 @@ fn ct_of(e: Encoding) -> &'static str {
 }
 
 /// Decodes a body and queues the batch for the linter (waiting while the queue is full).
-fn decode_and_queue(
+pub(crate) fn decode_and_queue(
     shared: &Shared,
     signal: Signal,
     content_type: &str,
-    body: &Bytes,
+    body: &[u8],
     seq: u64,
 ) -> Result<(), flowtel_otlp::Error> {
     let mut batch =
@@ -250,14 +288,18 @@ fn reject(
     code: i32,
     message: String,
 ) -> Response {
+    rejected(shared, signal, "HTTP", status.as_u16(), &message);
+    answer(encoding, status, encoding.status(code, &message))
+}
+
+/// Counts a rejected request and records it as a finding (`via` HTTP or gRPC, with the status
+/// it was answered with).
+pub(crate) fn rejected(shared: &Shared, signal: Signal, via: &str, status: u16, message: &str) {
     shared.rejected.fetch_add(1, Ordering::Relaxed);
     let seq = shared.sequence.fetch_add(1, Ordering::Relaxed) + 1;
     let finding = Finding::new(
         &MALFORMED_TELEMETRY,
-        format!(
-            "a request to /v1/{signal} was rejected ({}): {message}",
-            status.as_u16()
-        ),
+        format!("a {via} request to /v1/{signal} was rejected ({status}): {message}"),
     )
     .at(Location::new(
         source_name(signal),
@@ -266,11 +308,10 @@ fn reject(
     ))
     // The sender was told; what it sent is a finding about it, not an input error of ours.
     .severity(Severity::Error)
-    .subject("status", status.as_u16().to_string());
+    .subject("status", status.to_string());
     let _ = shared
         .to_linter
         .try_send(Message::Rejected(Box::new(finding)));
-    answer(encoding, status, encoding.status(code, &message))
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {

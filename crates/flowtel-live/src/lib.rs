@@ -1,7 +1,8 @@
 //! A live OTLP receiver that lints what arrives.
 //!
 //! `flowtel-live` listens for OTLP/HTTP on `/v1/traces`, `/v1/metrics` and `/v1/logs`
-//! (protobuf or JSON, optionally gzip-compressed), decodes each request with `flowtel-otlp` and
+//! (protobuf or JSON, optionally gzip-compressed) and for OTLP/gRPC (the three collector
+//! services, gzip accepted), decodes each request with `flowtel-otlp` and
 //! hands the batch to a [`flowtel_lint::telemetry::TelemetryLinter`] running on its own thread.
 //! When the run ends (idle for a while, a fixed duration, or Ctrl-C) it returns the findings,
 //! so CI can start it, exercise a service, and fail the build on what the service emitted.
@@ -21,8 +22,8 @@
 //!     until_idle: Some(std::time::Duration::from_secs(5)),
 //!     ..Default::default()
 //! };
-//! let report = flowtel_live::run(std::sync::Arc::new(reg), options, |addr| {
-//!     eprintln!("listening on http://{addr}");
+//! let report = flowtel_live::run(std::sync::Arc::new(reg), options, |bound| {
+//!     eprintln!("listening on http://{}", bound.http);
 //! })?;
 //! println!("{} findings from {} requests", report.findings.len(), report.stats.requests);
 //! # Ok(()) }
@@ -30,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod grpc;
 mod http;
 mod status;
 
@@ -45,11 +47,26 @@ use flowtel_otlp::Batch;
 /// Default OTLP/HTTP address.
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:4318";
 
+/// Default OTLP/gRPC address.
+pub const DEFAULT_GRPC_LISTEN: &str = "127.0.0.1:4317";
+
+/// The addresses a receiver listens on, once bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// OTLP/HTTP.
+    pub http: SocketAddr,
+    /// OTLP/gRPC, when enabled.
+    pub grpc: Option<SocketAddr>,
+}
+
 /// How the receiver runs.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
     /// OTLP/HTTP address (port 0 picks a free port; see the `on_ready` callback of [`run`]).
     pub listen: SocketAddr,
+    /// OTLP/gRPC address (`TraceService`, `MetricsService`, `LogsService`); `None` serves
+    /// OTLP/HTTP only.
+    pub grpc_listen: Option<SocketAddr>,
     /// Largest request body accepted, compressed or inflated, in bytes.
     pub max_body_bytes: usize,
     /// Requests whose bodies are read and decoded at the same time.
@@ -68,6 +85,7 @@ impl Default for LiveOptions {
     fn default() -> Self {
         LiveOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 4318)),
+            grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 4317))),
             max_body_bytes: 16 * 1024 * 1024,
             max_concurrency: 8,
             queue: 4,
@@ -142,11 +160,11 @@ pub(crate) enum Message {
 }
 
 /// Runs the receiver until it is idle, its duration passes or Ctrl-C, and returns the report.
-/// `on_ready` is called with the bound address once the receiver accepts requests.
+/// `on_ready` is called with the bound addresses once the receiver accepts requests.
 pub fn run(
     reg: Arc<Registry>,
     options: LiveOptions,
-    on_ready: impl FnOnce(SocketAddr),
+    on_ready: impl FnOnce(Bound),
 ) -> std::io::Result<LiveReport> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(options.queue.max(1));
     let lint_reg = Arc::clone(&reg);

@@ -25,13 +25,17 @@ fn start(max_body: usize) -> (SocketAddr, std::thread::JoinHandle<LiveReport>) {
     let handle = std::thread::spawn(move || {
         let options = LiveOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            grpc_listen: None,
             max_body_bytes: max_body,
             until_idle: Some(Duration::from_millis(600)),
             duration: Some(Duration::from_secs(30)),
             stop_on_ctrl_c: false,
             ..LiveOptions::default()
         };
-        run(registry(), options, move |addr| tx.send(addr).unwrap()).unwrap()
+        run(registry(), options, move |bound| {
+            tx.send(bound.http).unwrap()
+        })
+        .unwrap()
     });
     (rx.recv().unwrap(), handle)
 }

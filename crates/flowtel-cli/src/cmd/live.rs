@@ -1,4 +1,4 @@
-//! `flowtel live`: an OTLP receiver that lints what arrives and, when the run ends, writes the
+//! `flowtel live`: an OTLP/HTTP and OTLP/gRPC receiver that lints what arrives and, when the run ends, writes the
 //! report and exits with the lint's exit code. The receiver is `flowtel-live`.
 
 use std::net::SocketAddr;
@@ -13,6 +13,12 @@ pub struct Args {
     /// OTLP/HTTP address (`/v1/traces`, `/v1/metrics`, `/v1/logs`); port 0 picks a free port.
     #[arg(long, default_value = flowtel_live::DEFAULT_HTTP_LISTEN, value_name = "ADDR")]
     pub listen: SocketAddr,
+    /// OTLP/gRPC address (the collector's trace, metrics and logs services; gzip accepted).
+    #[arg(long, default_value = flowtel_live::DEFAULT_GRPC_LISTEN, value_name = "ADDR")]
+    pub grpc_listen: SocketAddr,
+    /// Serve OTLP/HTTP only.
+    #[arg(long)]
+    pub no_grpc: bool,
     /// Stop after this long without a request (e.g. `5s`), then write the report.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub until_idle: Option<Duration>,
@@ -42,14 +48,21 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
     };
     let options = flowtel_live::LiveOptions {
         listen: args.listen,
+        grpc_listen: (!args.no_grpc).then_some(args.grpc_listen),
         max_body_bytes: args.max_body_bytes,
         max_concurrency: args.max_concurrency,
         until_idle: args.until_idle,
         duration: args.duration,
         ..Default::default()
     };
-    let report = flowtel_live::run(Arc::clone(&reg), options, |addr| {
-        eprintln!("flowtel live: listening for OTLP/HTTP on http://{addr}");
+    let report = flowtel_live::run(Arc::clone(&reg), options, |bound| {
+        eprintln!(
+            "flowtel live: listening for OTLP/HTTP on http://{}",
+            bound.http
+        );
+        if let Some(grpc) = bound.grpc {
+            eprintln!("flowtel live: listening for OTLP/gRPC on http://{grpc}");
+        }
     });
     match report {
         Ok(report) => {
@@ -65,7 +78,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         Err(e) => {
             let f = flowtel_conventions::Finding::new(
                 &flowtel_conventions::rules::registry::UNREADABLE_INPUT,
-                format!("cannot listen on {}: {e}", args.listen),
+                format!(
+                    "cannot listen on {} (or the gRPC address {}): {e}",
+                    args.listen, args.grpc_listen
+                ),
             )
             .help("pick another address with `--listen`, or stop what uses the port");
             global.emit(&[f], None)
