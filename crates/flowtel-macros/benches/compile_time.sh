@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Compile time of a crate with N annotated functions: `#[flowtel::step]` against
-# `#[tracing::instrument]` (same signatures and bodies, same field). Dependencies are built
-# first; each measurement rebuilds only the generated crate (`touch src/lib.rs`), as a developer's
-# edit-compile loop does, and the median of RUNS builds is reported.
+# `#[tracing::instrument]` (same signatures and bodies, same field). Both crates depend on
+# `flowtel` (a service has the runtime either way; BASELINE_WITHOUT_FLOWTEL=1 drops it from the
+# tracing crate, which then also saves loading flowtel's dependency graph). Dependencies are
+# built first; each measurement rebuilds only the generated crate (`touch src/lib.rs`), as a
+# developer's edit-compile loop does, and the median of RUNS builds is reported.
 #
 #   crates/flowtel-macros/benches/compile_time.sh [WORK_DIR]    (N=300 RUNS=5 PROFILE=dev)
 set -euo pipefail
@@ -44,9 +46,15 @@ edition = "2024"
 [dependencies]
 tracing = { version = "0.1.44", default-features = false, features = ["std", "attributes"] }
 TOML
+        if [ -z "${BASELINE_WITHOUT_FLOWTEL:-}" ]; then
+            echo "flowtel = { path = \"$ROOT/crates/flowtel\" }" >>"$dir/Cargo.toml"
+        fi
     fi
     {
         echo "#![allow(dead_code)]"
+        if [ "$2" = tracing ] && [ -z "${BASELINE_WITHOUT_FLOWTEL:-}" ]; then
+            echo "use flowtel as _;"
+        fi
         echo "#[derive(Debug)] pub struct Declined;"
         for i in $(seq 1 "$N"); do
             step=${STEPS[$((i % ${#STEPS[@]}))]}

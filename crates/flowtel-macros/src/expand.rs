@@ -182,7 +182,7 @@ fn span_code(args: &SpanArgs, ctx: &Context, function: Option<&str>) -> syn::Res
             None => None,
         };
         match field_code(field, info, &tr) {
-            Ok(FieldCode::Record(tokens)) => user.push(tokens),
+            Ok(FieldCode::Record(k, v)) => user.push((k, v)),
             Ok(FieldCode::Evaluate(tokens)) => pre.extend(tokens),
             Err(e) => push(e),
         }
@@ -195,43 +195,97 @@ fn span_code(args: &SpanArgs, ctx: &Context, function: Option<&str>) -> syn::Res
         Kind::Flow => ("flowtel::flow", "flow"),
         Kind::Step => ("flowtel::step", "step"),
     };
-    let empty = quote!(#tr::field::Empty);
-    let ids = match args.kind {
-        Kind::Flow => {
-            let name = &args.name.value;
-            quote!("flow.name" = #name,)
-        }
+    let text = |s: &str| Some(quote!(&#s));
+    let mut fields: Vec<(String, Option<TokenStream>)> = vec![("flowtel.kind".into(), text(kind))];
+    match args.kind {
+        Kind::Flow => fields.push(("flow.name".into(), text(&args.name.value))),
         Kind::Step => {
-            let step = &args.name.value;
-            let flow = match &args.flow {
-                Some(f) => f.value.to_token_stream(),
-                None => empty.clone(),
-            };
-            quote!("flow.step" = #step, "flow.name" = #flow,)
+            fields.push(("flow.step".into(), text(&args.name.value)));
+            let flow = args.flow.as_ref().and_then(|f| text(&f.value));
+            fields.push(("flow.name".into(), flow));
         }
-    };
-    let function = function.map(|f| quote!("code.function" = #f,));
-    let span = quote! {
-        #tr::span!(
-            target: #target,
-            #tr::Level::INFO,
-            #span_name,
-            "flowtel.kind" = #kind,
-            #ids
-            "otel.name" = #span_name,
-            #function
-            "code.namespace" = ::core::module_path!(),
-            "outcome" = #empty,
-            "error.type" = #empty,
-            #(#user,)*
-        )
-    };
+    }
+    fields.push(("otel.name".into(), text(&span_name)));
+    if let Some(f) = function {
+        fields.push(("code.function".into(), text(f)));
+    }
+    fields.push((
+        "code.namespace".into(),
+        Some(quote!(&::core::module_path!())),
+    ));
+    fields.push(("outcome".into(), None));
+    fields.push(("error.type".into(), None));
+    fields.extend(user);
+    let span = span_expr(target, &span_name, &fields);
     Ok(SpanCode { pre, span })
 }
 
+/// Builds a span at INFO with these fields (`None`: declared, recorded later), the way
+/// `tracing::span!` does, but written out here: `span!`'s recursive `macro_rules` cost grows
+/// with the number of fields and dominated the compile time of annotated crates. Only
+/// `tracing`'s public API is used; the field list is known here, so the static metadata is
+/// emitted directly. Never panics: a field set that did not match (it cannot) gives a disabled
+/// span.
+fn span_expr(target: &str, name: &str, fields: &[(String, Option<TokenStream>)]) -> TokenStream {
+    let tr = tracing_path();
+    let names = fields.iter().map(|(n, _)| n.as_str());
+    let idents: Vec<Ident> = (0..fields.len())
+        .map(|i| Ident::new(&format!("__flowtel_f{i}"), Span::mixed_site()))
+        .collect();
+    let values = fields.iter().zip(&idents).map(|((_, v), id)| match v {
+        Some(v) => quote!((&#id, ::core::option::Option::Some(#v as &dyn #tr::field::Value))),
+        None => quote!((&#id, ::core::option::Option::None)),
+    });
+    let nexts = idents.iter().map(|_| quote!(__flowtel_it.next()));
+    let somes = idents
+        .iter()
+        .map(|id| quote!(::core::option::Option::Some(#id)));
+    quote! {{
+        use #tr::callsite::Callsite as _;
+        static __FLOWTEL_META: #tr::Metadata<'static> = #tr::Metadata::new(
+            #name,
+            #target,
+            #tr::Level::INFO,
+            ::core::option::Option::Some(::core::file!()),
+            ::core::option::Option::Some(::core::line!()),
+            ::core::option::Option::Some(::core::module_path!()),
+            #tr::field::FieldSet::new(
+                &[#(#names),*],
+                #tr::callsite::Identifier(&__FLOWTEL_CALLSITE),
+            ),
+            #tr::metadata::Kind::SPAN,
+        );
+        static __FLOWTEL_CALLSITE: #tr::callsite::DefaultCallsite =
+            #tr::callsite::DefaultCallsite::new(&__FLOWTEL_META);
+        let mut __flowtel_interest = #tr::subscriber::Interest::never();
+        if #tr::Level::INFO <= #tr::level_filters::STATIC_MAX_LEVEL
+            && #tr::Level::INFO <= #tr::level_filters::LevelFilter::current()
+            && {
+                __flowtel_interest = __FLOWTEL_CALLSITE.interest();
+                !__flowtel_interest.is_never()
+            }
+            && (__flowtel_interest.is_always()
+                || #tr::dispatcher::get_default(|d| d.enabled(__FLOWTEL_CALLSITE.metadata())))
+        {
+            let __flowtel_meta = __FLOWTEL_CALLSITE.metadata();
+            let __flowtel_fields = __flowtel_meta.fields();
+            let mut __flowtel_it = __flowtel_fields.iter();
+            match (#(#nexts,)*) {
+                (#(#somes,)*) => #tr::Span::new(
+                    __flowtel_meta,
+                    &__flowtel_fields.value_set(&[#(#values),*]),
+                ),
+                _ => #tr::Span::new_disabled(__flowtel_meta),
+            }
+        } else {
+            #tr::Span::new_disabled(__FLOWTEL_CALLSITE.metadata())
+        }
+    }}
+}
+
 enum FieldCode {
-    /// A `"key" = value` entry of the span.
-    Record(TokenStream),
+    /// A span field and its value (`None`: declared, recorded later).
+    Record(String, Option<TokenStream>),
     /// Statements evaluated instead of recording (a dropped PII value).
     Evaluate(TokenStream),
 }
@@ -252,7 +306,7 @@ fn field_code(
                          never recorded in clear"
                 )));
             }
-            Ok(FieldCode::Record(quote!(#key = #tr::field::Empty)))
+            Ok(FieldCode::Record(key.to_string(), None))
         }
         FieldValue::Plain { sigil, expr } => {
             if pii {
@@ -270,11 +324,11 @@ fn field_code(
                 check_literal(key, info, expr)?;
             }
             let value = match sigil {
-                Some(Sigil::Display(s)) => quote_spanned!(*s=> %#expr),
-                Some(Sigil::Debug(s)) => quote_spanned!(*s=> ?#expr),
-                None => expr.to_token_stream(),
+                Some(Sigil::Display(s)) => quote_spanned!(*s=> &#tr::field::display(&(#expr))),
+                Some(Sigil::Debug(s)) => quote_spanned!(*s=> &#tr::field::debug(&(#expr))),
+                None => quote!(&(#expr)),
             };
-            Ok(FieldCode::Record(quote!(#key = #value)))
+            Ok(FieldCode::Record(key.to_string(), Some(value)))
         }
         FieldValue::Redact { keyword, expr } => {
             let Some(info) = info else {
@@ -293,9 +347,10 @@ fn field_code(
                 ));
             }
             Ok(match info.redact {
-                Redaction::Hash => {
-                    FieldCode::Record(quote!(#key = %::flowtel::__private::hash_pii(&(#expr))))
-                }
+                Redaction::Hash => FieldCode::Record(
+                    key.to_string(),
+                    Some(quote!(&#tr::field::display(::flowtel::__private::hash_pii(&(#expr))))),
+                ),
                 Redaction::Drop => FieldCode::Evaluate(quote!(let _ = &(#expr);)),
             })
         }
@@ -361,15 +416,8 @@ fn check_literal(key: &str, info: &AttributeInfo, expr: &Expr) -> syn::Result<()
 fn error_type_of(value: &Ident) -> TokenStream {
     quote! {{
         #[allow(unused_imports)]
-        use ::flowtel::__private::{
-            KindProbe as _, PlainProbe as _, ResultProbe as _, TypeNameProbe as _,
-        };
-        match (&::flowtel::__private::Probe(&#value)).flowtel_error() {
-            ::core::option::Option::Some(e) => ::core::option::Option::Some(
-                (&::flowtel::__private::Kind(e)).flowtel_error_type(),
-            ),
-            ::core::option::Option::None => ::core::option::Option::None,
-        }
+        use ::flowtel::__private::{KindProbe as _, PlainProbe as _, TypeNameProbe as _};
+        (&&::flowtel::__private::Probe(&#value)).flowtel_error_type()
     }}
 }
 

@@ -257,7 +257,8 @@ fn load(path: &Path) -> Entry {
                 if let Some(l) = &f.location {
                     message.push_str(&format!("{l}: "));
                 }
-                message.push_str(&format!("{} [{}]", f.message, f.rule.id));
+                // The rule, not the full text: `flowtel check` prints that, with the snippet.
+                message.push_str(&format!("{} [{}]", f.rule.name, f.rule.id));
             }
             if errors.len() > 5 {
                 message.push_str(&format!("\n  ... and {} more", errors.len() - 5));

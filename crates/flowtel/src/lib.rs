@@ -49,9 +49,7 @@ pub type Conventions = Arc<flowtel_conventions::Registry>;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error_kind::ErrorKind;
-    pub use crate::outcome::{
-        Kind, KindProbe, PlainProbe, Probe, ResultProbe, TypeNameProbe, record_outcome,
-    };
+    pub use crate::outcome::{KindProbe, PlainProbe, Probe, TypeNameProbe, record_outcome};
     pub use crate::redact::hash_pii;
     pub use flowtel_conventions as conventions;
     pub use tracing;

@@ -1,73 +1,58 @@
 //! How the flow and step macros record `outcome` and `error.type` on their spans.
 //!
 //! The macros see a function's return value but not its type's traits, so they ask at the call
-//! site, where the type is concrete, through method resolution: [`Probe`] of a `Result` finds
-//! [`ResultProbe`] (its `Err`, if any), anything else falls back to [`PlainProbe`] (never an
-//! error); [`Kind`] of an error type that implements [`crate::ErrorKind`] finds [`KindProbe`]
-//! (its kind), any other type falls back to [`TypeNameProbe`] (its short type name). This works
-//! for `Result` aliases (`io::Result`, `anyhow::Result`) that a syntactic check would miss.
+//! site, where the type is concrete, through method resolution on `&&Probe(&value)`, which tries
+//! three impls in order: [`KindProbe`] (a `Result` whose error implements [`crate::ErrorKind`]:
+//! its kind), [`TypeNameProbe`] (any other `Result`: the error's short type name), then
+//! [`PlainProbe`] (anything else: never an error). One method call per function keeps the
+//! expansion small. This works for `Result` aliases (`io::Result`, `anyhow::Result`) that a
+//! syntactic check would miss.
 //! The span fields themselves are the contract with the runtime; this module only fills them.
-
-use std::convert::Infallible;
 
 use tracing::Span;
 
 use crate::ErrorKind;
 
-/// Wraps a return value for [`ResultProbe`] / [`PlainProbe`].
+/// Wraps a return value; call `(&&Probe(&value)).flowtel_error_type()` with the three probe
+/// traits in scope.
 pub struct Probe<'a, T>(pub &'a T);
 
-/// A `Result` return value: its error, when it is an `Err`.
-pub trait ResultProbe {
-    /// A reference to the error type.
-    type Error;
-    /// The error of an `Err`, `None` for `Ok`.
-    fn flowtel_error(&self) -> Option<Self::Error>;
+/// A `Result` whose error type implements [`ErrorKind`]: its kind.
+pub trait KindProbe {
+    /// `None` for `Ok`, the error's kind for `Err`.
+    fn flowtel_error_type(&self) -> Option<&'static str>;
 }
 
-impl<'a, T, E> ResultProbe for Probe<'a, Result<T, E>> {
-    type Error = &'a E;
-    fn flowtel_error(&self) -> Option<&'a E> {
-        self.0.as_ref().err()
+impl<T, E: ErrorKind> KindProbe for &Probe<'_, Result<T, E>> {
+    fn flowtel_error_type(&self) -> Option<&'static str> {
+        self.0.as_ref().err().map(ErrorKind::kind)
+    }
+}
+
+/// Any other `Result`: the error's short type name.
+pub trait TypeNameProbe {
+    /// `None` for `Ok`, the error type's short name for `Err`.
+    fn flowtel_error_type(&self) -> Option<&'static str>;
+}
+
+impl<T, E> TypeNameProbe for &&Probe<'_, Result<T, E>> {
+    fn flowtel_error_type(&self) -> Option<&'static str> {
+        self.0
+            .as_ref()
+            .err()
+            .map(|_| short_type_name(std::any::type_name::<E>()))
     }
 }
 
 /// Any other return value: never an error.
 pub trait PlainProbe {
     /// Always `None`.
-    fn flowtel_error(&self) -> Option<&'static Infallible>;
+    fn flowtel_error_type(&self) -> Option<&'static str>;
 }
 
-impl<T> PlainProbe for &Probe<'_, T> {
-    fn flowtel_error(&self) -> Option<&'static Infallible> {
+impl<T> PlainProbe for Probe<'_, T> {
+    fn flowtel_error_type(&self) -> Option<&'static str> {
         None
-    }
-}
-
-/// Wraps an error for [`KindProbe`] / [`TypeNameProbe`].
-pub struct Kind<'a, E>(pub &'a E);
-
-/// An error that implements [`ErrorKind`]: its kind.
-pub trait KindProbe {
-    /// The value of `error.type`.
-    fn flowtel_error_type(&self) -> &'static str;
-}
-
-impl<E: ErrorKind> KindProbe for Kind<'_, E> {
-    fn flowtel_error_type(&self) -> &'static str {
-        self.0.kind()
-    }
-}
-
-/// Any other error: its short type name.
-pub trait TypeNameProbe {
-    /// The value of `error.type`.
-    fn flowtel_error_type(&self) -> &'static str;
-}
-
-impl<E> TypeNameProbe for &Kind<'_, E> {
-    fn flowtel_error_type(&self) -> &'static str {
-        short_type_name(std::any::type_name::<E>())
     }
 }
 
@@ -94,7 +79,7 @@ pub fn record_outcome(span: &Span, error_type: Option<&'static str>) {
 }
 
 #[cfg(test)]
-// The explicit `&` is what selects between the probes, exactly as in the macros' expansion.
+// The explicit `&&` is what selects between the probes, exactly as in the macros' expansion.
 #[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
@@ -107,30 +92,26 @@ mod tests {
     }
     struct Timeout;
 
-    fn error_type<T>(value: &T) -> Option<&'static str> {
+    fn generic<T>(value: &T) -> Option<&'static str> {
         // A generic `T` is opaque here: the fallback applies, as in a generic user function.
-        (&Probe(value))
-            .flowtel_error()
-            .map(|e| (&Kind(e)).flowtel_error_type())
+        (&&Probe(value)).flowtel_error_type()
     }
 
     #[test]
     fn results_report_their_error_kind_or_type_name() {
         let declined: Result<(), Declined> = Err(Declined);
-        let e = (&Probe(&declined)).flowtel_error();
         assert_eq!(
-            e.map(|e| (&Kind(e)).flowtel_error_type()),
+            (&&Probe(&declined)).flowtel_error_type(),
             Some("card_declined")
         );
-
         let timeout: Result<u8, Timeout> = Err(Timeout);
-        let e = (&Probe(&timeout)).flowtel_error();
-        assert_eq!(e.map(|e| (&Kind(e)).flowtel_error_type()), Some("Timeout"));
-
+        assert_eq!((&&Probe(&timeout)).flowtel_error_type(), Some("Timeout"));
         let ok: Result<u8, Timeout> = Ok(1);
-        assert!((&Probe(&ok)).flowtel_error().is_none());
-        assert!((&Probe(&5u32)).flowtel_error().is_none());
-        assert_eq!(error_type(&declined), None);
+        assert_eq!((&&Probe(&ok)).flowtel_error_type(), None);
+        let ok: Result<u8, Declined> = Ok(1);
+        assert_eq!((&&Probe(&ok)).flowtel_error_type(), None);
+        assert_eq!((&&Probe(&5u32)).flowtel_error_type(), None);
+        assert_eq!(generic(&declined), None);
     }
 
     #[test]
