@@ -95,3 +95,30 @@ fn a_did_you_mean_names_the_declared_metric() {
         Some("a declared flow has a similar name: `checkout`")
     );
 }
+
+/// The grouped human report and the JSON report as users see them, pinned.
+#[test]
+fn reports_are_stable() {
+    let findings = lint("promlint.prom");
+    // Paths differ between machines: report the fixture by its name.
+    let findings: Vec<Finding> = findings
+        .into_iter()
+        .map(|mut f| {
+            if let Some(l) = &mut f.location {
+                l.file = "promlint.prom".into();
+            }
+            f
+        })
+        .collect();
+    let human = flowtel_conventions::report::human_grouped(
+        &findings,
+        &flowtel_conventions::report::NoSource,
+        false,
+        2,
+    );
+    insta::assert_snapshot!("promlint_human_grouped", human);
+    insta::assert_snapshot!(
+        "promlint_json",
+        flowtel_conventions::report::json(&findings)
+    );
+}
