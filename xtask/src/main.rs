@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn cargo() -> Command {
@@ -22,8 +25,14 @@ fn cargo() -> Command {
 
 fn run(step: &str, mut cmd: Command) -> Result<(), String> {
     eprintln!("== {step}");
-    let status = cmd.status().map_err(|e| format!("{step}: cannot start: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{step} failed ({status})")) }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{step}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})"))
+    }
 }
 
 const SCHEMA_PATH: &str = "schema/flowtel.schema.json";
@@ -34,7 +43,9 @@ fn schema(check_only: bool) -> Result<(), String> {
     if check_only {
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current != fresh {
-            return Err(format!("{SCHEMA_PATH} is out of date: run `cargo xtask schema`"));
+            return Err(format!(
+                "{SCHEMA_PATH} is out of date: run `cargo xtask schema`"
+            ));
         }
         eprintln!("== {SCHEMA_PATH} is up to date");
         return Ok(());
@@ -50,7 +61,14 @@ fn ci() -> Result<(), String> {
     run("cargo fmt --check", fmt)?;
     schema(true)?;
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     run("cargo clippy", clippy)?;
     let mut test = cargo();
     test.args(["test", "--workspace", "--no-fail-fast"]);
@@ -60,7 +78,8 @@ fn ci() -> Result<(), String> {
 
 fn flowtel(args: &[&str]) -> Command {
     let mut c = cargo();
-    c.args(["run", "--quiet", "--release", "-p", "flowtel-cli", "--"]).args(args);
+    c.args(["run", "--quiet", "--release", "-p", "flowtel-cli", "--"])
+        .args(args);
     c
 }
 
@@ -70,10 +89,25 @@ fn demo() -> Result<(), String> {
     let out = root().join("out/demo");
     let _ = std::fs::remove_dir_all(&out);
     let out_s = out.to_string_lossy().into_owned();
-    run("flowtel check conventions/", flowtel(&["check", "conventions/"]))?;
+    run(
+        "flowtel check conventions/",
+        flowtel(&["check", "conventions/"]),
+    )?;
     let mut example = cargo();
-    example.args(["run", "--quiet", "--release", "-p", "example-checkout", "--", "--out", &out_s]);
-    run("example-checkout: two services, a few hundred checkout and login flows", example)?;
+    example.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "example-checkout",
+        "--",
+        "--out",
+        &out_s,
+    ]);
+    run(
+        "example-checkout: two services, a few hundred checkout and login flows",
+        example,
+    )?;
     let mut files: Vec<String> = std::fs::read_dir(&out)
         .map_err(|e| format!("{out_s}: {e}"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -83,8 +117,14 @@ fn demo() -> Result<(), String> {
     files.sort();
     let mut args = vec!["lint", "telemetry"];
     args.extend(files.iter().map(String::as_str));
-    run("flowtel lint telemetry (what the services exported)", flowtel(&args))?;
-    run("flowtel lint source examples/", flowtel(&["lint", "source", "examples/"]))?;
+    run(
+        "flowtel lint telemetry (what the services exported)",
+        flowtel(&args),
+    )?;
+    run(
+        "flowtel lint source examples/",
+        flowtel(&["lint", "source", "examples/"]),
+    )?;
     eprintln!("\nThe exported telemetry is in {out_s}.");
     Ok(())
 }

@@ -72,26 +72,25 @@ impl GlobalArgs {
     }
 
     /// The conventions path: `--conventions`, else discovered from the working directory.
-    pub fn conventions_path(&self) -> Result<PathBuf, Finding> {
+    pub fn conventions_path(&self) -> Result<PathBuf, Box<Finding>> {
         if let Some(p) = &self.conventions {
             return Ok(p.clone());
         }
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         flowtel_conventions::discover(&cwd).ok_or_else(|| {
-            Finding::new(
+            Box::new(Finding::new(
                 &rules::registry::UNREADABLE_INPUT,
                 "no conventions found: no `flowtel.yaml` or `conventions/` here or in any parent folder",
             )
-            .help("pass `--conventions PATH`, or run from inside a project that has them")
+            .help("pass `--conventions PATH`, or run from inside a project that has them"))
         })
     }
 
     /// Loads and validates the conventions; on fatal problems prints them and returns the exit code.
-    #[allow(dead_code)] // used by the commands that lint against the conventions
     pub fn load_conventions(&self) -> Result<flowtel_conventions::Registry, i32> {
         let path = match self.conventions_path() {
             Ok(p) => p,
-            Err(f) => return Err(self.emit(&[f], None)),
+            Err(f) => return Err(self.emit(&[*f], None)),
         };
         let loaded = flowtel_conventions::check(&path);
         let errors: Vec<Finding> = loaded

@@ -644,7 +644,7 @@ pub fn diff(old: &Registry, new: &Registry) -> Diff {
     d.metrics();
     d.flows();
     let mut changes = d.changes;
-    changes.sort_by(|a, b| b.bump.cmp(&a.bump));
+    changes.sort_by_key(|c| std::cmp::Reverse(c.bump));
     let required_bump = changes.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
     Diff {
         old_version: old.version.clone(),

@@ -341,7 +341,7 @@ impl<'a> Validator<'a> {
                     );
                 }
                 for (i, w) in buckets.windows(2).enumerate() {
-                    if !(w[0] < w[1]) || !w[1].is_finite() || !w[0].is_finite() {
+                    if w[0] >= w[1] || !w[1].is_finite() || !w[0].is_finite() || w[0].is_nan() {
                         self.push(
                             Finding::new(&r::BUCKETS_NOT_INCREASING, format!("bucket boundaries of `{name}` must strictly increase: {} then {}", w[0], w[1]))
                                 .at(self.at(f, &[Seg::Key("metrics"), Seg::Key(name), Seg::Key("buckets"), Seg::Index(i + 1)]))

@@ -21,7 +21,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         .unwrap_or_else(|| global.conventions_path())
     {
         Ok(p) => p,
-        Err(f) => return global.emit(&[f], None),
+        Err(f) => return global.emit(&[*f], None),
     };
     let loaded = load_for_report(&path);
     let sources = loaded
