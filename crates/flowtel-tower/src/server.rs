@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
@@ -34,10 +34,60 @@ pub const SERVER_DURATION: &str = "http.server.request.duration";
 struct Shared {
     duration: Histogram,
     propagator: FlowPropagator,
-    /// `(method, route)` of every registry `entry` to its flow.
-    entries: HashMap<(String, String), StringValue>,
+    /// Route of every registry `entry` to its methods and their flows.
+    entries: HashMap<String, Vec<(String, StringValue)>>,
     /// Flow names of the registry, so baggage values of known flows are not copied.
     flows: HashMap<String, StringValue>,
+    /// Route templates as label values, and span names per method and route, made once
+    /// each. Bounded: only the router's own templates ever arrive here, never raw paths.
+    routes: RwLock<HashMap<Box<str>, StringValue>>,
+    names: RwLock<HashMap<(&'static str, StringValue), Arc<str>>>,
+}
+
+impl Shared {
+    fn route_value(&self, route: &str) -> StringValue {
+        if let Some(v) = self
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(route)
+        {
+            return v.clone();
+        }
+        let value = StringValue::from(Arc::<str>::from(route));
+        self.routes
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(route.into(), value.clone());
+        value
+    }
+
+    /// `{method} {route}`, the server span name.
+    fn span_name(&self, method: &'static str, route: &StringValue) -> Arc<str> {
+        let key = (method, route.clone());
+        if let Some(name) = self
+            .names
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return name.clone();
+        }
+        let name: Arc<str> = format!("{method} {}", route.as_str()).into();
+        self.names
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, name.clone());
+        name
+    }
+
+    fn entry_flow(&self, method: &http::Method, route: &str) -> Option<StringValue> {
+        let methods = self.entries.get(route)?;
+        methods
+            .iter()
+            .find(|(m, _)| m == method.as_str())
+            .map(|(_, flow)| flow.clone())
+    }
 }
 
 /// Tower layer instrumenting an HTTP server; see the module docs.
@@ -71,10 +121,10 @@ impl FlowServerLayer {
             flows.insert(name.clone(), value.clone());
             for entry in &flow.entry {
                 if let Some((method, route)) = entry.trim().split_once(' ') {
-                    entries.insert(
-                        (method.trim().to_owned(), route.trim().to_owned()),
-                        value.clone(),
-                    );
+                    entries
+                        .entry(route.trim().to_owned())
+                        .or_insert_with(Vec::new)
+                        .push((method.trim().to_owned(), value.clone()));
                 }
             }
         }
@@ -84,6 +134,8 @@ impl FlowServerLayer {
                 propagator,
                 entries,
                 flows,
+                routes: RwLock::new(HashMap::new()),
+                names: RwLock::new(HashMap::new()),
             }),
             classifier: ServerErrors,
         }
@@ -149,23 +201,19 @@ where
         let parent = self.shared.propagator.extract_headers(req.headers());
         let flow = route
             .as_ref()
-            .and_then(|r| {
-                self.shared
-                    .entries
-                    .get(&(req.method().as_str().to_owned(), r.as_str().to_owned()))
-            })
-            .cloned()
+            .and_then(|r| self.shared.entry_flow(req.method(), r.as_str()))
             .or_else(|| {
                 flow_from_context(&parent).map(|f| match self.shared.flows.get(f.as_str()) {
                     Some(known) => known.clone(),
                     None => f,
                 })
             });
+        let route = route.map(|r| self.shared.route_value(r.as_str()));
         let span = match &route {
             Some(r) => tracing::info_span!(
                 target: "flowtel::http",
                 "HTTP request",
-                otel.name = format_args!("{method} {}", r.as_str()),
+                otel.name = &*self.shared.span_name(method, r),
                 otel.kind = "server",
                 otel.status_code = Empty,
                 http.request.method = method,
@@ -219,7 +267,7 @@ where
 struct Done<C> {
     start: Instant,
     method: &'static str,
-    route: Option<MatchedPath>,
+    route: Option<StringValue>,
     flow: Option<StringValue>,
     shared: Arc<Shared>,
     classifier: C,
@@ -243,7 +291,7 @@ impl<C: Classify> Done<C> {
         let mut attrs = Vec::with_capacity(5);
         attrs.push(KeyValue::new("http.request.method", self.method));
         if let Some(r) = &self.route {
-            attrs.push(KeyValue::new("http.route", r.as_str().to_owned()));
+            attrs.push(KeyValue::new("http.route", r.clone()));
         }
         if let Some(s) = status {
             attrs.push(KeyValue::new("http.response.status_code", i64::from(s)));

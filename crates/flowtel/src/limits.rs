@@ -392,8 +392,13 @@ impl<H> CardinalityLimiter<H> {
         let n = self.labels.len();
         let mut picked: [Option<ValueRef<'_>>; MAX_LABELS] = [None; MAX_LABELS];
         let mut extra = false;
-        for kv in attrs {
-            match self.labels.iter().position(|l| l.key == kv.key) {
+        for (j, kv) in attrs.iter().enumerate() {
+            // Callers mostly pass labels in declared order: try that slot first.
+            let slot = match self.labels.get(j) {
+                Some(l) if l.key == kv.key => Some(j),
+                _ => self.labels.iter().position(|l| l.key == kv.key),
+            };
+            match slot {
                 Some(i) => picked[i] = Some(ValueRef::of(&kv.value)),
                 None => extra = true,
             }
