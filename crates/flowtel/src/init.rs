@@ -191,7 +191,16 @@ impl TelemetryBuilder {
     }
 
     /// Builds everything without installing anything global.
+    ///
+    /// `FLOWTEL_PII_KEY` (32 hex digits), when set, keys [`crate::hash_pii`], so the services
+    /// of a deployment hash personal data alike; otherwise each process draws a random key.
     pub fn build(self) -> Result<(Telemetry, Dispatch), InitError> {
+        if let Some(key) = std::env::var("FLOWTEL_PII_KEY")
+            .ok()
+            .and_then(|hex| parse_key(hex.trim()))
+        {
+            crate::redact::set_pii_key(key);
+        }
         let violations = Arc::new(Violations::new());
         let resource = self.resource();
         let registry = &self.conventions;
@@ -327,6 +336,18 @@ impl TelemetryBuilder {
             .with_service_name(name)
             .build()
     }
+}
+
+/// 32 hex digits as a 16-byte key.
+fn parse_key(hex: &str) -> Option<[u8; 16]> {
+    if hex.len() != 32 || !hex.is_ascii() {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(key)
 }
 
 /// Per-instrument SDK settings from the registry: the SDK's own cardinality limit sits above
@@ -495,5 +516,18 @@ impl Drop for Telemetry {
         let _ = self
             .meter_provider
             .shutdown_with_timeout(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pii_keys_are_32_hex_digits() {
+        let key = parse_key("000102030405060708090a0b0c0d0e0f").unwrap();
+        assert_eq!(key[15], 15);
+        assert!(parse_key("00").is_none());
+        assert!(parse_key("zz0102030405060708090a0b0c0d0e0f").is_none());
     }
 }
