@@ -122,3 +122,75 @@ fn reports_are_stable() {
         flowtel_conventions::report::json(&findings)
     );
 }
+
+#[test]
+fn target_info_is_checked_as_the_resource() {
+    let findings = lint("target-info.prom");
+    let got: Vec<_> = findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule.id,
+                f.location.as_ref().unwrap().line,
+                f.subject["attribute"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("FT0113", 3, "service.version"),
+            ("FT0113", 3, "deployment.environment.name"),
+        ],
+        "{findings:#?}"
+    );
+}
+
+/// `http://` inputs are scraped: the findings name the URL and the line in the answer.
+#[test]
+fn a_scrape_is_linted_like_a_file() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/metrics", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            request.extend_from_slice(&buf[..n]);
+        }
+        let body = "# TYPE queue_depth_total gauge\nqueue_depth_total 1\n";
+        let _ = write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    let findings = lint_inputs(
+        &registry(),
+        std::slice::from_ref(&url),
+        &ReadOptions::default(),
+        &mut |_| {},
+    );
+    server.join().unwrap();
+    let got: Vec<_> = findings
+        .iter()
+        .map(|f| {
+            let l = f.location.as_ref().unwrap();
+            (f.rule.id, l.file.as_str(), l.line)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("FT0101", url.as_str(), 1),
+            ("FT0117", url.as_str(), 1),
+            ("FT0120", url.as_str(), 1)
+        ],
+        "{findings:#?}"
+    );
+}

@@ -10,7 +10,7 @@ use flowtel_otlp::{Batch, Exposition, InstrumentKind, MetricFamily};
 
 use super::TelemetryLinter;
 use super::index::PromMatch;
-use super::otlp::{FlowAttrs, Val, instrument_fits};
+use super::otlp::{FlowAttrs, REQUIRED_RESOURCE, Val, instrument_fits};
 
 /// Unit words that are not Prometheus base units, with the base unit to use.
 const NON_BASE_UNITS: &[(&str, &str)] = &[
@@ -57,8 +57,55 @@ impl<'r> TelemetryLinter<'r> {
     pub(super) fn prometheus(&mut self, batch: &Batch, exp: &Exposition) {
         for fam in &exp.families {
             let line = fam.first_line().max(1);
+            // Families the OpenTelemetry Prometheus exporter adds itself: the resource as
+            // `target_info` (checked like a resource), the scope as `otel_scope_info`.
+            match fam.name.as_str() {
+                "target_info" | "target" if is_info(fam) => {
+                    self.target_info(batch, fam);
+                    continue;
+                }
+                "otel_scope_info" | "otel_scope" if is_info(fam) => continue,
+                _ => {}
+            }
             self.promlint(batch, fam, line);
             self.declared_family(batch, fam, line);
+        }
+    }
+
+    /// `missing-resource-attribute` on the resource the exporter exposes as `target_info`.
+    fn target_info(&mut self, batch: &Batch, fam: &MetricFamily) {
+        let Some(sample) = fam.samples.first() else {
+            return;
+        };
+        let service = sample.label("service_name").or_else(|| sample.label("job"));
+        for key in REQUIRED_RESOURCE {
+            let label = super::index::prometheus_label(key);
+            let present = sample.label(&label).is_some()
+                || (key == "service.name" && sample.label("job").is_some());
+            if present {
+                continue;
+            }
+            let who = service.unwrap_or("");
+            self.found
+                .report((rules::MISSING_RESOURCE_ATTRIBUTE.id, who, key), || {
+                    let whose = match service {
+                        Some(s) => format!("of service `{s}`"),
+                        None => "without a `service.name`".to_string(),
+                    };
+                    let mut f = Finding::new(
+                        &rules::MISSING_RESOURCE_ATTRIBUTE,
+                        format!("the resource {whose} (`target_info`) lacks `{key}`"),
+                    )
+                    .at(at(batch, sample.line))
+                    .subject("attribute", key)
+                    .help(format!(
+                        "set `{key}` on the SDK's resource (or through OTEL_RESOURCE_ATTRIBUTES)"
+                    ));
+                    if let Some(s) = service {
+                        f = f.subject("service", s);
+                    }
+                    f
+                });
         }
     }
 
@@ -158,7 +205,8 @@ impl<'r> TelemetryLinter<'r> {
             let pairs: Vec<(&str, Val<'_>)> = s
                 .labels
                 .iter()
-                .filter(|(k, _)| k != skip)
+                // `otel_scope_*` labels are added by the exporter, not by the instrumentation.
+                .filter(|(k, _)| k != skip && !k.starts_with("otel_scope_"))
                 .map(|(k, v)| {
                     let key = ix.prom_attribute(k).map_or(k.as_str(), |a| a.name);
                     (key, Val::Str(v.as_str()))
@@ -324,6 +372,15 @@ impl<'r> TelemetryLinter<'r> {
         }
         let _ = FlowAttrs::default;
     }
+}
+
+/// Whether a family is an info metric (`# TYPE x info` in OpenMetrics, a gauge named
+/// `*_info` in 0.0.4).
+fn is_info(fam: &MetricFamily) -> bool {
+    matches!(
+        fam.metric_type,
+        MetricType::Info | MetricType::Gauge | MetricType::Untyped | MetricType::Unknown
+    )
 }
 
 /// Whether `s` is the first sample of its label set in a summary (so each set counts once).
