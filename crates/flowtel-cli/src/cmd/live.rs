@@ -73,6 +73,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
                 report.stats.items,
                 report.stats.bytes
             );
+            if report.stats.requests + report.stats.rejected == 0 {
+                eprintln!(
+                    "flowtel live: warning: no telemetry arrived; point the exporters at the addresses above (OTEL_EXPORTER_OTLP_ENDPOINT), or raise --until-idle"
+                );
+            }
             super::lint::telemetry::emit(global, &report.findings, &reg, args.max_examples)
         }
         Err(e) => {
