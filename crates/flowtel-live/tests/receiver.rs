@@ -227,3 +227,52 @@ fn many_concurrent_senders_are_all_answered() {
     assert_eq!(report.stats.requests, 160);
     assert_eq!(report.stats.items, 160);
 }
+
+/// Whatever bytes arrive, every request gets an answer (success or a 4xx) and the receiver
+/// keeps serving.
+#[test]
+fn random_bodies_never_break_the_receiver() {
+    let (addr, handle) = start(64 * 1024);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let valid = SPANS.as_bytes();
+    for i in 0..120 {
+        let body: Vec<u8> = match i % 3 {
+            // Pure noise.
+            0 => (0..(next() % 2048)).map(|_| next() as u8).collect(),
+            // A valid request with a few bytes changed.
+            1 => {
+                let mut b = valid.to_vec();
+                for _ in 0..(1 + next() % 4) {
+                    let at = (next() as usize) % b.len();
+                    b[at] = next() as u8;
+                }
+                b
+            }
+            // A valid request cut short.
+            _ => valid[..(next() as usize) % valid.len()].to_vec(),
+        };
+        let ct = if i % 2 == 0 {
+            "application/json"
+        } else {
+            "application/x-protobuf"
+        };
+        let path = ["/v1/traces", "/v1/metrics", "/v1/logs"][i % 3];
+        let a = post(addr, path, &[("Content-Type", ct)], &body);
+        assert!(matches!(a.status, 200 | 400), "status {}", a.status);
+    }
+    let ok = post(
+        addr,
+        "/v1/traces",
+        &[("Content-Type", "application/json")],
+        SPANS.as_bytes(),
+    );
+    assert_eq!(ok.status, 200);
+    let report = handle.join().unwrap();
+    assert_eq!(report.stats.requests + report.stats.rejected, 121);
+}

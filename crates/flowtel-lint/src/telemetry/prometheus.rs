@@ -413,3 +413,22 @@ fn snake_case(name: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_suggestions() {
+        assert_eq!(snake_case("httpRequestsTotal"), "http_requests_total");
+        assert_eq!(snake_case("statusCode"), "status_code");
+        assert_eq!(snake_case("already_snake"), "already_snake");
+    }
+
+    #[test]
+    fn counters_and_histograms_map_to_instruments() {
+        assert_eq!(kind_of(MetricType::Counter), InstrumentKind::Counter);
+        assert_eq!(kind_of(MetricType::Histogram), InstrumentKind::Histogram);
+        assert_eq!(kind_of(MetricType::Untyped), InstrumentKind::Empty);
+    }
+}
