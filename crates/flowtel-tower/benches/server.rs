@@ -101,7 +101,8 @@ fn bench(c: &mut Criterion) {
                     .with_tracer(tracer.tracer("flowtel"))
                     .with_location(false)
                     .with_threads(false)
-                    .with_tracked_inactivity(false),
+                    .with_tracked_inactivity(false)
+                    .with_context_activation(false),
             ),
     );
     let app = routes().layer(flowtel_tower::FlowServerLayer::from_parts(

@@ -97,7 +97,8 @@ fn bench(c: &mut Criterion) {
                     .with_tracer(tracer.tracer("flowtel"))
                     .with_location(false)
                     .with_threads(false)
-                    .with_tracked_inactivity(false),
+                    .with_tracked_inactivity(false)
+                    .with_context_activation(false),
             ),
     );
     let mut i = 0u64;
