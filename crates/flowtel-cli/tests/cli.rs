@@ -191,13 +191,13 @@ fn explain_prints_the_rule_documentation() {
     let out = flowtel(&["explain", "FT0012"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("# FT0012 undeclared-label"), "{text}");
+    assert!(text.starts_with("# FT0012 label-not-an-attribute"), "{text}");
     assert!(
         text.contains("## What it does")
             && text.contains("## Why is this bad")
             && text.contains("## Example")
     );
-    let by_name = flowtel(&["explain", "undeclared-label"]);
+    let by_name = flowtel(&["explain", "label-not-an-attribute"]);
     assert_eq!(by_name.stdout, out.stdout);
     let unknown = flowtel(&["explain", "FT0O12"]);
     assert_eq!(unknown.status.code(), Some(2));

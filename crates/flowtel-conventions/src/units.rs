@@ -270,9 +270,28 @@ mod tests {
         // Every distinct `unit` in OpenTelemetry's semantic conventions v1.44.0 but `rpm`,
         // which is not UCUM (UCUM writes revolutions per minute as `{rev}/min`).
         for u in [
-            "By", "s", "{pod}", "1", "{cpu}", "{connection}", "{span}", "{request}", "ms",
-            "{Hz}", "By/s", "%", "Cel", "W", "V", "Hz", "J", "{run_queue_item}",
-            "{persistentvolumeclaim}", "{gc_cycle}", "{log_record}", "{data_point}",
+            "By",
+            "s",
+            "{pod}",
+            "1",
+            "{cpu}",
+            "{connection}",
+            "{span}",
+            "{request}",
+            "ms",
+            "{Hz}",
+            "By/s",
+            "%",
+            "Cel",
+            "W",
+            "V",
+            "Hz",
+            "J",
+            "{run_queue_item}",
+            "{persistentvolumeclaim}",
+            "{gc_cycle}",
+            "{log_record}",
+            "{data_point}",
         ] {
             assert_eq!(check(u), Ok(()), "{u}");
         }

@@ -38,7 +38,7 @@ fn json_output_follows_the_documented_shape() {
     assert_eq!(v["summary"]["errors"], 2);
     let f = &v["findings"][1];
     assert_eq!(f["rule"], "FT0012");
-    assert_eq!(f["name"], "undeclared-label");
+    assert_eq!(f["name"], "label-not-an-attribute");
     assert_eq!(f["severity"], "error");
     assert_eq!(f["location"]["line"], 8);
     assert_eq!(f["subject"]["label"], "tenant");

@@ -8,7 +8,7 @@ use crate::common::{FormatArg, GlobalArgs, print_out};
 /// Arguments of `flowtel explain`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Rule id (`FT0012`) or name (`undeclared-label`).
+    /// Rule id (`FT0012`) or name (`label-not-an-attribute`).
     #[arg(required_unless_present = "list")]
     pub rule: Option<String>,
     /// List every rule instead.

@@ -91,7 +91,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .copied()
 }
 
-/// Looks a rule up by id (`FT0012`, case-insensitive) or name (`undeclared-label`).
+/// Looks a rule up by id (`FT0012`, case-insensitive) or name (`label-not-an-attribute`).
 pub fn find(id_or_name: &str) -> Option<&'static Rule> {
     all().find(|r| r.id.eq_ignore_ascii_case(id_or_name) || r.name == id_or_name)
 }

@@ -90,7 +90,7 @@ declare_rule!(NAME_NOT_CONVENTIONAL, "FT0011", "name-not-conventional", Error,
     good: "metrics:\n  checkout.duration: {instrument: histogram, unit: s}",
 );
 
-declare_rule!(UNDECLARED_LABEL, "FT0012", "undeclared-label", Error,
+declare_rule!(UNDECLARED_LABEL, "FT0012", "label-not-an-attribute", Error,
     summary: "A metric label that is not a declared attribute.",
     what: "Reports a metric `labels` entry that no layer declares under `attributes`.",
     why: "Labels without a declaration have no type, no value limit and no PII marking: they are how cardinality explosions and leaks start.",

@@ -14,7 +14,7 @@ declare_rule!(UNKNOWN_METRIC, "FT0101", "unknown-metric", Error,
     good: "# conventions\nmetrics:\n  checkout.orders: {instrument: counter, unit: '{order}', labels: [outcome]}\n# exported\nmetrics: [{name: checkout.orders, sum: {...}}]",
 );
 
-declare_rule!(UNDECLARED_LABEL, "FT0102", "undeclared-metric-label", Error,
+declare_rule!(UNDECLARED_LABEL, "FT0102", "undeclared-label", Error,
     summary: "A metric carries a label it does not declare.",
     what: "Reports every attribute key on a data point of a declared metric that is not among the metric's `labels`.",
     why: "Every label multiplies the series count; an undeclared one is unbounded cost nobody agreed to, and often personal data or a raw path that slipped in.",
