@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use flowtel::meter::Histogram;
+use flowtel::meter::{Histogram, Labels};
 use flowtel::propagation::FlowPropagator;
 use flowtel::{Meter, Telemetry};
 use http::{Request, Response};
@@ -179,7 +179,7 @@ impl<C: Classify> Done<C> {
             span.record("error.type", e.as_ref());
             span.record("otel.status_code", "ERROR");
         }
-        let mut attrs = Vec::with_capacity(5);
+        let mut attrs = Labels::<5>::new();
         attrs.push(KeyValue::new("http.request.method", self.method));
         if let Some(a) = self.address {
             attrs.push(KeyValue::new("server.address", a));
@@ -193,7 +193,7 @@ impl<C: Classify> Done<C> {
         if let Some(f) = self.flow {
             attrs.push(KeyValue::new("flow.name", f));
         }
-        self.shared.duration.record(seconds, &attrs);
+        self.shared.duration.record(seconds, attrs.as_slice());
     }
 }
 

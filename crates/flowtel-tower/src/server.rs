@@ -16,7 +16,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
-use flowtel::meter::Histogram;
+use flowtel::meter::{Histogram, Labels};
 use flowtel::propagation::{FlowPropagator, flow_from_context};
 use flowtel::{Meter, Telemetry};
 use http::{Request, Response};
@@ -288,7 +288,7 @@ impl<C: Classify> Done<C> {
             span.record("error.type", e.as_ref());
             span.record("otel.status_code", "ERROR");
         }
-        let mut attrs = Vec::with_capacity(5);
+        let mut attrs = Labels::<5>::new();
         attrs.push(KeyValue::new("http.request.method", self.method));
         if let Some(r) = &self.route {
             attrs.push(KeyValue::new("http.route", r.clone()));
@@ -302,7 +302,7 @@ impl<C: Classify> Done<C> {
         if let Some(f) = self.flow {
             attrs.push(KeyValue::new("flow.name", f));
         }
-        self.shared.duration.record(seconds, &attrs);
+        self.shared.duration.record(seconds, attrs.as_slice());
     }
 }
 

@@ -24,7 +24,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::meter::{Counter, Histogram, Meter};
+use crate::meter::{Counter, Histogram, Labels, Meter};
 use crate::propagation::{FLOW_KEY, flow_from_context};
 
 /// Field that marks flow and step spans.
@@ -308,27 +308,23 @@ where
         let inner = &self.inner;
         match data.kind {
             Kind::Flow => {
-                let mut attrs: Vec<KeyValue> = Vec::with_capacity(2);
-                attrs.extend(flow_kv.clone());
-                attrs.push(outcome_kv);
-                inner.flow_requests.add(1, &attrs);
-                inner.flow_duration.record(seconds, &attrs);
+                let mut attrs = Labels::<2>::new();
+                attrs.push(flow_kv).push(outcome_kv);
+                inner.flow_requests.add(1, attrs.as_slice());
+                inner.flow_duration.record(seconds, attrs.as_slice());
                 if let Some(e) = error_kv {
-                    attrs.pop();
-                    attrs.push(e);
-                    inner.flow_errors.add(1, &attrs);
+                    inner.flow_errors.add(1, attrs.replace_last(e).as_slice());
                 }
             }
             Kind::Step => {
-                let mut attrs: Vec<KeyValue> = Vec::with_capacity(3);
-                attrs.extend(flow_kv);
-                attrs.extend(data.step.map(|s| KeyValue::new(STEP_FIELD, s)));
-                attrs.push(outcome_kv);
-                inner.step_duration.record(seconds, &attrs);
+                let mut attrs = Labels::<3>::new();
+                attrs
+                    .push(flow_kv)
+                    .push(data.step.map(|s| KeyValue::new(STEP_FIELD, s)))
+                    .push(outcome_kv);
+                inner.step_duration.record(seconds, attrs.as_slice());
                 if let Some(e) = error_kv {
-                    attrs.pop();
-                    attrs.push(e);
-                    inner.step_errors.add(1, &attrs);
+                    inner.step_errors.add(1, attrs.replace_last(e).as_slice());
                 }
             }
             Kind::Other => {}

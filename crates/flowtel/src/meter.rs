@@ -303,3 +303,72 @@ impl Histogram {
         self.0.as_deref()
     }
 }
+
+/// A fixed-capacity label list built on the stack, so recording a metric from optional parts
+/// allocates nothing.
+#[derive(Debug)]
+pub struct Labels<const N: usize> {
+    kvs: [KeyValue; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for Labels<N> {
+    fn default() -> Self {
+        Labels {
+            // Placeholders past `len` are never read.
+            kvs: std::array::from_fn(|_| KeyValue::new(Key::from_static_str(""), false)),
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> Labels<N> {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends `kv` (ignored when absent, or when the list is full).
+    pub fn push(&mut self, kv: impl Into<Option<KeyValue>>) -> &mut Self {
+        if let Some(kv) = kv.into()
+            && self.len < N
+        {
+            self.kvs[self.len] = kv;
+            self.len += 1;
+        }
+        self
+    }
+
+    /// Replaces the last label (e.g. `outcome` by `error.type`).
+    pub fn replace_last(&mut self, kv: KeyValue) -> &mut Self {
+        if self.len > 0 {
+            self.kvs[self.len - 1] = kv;
+        }
+        self
+    }
+
+    /// The labels pushed so far.
+    pub fn as_slice(&self) -> &[KeyValue] {
+        &self.kvs[..self.len]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_skip_absent_parts_and_never_overflow() {
+        let mut l = Labels::<2>::new();
+        l.push(None)
+            .push(KeyValue::new("a", 1))
+            .push(KeyValue::new("b", 2));
+        l.push(KeyValue::new("c", 3));
+        assert_eq!(
+            l.as_slice(),
+            &[KeyValue::new("a", 1), KeyValue::new("b", 2)]
+        );
+        l.replace_last(KeyValue::new("e", 5));
+        assert_eq!(l.as_slice()[1], KeyValue::new("e", 5));
+    }
+}
