@@ -102,7 +102,13 @@ impl FlowPropagator {
 impl TextMapPropagator for FlowPropagator {
     fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
         self.trace.inject_context(cx, injector);
-        let (value, dropped) = encode_baggage(cx, None);
+        // Clients that inject through the global propagator get the flow of the current span
+        // even when their context carries no baggage.
+        let flow = match flow_from_context(cx) {
+            Some(_) => None,
+            None => crate::layer::current_flow(),
+        };
+        let (value, dropped) = encode_baggage(cx, flow.as_ref());
         self.count_dropped(dropped);
         if !value.is_empty() {
             injector.set(BAGGAGE_HEADER, value);

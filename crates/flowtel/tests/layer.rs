@@ -248,3 +248,30 @@ fn labels_are_capped_by_enum_values_and_cardinality_limits() {
     assert_eq!(total, 2_000.0, "nothing is lost, only folded");
     assert!(telemetry.violations().get(Rule::ValueOverflow) > 0);
 }
+
+#[test]
+fn the_global_propagator_carries_the_current_flow() {
+    use opentelemetry::propagation::TextMapPropagator;
+    let (telemetry, dispatch) = flowtel::init(conventions())
+        .in_memory()
+        .build()
+        .expect("init");
+    let mut headers = std::collections::HashMap::new();
+    tracing::dispatcher::with_default(&dispatch, || {
+        let flow = flow_span("checkout");
+        let _f = flow.enter();
+        let step = step_span("cart.load");
+        let _s = step.enter();
+        assert_eq!(
+            flowtel::current_flow().map(|f| f.to_string()).as_deref(),
+            Some("checkout")
+        );
+        telemetry
+            .propagator()
+            .inject_context(&opentelemetry::Context::new(), &mut headers);
+    });
+    assert_eq!(
+        headers.get("baggage").map(String::as_str),
+        Some("flow.name=checkout")
+    );
+}
