@@ -76,8 +76,18 @@ fn answer(mut conn: TcpStream, registry: &prometheus::Registry) {
     use prometheus::Encoder as _;
     let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
     let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
+    // Read the request head (it may arrive in pieces), at most 4 KiB.
     let mut buf = [0u8; 4096];
-    let n = conn.read(&mut buf).unwrap_or(0);
+    let mut n = 0;
+    while n < buf.len() {
+        match conn.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
     let request = String::from_utf8_lossy(&buf[..n]);
     let path = request.split_whitespace().nth(1).unwrap_or("");
     let (status, body) = if path == "/metrics" || path.starts_with("/metrics?") {

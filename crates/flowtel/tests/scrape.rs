@@ -8,7 +8,11 @@ use opentelemetry::KeyValue;
 
 fn get(addr: std::net::SocketAddr, path: &str) -> String {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    // Sent in pieces on purpose: the endpoint must read the whole request head.
+    for piece in ["GET ", path, " HTTP/1.1\r\n", "Host: test\r\n\r\n"] {
+        s.write_all(piece.as_bytes()).unwrap();
+        s.flush().unwrap();
+    }
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
