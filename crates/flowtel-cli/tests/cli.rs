@@ -191,7 +191,10 @@ fn explain_prints_the_rule_documentation() {
     let out = flowtel(&["explain", "FT0012"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("# FT0012 label-not-an-attribute"), "{text}");
+    assert!(
+        text.starts_with("# FT0012 label-not-an-attribute"),
+        "{text}"
+    );
     assert!(
         text.contains("## What it does")
             && text.contains("## Why is this bad")

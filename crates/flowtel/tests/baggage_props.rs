@@ -9,7 +9,8 @@ use proptest::prelude::*;
 fn member() -> impl Strategy<Value = String> {
     prop_oneof![
         ("[a-z.]{1,12}", "[ -~]{0,40}").prop_map(|(k, v)| format!("{k}={v}")),
-        ("[a-z]{1,8}", "[a-z0-9%]{0,400}", "[a-z=;]{0,10}").prop_map(|(k, v, p)| format!("{k}={v};{p}")),
+        ("[a-z]{1,8}", "[a-z0-9%]{0,400}", "[a-z=;]{0,10}")
+            .prop_map(|(k, v, p)| format!("{k}={v};{p}")),
         any::<String>(),
     ]
 }
