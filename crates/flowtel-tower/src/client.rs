@@ -119,6 +119,14 @@ where
         let start = Instant::now();
         let method = method_label(req.method());
         let address: Option<String> = req.uri().host().map(str::to_owned);
+        let port = req
+            .uri()
+            .port_u16()
+            .or_else(|| match req.uri().scheme_str() {
+                Some("https") => Some(443),
+                Some("http") => Some(80),
+                _ => None,
+            });
         let flow = flowtel::current_flow();
         let span = tracing::info_span!(
             target: "flowtel::http",
@@ -128,6 +136,7 @@ where
             otel.status_code = Empty,
             http.request.method = method,
             server.address = address.as_deref(),
+            server.port = port,
             http.response.status_code = Empty,
             error.type = Empty,
             flow.name = flow.as_ref().map(StringValue::as_str),
@@ -147,6 +156,7 @@ where
                 start,
                 method,
                 address,
+                port,
                 flow,
                 shared: self.shared.clone(),
                 classifier: self.classifier.clone(),
@@ -159,6 +169,7 @@ struct Done<C> {
     start: Instant,
     method: &'static str,
     address: Option<String>,
+    port: Option<u16>,
     flow: Option<StringValue>,
     shared: Arc<Shared>,
     classifier: C,
@@ -179,10 +190,13 @@ impl<C: Classify> Done<C> {
             span.record("error.type", e.as_ref());
             span.record("otel.status_code", "ERROR");
         }
-        let mut attrs = Labels::<5>::new();
+        let mut attrs = Labels::<6>::new();
         attrs.push(KeyValue::new("http.request.method", self.method));
         if let Some(a) = self.address {
             attrs.push(KeyValue::new("server.address", a));
+        }
+        if let Some(p) = self.port {
+            attrs.push(KeyValue::new("server.port", i64::from(p)));
         }
         if let Some(s) = status {
             attrs.push(KeyValue::new("http.response.status_code", i64::from(s)));

@@ -197,6 +197,12 @@ where
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         let start = Instant::now();
         let method = method_label(req.method());
+        // Servers see origin-form URIs; only TLS terminated here would make this `https`.
+        let scheme: &'static str = if req.uri().scheme_str() == Some("https") {
+            "https"
+        } else {
+            "http"
+        };
         let route = req.extensions().get::<MatchedPath>().cloned();
         let parent = self.shared.propagator.extract_headers(req.headers());
         let flow = route
@@ -220,7 +226,7 @@ where
                 http.route = r.as_str(),
                 http.response.status_code = Empty,
                 url.path = req.uri().path(),
-                url.scheme = req.uri().scheme_str().unwrap_or("http"),
+                url.scheme = scheme,
                 error.type = Empty,
                 flow.name = flow.as_ref().map(StringValue::as_str),
             ),
@@ -233,7 +239,7 @@ where
                 http.request.method = method,
                 http.response.status_code = Empty,
                 url.path = req.uri().path(),
-                url.scheme = req.uri().scheme_str().unwrap_or("http"),
+                url.scheme = scheme,
                 error.type = Empty,
                 flow.name = flow.as_ref().map(StringValue::as_str),
             ),
@@ -255,6 +261,7 @@ where
             done: Some(Done {
                 start,
                 method,
+                scheme,
                 route,
                 flow,
                 shared: self.shared.clone(),
@@ -267,6 +274,7 @@ where
 struct Done<C> {
     start: Instant,
     method: &'static str,
+    scheme: &'static str,
     route: Option<StringValue>,
     flow: Option<StringValue>,
     shared: Arc<Shared>,
@@ -288,8 +296,9 @@ impl<C: Classify> Done<C> {
             span.record("error.type", e.as_ref());
             span.record("otel.status_code", "ERROR");
         }
-        let mut attrs = Labels::<5>::new();
+        let mut attrs = Labels::<6>::new();
         attrs.push(KeyValue::new("http.request.method", self.method));
+        attrs.push(KeyValue::new("url.scheme", self.scheme));
         if let Some(r) = &self.route {
             attrs.push(KeyValue::new("http.route", r.clone()));
         }
