@@ -73,6 +73,11 @@ fn ci() -> Result<(), String> {
     let mut test = cargo();
     test.args(["test", "--workspace", "--no-fail-fast"]);
     run("cargo test", test)?;
+    // The cardinality attack (1,000,000 requests) and exporter-down latency checks need release
+    // builds to finish in seconds and to measure what a service would see.
+    let mut stress = cargo();
+    stress.args(["test", "--release", "-p", "flowtel-tower", "--test", "stress", "--", "--ignored"]);
+    run("stress tests (release)", stress)?;
     Ok(())
 }
 
