@@ -582,7 +582,8 @@ impl Loader {
                     let old = &reg.attributes[name];
                     if self.semconv_files.contains(&prev) && !self.semconv_files.contains(&f) {
                         if wire_type(old) != wire_type(attr) {
-                            self.semconv_conflict(
+                            self.conflict(
+                                true,
                                 ("attribute", name),
                                 format!(
                                     "type `{}` here, `{}` in OpenTelemetry's semantic conventions",
@@ -601,6 +602,7 @@ impl Loader {
                     }
                     if old.ty != attr.ty {
                         self.conflict(
+                            false,
                             ("attribute", name),
                             format!(
                                 "type `{}` here, `{}` there",
@@ -622,7 +624,8 @@ impl Loader {
                     let differs = old.instrument != metric.instrument || old.unit != metric.unit;
                     if self.semconv_files.contains(&prev) && !self.semconv_files.contains(&f) {
                         if differs {
-                            self.semconv_conflict(
+                            self.conflict(
+                                true,
                                 ("metric", name),
                                 format!(
                                     "`{} {}` here, `{} {}` in OpenTelemetry's semantic conventions",
@@ -643,6 +646,7 @@ impl Loader {
                     }
                     if differs {
                         self.conflict(
+                            false,
                             ("metric", name),
                             format!(
                                 "`{} {}` here, `{} {}` there",
@@ -663,6 +667,7 @@ impl Loader {
             for (name, flow) in &c.flows {
                 if let Some(&prev) = flow_layer.get(name) {
                     self.conflict(
+                        false,
                         ("flow", name),
                         "a flow is owned by one layer".into(),
                         (f, "flows"),
@@ -705,8 +710,11 @@ impl Loader {
         }
     }
 
-    fn semconv_conflict(
+    /// Reports a name redefined differently by a later layer, naming both places. `by_semconv`
+    /// says the first definition is OpenTelemetry's, which has its own rule and advice.
+    fn conflict(
         &mut self,
+        by_semconv: bool,
         (kind, name): (&str, &str),
         detail: String,
         (file, section): (FileId, &str),
@@ -718,45 +726,26 @@ impl Loader {
         let there = self
             .sources
             .locate(prev, &[Seg::Key(section), Seg::Name(name)]);
-        self.findings.push(
+        let finding = if by_semconv {
             Finding::new(
                 &semconv_rules::SEMCONV_REDEFINED,
                 format!("{kind} `{name}` redefines OpenTelemetry's definition: {detail}"),
             )
-            .at(here)
-            .subject(kind, name)
             .related(there, "defined here by OpenTelemetry's semantic conventions")
             .help(format!(
                 "keep OpenTelemetry's type and unit for `{name}` (a layer may narrow it: `max_values`, `pii`, `brief`), or use a name under your own prefix"
-            )),
-        );
-    }
-
-    fn conflict(
-        &mut self,
-        (kind, name): (&str, &str),
-        detail: String,
-        (file, section): (FileId, &str),
-        prev: FileId,
-    ) {
-        let here = self
-            .sources
-            .locate(file, &[Seg::Key(section), Seg::Name(name)]);
-        let there = self
-            .sources
-            .locate(prev, &[Seg::Key(section), Seg::Name(name)]);
-        self.findings.push(
+            ))
+        } else {
             Finding::new(
                 &rules::IMPORT_CONFLICT,
                 format!("{kind} `{name}` is redefined differently: {detail}"),
             )
-            .at(here)
-            .subject(kind, name)
             .related(there, "first defined here")
             .help(format!(
                 "use the imported definition of `{name}` (a layer may only narrow it), or choose another name"
-            )),
-        );
+            ))
+        };
+        self.findings.push(finding.at(here).subject(kind, name));
     }
 }
 
