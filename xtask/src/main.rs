@@ -76,7 +76,16 @@ fn ci() -> Result<(), String> {
     // The cardinality attack (1,000,000 requests) and exporter-down latency checks need release
     // builds to finish in seconds and to measure what a service would see.
     let mut stress = cargo();
-    stress.args(["test", "--release", "-p", "flowtel-tower", "--test", "stress", "--", "--ignored"]);
+    stress.args([
+        "test",
+        "--release",
+        "-p",
+        "flowtel-tower",
+        "--test",
+        "stress",
+        "--",
+        "--ignored",
+    ]);
     run("stress tests (release)", stress)?;
     Ok(())
 }
