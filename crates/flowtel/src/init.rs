@@ -15,16 +15,20 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, metrics::MeterProvider as _};
 use opentelemetry_sdk::Resource;
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::{
     Aggregation, InMemoryMetricExporter, Instrument as SdkInstrument, PeriodicReader,
-    SdkMeterProvider, Stream, Temporality, data::ResourceMetrics,
+    SdkMeterProvider, Stream, data::ResourceMetrics,
 };
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::Conventions;
-use crate::export::{CountingMetricExporter, JsonLinesMetricExporter, JsonLinesSpanExporter};
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+use crate::export::CountingMetricExporter;
+use crate::export::{JsonLinesMetricExporter, JsonLinesSpanExporter};
 use crate::layer::FlowLayer;
 use crate::meter::Meter;
 use crate::propagation::FlowPropagator;
@@ -67,7 +71,13 @@ pub fn conventions_from_path(path: &std::path::Path) -> Result<Conventions, Stri
 /// Where telemetry goes.
 #[derive(Debug, Clone)]
 enum Export {
-    Otlp { endpoint: Option<String> },
+    Otlp {
+        #[cfg_attr(
+            not(any(feature = "otlp-http", feature = "otlp-grpc")),
+            allow(dead_code)
+        )]
+        endpoint: Option<String>,
+    },
     JsonLines(PathBuf),
     InMemory,
     Nowhere,
@@ -219,12 +229,21 @@ impl TelemetryBuilder {
         }
         let mut memory = None;
         match &self.export {
+            #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
             Export::Otlp { endpoint } => {
                 let (spans, metrics) = otlp_exporters(endpoint.as_deref())?;
                 traces = traces.with_batch_exporter(redacting(spans, &redactor, &violations));
                 meters = meters.with_reader(
                     self.periodic(CountingMetricExporter::new(metrics, violations.clone())),
                 );
+            }
+            #[cfg(not(any(feature = "otlp-http", feature = "otlp-grpc")))]
+            Export::Otlp { .. } => {
+                return Err(InitError::Exporter {
+                    signal: "traces",
+                    message: "OTLP export needs flowtel's `otlp-http` or `otlp-grpc` feature"
+                        .into(),
+                });
             }
             Export::JsonLines(dir) => {
                 let io = |what: &str| {
@@ -251,6 +270,7 @@ impl TelemetryBuilder {
             }
             Export::Nowhere => {}
         }
+        #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
         let mut prometheus = None;
         #[cfg(feature = "prometheus")]
         if let Some(addr) = self.prometheus {
@@ -377,12 +397,15 @@ fn view(
     }
 }
 
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 type OtlpPair = (
     opentelemetry_otlp::SpanExporter,
     opentelemetry_otlp::MetricExporter,
 );
 
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 fn otlp_exporters(endpoint: Option<&str>) -> Result<OtlpPair, InitError> {
+    #[cfg_attr(not(feature = "otlp-http"), allow(unused_imports))]
     use opentelemetry_otlp::{Protocol, WithExportConfig};
     let protocol = std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap_or_default();
     let err = |signal| {
@@ -413,26 +436,37 @@ fn otlp_exporters(endpoint: Option<&str>) -> Result<OtlpPair, InitError> {
             message: "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs flowtel's `otlp-grpc` feature".into(),
         });
     }
-    let protocol = if protocol == "http/json" {
-        Protocol::HttpJson
-    } else {
-        Protocol::HttpBinary
-    };
-    let mut spans = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(protocol);
-    let mut metrics = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .with_protocol(protocol)
-        .with_temporality(Temporality::Cumulative);
-    if let Some(base) = endpoint {
-        spans = spans.with_endpoint(format!("{base}/v1/traces"));
-        metrics = metrics.with_endpoint(format!("{base}/v1/metrics"));
+    #[cfg(feature = "otlp-http")]
+    {
+        let protocol = if protocol == "http/json" {
+            Protocol::HttpJson
+        } else {
+            Protocol::HttpBinary
+        };
+        let mut spans = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(protocol);
+        let mut metrics = opentelemetry_otlp::MetricExporter::builder()
+            .with_http()
+            .with_protocol(protocol)
+            .with_temporality(Temporality::Cumulative);
+        if let Some(base) = endpoint {
+            spans = spans.with_endpoint(format!("{base}/v1/traces"));
+            metrics = metrics.with_endpoint(format!("{base}/v1/metrics"));
+        }
+        Ok((
+            spans.build().map_err(err("traces"))?,
+            metrics.build().map_err(err("metrics"))?,
+        ))
     }
-    Ok((
-        spans.build().map_err(err("traces"))?,
-        metrics.build().map_err(err("metrics"))?,
-    ))
+    #[cfg(not(feature = "otlp-http"))]
+    {
+        let _ = (endpoint, err);
+        Err(InitError::Exporter {
+            signal: "traces",
+            message: "OTLP over HTTP needs flowtel's `otlp-http` feature; set OTEL_EXPORTER_OTLP_PROTOCOL=grpc".into(),
+        })
+    }
 }
 
 /// The running telemetry of a service. Dropping it flushes and shuts down the providers.

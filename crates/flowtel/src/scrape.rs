@@ -3,6 +3,8 @@
 //! A reader from `opentelemetry-prometheus` collects on each scrape; a single background
 //! thread answers one connection at a time, so a flood of scrapers cannot grow memory. It is
 //! stopped when [`ScrapeServer`] drops.
+// Without the `prometheus` feature only the type stays, so that `Telemetry` keeps its shape.
+#![cfg_attr(not(feature = "prometheus"), allow(unused_imports, dead_code))]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
