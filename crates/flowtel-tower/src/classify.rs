@@ -44,6 +44,31 @@ impl Classify for ClientErrors {
     }
 }
 
+/// What a finished exchange says: the status when a response came, and its `error.type`.
+pub(crate) fn outcome<C: Classify, ResB, E: fmt::Display + 'static>(
+    classifier: &C,
+    result: &Result<http::Response<ResB>, E>,
+) -> (Option<u16>, Option<Cow<'static, str>>) {
+    match result {
+        Ok(response) => {
+            let status = response.status();
+            (Some(status.as_u16()), classifier.classify_status(status))
+        }
+        Err(e) => (None, Some(classifier.classify_error(e))),
+    }
+}
+
+/// Records the status and the `error.type` on the exchange's span.
+pub(crate) fn record_on_span(span: &tracing::Span, status: Option<u16>, error_type: Option<&str>) {
+    if let Some(status) = status {
+        span.record("http.response.status_code", status);
+    }
+    if let Some(e) = error_type {
+        span.record("error.type", e);
+        span.record("otel.status_code", "ERROR");
+    }
+}
+
 /// `hyper_util::client::legacy::Error` -> `Error`; generic arguments dropped.
 pub fn short_type_name<T: ?Sized>() -> &'static str {
     let full = std::any::type_name::<T>();

@@ -26,7 +26,7 @@ use tracing::Span;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::classify::{Classify, ServerErrors, method_label};
+use crate::classify::{Classify, ServerErrors, method_label, outcome, record_on_span};
 
 /// Name of the server duration metric.
 pub const SERVER_DURATION: &str = "http.server.request.duration";
@@ -289,13 +289,7 @@ impl<C: Classify> Done<C> {
         error_type: Option<std::borrow::Cow<'static, str>>,
     ) {
         let seconds = self.start.elapsed().as_secs_f64();
-        if let Some(status) = status {
-            span.record("http.response.status_code", status);
-        }
-        if let Some(e) = &error_type {
-            span.record("error.type", e.as_ref());
-            span.record("otel.status_code", "ERROR");
-        }
+        record_on_span(span, status, error_type.as_deref());
         let mut attrs = Labels::<6>::new();
         attrs.push(KeyValue::new("http.request.method", self.method));
         attrs.push(KeyValue::new("url.scheme", self.scheme));
@@ -340,17 +334,8 @@ where
             ready!(this.inner.poll(cx))
         };
         if let Some(done) = this.done.take() {
-            match &result {
-                Ok(response) => {
-                    let status = response.status();
-                    let error = done.classifier.classify_status(status);
-                    done.finish(this.span, Some(status.as_u16()), error);
-                }
-                Err(e) => {
-                    let error = done.classifier.classify_error(e);
-                    done.finish(this.span, None, Some(error));
-                }
-            }
+            let (status, error_type) = outcome(&done.classifier, &result);
+            done.finish(this.span, status, error_type);
         }
         Poll::Ready(result)
     }
