@@ -580,38 +580,32 @@ impl Loader {
             for (name, attr) in &c.attributes {
                 if let Some(&prev) = attr_layer.get(name) {
                     let old = &reg.attributes[name];
-                    if self.semconv_files.contains(&prev) && !self.semconv_files.contains(&f) {
-                        if wire_type(old) != wire_type(attr) {
-                            self.conflict(
-                                true,
-                                ("attribute", name),
-                                format!(
-                                    "type `{}` here, `{}` in OpenTelemetry's semantic conventions",
-                                    attr.ty.as_str(),
-                                    old.ty.as_str()
-                                ),
-                                (f, "attributes"),
-                                prev,
-                            );
-                            continue;
-                        }
-                        let narrowed = narrow_attribute(old, attr);
-                        reg.attributes.insert(name.clone(), narrowed);
-                        attr_layer.insert(name.clone(), f);
-                        continue;
-                    }
-                    if old.ty != attr.ty {
+                    // Over an OpenTelemetry definition a layer may narrow, as long as the wire
+                    // type stays (a flowtel `string` may narrow an OpenTelemetry enum).
+                    let over_semconv = self.over_semconv(prev, f);
+                    let differs = if over_semconv {
+                        wire_type(old) != wire_type(attr)
+                    } else {
+                        old.ty != attr.ty
+                    };
+                    if differs {
+                        let defs = (
+                            format!("type `{}`", attr.ty.as_str()),
+                            format!("`{}`", old.ty.as_str()),
+                        );
                         self.conflict(
-                            false,
+                            over_semconv,
                             ("attribute", name),
-                            format!(
-                                "type `{}` here, `{}` there",
-                                attr.ty.as_str(),
-                                old.ty.as_str()
-                            ),
+                            defs,
                             (f, "attributes"),
                             prev,
                         );
+                        continue;
+                    }
+                    if over_semconv {
+                        reg.attributes
+                            .insert(name.clone(), narrow_attribute(old, attr));
+                        attr_layer.insert(name.clone(), f);
                         continue;
                     }
                 }
@@ -621,43 +615,18 @@ impl Loader {
             for (name, metric) in &c.metrics {
                 if let Some(&prev) = metric_layer.get(name) {
                     let old = &reg.metrics[name];
-                    let differs = old.instrument != metric.instrument || old.unit != metric.unit;
-                    if self.semconv_files.contains(&prev) && !self.semconv_files.contains(&f) {
-                        if differs {
-                            self.conflict(
-                                true,
-                                ("metric", name),
-                                format!(
-                                    "`{} {}` here, `{} {}` in OpenTelemetry's semantic conventions",
-                                    metric.instrument.as_str(),
-                                    metric.unit,
-                                    old.instrument.as_str(),
-                                    old.unit
-                                ),
-                                (f, "metrics"),
-                                prev,
-                            );
-                            continue;
-                        }
-                        let narrowed = narrow_metric(old, metric);
-                        reg.metrics.insert(name.clone(), narrowed);
-                        metric_layer.insert(name.clone(), f);
+                    let over_semconv = self.over_semconv(prev, f);
+                    if old.instrument != metric.instrument || old.unit != metric.unit {
+                        let defs = (
+                            format!("`{} {}`", metric.instrument.as_str(), metric.unit),
+                            format!("`{} {}`", old.instrument.as_str(), old.unit),
+                        );
+                        self.conflict(over_semconv, ("metric", name), defs, (f, "metrics"), prev);
                         continue;
                     }
-                    if differs {
-                        self.conflict(
-                            false,
-                            ("metric", name),
-                            format!(
-                                "`{} {}` here, `{} {}` there",
-                                metric.instrument.as_str(),
-                                metric.unit,
-                                old.instrument.as_str(),
-                                old.unit
-                            ),
-                            (f, "metrics"),
-                            prev,
-                        );
+                    if over_semconv {
+                        reg.metrics.insert(name.clone(), narrow_metric(old, metric));
+                        metric_layer.insert(name.clone(), f);
                         continue;
                     }
                 }
@@ -669,7 +638,10 @@ impl Loader {
                     self.conflict(
                         false,
                         ("flow", name),
-                        "a flow is owned by one layer".into(),
+                        (
+                            "defined".into(),
+                            "already defined (a flow belongs to one layer)".into(),
+                        ),
                         (f, "flows"),
                         prev,
                     );
@@ -710,16 +682,27 @@ impl Loader {
         }
     }
 
+    /// Whether a definition in file `f` lies over OpenTelemetry's own (in file `prev`).
+    fn over_semconv(&self, prev: FileId, f: FileId) -> bool {
+        self.semconv_files.contains(&prev) && !self.semconv_files.contains(&f)
+    }
+
     /// Reports a name redefined differently by a later layer, naming both places. `by_semconv`
     /// says the first definition is OpenTelemetry's, which has its own rule and advice.
     fn conflict(
         &mut self,
         by_semconv: bool,
         (kind, name): (&str, &str),
-        detail: String,
+        (here_def, there_def): (String, String),
         (file, section): (FileId, &str),
         prev: FileId,
     ) {
+        let place = if by_semconv {
+            "in OpenTelemetry's semantic conventions"
+        } else {
+            "there"
+        };
+        let detail = format!("{here_def} here, {there_def} {place}");
         let here = self
             .sources
             .locate(file, &[Seg::Key(section), Seg::Name(name)]);
