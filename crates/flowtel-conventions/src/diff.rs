@@ -598,6 +598,45 @@ impl Differ<'_> {
                 at(self, "slo"),
             );
         }
+        // Compared as resolved, so a change of `defaults.regress` shows on every flow it moves.
+        let (ra, rb) = (
+            self.old.regress_thresholds(name),
+            self.new.regress_thresholds(name),
+        );
+        if ra != rb {
+            let mut changes = Vec::new();
+            if ra.confidence != rb.confidence {
+                changes.push(format!("confidence {}% → {}%", ra.confidence, rb.confidence));
+            }
+            if ra.max_increase != rb.max_increase {
+                changes.push(format!(
+                    "max_increase {}% → {}%",
+                    ra.max_increase, rb.max_increase
+                ));
+            }
+            if ra.min_delta_seconds != rb.min_delta_seconds {
+                changes.push(format!(
+                    "min_delta {}s → {}s",
+                    ra.min_delta_seconds, rb.min_delta_seconds
+                ));
+            }
+            if ra.min_samples != rb.min_samples {
+                changes.push(format!(
+                    "min_samples {} → {}",
+                    ra.min_samples, rb.min_samples
+                ));
+            }
+            self.push(
+                Bump::Minor,
+                "flow",
+                name,
+                format!(
+                    "regression-check thresholds of flow `{name}` changed: {}",
+                    changes.join(", ")
+                ),
+                at(self, "regress"),
+            );
+        }
         self.deprecation(
             "flow",
             name,

@@ -79,6 +79,18 @@ pub struct Registry {
     pub sources: SourceMap,
 }
 
+impl Registry {
+    /// The regression-check thresholds in force for `flow`: its own `regress` block, then
+    /// `defaults.regress`, then the built-in values. An unknown flow gets the defaults.
+    pub fn regress_thresholds(&self, flow: &str) -> crate::model::ResolvedRegress {
+        let defaults = self.defaults.regress.clone().unwrap_or_default();
+        match self.flows.get(flow).and_then(|f| f.regress.as_ref()) {
+            Some(own) => own.or(&defaults).resolve(),
+            None => defaults.resolve(),
+        }
+    }
+}
+
 /// What loading produced: the registry (when anything could be read) and the findings so far.
 #[derive(Debug)]
 pub struct Loaded {

@@ -134,6 +134,9 @@ pub struct Defaults {
     /// SLO window used by flows that do not name one.
     #[serde(default = "Defaults::default_slo_window")]
     pub slo_window: Duration,
+    /// Thresholds of the release regression check for flows that do not set their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regress: Option<Regress>,
 }
 
 impl Defaults {
@@ -150,6 +153,7 @@ impl Default for Defaults {
         Defaults {
             cardinality_limit: Self::default_cardinality_limit(),
             slo_window: Self::default_slo_window(),
+            regress: None,
         }
     }
 }
@@ -526,6 +530,10 @@ pub struct Flow {
     /// Service level objective.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<Slo>,
+    /// Thresholds of the release regression check for this flow and its steps (unset keys
+    /// come from `defaults.regress`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regress: Option<Regress>,
     /// Set when the flow should no longer be used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecated: Option<Deprecation>,
@@ -593,6 +601,77 @@ pub struct LatencySlo {
     pub threshold: Duration,
     /// Percentage of requests that must stay under the threshold, in (0, 100).
     pub target: f64,
+}
+
+/// Thresholds of the release regression check (`flowtel regress`): when a change in a latency
+/// distribution between two releases matters. Every key is optional; a flow's block overrides
+/// `defaults.regress`, which overrides the built-in defaults ([`Regress::BUILT_IN`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Regress {
+    /// Confidence level of every interval and test, in percent, in [80, 100) (default 95).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Smallest slowdown that fails a release, in percent of the before value: a significant
+    /// increase of the median shift, P95 or P99 at least this large fails (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_increase: Option<f64>,
+    /// Smallest absolute slowdown that counts at all (timer resolution, scheduling noise;
+    /// default 1ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_delta: Option<Duration>,
+    /// Fewest samples each side needs for a verdict; fewer is `insufficient data` (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_samples: Option<u32>,
+}
+
+impl Regress {
+    /// The built-in thresholds: 95% confidence, 10% increase, 1ms, 50 samples.
+    pub const BUILT_IN: ResolvedRegress = ResolvedRegress {
+        confidence: 95.0,
+        max_increase: 10.0,
+        min_delta_seconds: 0.001,
+        min_samples: 50,
+    };
+
+    /// This block with the keys it leaves unset taken from `fallback`.
+    pub fn or(&self, fallback: &Regress) -> Regress {
+        Regress {
+            confidence: self.confidence.or(fallback.confidence),
+            max_increase: self.max_increase.or(fallback.max_increase),
+            min_delta: self.min_delta.clone().or_else(|| fallback.min_delta.clone()),
+            min_samples: self.min_samples.or(fallback.min_samples),
+        }
+    }
+
+    /// The thresholds in force: this block, then [`Regress::BUILT_IN`] (an unreadable
+    /// `min_delta`, which validation reports, counts as unset).
+    pub fn resolve(&self) -> ResolvedRegress {
+        let b = Self::BUILT_IN;
+        ResolvedRegress {
+            confidence: self.confidence.unwrap_or(b.confidence),
+            max_increase: self.max_increase.unwrap_or(b.max_increase),
+            min_delta_seconds: self
+                .min_delta
+                .as_ref()
+                .and_then(Duration::seconds)
+                .unwrap_or(b.min_delta_seconds),
+            min_samples: self.min_samples.unwrap_or(b.min_samples),
+        }
+    }
+}
+
+/// Regression-check thresholds with every value set (see [`Regress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ResolvedRegress {
+    /// Confidence level in percent.
+    pub confidence: f64,
+    /// Smallest failing slowdown in percent.
+    pub max_increase: f64,
+    /// Smallest absolute slowdown that counts, in seconds.
+    pub min_delta_seconds: f64,
+    /// Fewest samples per side.
+    pub min_samples: u32,
 }
 
 /// Lint configuration.

@@ -10,7 +10,10 @@ use regex::Regex;
 use crate::duration::Duration;
 use crate::finding::{Finding, Location, did_you_mean};
 use crate::load::Registry;
-use crate::model::{AttributeType, Instrument};
+use crate::model::{AttributeType, Instrument, Regress};
+
+/// Fewest samples per side a `regress.min_samples` may ask for.
+pub const MIN_REGRESS_SAMPLES: u32 = 10;
 use crate::rules::{self, registry as r};
 use crate::source::{FileId, Seg};
 use crate::units;
@@ -97,6 +100,9 @@ impl<'a> Validator<'a> {
                     f,
                     &[Seg::Key("defaults"), Seg::Key("slo_window")],
                 );
+                if let Some(rg) = &d.regress {
+                    self.regress(rg, f, &[Seg::Key("defaults"), Seg::Key("regress")], None);
+                }
             }
             if let Some(lint) = &c.lint {
                 for key in lint.rules.keys() {
@@ -167,6 +173,59 @@ impl<'a> Validator<'a> {
                     .at(self.at(file, path))
                     .help("write a number and a unit: `250ms`, `2s`, `5m`, `30d`"),
             );
+        }
+    }
+
+    /// A `regress` block: percentages in range, a readable `min_delta`, enough samples.
+    fn regress(&mut self, rg: &Regress, file: FileId, path: &[Seg<'_>], flow: Option<&str>) {
+        let whose = flow.map_or_else(|| "`defaults.regress`".to_string(), |f| format!("flow `{f}`"));
+        let bad = |me: &mut Self, key: &str, message: String, help: &str| {
+            let mut p = path.to_vec();
+            p.push(Seg::Key(key));
+            let mut finding = Finding::new(&r::INVALID_VALUE, message)
+                .at(me.at(file, &p))
+                .help(help);
+            if let Some(f) = flow {
+                finding = finding.subject("flow", f);
+            }
+            me.push(finding);
+        };
+        if let Some(c) = rg.confidence
+            && !(80.0..100.0).contains(&c)
+        {
+            bad(
+                self,
+                "confidence",
+                format!("regression-check confidence {c} of {whose} is not in [80, 100)"),
+                "write a percentage such as 95 or 99",
+            );
+        }
+        if let Some(m) = rg.max_increase
+            && !(m > 0.0 && m.is_finite())
+        {
+            bad(
+                self,
+                "max_increase",
+                format!("regression-check max_increase {m} of {whose} is not a positive percentage"),
+                "write the smallest slowdown that should fail a release, in percent, e.g. 10",
+            );
+        }
+        if let Some(n) = rg.min_samples
+            && n < MIN_REGRESS_SAMPLES
+        {
+            bad(
+                self,
+                "min_samples",
+                format!(
+                    "regression-check min_samples {n} of {whose} is below {MIN_REGRESS_SAMPLES}"
+                ),
+                "the tests say nothing about fewer samples; use at least 10 (P99 needs about 370 per side)",
+            );
+        }
+        if let Some(d) = &rg.min_delta {
+            let mut p = path.to_vec();
+            p.push(Seg::Key("min_delta"));
+            self.duration(d, file, &p);
         }
     }
 
@@ -473,6 +532,9 @@ impl<'a> Validator<'a> {
                         }
                     }
                 }
+            }
+            if let Some(rg) = &flow.regress {
+                self.regress(rg, f, &fl(&[Seg::Key("regress")]), Some(name));
             }
             if let Some(slo) = &flow.slo {
                 if let Some(a) = slo.availability

@@ -94,3 +94,32 @@ fn markdown_for_a_pull_request_comment() {
     let md = md.replace(env!("CARGO_MANIFEST_DIR"), "<crate>");
     insta::assert_snapshot!(md);
 }
+
+#[test]
+fn regression_thresholds_are_compared_as_resolved_and_need_a_minor_bump() {
+    let reg = |version: &str, extra: &str| {
+        let text = format!(
+            "schema: flowtel/v1\nname: acme\nversion: {version}\n{extra}flows:\n  checkout: {{owner: team-payments}}\n  login: {{owner: team-identity, regress: {{max_increase: 20}}}}\n"
+        );
+        let loaded = flowtel_conventions::check_str("flowtel.yaml", &text);
+        assert!(loaded.findings.is_empty(), "{:#?}", loaded.findings);
+        loaded.registry.unwrap()
+    };
+    let old = reg("1.0.0", "");
+    let new = reg("1.1.0", "defaults:\n  regress: {max_increase: 5, confidence: 99}\n");
+    assert_eq!(new.regress_thresholds("checkout").max_increase, 5.0);
+    // A flow's own key wins over the defaults; the keys it leaves unset do not.
+    assert_eq!(new.regress_thresholds("login").max_increase, 20.0);
+    assert_eq!(new.regress_thresholds("login").confidence, 99.0);
+    let d = diff(&old, &new);
+    let descriptions: Vec<&str> = d.changes.iter().map(|c| c.description.as_str()).collect();
+    assert_eq!(
+        descriptions,
+        [
+            "regression-check thresholds of flow `checkout` changed: confidence 95% → 99%, max_increase 10% → 5%",
+            "regression-check thresholds of flow `login` changed: confidence 95% → 99%",
+        ]
+    );
+    assert_eq!(d.required_bump, Bump::Minor);
+    assert!(d.bump_ok());
+}
