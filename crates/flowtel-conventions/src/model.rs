@@ -609,11 +609,12 @@ pub struct LatencySlo {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Regress {
-    /// Confidence level of every interval and test, in percent, in [80, 100) (default 95).
+    /// Confidence level of every interval and test, in percent, in [80, 100) (default 99: a
+    /// release gate that blocks on noise is soon ignored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
     /// Smallest slowdown that fails a release, in percent of the before value: a significant
-    /// increase of the median shift, P95 or P99 at least this large fails (default 10).
+    /// increase of the median shift, P95 or P99 at least this large fails (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_increase: Option<f64>,
     /// Smallest absolute slowdown that counts at all (timer resolution, scheduling noise;
@@ -626,10 +627,10 @@ pub struct Regress {
 }
 
 impl Regress {
-    /// The built-in thresholds: 95% confidence, 10% increase, 1ms, 50 samples.
+    /// The built-in thresholds: 99% confidence, 5% increase, 1ms, 50 samples.
     pub const BUILT_IN: ResolvedRegress = ResolvedRegress {
-        confidence: 95.0,
-        max_increase: 10.0,
+        confidence: 99.0,
+        max_increase: 5.0,
         min_delta_seconds: 0.001,
         min_samples: 50,
     };

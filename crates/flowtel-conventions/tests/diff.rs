@@ -106,18 +106,18 @@ fn regression_thresholds_are_compared_as_resolved_and_need_a_minor_bump() {
         loaded.registry.unwrap()
     };
     let old = reg("1.0.0", "");
-    let new = reg("1.1.0", "defaults:\n  regress: {max_increase: 5, confidence: 99}\n");
-    assert_eq!(new.regress_thresholds("checkout").max_increase, 5.0);
+    let new = reg("1.1.0", "defaults:\n  regress: {max_increase: 2, confidence: 95}\n");
+    assert_eq!(new.regress_thresholds("checkout").max_increase, 2.0);
     // A flow's own key wins over the defaults; the keys it leaves unset do not.
     assert_eq!(new.regress_thresholds("login").max_increase, 20.0);
-    assert_eq!(new.regress_thresholds("login").confidence, 99.0);
+    assert_eq!(new.regress_thresholds("login").confidence, 95.0);
     let d = diff(&old, &new);
     let descriptions: Vec<&str> = d.changes.iter().map(|c| c.description.as_str()).collect();
     assert_eq!(
         descriptions,
         [
-            "regression-check thresholds of flow `checkout` changed: confidence 95% → 99%, max_increase 10% → 5%",
-            "regression-check thresholds of flow `login` changed: confidence 95% → 99%",
+            "regression-check thresholds of flow `checkout` changed: confidence 99% → 95%, max_increase 5% → 2%",
+            "regression-check thresholds of flow `login` changed: confidence 99% → 95%",
         ]
     );
     assert_eq!(d.required_bump, Bump::Minor);

@@ -1,0 +1,4 @@
+//! Release regression check.
+pub mod histogram;
+pub mod stats;
+pub mod verdict;
