@@ -578,15 +578,26 @@ impl Differ<'_> {
             let loc = self
                 .loc_new("sampling", nf, &[Seg::Name(flow)])
                 .or_else(|| {
-                    self.loc_new("flows", new.origins.flows.get(flow).copied(), &[Seg::Name(flow)])
+                    self.loc_new(
+                        "flows",
+                        new.origins.flows.get(flow).copied(),
+                        &[Seg::Name(flow)],
+                    )
                 });
             let mut what = Vec::new();
             if a.ratio != b.ratio {
-                let verb = if b.ratio < a.ratio { "keeps fewer" } else { "keeps more" };
+                let verb = if b.ratio < a.ratio {
+                    "keeps fewer"
+                } else {
+                    "keeps more"
+                };
                 what.push(format!("ratio {} -> {} ({verb} traces)", a.ratio, b.ratio));
             }
             if a.keep_errors != b.keep_errors {
-                what.push(format!("keep_errors {} -> {}", a.keep_errors, b.keep_errors));
+                what.push(format!(
+                    "keep_errors {} -> {}",
+                    a.keep_errors, b.keep_errors
+                ));
             }
             if a.keep_slower_than != b.keep_slower_than {
                 let ms = |d: Option<std::time::Duration>| {

@@ -112,9 +112,8 @@ impl<'a> Validator<'a> {
                     );
                 }
                 let sd = &d.sampling;
-                let at = |k: &'static str| {
-                    [Seg::Key("defaults"), Seg::Key("sampling"), Seg::Key(k)]
-                };
+                let at =
+                    |k: &'static str| [Seg::Key("defaults"), Seg::Key("sampling"), Seg::Key(k)];
                 if !(0.0..=1.0).contains(&sd.ratio) {
                     self.push(
                         Finding::new(
@@ -443,16 +442,15 @@ impl<'a> Validator<'a> {
     fn saturation(&mut self, name: &str, m: &Metric, sat: &Saturation, f: FileId) {
         let reg = self.reg;
         let at = |rest: &[Seg<'_>]| {
-            let mut p = vec![
-                Seg::Key("metrics"),
-                Seg::Key(name),
-                Seg::Key("saturation"),
-            ];
+            let mut p = vec![Seg::Key("metrics"), Seg::Key(name), Seg::Key("saturation")];
             p.extend_from_slice(rest);
             reg.sources.locate(f, &p)
         };
         if !matches!(m.instrument, Instrument::UpdownCounter | Instrument::Gauge) {
-            let loc = self.at(f, &[Seg::Key("metrics"), Seg::Key(name), Seg::Key("instrument")]);
+            let loc = self.at(
+                f,
+                &[Seg::Key("metrics"), Seg::Key(name), Seg::Key("instrument")],
+            );
             self.push(
                 Finding::new(
                     &r::SATURATION_INSTRUMENT,
@@ -471,11 +469,17 @@ impl<'a> Validator<'a> {
             self.push(
                 Finding::new(
                     &r::SATURATION_LIMIT,
-                    format!("saturation limit {} of `{name}` is not a positive number", sat.limit),
+                    format!(
+                        "saturation limit {} of `{name}` is not a positive number",
+                        sat.limit
+                    ),
                 )
                 .at(loc)
                 .subject("metric", name)
-                .help(format!("write the capacity of the resource in `{}`, e.g. `512`", m.unit)),
+                .help(format!(
+                    "write the capacity of the resource in `{}`, e.g. `512`",
+                    m.unit
+                )),
             );
         }
         if let Some(w) = sat.warn
@@ -511,7 +515,9 @@ impl<'a> Validator<'a> {
                         did_you_mean(label, m.labels.iter().map(String::as_str))
                             .map(|s| format!("did you mean `{s}`?")),
                     )
-                    .help_if_none(format!("add `{label}` to the labels of `{name}`, or drop it from `per`")),
+                    .help_if_none(format!(
+                        "add `{label}` to the labels of `{name}`, or drop it from `per`"
+                    )),
                 );
                 sets = None;
                 continue;

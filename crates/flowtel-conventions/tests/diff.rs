@@ -104,7 +104,8 @@ fn registry_from(version: &str, metric: &str, sampling: &str) -> Registry {
     loaded.registry.unwrap()
 }
 
-const QUEUE: &str = "    instrument: updown_counter\n    unit: '{order}'\n    labels: [queue.name]\n";
+const QUEUE: &str =
+    "    instrument: updown_counter\n    unit: '{order}'\n    labels: [queue.name]\n";
 
 #[test]
 fn saturation_changes_are_classified() {
