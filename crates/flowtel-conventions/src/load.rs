@@ -197,8 +197,10 @@ pub fn load(path: &Path) -> Loaded {
 }
 
 /// Loads a registry from files embedded in a binary (`flowtel::conventions!()`): `files` holds
-/// every file's path and text, `root` names the entry file (or a folder prefix, whose files are
-/// all entries). Imports resolve against `files` only; nothing is read from disk.
+/// every file's path and text, `root` names the entry file (or a folder, whose `*.yaml`/`*.yml`
+/// files are all entries, as on disk). Imports resolve against `files` only, exactly as [`load`]
+/// resolves them on disk (relative, absolute, folders, semantic-conventions layers); nothing is
+/// read from disk.
 pub fn load_embedded(root: &str, files: &[(&str, &str)]) -> Loaded {
     let mut loader = Loader {
         embedded: Some(
@@ -210,16 +212,11 @@ pub fn load_embedded(root: &str, files: &[(&str, &str)]) -> Loaded {
         ..Loader::default()
     };
     let root = normalize(Path::new(root));
-    let mut entries: Vec<PathBuf> = match &loader.embedded {
-        Some(map) if map.contains_key(&root) => vec![root.clone()],
-        Some(map) => map
-            .keys()
-            .filter(|p| p.starts_with(&root))
-            .cloned()
-            .collect(),
-        None => Vec::new(),
+    let entries: Vec<PathBuf> = if loader.is_file(&root) {
+        vec![root.clone()]
+    } else {
+        loader.yaml_files_in(&root).unwrap_or_default()
     };
-    entries.sort();
     for e in &entries {
         loader.visit(e, None);
     }
@@ -254,12 +251,17 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
 fn yaml_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-        })
+        .filter(|p| p.is_file() && is_yaml(p))
         .collect();
     files.sort();
     Ok(files)
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
 }
 
 /// Where an import was written: the importing file and the entry's index.
@@ -331,6 +333,42 @@ impl Loader {
         }
     }
 
+    /// Whether `path` is a file (on disk, or among the embedded files).
+    fn is_file(&self, path: &Path) -> bool {
+        match &self.embedded {
+            Some(files) => files.contains_key(&normalize(path)),
+            None => path.is_file(),
+        }
+    }
+
+    /// Whether `path` is a folder (on disk, or a prefix of embedded files).
+    fn is_dir(&self, path: &Path) -> bool {
+        match &self.embedded {
+            Some(files) => {
+                let dir = normalize(path);
+                files.keys().any(|p| p != &dir && p.starts_with(&dir))
+            }
+            None => path.is_dir(),
+        }
+    }
+
+    /// The `*.yaml`/`*.yml` files directly in a folder, sorted (subfolders are not entered).
+    fn yaml_files_in(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        match &self.embedded {
+            Some(files) => {
+                let dir = normalize(dir);
+                let mut list: Vec<PathBuf> = files
+                    .keys()
+                    .filter(|p| p.parent() == Some(dir.as_path()) && is_yaml(p))
+                    .cloned()
+                    .collect();
+                list.sort();
+                Ok(list)
+            }
+            None => yaml_files_in(dir),
+        }
+    }
+
     fn visit(&mut self, path: &Path, site: Option<ImportSite>) {
         let canonical = self.canonical(path);
         if self.check_cycle(&canonical, site) {
@@ -395,8 +433,8 @@ impl Loader {
             match import {
                 Import::Path(p) => {
                     let target = base.join(p);
-                    if self.embedded.is_none() && target.is_dir() {
-                        match yaml_files_in(&target) {
+                    if self.is_dir(&target) {
+                        match self.yaml_files_in(&target) {
                             Ok(files) => {
                                 for f in files {
                                     self.visit(&f, site);
@@ -429,10 +467,7 @@ impl Loader {
             let dir = normalize(dir);
             let mut list: Vec<(PathBuf, String)> = files
                 .iter()
-                .filter(|(p, _)| {
-                    p.starts_with(&dir)
-                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                })
+                .filter(|(p, _)| p.starts_with(&dir) && is_yaml(p))
                 .map(|(p, t)| (p.clone(), t.clone()))
                 .collect();
             list.sort_by(|a, b| a.0.cmp(&b.0));

@@ -60,7 +60,7 @@ pub struct RegistryFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Import {
-    /// Another flowtel conventions file or folder, relative to the importing file.
+    /// Another flowtel conventions file or folder: absolute, or relative to the importing file.
     Path(String),
     /// An OpenTelemetry semantic-conventions registry folder (Weaver format).
     Semconv(SemconvImport),
@@ -70,7 +70,7 @@ pub enum Import {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SemconvImport {
-    /// Folder holding the semantic-conventions model, relative to the importing file.
+    /// Folder holding the semantic-conventions model: absolute, or relative to the importing file.
     pub semconv: String,
     /// Root namespaces to take (`http`, `url`, ...); all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
