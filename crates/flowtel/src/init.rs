@@ -494,6 +494,12 @@ impl Telemetry {
         &self.meter
     }
 
+    /// The typed handle of the saturation signal `name`; see [`crate::Saturation`] (and
+    /// `flowtel::saturation!`, which checks the name at compile time).
+    pub fn saturation(&self, name: &str) -> crate::Saturation {
+        self.meter.saturation(name)
+    }
+
     /// Enforcement counters.
     pub fn violations(&self) -> &Arc<Violations> {
         self.meter.violations()
