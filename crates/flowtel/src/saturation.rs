@@ -66,10 +66,15 @@ pub(crate) struct SaturationInner {
 /// let _busy = queue.track(&labels); // one unit while `_busy` lives
 /// # }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Saturation(pub(crate) Option<Arc<SaturationInner>>);
 
 impl Saturation {
+    /// A handle that records nothing (for optional signals the conventions do not declare).
+    pub fn disabled() -> Saturation {
+        Saturation(None)
+    }
+
     /// The declared limit (`None` when the handle records nothing).
     pub fn limit(&self) -> Option<f64> {
         self.0.as_ref().map(|s| s.limit)
