@@ -45,11 +45,13 @@ fn check_reports_upstream_defects_and_a_baseline_accepts_them() {
     assert_eq!(out.status.code(), Some(1), "the stock model has defects");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let findings = doc["findings"].as_array().unwrap();
-    assert!(findings.iter().any(|f| f["rule"] == "FT0019"
-        && f["location"]["file"]
-            .as_str()
-            .unwrap()
-            .ends_with("hardware/fan-metrics.yaml")));
+    assert!(findings.iter().any(|f| {
+        f["rule"] == "FT0019"
+            && f["location"]["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("hardware/fan-metrics.yaml")
+    }));
     let dir = tempfile::tempdir().unwrap();
     let baseline = dir.path().join("baseline.json");
     std::fs::write(&baseline, &out.stdout).unwrap();
@@ -104,7 +106,13 @@ fn lint_takes_the_model_directly_and_as_an_import() {
         // The example lacks service.version: a lint finding, exit 1 (not 2).
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "FT0113"));
+        assert!(
+            doc["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule"] == "FT0113")
+        );
         // The upstream defect is reported on stderr with its file and line.
         assert!(stderr.contains("warning[FT0019]"), "{stderr}");
         assert!(stderr.contains("fan-metrics.yaml:16"), "{stderr}");
@@ -115,7 +123,14 @@ fn lint_takes_the_model_directly_and_as_an_import() {
 fn live_starts_on_the_model_receives_and_reports() {
     let Some(model) = model() else { return };
     let mut child = flowtel()
-        .args(["live", "--listen", "127.0.0.1:0", "--no-grpc", "--until-idle", "1s"])
+        .args([
+            "live",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-grpc",
+            "--until-idle",
+            "1s",
+        ])
         .args(["--duration", "30s", "--format", "json", "--conventions"])
         .arg(&model)
         .stdout(Stdio::piped())
