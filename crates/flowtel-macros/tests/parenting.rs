@@ -41,10 +41,12 @@ fn run(activation: bool) -> (Vec<opentelemetry_sdk::trace::SpanData>, String) {
 fn library_spans_are_children_of_the_step_by_default() {
     let (spans, query) = run(true);
     let by_name = |n: &str| {
-        spans
-            .iter()
-            .find(|s| s.name == n)
-            .unwrap_or_else(|| panic!("no span {n}: {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()))
+        spans.iter().find(|s| s.name == n).unwrap_or_else(|| {
+            panic!(
+                "no span {n}: {:?}",
+                spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+            )
+        })
     };
     let flow = by_name("checkout");
     let step = by_name("checkout cart.load");
@@ -57,8 +59,14 @@ fn library_spans_are_children_of_the_step_by_default() {
 #[test]
 fn the_fast_mode_leaves_library_spans_without_the_step_as_parent() {
     let (spans, query) = run(false);
-    let lib = spans.iter().find(|s| s.name == query).expect("library span");
-    let flow = spans.iter().find(|s| s.name == "checkout").expect("flow span");
+    let lib = spans
+        .iter()
+        .find(|s| s.name == query)
+        .expect("library span");
+    let flow = spans
+        .iter()
+        .find(|s| s.name == "checkout")
+        .expect("flow span");
     assert_eq!(lib.parent_span_id, SpanId::INVALID);
     assert_ne!(lib.span_context.trace_id(), flow.span_context.trace_id());
 }

@@ -51,7 +51,8 @@ where
     fn clone_request(&mut self, req: &http::Request<B>) -> Option<http::Request<B>> {
         let mut next = self.0.clone_request(req)?;
         let n = req.extensions().get::<ResendCount>().map_or(0, |r| r.0);
-        next.extensions_mut().insert(ResendCount(n.saturating_add(1)));
+        next.extensions_mut()
+            .insert(ResendCount(n.saturating_add(1)));
         Some(next)
     }
 }

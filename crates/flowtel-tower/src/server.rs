@@ -74,7 +74,10 @@ impl RouteCache {
     /// `{method} {route}`, the server span name.
     fn span_name(&self, method: &'static str, route: &StringValue) -> Arc<str> {
         let make = || Arc::<str>::from(format!("{method} {}", route.as_str()));
-        let cached = self.route.get().is_some_and(|(r, _)| **r == *route.as_str());
+        let cached = self
+            .route
+            .get()
+            .is_some_and(|(r, _)| **r == *route.as_str());
         match METHODS.iter().position(|m| *m == method) {
             Some(i) if cached => self.names[i].get_or_init(make).clone(),
             _ => make(),

@@ -223,6 +223,9 @@ fn in_flight_requests_and_retries_are_recorded() {
     let total: f64 = retries.values().sum();
     assert_eq!(total, (2 * orders) as f64, "{retries:?}");
     let (labels, _) = retries.iter().next().unwrap();
-    assert!(labels.contains(&("server.address".into(), "127.0.0.1".into())), "{labels:?}");
+    assert!(
+        labels.contains(&("server.address".into(), "127.0.0.1".into())),
+        "{labels:?}"
+    );
     assert!(labels.contains(&("http.request.method".into(), "POST".into())));
 }

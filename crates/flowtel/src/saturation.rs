@@ -40,7 +40,9 @@ impl std::fmt::Debug for LimitExport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LimitExport::Observed(_) => f.write_str("Observed"),
-            LimitExport::PerResource { per, .. } => f.debug_struct("PerResource").field("per", per).finish(),
+            LimitExport::PerResource { per, .. } => {
+                f.debug_struct("PerResource").field("per", per).finish()
+            }
         }
     }
 }
