@@ -98,6 +98,17 @@ impl<'a> Validator<'a> {
                     &[Seg::Key("defaults"), Seg::Key("slo_window")],
                 );
             }
+            if let Some(alerts) = c.lint.as_ref().and_then(|l| l.alerts.as_ref()) {
+                self.duration(
+                    &alerts.scrape_interval,
+                    f,
+                    &[
+                        Seg::Key("lint"),
+                        Seg::Key("alerts"),
+                        Seg::Key("scrape_interval"),
+                    ],
+                );
+            }
             if let Some(lint) = &c.lint {
                 for key in lint.rules.keys() {
                     if rules::find(key).is_none() {
