@@ -168,9 +168,7 @@ impl ShouldSample for FlowSampler {
         let policy = match from_attributes.map(|kv| &kv.value) {
             Some(Value::String(s)) => self.policy(Some(s.as_str())),
             _ => match parent_context {
-                Some(cx) => {
-                    self.policy(cx.baggage().get("flow.name").map(|v| v.as_str()).as_deref())
-                }
+                Some(cx) => self.policy(cx.baggage().get("flow.name").map(|v| v.as_str())),
                 None => &self.default,
             },
         };
