@@ -38,6 +38,8 @@ enum Command {
     Lint(cmd::lint::Args),
     /// Receive OTLP (HTTP and gRPC) and lint what arrives; write the report when idle or done.
     Live(cmd::live::Args),
+    /// Release regression check: latency per flow and step, before against after, with budgets.
+    Regress(cmd::regress::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Schema(a) => cmd::schema::run(&cli.global, a),
         Command::Lint(a) => cmd::lint::run(&cli.global, a),
         Command::Live(a) => cmd::live::run(&cli.global, a),
+        Command::Regress(a) => cmd::regress::run(&cli.global, a),
     };
     ExitCode::from(code as u8)
 }

@@ -7,6 +7,7 @@
 //! 503 and the gateway retries.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +16,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use flowtel::opentelemetry::KeyValue;
+
+/// One authorization in this many is slowed by `--payments-tail-delay`.
+pub const TAIL_EVERY: u64 = 50;
 
 /// Issuer connections: authorizations beyond these wait in the queue.
 const ISSUER_CONNECTIONS: usize = 4;
@@ -25,6 +29,9 @@ struct Payments {
     queue: flowtel::Saturation,
     /// Orders whose first attempt found the issuer busy.
     busy_once: Arc<Mutex<HashSet<String>>>,
+    /// Extra issuer time for one authorization in [`TAIL_EVERY`] (a tail-only slowdown).
+    tail_delay: Duration,
+    authorizations: Arc<AtomicU64>,
 }
 
 /// Why a payment was not authorized.
@@ -42,12 +49,15 @@ impl flowtel::ErrorKind for PaymentError {
     }
 }
 
-/// The router, instrumented with flowtel's server layer.
-pub fn app(telemetry: &flowtel::Telemetry) -> Router {
+/// The router, instrumented with flowtel's server layer. One authorization in [`TAIL_EVERY`]
+/// takes `tail_delay` longer (zero: none), a slowdown of the tail alone.
+pub fn app(telemetry: &flowtel::Telemetry, tail_delay: Duration) -> Router {
     let payments = Payments {
         issuer: Arc::new(tokio::sync::Semaphore::new(ISSUER_CONNECTIONS)),
         queue: telemetry.saturation(flowtel::saturation!("orders.queue.depth")),
         busy_once: Arc::default(),
+        tail_delay,
+        authorizations: Arc::default(),
     };
     Router::new()
         .route("/payments/{order}", post(authorize_handler))
@@ -77,7 +87,13 @@ async fn authorize_handler(
     let Ok(_permit) = permit else {
         return (StatusCode::SERVICE_UNAVAILABLE, "closing");
     };
-    match authorize(&order).await {
+    let nth = p.authorizations.fetch_add(1, Ordering::Relaxed);
+    let extra = if nth % TAIL_EVERY == TAIL_EVERY - 1 {
+        p.tail_delay
+    } else {
+        Duration::ZERO
+    };
+    match authorize(&order, extra).await {
         Ok(()) => (StatusCode::OK, "authorized"),
         Err(PaymentError::Declined) => (StatusCode::PAYMENT_REQUIRED, "declined"),
     }
@@ -85,9 +101,9 @@ async fn authorize_handler(
 
 /// Step `payment.authorize`; the flow is not named here: it comes from the caller.
 #[flowtel::step("payment.authorize", fields(order.id = order))]
-async fn authorize(order: &str) -> Result<(), PaymentError> {
+async fn authorize(order: &str, extra: Duration) -> Result<(), PaymentError> {
     // Issuer round trip.
-    tokio::time::sleep(Duration::from_millis(2 + order.len() as u64 % 5)).await;
+    tokio::time::sleep(Duration::from_millis(2 + order.len() as u64 % 5) + extra).await;
     // Every order ending in 7 is declined.
     if order.ends_with('7') {
         Err(PaymentError::Declined)

@@ -5,4 +5,5 @@ pub mod diff;
 pub mod explain;
 pub mod lint;
 pub mod live;
+pub mod regress;
 pub mod schema;

@@ -13,6 +13,7 @@
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
 //! | `FT05xx` | Prometheus alerting rules and Alertmanager routing ([`alerts`]) |
+//! | `FT09xx` | release regression check, `flowtel regress` ([`regress`]) |
 
 use serde::Serialize;
 
@@ -40,6 +41,7 @@ macro_rules! declare_rule {
 pub mod alerts;
 pub mod diff;
 pub mod registry;
+pub mod regress;
 pub mod semconv;
 pub mod source;
 pub mod telemetry;
@@ -91,6 +93,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(diff::RULES)
         .chain(semconv::RULES)
         .chain(alerts::RULES)
+        .chain(regress::RULES)
         .copied()
 }
 
