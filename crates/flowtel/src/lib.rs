@@ -28,6 +28,7 @@ mod outcome;
 pub mod propagation;
 pub mod redact;
 pub mod scrape;
+pub mod shutdown;
 pub mod violations;
 
 pub use error_kind::ErrorKind;
