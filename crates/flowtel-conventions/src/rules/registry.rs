@@ -210,6 +210,18 @@ declare_rule!(UNKNOWN_RULE_OVERRIDE, "FT0026", "unknown-rule-override", Error,
     good: "lint:\n  rules: {FT0020: off}",
 );
 
+declare_rule!(RECORDED_METRIC_MISSING, "FT0030", "recorded-metric-missing", Warning,
+    summary: "The registry declares flows but not a metric flowtel records for them.",
+    what: "For a registry that declares flows, reports each metric the SDK records by itself (the flow RED metrics, `http.server.request.duration`, `flowtel.violations`) that the registry does not declare, with the line to add. A layer without flows (a shared base) is not checked.",
+    why: "The SDK records only declared metrics: without these declarations a service's flows export no rate, errors or duration, and nothing says so until someone looks for the dashboard.",
+    bad: "flows:
+  signup: {owner: team-growth}
+metrics: {}",
+    good: "imports: [/srv/platform/conventions/platform.yaml]   # declares flow.requests, flow.duration, ...
+flows:
+  signup: {owner: team-growth}",
+);
+
 /// Every registry rule, in id order.
 pub static RULES: &[&Rule] = &[
     &MALFORMED_YAML,
@@ -238,4 +250,5 @@ pub static RULES: &[&Rule] = &[
     &PII_WITHOUT_PII_FLAG,
     &STEP_WITHOUT_SERVICE,
     &UNKNOWN_RULE_OVERRIDE,
+    &RECORDED_METRIC_MISSING,
 ];
