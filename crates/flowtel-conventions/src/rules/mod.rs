@@ -12,6 +12,7 @@
 //! | `FT02xx` | Rust sources ([`source`]) |
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
+//! | `FT05xx` | flow analysis over traces ([`analysis`]) |
 
 use serde::Serialize;
 
@@ -36,6 +37,7 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod analysis;
 pub mod diff;
 pub mod registry;
 pub mod semconv;
@@ -88,6 +90,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(source::RULES)
         .chain(diff::RULES)
         .chain(semconv::RULES)
+        .chain(analysis::RULES)
         .copied()
 }
 
