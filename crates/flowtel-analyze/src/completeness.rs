@@ -263,12 +263,12 @@ mod tests {
         );
         let f = c.findings(DEFAULT_MAX_PARTIAL);
         assert_eq!(f.len(), 2);
-        assert_eq!(f[0].rule.id, "FT0501");
+        assert_eq!(f[0].rule.id, "FT0601");
         assert_eq!(
             f[0].message,
             "checkout: 5 of 20 traces partial (25.0%, threshold 5.0%)"
         );
-        assert_eq!(f[1].rule.id, "FT0502");
+        assert_eq!(f[1].rule.id, "FT0602");
         assert_eq!(
             f[1].message,
             "payments spans whose parent from gateway never arrived: 5 of 20"
@@ -280,7 +280,7 @@ mod tests {
         let set = assemble(traces(100, 1));
         let f = Completeness::of(&set).findings(DEFAULT_MAX_PARTIAL);
         let ids: Vec<&str> = f.iter().map(|f| f.rule.id).collect();
-        assert_eq!(ids, ["FT0502"]);
+        assert_eq!(ids, ["FT0602"]);
         assert!(
             Completeness::of(&assemble(traces(10, 0)))
                 .findings(0.0)

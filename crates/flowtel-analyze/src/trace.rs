@@ -1016,7 +1016,7 @@ mod tests {
         let f: Vec<_> = set
             .findings
             .iter()
-            .filter(|f| f.rule.id == "FT0503")
+            .filter(|f| f.rule.id == "FT0603")
             .collect();
         assert_eq!(f.len(), 1);
         assert!(
@@ -1037,7 +1037,7 @@ mod tests {
         assert_eq!(set.stats.duplicate_span_ids, 1);
         assert_eq!(set.spans.len(), 2);
         assert_eq!(set.str(set.spans[0].name), "first");
-        assert!(set.findings.iter().any(|f| f.rule.id == "FT0504"));
+        assert!(set.findings.iter().any(|f| f.rule.id == "FT0604"));
     }
 
     #[test]
@@ -1060,7 +1060,7 @@ mod tests {
                 assert!(steps <= set.spans.len(), "span {i} loops");
             }
         }
-        assert!(set.findings.iter().any(|f| f.rule.id == "FT0505"));
+        assert!(set.findings.iter().any(|f| f.rule.id == "FT0605"));
     }
 
     #[test]
@@ -1075,7 +1075,7 @@ mod tests {
         assert_eq!(set.traces[0].dropped, 2);
         assert!(set.traces[0].is_partial());
         assert_eq!(set.stats.over_limit, 2);
-        assert!(set.findings.iter().any(|f| f.rule.id == "FT0506"));
+        assert!(set.findings.iter().any(|f| f.rule.id == "FT0606"));
     }
 
     #[test]
