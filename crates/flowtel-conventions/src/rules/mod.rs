@@ -13,6 +13,7 @@
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
 //! | `FT05xx` | Prometheus alerting rules and Alertmanager routing ([`alerts`]) |
+//! | `FT06xx` | flow analysis over traces ([`analysis`]) |
 //! | `FT09xx` | release regression check, `flowtel regress` ([`regress`]) |
 
 use serde::Serialize;
@@ -39,6 +40,7 @@ macro_rules! declare_rule {
 }
 
 pub mod alerts;
+pub mod analysis;
 pub mod diff;
 pub mod registry;
 pub mod regress;
@@ -93,6 +95,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(diff::RULES)
         .chain(semconv::RULES)
         .chain(alerts::RULES)
+        .chain(analysis::RULES)
         .chain(regress::RULES)
         .copied()
 }
