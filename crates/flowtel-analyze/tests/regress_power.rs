@@ -28,7 +28,6 @@ impl Rng {
     }
 }
 
-
 #[derive(Clone, Copy, Debug)]
 enum Shape {
     /// Lognormal: median 20 ms, sigma 0.5.
@@ -109,7 +108,10 @@ fn noise_only_pairs_rarely_fail() {
     for (i, shape) in SHAPES.into_iter().enumerate() {
         let f = fails(shape, 5000, 200, 10 + i as u64, &t, |v| v);
         eprintln!("{shape:?}: {f} of 200 noise-only pairs fail");
-        assert!(f <= 4, "{shape:?}: {f} of 200 noise-only pairs fail (at most 2% allowed)");
+        assert!(
+            f <= 4,
+            "{shape:?}: {f} of 200 noise-only pairs fail (at most 2% allowed)"
+        );
     }
 }
 
@@ -132,7 +134,9 @@ fn a_p99_only_slowdown_is_detected() {
         let f = fails(shape, 5000, 100, 30 + i as u64, &t, |v| {
             // The slowest 3% take 50% longer: P99 +50%, P50 and P95 unchanged.
             let cut = sorted(v.clone())[v.len() * 97 / 100];
-            v.into_iter().map(|x| if x > cut { x * 1.5 } else { x }).collect()
+            v.into_iter()
+                .map(|x| if x > cut { x * 1.5 } else { x })
+                .collect()
         });
         eprintln!("{shape:?}: {f} of 100 pairs with a P99-only slowdown fail");
         assert!(f >= 95, "{shape:?}: only {f} of 100 detected");

@@ -753,7 +753,10 @@ impl Differ<'_> {
         if ra != rb {
             let mut changes = Vec::new();
             if ra.confidence != rb.confidence {
-                changes.push(format!("confidence {}% → {}%", ra.confidence, rb.confidence));
+                changes.push(format!(
+                    "confidence {}% → {}%",
+                    ra.confidence, rb.confidence
+                ));
             }
             if ra.max_increase != rb.max_increase {
                 changes.push(format!(

@@ -752,7 +752,10 @@ impl Regress {
         Regress {
             confidence: self.confidence.or(fallback.confidence),
             max_increase: self.max_increase.or(fallback.max_increase),
-            min_delta: self.min_delta.clone().or_else(|| fallback.min_delta.clone()),
+            min_delta: self
+                .min_delta
+                .clone()
+                .or_else(|| fallback.min_delta.clone()),
             min_samples: self.min_samples.or(fallback.min_samples),
         }
     }

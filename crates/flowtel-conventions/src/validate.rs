@@ -231,7 +231,10 @@ impl<'a> Validator<'a> {
 
     /// A `regress` block: percentages in range, a readable `min_delta`, enough samples.
     fn regress(&mut self, rg: &Regress, file: FileId, path: &[Seg<'_>], flow: Option<&str>) {
-        let whose = flow.map_or_else(|| "`defaults.regress`".to_string(), |f| format!("flow `{f}`"));
+        let whose = flow.map_or_else(
+            || "`defaults.regress`".to_string(),
+            |f| format!("flow `{f}`"),
+        );
         let bad = |me: &mut Self, key: &str, message: String, help: &str| {
             let mut p = path.to_vec();
             p.push(Seg::Key(key));
@@ -259,7 +262,9 @@ impl<'a> Validator<'a> {
             bad(
                 self,
                 "max_increase",
-                format!("regression-check max_increase {m} of {whose} is not a positive percentage"),
+                format!(
+                    "regression-check max_increase {m} of {whose} is not a positive percentage"
+                ),
                 "write the smallest slowdown that should fail a release, in percent, e.g. 10",
             );
         }

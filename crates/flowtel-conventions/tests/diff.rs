@@ -209,7 +209,10 @@ fn regression_thresholds_are_compared_as_resolved_and_need_a_minor_bump() {
         loaded.registry.unwrap()
     };
     let old = reg("1.0.0", "");
-    let new = reg("1.1.0", "defaults:\n  regress: {max_increase: 2, confidence: 95}\n");
+    let new = reg(
+        "1.1.0",
+        "defaults:\n  regress: {max_increase: 2, confidence: 95}\n",
+    );
     assert_eq!(new.regress_thresholds("checkout").max_increase, 2.0);
     // A flow's own key wins over the defaults; the keys it leaves unset do not.
     assert_eq!(new.regress_thresholds("login").max_increase, 20.0);

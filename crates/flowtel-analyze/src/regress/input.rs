@@ -200,7 +200,12 @@ impl SideSink {
             flow: flow.to_string(),
             step: step.map(str::to_string),
         };
-        self.data.groups.entry(key).or_default().samples.push(seconds);
+        self.data
+            .groups
+            .entry(key)
+            .or_default()
+            .samples
+            .push(seconds);
         self.data.spans_used += 1;
     }
 
@@ -416,7 +421,10 @@ mod tests {
 
     #[test]
     fn metric_names_from_otlp_and_prometheus() {
-        assert_eq!(duration_metric("flow.duration", "s"), Some((FLOW_DURATION, 1.0)));
+        assert_eq!(
+            duration_metric("flow.duration", "s"),
+            Some((FLOW_DURATION, 1.0))
+        );
         assert_eq!(
             duration_metric("flow_step_duration_seconds", ""),
             Some((STEP_DURATION, 1.0))

@@ -267,17 +267,21 @@ pub fn compare(
                 );
                 continue;
             }
-            let assessment =
-                verdict::assess(Pair::Samples(&b.samples, &a.samples), &t, &lims);
+            let assessment = verdict::assess(Pair::Samples(&b.samples, &a.samples), &t, &lims);
             (Source::Spans, assessment, None)
         } else {
-            let Some((metric, hb, ha)) = metric_order(key).iter().find_map(|m| match histogram(m)
-            {
-                (Some(hb), Some(ha)) => Some((*m, hb.clone(), ha.clone())),
-                (Some(h), None) => Some((*m, h.clone(), histogram::Buckets::empty(h.bounds.clone()))),
-                (None, Some(h)) => Some((*m, histogram::Buckets::empty(h.bounds.clone()), h.clone())),
-                (None, None) => None,
-            }) else {
+            let Some((metric, hb, ha)) =
+                metric_order(key).iter().find_map(|m| match histogram(m) {
+                    (Some(hb), Some(ha)) => Some((*m, hb.clone(), ha.clone())),
+                    (Some(h), None) => {
+                        Some((*m, h.clone(), histogram::Buckets::empty(h.bounds.clone())))
+                    }
+                    (None, Some(h)) => {
+                        Some((*m, histogram::Buckets::empty(h.bounds.clone()), h.clone()))
+                    }
+                    (None, None) => None,
+                })
+            else {
                 continue;
             };
             if !hb.same_layout(&ha) {
@@ -343,9 +347,7 @@ impl RegressReport {
                 let a = &g.assessment;
                 let rule = match a.verdict {
                     Verdict::Pass => return None,
-                    Verdict::Fail
-                        if a.signals.iter().any(|s| s.outcome == Outcome::Regressed) =>
-                    {
+                    Verdict::Fail if a.signals.iter().any(|s| s.outcome == Outcome::Regressed) => {
                         &rules::LATENCY_REGRESSION
                     }
                     Verdict::Fail => &rules::OVER_LATENCY_BUDGET,

@@ -173,12 +173,26 @@ fn section(r: &RegressReport) -> Section {
 /// The JSON document: DESIGN.md's `tool`, `version`, `summary`, `findings`, and the report
 /// under `regress`.
 pub fn json(r: &RegressReport, findings: &[Finding]) -> String {
-    report::render_with_sections(findings, Format::Json, &NoSource, false, usize::MAX, &[section(r)])
+    report::render_with_sections(
+        findings,
+        Format::Json,
+        &NoSource,
+        false,
+        usize::MAX,
+        &[section(r)],
+    )
 }
 
 /// SARIF 2.1.0: one result per flow or step that is not a pass, the report as a run property.
 pub fn sarif(r: &RegressReport, findings: &[Finding]) -> String {
-    report::render_with_sections(findings, Format::Sarif, &NoSource, false, usize::MAX, &[section(r)])
+    report::render_with_sections(
+        findings,
+        Format::Sarif,
+        &NoSource,
+        false,
+        usize::MAX,
+        &[section(r)],
+    )
 }
 
 /// Counts, as in the JSON summary.

@@ -81,7 +81,10 @@ pub fn quantile_rank_interval(n: u64, p: f64, confidence: f64) -> RankInterval {
 /// A starting guess for the `k` where the binomial cdf crosses `level` (normal approximation),
 /// clamped to `0..n`.
 fn guess(bin: &Binomial, n: u64, level: f64) -> u64 {
-    let (mean, sd) = (bin.p() * n as f64, (bin.p() * (1.0 - bin.p()) * n as f64).sqrt());
+    let (mean, sd) = (
+        bin.p() * n as f64,
+        (bin.p() * (1.0 - bin.p()) * n as f64).sqrt(),
+    );
     let z = Normal::standard().inverse_cdf(level.clamp(1e-15, 1.0 - 1e-15));
     (mean + z * sd).round().clamp(0.0, (n - 1) as f64) as u64
 }

@@ -265,7 +265,11 @@ impl Pair<'_> {
     fn summary(&self, after: bool, confidence: f64) -> SideSummary {
         let [p50, p95, p99] = QUANTILES.map(|q| self.estimate(after, q, confidence).into());
         SideSummary {
-            count: if after { self.counts().1 } else { self.counts().0 },
+            count: if after {
+                self.counts().1
+            } else {
+                self.counts().0
+            },
             p50,
             p95,
             p99,
@@ -424,7 +428,11 @@ pub fn fmt_duration(seconds: f64) -> String {
 pub fn fmt_change(change: f64) -> String {
     let pct = change * 100.0;
     if !pct.is_finite() {
-        return if pct > 0.0 { "+∞%".into() } else { "n/a".into() };
+        return if pct > 0.0 {
+            "+∞%".into()
+        } else {
+            "n/a".into()
+        };
     }
     if pct.abs() >= 10.0 {
         format!("{pct:+.0}%")
@@ -551,12 +559,22 @@ impl Assessment {
                     .rev()
                     .find(|s| s.outcome != Outcome::Untested)
                     .or(self.signals.last());
-                let mut text = match tail {
-                    Some(s) if s.outcome == Outcome::Faster => {
+                let below_floor = self.signals.iter().find(|s| {
+                    s.outcome == Outcome::Unchanged && s.change.low.is_some_and(|l| l > 0.0)
+                });
+                let mut text = match (tail, below_floor) {
+                    (_, Some(s)) => format!(
+                        "{subject} no slowdown that counts: {}, under the {} minimum",
+                        describe(s),
+                        fmt_duration(t.min_delta_seconds)
+                    ),
+                    (Some(s), _) if s.outcome == Outcome::Faster => {
                         format!("{subject} faster: {}", describe(s))
                     }
-                    Some(s) => format!("{subject} no significant slowdown: {}", describe(s)),
-                    None => format!("{subject} no signal"),
+                    (Some(s), _) => {
+                        format!("{subject} no significant slowdown: {}", describe(s))
+                    }
+                    (None, _) => format!("{subject} no signal"),
                 };
                 let untested: Vec<&str> = self
                     .signals
@@ -608,7 +626,10 @@ mod tests {
         let s = lognormal_like(2000, 1.0);
         let a = assess(Pair::Samples(&s, &s), &t, &[]);
         assert_eq!(a.verdict, Verdict::Pass, "{a:#?}");
-        assert!(a.reason("checkout", &t).starts_with("checkout no significant slowdown: P99"));
+        assert!(
+            a.reason("checkout", &t)
+                .starts_with("checkout no significant slowdown: P99")
+        );
     }
 
     #[test]

@@ -34,8 +34,9 @@ pub struct Args {
 }
 
 fn usage(message: String) -> Finding {
-    Finding::new(&INCOMPARABLE_INPUTS, message)
-        .help("name both sides: `flowtel regress BEFORE... -- AFTER...` or `--before PATH --after PATH`")
+    Finding::new(&INCOMPARABLE_INPUTS, message).help(
+        "name both sides: `flowtel regress BEFORE... -- AFTER...` or `--before PATH --after PATH`",
+    )
 }
 
 /// Runs the command and returns the exit code.
