@@ -23,7 +23,9 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::{
+    Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor,
+};
 use tracing::field::Empty;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -45,9 +47,17 @@ fn conventions() -> flowtel_conventions::Registry {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
     let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
         .iter()
-        .map(|f| (f.to_string(), std::fs::read_to_string(root.join(f)).unwrap()))
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read_to_string(root.join(f)).unwrap(),
+            )
+        })
         .collect();
-    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
     let mut reg = (*flowtel::__private::embedded("shop.yaml", &refs)).clone();
     reg.sampling.entry("browse".into()).or_default().ratio = Some(0.0);
     reg
@@ -74,17 +84,40 @@ fn decision(c: &mut Criterion) {
     g.bench_function("flow_sampler_root", |b| {
         b.iter(|| {
             id = id.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(1);
-            flow.should_sample(None, TraceId::from(id), "GET /products/{id}", &SpanKind::Server, &attrs, &[])
+            flow.should_sample(
+                None,
+                TraceId::from(id),
+                "GET /products/{id}",
+                &SpanKind::Server,
+                &attrs,
+                &[],
+            )
         })
     });
     g.bench_function("sdk_trace_id_ratio_root", |b| {
         b.iter(|| {
             id = id.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(1);
-            ratio.should_sample(None, TraceId::from(id), "GET /products/{id}", &SpanKind::Server, &attrs, &[])
+            ratio.should_sample(
+                None,
+                TraceId::from(id),
+                "GET /products/{id}",
+                &SpanKind::Server,
+                &attrs,
+                &[],
+            )
         })
     });
     g.bench_function("flow_sampler_child", |b| {
-        b.iter(|| flow.should_sample(Some(&parent), TraceId::from(id), "step", &SpanKind::Internal, &[], &[]))
+        b.iter(|| {
+            flow.should_sample(
+                Some(&parent),
+                TraceId::from(id),
+                "step",
+                &SpanKind::Internal,
+                &[],
+                &[],
+            )
+        })
     });
     g.finish();
 }
