@@ -7,6 +7,7 @@
 //! - [`model`]: the schema as plain data (and the JSON Schema generated from it),
 //! - [`load`]: reading files and folders, following `imports`, merging layers,
 //! - [`validate`]: the registry rules, [`diff`]: comparing two versions,
+//! - [`prometheus`]: the OpenTelemetry-to-Prometheus translation of metric and label names,
 //! - [`finding`], [`rules`], [`report`]: the one finding type, the rule catalogue shared by all
 //!   of flowtel, and the renderers (human, JSON, SARIF).
 //!
@@ -27,6 +28,7 @@ pub mod finding;
 pub mod keys;
 pub mod load;
 pub mod model;
+pub mod prometheus;
 pub mod report;
 pub mod rules;
 pub mod semconv;

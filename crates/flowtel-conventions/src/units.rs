@@ -3,8 +3,8 @@
 //! OpenTelemetry metric units are UCUM case-sensitive (c/s) codes: `s`, `ms`, `By`, `KiBy`, `1`,
 //! annotations in braces (`{request}`), and products and quotients of those (`By/s`,
 //! `{packet}/s`). This module checks that grammar with the atoms and prefixes that appear in
-//! OpenTelemetry's semantic conventions, and maps units to the Prometheus name suffix the
-//! OpenTelemetry-to-Prometheus translation appends.
+//! OpenTelemetry's semantic conventions; the Prometheus suffix of a unit is
+//! [`crate::prometheus::unit_suffix`].
 
 /// UCUM atoms OpenTelemetry conventions use, and common others.
 const ATOMS: &[&str] = &[
@@ -135,104 +135,6 @@ pub fn unit_in_name(name: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
-/// The suffix the OpenTelemetry-to-Prometheus translation appends for a unit
-/// (`s` -> `seconds`, `By` -> `bytes`, `1` -> `ratio` for gauges), or `None` for annotations.
-pub fn prometheus_unit(unit: &str) -> Option<String> {
-    // Annotations are dropped by the translation.
-    let stripped: String = {
-        let mut out = String::new();
-        let mut depth = 0;
-        for c in unit.chars() {
-            match c {
-                '{' => depth += 1,
-                '}' => depth -= 1,
-                _ if depth == 0 => out.push(c),
-                _ => {}
-            }
-        }
-        out
-    };
-    if stripped.is_empty() {
-        return None;
-    }
-    let word = |u: &str| -> Option<&'static str> {
-        Some(match u {
-            "d" => "days",
-            "h" => "hours",
-            "min" => "minutes",
-            "s" => "seconds",
-            "ms" => "milliseconds",
-            "us" => "microseconds",
-            "ns" => "nanoseconds",
-            "By" => "bytes",
-            "KiBy" => "kibibytes",
-            "MiBy" => "mebibytes",
-            "GiBy" => "gibibytes",
-            "TiBy" => "tibibytes",
-            "KBy" | "kBy" => "kilobytes",
-            "MBy" => "megabytes",
-            "GBy" => "gigabytes",
-            "TBy" => "terabytes",
-            "m" => "meters",
-            "V" => "volts",
-            "A" => "amperes",
-            "J" => "joules",
-            "W" => "watts",
-            "g" => "grams",
-            "Cel" => "celsius",
-            "Hz" => "hertz",
-            "1" => "ratio",
-            "%" => "percent",
-            _ => return None,
-        })
-    };
-    if let Some((num, den)) = stripped.split_once('/') {
-        let per = match den {
-            "s" => "second",
-            "m" => "minute",
-            "h" => "hour",
-            "d" => "day",
-            "w" => "week",
-            "mo" => "month",
-            "y" => "year",
-            _ => den,
-        };
-        return match (num.is_empty(), word(num)) {
-            (true, _) => Some(format!("per_{per}")),
-            (false, Some(w)) => Some(format!("{w}_per_{per}")),
-            (false, None) => Some(format!("{num}_per_{per}")),
-        };
-    }
-    Some(word(&stripped).map(str::to_string).unwrap_or(stripped))
-}
-
-/// The Prometheus name the OpenTelemetry translation gives a metric: dots to underscores, the
-/// unit suffix appended (unless already there), and `_total` for counters.
-pub fn prometheus_name(name: &str, unit: &str, counter: bool) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if let Some(suffix) = prometheus_unit(unit) {
-        // `1` on a counter is a count, not a ratio.
-        let skip = counter && suffix == "ratio";
-        if !skip && !out.ends_with(&format!("_{suffix}")) {
-            out.push('_');
-            out.push_str(&suffix);
-        }
-    }
-    if counter && !out.ends_with("_total") {
-        out.push_str("_total");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,26 +217,5 @@ mod tests {
         assert_eq!(unit_in_name("flow.items"), None);
         assert_eq!(unit_in_name("flow.step.duration"), None);
         assert_eq!(unit_in_name("queue.length.total"), Some(("total", "1")));
-    }
-
-    #[test]
-    fn translates_to_prometheus_names() {
-        assert_eq!(
-            prometheus_name("flow.step.duration", "s", false),
-            "flow_step_duration_seconds"
-        );
-        assert_eq!(
-            prometheus_name("flow.requests", "{request}", true),
-            "flow_requests_total"
-        );
-        assert_eq!(prometheus_name("net.io", "By", true), "net_io_bytes_total");
-        assert_eq!(
-            prometheus_name("cpu.utilization", "1", false),
-            "cpu_utilization_ratio"
-        );
-        assert_eq!(
-            prometheus_name("net.rate", "By/s", false),
-            "net_rate_bytes_per_second"
-        );
     }
 }

@@ -19,12 +19,16 @@
 //! # Ok::<(), flowtel_otlp::Error>(())
 //! ```
 //!
+//! A command reading a list of inputs (files, `-`, URLs) runs [`read_inputs`] with its own
+//! [`InputSink`].
+//!
 //! Request bodies of an OTLP/HTTP receiver decode with [`decode_request`] (gzip, JSON or
 //! protobuf by `Content-Type`), or directly with [`decode_proto`] and [`decode_json`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod inputs;
 pub mod json;
 pub mod model;
 pub mod prometheus;
@@ -32,6 +36,7 @@ pub mod proto;
 pub mod reader;
 
 pub use error::{Error, ErrorKind, Result};
+pub use inputs::{InputPosition, InputSink, MAX_ERRORS_PER_INPUT, read_inputs};
 pub use json::{JsonDocumentReader, JsonLinesReader, decode_json};
 pub use model::*;
 pub use prometheus::{Exposition, MetricFamily, MetricType, Sample, scrape};

@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
+use flowtel_conventions::Registry;
 use flowtel_conventions::model::{Attribute, AttributeType, Flow, Instrument, Metric};
-use flowtel_conventions::{Registry, units};
+use flowtel_conventions::prometheus::{label_name, name_with};
 use regex::Regex;
 
 /// A `HashMap` with a fast, non-cryptographic hasher (keys come from the registry, not from
@@ -81,22 +82,22 @@ impl<'r> Index<'r> {
                     closed_enum: attr.ty == AttributeType::Enum && !attr.open,
                 },
             );
-            prom_labels.insert(prometheus_label(name), name.as_str());
+            prom_labels.insert(label_name(name), name.as_str());
         }
         let mut metrics = fast_map();
         let mut prom_metrics = fast_map();
         for (i, (name, metric)) in reg.metrics.iter().enumerate() {
             let counter = metric.instrument == Instrument::Counter;
-            let prometheus = units::prometheus_name(name, &metric.unit, counter);
+            let prometheus = name_with(name, &metric.unit, counter);
             // Names the metric may be exposed under by mistake, least specific first so the
             // exact translation wins.
-            let plain = prometheus_label(name);
+            let plain = label_name(name);
             prom_metrics.insert(plain.clone(), (name.as_str(), PromMatch::Mistranslated));
             prom_metrics.insert(
                 format!("{plain}_total"),
                 (name.as_str(), PromMatch::Mistranslated),
             );
-            let no_total = units::prometheus_name(name, &metric.unit, false);
+            let no_total = name_with(name, &metric.unit, false);
             prom_metrics.insert(no_total.clone(), (name.as_str(), PromMatch::Mistranslated));
             if counter {
                 // A counter's family is named without `_total` in OpenMetrics and with it in
@@ -145,14 +146,6 @@ impl<'r> Index<'r> {
     pub fn flow(&self, name: &str) -> Option<&'r Flow> {
         self.reg.flows.get(name)
     }
-}
-
-/// The Prometheus form of an attribute or metric name: every character outside
-/// `[a-zA-Z0-9_]` becomes `_`.
-pub(crate) fn prometheus_label(name: &str) -> String {
-    name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
 }
 
 #[cfg(test)]

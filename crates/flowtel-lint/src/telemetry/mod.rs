@@ -33,7 +33,7 @@ mod tally;
 use flowtel_conventions::rules::registry::UNREADABLE_INPUT;
 use flowtel_conventions::rules::telemetry as rules;
 use flowtel_conventions::{Finding, Location, Registry, Severity};
-use flowtel_otlp::{Batch, ErrorKind, ReadOptions};
+use flowtel_otlp::{Batch, ErrorKind, InputPosition, InputSink, ReadOptions};
 
 pub use collect::MAX_DISTINCT_FINDINGS;
 
@@ -42,7 +42,7 @@ use index::{FastMap, Index, fast_map};
 use tally::{Series, Values};
 
 /// At most this many input errors are reported per input (JSON lines go on after a bad line).
-pub const MAX_ERRORS_PER_INPUT: usize = 100;
+pub use flowtel_otlp::MAX_ERRORS_PER_INPUT;
 
 /// Lints telemetry batch by batch against one registry.
 pub struct TelemetryLinter<'r> {
@@ -258,42 +258,36 @@ pub struct Progress<'a> {
 }
 
 /// Lints every input (file path, `-` for stdin, `http://` URL to scrape) and returns the
-/// findings of the whole run; `progress` is called after each batch.
+/// findings of the whole run; `progress` is called after each batch. The input loop is
+/// [`flowtel_otlp::read_inputs`].
 pub fn lint_inputs(
     reg: &Registry,
     inputs: &[String],
     options: &ReadOptions,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Vec<Finding> {
-    let mut linter = TelemetryLinter::new(reg);
-    for (i, input) in inputs.iter().enumerate() {
-        let reader = match options.open(input) {
-            Ok(r) => r,
-            Err(e) => {
-                linter.error(&e);
-                continue;
-            }
-        };
-        let mut errors = 0;
-        for batch in reader {
-            match batch {
-                Ok(b) => {
-                    linter.batch(&b);
-                    progress(Progress {
-                        input: i,
-                        name: input,
-                        bytes: b.origin.byte_offset,
-                        stats: linter.stats(),
-                    });
-                }
-                Err(e) => {
-                    errors += 1;
-                    if errors <= MAX_ERRORS_PER_INPUT {
-                        linter.error(&e);
-                    }
-                }
-            }
+    struct Sink<'a, 'r> {
+        linter: TelemetryLinter<'r>,
+        progress: &'a mut dyn FnMut(Progress<'_>),
+    }
+    impl InputSink for Sink<'_, '_> {
+        fn batch(&mut self, at: InputPosition<'_>, batch: &Batch) {
+            self.linter.batch(batch);
+            (self.progress)(Progress {
+                input: at.input,
+                name: at.name,
+                bytes: at.bytes,
+                stats: self.linter.stats(),
+            });
+        }
+        fn error(&mut self, err: &flowtel_otlp::Error) {
+            self.linter.error(err);
         }
     }
-    linter.finish()
+    let mut sink = Sink {
+        linter: TelemetryLinter::new(reg),
+        progress,
+    };
+    flowtel_otlp::read_inputs(inputs, options, &mut sink);
+    sink.linter.finish()
 }

@@ -3,6 +3,7 @@
 //! (snake_case, base units, `_total`, reserved suffixes and labels, colons, help text).
 //! Locations are the lines of the exposition.
 
+use flowtel_conventions::prometheus::{label_name, non_base_unit};
 use flowtel_conventions::rules::telemetry as rules;
 use flowtel_conventions::{Finding, Location, finding::did_you_mean};
 use flowtel_otlp::prometheus::MetricType;
@@ -11,28 +12,6 @@ use flowtel_otlp::{Batch, Exposition, InstrumentKind, MetricFamily};
 use super::TelemetryLinter;
 use super::index::PromMatch;
 use super::otlp::{FlowAttrs, REQUIRED_RESOURCE, Val, instrument_fits};
-
-/// Unit words that are not Prometheus base units, with the base unit to use.
-const NON_BASE_UNITS: &[(&str, &str)] = &[
-    ("milliseconds", "seconds"),
-    ("microseconds", "seconds"),
-    ("nanoseconds", "seconds"),
-    ("millis", "seconds"),
-    ("minutes", "seconds"),
-    ("hours", "seconds"),
-    ("days", "seconds"),
-    ("weeks", "seconds"),
-    ("kilobytes", "bytes"),
-    ("megabytes", "bytes"),
-    ("gigabytes", "bytes"),
-    ("terabytes", "bytes"),
-    ("kibibytes", "bytes"),
-    ("mebibytes", "bytes"),
-    ("gibibytes", "bytes"),
-    ("bits", "bytes"),
-    ("percent", "ratio"),
-    ("fahrenheit", "celsius"),
-];
 
 fn at(batch: &Batch, line: u64) -> Location {
     Location::new(
@@ -79,7 +58,7 @@ impl<'r> TelemetryLinter<'r> {
         };
         let service = sample.label("service_name").or_else(|| sample.label("job"));
         for key in REQUIRED_RESOURCE {
-            let label = super::index::prometheus_label(key);
+            let label = label_name(key);
             let present = sample.label(&label).is_some()
                 || (key == "service.name" && sample.label("job").is_some());
             if present {
@@ -281,10 +260,7 @@ impl<'r> TelemetryLinter<'r> {
                 .help(format!("rename it `{}`", name.replace(':', "_")))
             });
         }
-        if let Some((word, base)) = name
-            .split('_')
-            .find_map(|w| NON_BASE_UNITS.iter().find(|(n, _)| *n == w))
-        {
+        if let Some((word, base)) = non_base_unit(name) {
             self.found.report((rules::PROMETHEUS_BASE_UNITS.id, name), || {
                 Finding::new(
                     &rules::PROMETHEUS_BASE_UNITS,
@@ -292,7 +268,7 @@ impl<'r> TelemetryLinter<'r> {
                 )
                 .at(at(batch, line))
                 .subject("metric", name)
-                .subject("unit", *word)
+                .subject("unit", word)
                 .help(format!("record in {base} and name the metric `..._{base}`"))
             });
         }
