@@ -53,13 +53,18 @@ fn slo_check_is_clean_on_fresh_files_and_fails_after_an_slo_changes() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     let shop = p.path().join("conventions/shop.yaml");
-    let changed = std::fs::read_to_string(&shop)
-        .unwrap()
-        .replace("availability: 99.9\n      latency: {threshold: 500ms", "availability: 99.95\n      latency: {threshold: 500ms");
+    let changed = std::fs::read_to_string(&shop).unwrap().replace(
+        "availability: 99.9\n      latency: {threshold: 500ms",
+        "availability: 99.95\n      latency: {threshold: 500ms",
+    );
     std::fs::write(&shop, changed).unwrap();
     let out = flowtel(p.path(), &["slo", "--check", "-o", "rules"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("flowtel-slo.rules.yml"), "{}", text(&out));
+    assert!(
+        text(&out).contains("flowtel-slo.rules.yml"),
+        "{}",
+        text(&out)
+    );
     // --check never writes.
     assert_eq!(
         std::fs::read_to_string(p.path().join("rules/flowtel-slo.rules.yml")).unwrap(),
@@ -84,7 +89,12 @@ fn a_flow_without_slo_is_a_located_input_error_and_nothing_is_written() {
     let f = &v["findings"][0];
     assert_eq!(f["rule"], "FT0601");
     assert_eq!(f["severity"], "fatal");
-    assert!(f["location"]["file"].as_str().unwrap().ends_with("shop.yaml"));
+    assert!(
+        f["location"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("shop.yaml")
+    );
     assert!(f["location"]["line"].as_u64().unwrap() > 1);
     assert!(!p.path().join("rules").exists());
 }

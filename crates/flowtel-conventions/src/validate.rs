@@ -578,7 +578,7 @@ impl Validator<'_> {
         if buckets.is_empty() || bucket_bound(buckets, threshold).is_some() {
             return;
         }
-        let below = buckets.iter().copied().filter(|b| *b < threshold).last();
+        let below = buckets.iter().copied().rfind(|b| *b < threshold);
         let above = buckets.iter().copied().find(|b| *b > threshold);
         let nearest = match (below, above) {
             (Some(b), Some(a)) => format!("the nearest bounds are {b} and {a}"),
@@ -587,7 +587,9 @@ impl Validator<'_> {
             (None, None) => unreachable!("buckets is not empty"),
         };
         let fallback = match below {
-            Some(b) => format!("; `flowtel slo` measures against {b}s meanwhile, stricter than the objective"),
+            Some(b) => format!(
+                "; `flowtel slo` measures against {b}s meanwhile, stricter than the objective"
+            ),
             None => String::new(),
         };
         self.push(

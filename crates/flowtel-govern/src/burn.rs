@@ -82,10 +82,7 @@ pub fn recorded_windows(slo_window: u64) -> Vec<u64> {
 impl BurnWindow {
     /// The burn-rate factor for an SLO window of `slo_window` seconds, rounded to six decimals.
     pub fn factor(&self, slo_window: u64) -> f64 {
-        crate::plan::round(
-            self.budget_share * slo_window as f64 / self.long as f64,
-            6,
-        )
+        crate::plan::round(self.budget_share * slo_window as f64 / self.long as f64, 6)
     }
 
     /// The pairs that fit an SLO window (a long window longer than the SLO window means nothing).

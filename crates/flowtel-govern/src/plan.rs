@@ -174,11 +174,10 @@ impl<'r> Plan<'r> {
 
 impl<'r> FlowPlan<'r> {
     fn new(reg: &'r Registry, name: &'r str, flow: &'r Flow) -> Self {
-        let location = reg
-            .origins
-            .flows
-            .get(name)
-            .and_then(|file| reg.sources.locate(*file, &[Seg::Key("flows"), Seg::Name(name)]));
+        let location = reg.origins.flows.get(name).and_then(|file| {
+            reg.sources
+                .locate(*file, &[Seg::Key("flows"), Seg::Name(name)])
+        });
         let mut services: Vec<&str> = Vec::new();
         for s in flow.steps.values() {
             if let Some(svc) = s.service.as_deref()
@@ -239,7 +238,7 @@ impl<'r> FlowPlan<'r> {
                 None | Some([]) => (threshold, false),
                 Some(b) => match bucket_bound(b, threshold) {
                     Some(exact) => (exact, false),
-                    None => match b.iter().copied().filter(|x| *x < threshold).last() {
+                    None => match b.iter().copied().rfind(|x| *x < threshold) {
                         Some(lower) => (lower, true),
                         None => {
                             plan.sli_problem = Some(format!(
@@ -318,8 +317,16 @@ impl<'r> FlowPlan<'r> {
 
     fn route_finding(&self) -> Option<Finding> {
         let name = self.name;
-        if self.flow.alert_route.as_deref().is_some_and(|r| !r.trim().is_empty())
-            && self.flow.owner.as_deref().is_some_and(|o| !o.trim().is_empty())
+        if self
+            .flow
+            .alert_route
+            .as_deref()
+            .is_some_and(|r| !r.trim().is_empty())
+            && self
+                .flow
+                .owner
+                .as_deref()
+                .is_some_and(|o| !o.trim().is_empty())
         {
             return None;
         }

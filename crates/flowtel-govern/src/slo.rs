@@ -365,7 +365,13 @@ fn render_recording(
     for w in recorded_windows(o.window.seconds) {
         let d = duration(w);
         let requests = sum_by(&[&fl], &union_rate(&count, &sli.requests, &d));
-        rule(out, flow, &format!("flow:slo_requests:rate{d}"), &[], &requests);
+        rule(
+            out,
+            flow,
+            &format!("flow:slo_requests:rate{d}"),
+            &[],
+            &requests,
+        );
         if o.availability.is_some() {
             let errors = sum_by(&[&fl], &union_rate(&count, &sli.error_sets(), &d));
             let expr = format!(
@@ -420,7 +426,10 @@ fn render_recording(
             flow,
             "flow:slo_objective:ratio",
             &[("sli", kind.as_str())],
-            &format!("vector({})", number(crate::plan::round(objective / 100.0, 12))),
+            &format!(
+                "vector({})",
+                number(crate::plan::round(objective / 100.0, 12))
+            ),
         );
     }
     for (q, name) in [(0.5, "p50"), (0.99, "p99")] {
@@ -512,7 +521,11 @@ fn write_alert(out: &mut String, f: &FlowPlan<'_>, a: &AlertRule, opts: &Options
     }
     out.push_str("        annotations:\n");
     let _ = writeln!(out, "          summary: {}", yaml::quoted(&a.summary));
-    let _ = writeln!(out, "          description: {}", yaml::quoted(&a.description));
+    let _ = writeln!(
+        out,
+        "          description: {}",
+        yaml::quoted(&a.description)
+    );
     let _ = writeln!(
         out,
         "          runbook_url: {}",

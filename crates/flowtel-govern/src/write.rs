@@ -22,7 +22,11 @@ impl fmt::Display for Drift {
         match self {
             Drift::Missing(p) => write!(f, "{}: missing", p.display()),
             Drift::Changed(p, line) => {
-                write!(f, "{}:{line}: differs from what the conventions generate", p.display())
+                write!(
+                    f,
+                    "{}:{line}: differs from what the conventions generate",
+                    p.display()
+                )
             }
         }
     }

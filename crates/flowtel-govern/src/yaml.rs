@@ -5,9 +5,8 @@
 /// A scalar as YAML reads it back as the same string.
 pub fn scalar(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '@')
-        })
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '@'))
         && s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/')
         && !matches!(
             s.to_ascii_lowercase().as_str(),

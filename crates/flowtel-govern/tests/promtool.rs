@@ -180,7 +180,11 @@ fn page_fires_exactly_when_both_windows_burn_above_the_factor() {
     // minutes, the 1h window only once 57.6 of its 60 minutes are errors: quiet at 6h50m (only
     // the short window burns), firing at 7h05m (both do, for longer than `for: 2m`).
     tests.push_str(&case(
-        &series("checkout", &[(1000, 360), (985, 200)], &[(0, 360), (15, 200)]),
+        &series(
+            "checkout",
+            &[(1000, 360), (985, 200)],
+            &[(0, 360), (15, 200)],
+        ),
         &[
             ("6h50m", "CheckoutAvailabilityBurnRatePage", " []"),
             ("7h05m", "CheckoutAvailabilityBurnRatePage", &checkout_page),
@@ -188,7 +192,11 @@ fn page_fires_exactly_when_both_windows_burn_above_the_factor() {
     ));
     // Just below the factor: 1.4% errors (14x) for three hours never pages.
     tests.push_str(&case(
-        &series("checkout", &[(1000, 360), (986, 200)], &[(0, 360), (14, 200)]),
+        &series(
+            "checkout",
+            &[(1000, 360), (986, 200)],
+            &[(0, 360), (14, 200)],
+        ),
         &[
             ("7h30m", "CheckoutAvailabilityBurnRatePage", " []"),
             ("8h", "CheckoutAvailabilityBurnRatePage", " []"),

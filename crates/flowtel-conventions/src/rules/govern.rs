@@ -29,4 +29,8 @@ declare_rule!(SLI_NOT_MEASURABLE, "FT0603", "sli-not-measurable", Fatal,
 );
 
 /// Every generator rule, in id order.
-pub static RULES: &[&Rule] = &[&FLOW_WITHOUT_SLO, &FLOW_WITHOUT_ALERT_ROUTE, &SLI_NOT_MEASURABLE];
+pub static RULES: &[&Rule] = &[
+    &FLOW_WITHOUT_SLO,
+    &FLOW_WITHOUT_ALERT_ROUTE,
+    &SLI_NOT_MEASURABLE,
+];
