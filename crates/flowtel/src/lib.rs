@@ -54,11 +54,17 @@ pub mod __private {
     pub use flowtel_conventions as conventions;
     pub use tracing;
 
-    /// Builds the registry from files embedded by `flowtel::conventions!()`. The macro has
-    /// already validated them at compile time, so this cannot fail for a program that built;
-    /// should it ever, the service gets an empty registry (nothing recorded), never a panic.
+    /// Builds the registry from files embedded by `flowtel::conventions!()`, with the loader
+    /// the CLI and the macros use. The macro has already validated them at compile time, so
+    /// this cannot fail for a program that built; should it ever, each problem is one line on
+    /// stderr and the service gets what could be read (never a panic).
     pub fn embedded(root: &str, files: &[(&str, &str)]) -> super::Conventions {
         let loaded = flowtel_conventions::load::load_embedded(root, files);
+        for f in &loaded.findings {
+            if f.severity >= flowtel_conventions::Severity::Error {
+                eprintln!("flowtel: embedded conventions: {}", f.message);
+            }
+        }
         std::sync::Arc::new(loaded.registry.unwrap_or_default())
     }
 }
