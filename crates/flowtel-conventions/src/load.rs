@@ -683,6 +683,9 @@ impl Loader {
                 for (k, v) in &l.rules {
                     reg.lint.rules.insert(k.clone(), *v);
                 }
+                if let Some(a) = &l.alerts {
+                    reg.lint.alerts = Some(a.clone());
+                }
             }
             for (name, attr) in &c.attributes {
                 if let Some(&prev) = attr_layer.get(name) {

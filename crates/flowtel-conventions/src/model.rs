@@ -729,6 +729,61 @@ pub struct LintConfig {
     /// Severity per rule id (`FT0101`) or name (`unknown-metric`).
     #[serde(default)]
     pub rules: IndexMap<String, SeverityOverride>,
+    /// How `flowtel lint alerts` reads alerting rules: which labels name the flow and the owner,
+    /// which severities page, the scrape interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertLint>,
+}
+
+/// Configuration of `flowtel lint alerts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertLint {
+    /// Alert label that names the flow an alert is about.
+    #[serde(default = "AlertLint::default_flow_label")]
+    pub flow_label: String,
+    /// Alert label that names the team that owns the alert.
+    #[serde(default = "AlertLint::default_owner_label")]
+    pub owner_label: String,
+    /// Alert label that carries the severity.
+    #[serde(default = "AlertLint::default_severity_label")]
+    pub severity_label: String,
+    /// Severity values that page someone.
+    #[serde(default = "AlertLint::default_page_severities")]
+    pub page_severities: Vec<String>,
+    /// Scrape interval of the metrics alerts read; ranges shorter than twice it are reported.
+    #[serde(default = "AlertLint::default_scrape_interval")]
+    pub scrape_interval: Duration,
+}
+
+impl AlertLint {
+    fn default_flow_label() -> String {
+        "flow".into()
+    }
+    fn default_owner_label() -> String {
+        "owner".into()
+    }
+    fn default_severity_label() -> String {
+        "severity".into()
+    }
+    fn default_page_severities() -> Vec<String> {
+        vec!["page".into(), "critical".into()]
+    }
+    fn default_scrape_interval() -> Duration {
+        Duration::from_raw("15s")
+    }
+}
+
+impl Default for AlertLint {
+    fn default() -> Self {
+        AlertLint {
+            flow_label: Self::default_flow_label(),
+            owner_label: Self::default_owner_label(),
+            severity_label: Self::default_severity_label(),
+            page_severities: Self::default_page_severities(),
+            scrape_interval: Self::default_scrape_interval(),
+        }
+    }
 }
 
 /// Severity a rule is overridden to.

@@ -441,3 +441,67 @@ pub fn sarif(findings: &[Finding]) -> String {
     s.push('\n');
     s
 }
+
+/// A summary a command reports beside its findings (the alert linter's signal quality): a
+/// paragraph before the closing line in human output, a top-level key of the JSON document, a
+/// property of the SARIF run.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// JSON key (and SARIF run property).
+    pub key: &'static str,
+    /// The summary as data.
+    pub value: Value,
+    /// The summary for people, one or more lines.
+    pub human: String,
+}
+
+/// [`render`] (human output grouped by rule, `max_examples` per rule) with summary sections.
+pub fn render_with_sections(
+    findings: &[Finding],
+    format: Format,
+    sources: &dyn SourceText,
+    color: bool,
+    max_examples: usize,
+    sections: &[Section],
+) -> String {
+    match format {
+        Format::Human => {
+            let text = human_grouped(findings, sources, color, max_examples);
+            let body = text.trim_end_matches('\n');
+            let (head, last) = body.rsplit_once('\n').unwrap_or(("", body));
+            let mut out = String::new();
+            if !head.is_empty() {
+                out.push_str(head);
+                out.push('\n');
+            }
+            for s in sections {
+                out.push_str(s.human.trim_end());
+                out.push_str("\n\n");
+            }
+            out.push_str(last);
+            out.push('\n');
+            out
+        }
+        Format::Json => {
+            let mut doc = json_value(findings);
+            for s in sections {
+                doc[s.key] = s.value.clone();
+            }
+            let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            out.push('\n');
+            out
+        }
+        Format::Sarif => {
+            let text = sarif(findings);
+            let Ok(mut doc) = serde_json::from_str::<Value>(&text) else {
+                return text;
+            };
+            for s in sections {
+                doc["runs"][0]["properties"][s.key] = s.value.clone();
+            }
+            let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            out.push('\n');
+            out
+        }
+    }
+}

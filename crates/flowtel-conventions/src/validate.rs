@@ -139,6 +139,17 @@ impl<'a> Validator<'a> {
                 }
                 self.duration(&sd.decision_wait, f, &at("decision_wait"));
             }
+            if let Some(alerts) = c.lint.as_ref().and_then(|l| l.alerts.as_ref()) {
+                self.duration(
+                    &alerts.scrape_interval,
+                    f,
+                    &[
+                        Seg::Key("lint"),
+                        Seg::Key("alerts"),
+                        Seg::Key("scrape_interval"),
+                    ],
+                );
+            }
             if let Some(lint) = &c.lint {
                 for key in lint.rules.keys() {
                     if rules::find(key).is_none() {

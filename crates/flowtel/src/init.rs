@@ -46,6 +46,7 @@ pub fn init(conventions: Conventions) -> TelemetryBuilder {
         prometheus: None,
         metric_interval: None,
         filter: None,
+        context_activation: true,
     }
 }
 
@@ -120,9 +121,25 @@ pub struct TelemetryBuilder {
     prometheus: Option<SocketAddr>,
     metric_interval: Option<Duration>,
     filter: Option<String>,
+    context_activation: bool,
 }
 
 impl TelemetryBuilder {
+    /// Whether entering a flowtel (or any `tracing`) span makes it the current OpenTelemetry
+    /// context (default: yes).
+    ///
+    /// With activation, code that uses the OpenTelemetry API directly (an instrumented
+    /// database driver or HTTP client calling `Context::current()`, `tracer.start(..)`) sees
+    /// the enclosing flow, step or server span as its parent, so its spans land in the right
+    /// trace. `context_activation(false)` is the fast mode: a server request costs less (see
+    /// `BENCHMARKS.md`), but spans started through the OpenTelemetry API inside flowtel's
+    /// spans become roots of new traces. Use it only when every instrumented library goes
+    /// through `tracing`; flowtel's own propagation and flow lookup work in both modes.
+    pub fn context_activation(mut self, activate: bool) -> Self {
+        self.context_activation = activate;
+        self
+    }
+
     /// `service.name` and `service.version` (`OTEL_SERVICE_NAME` wins over the name).
     pub fn service(mut self, name: &str, version: &str) -> Self {
         self.service_name = Some(name.to_owned());
@@ -309,11 +326,10 @@ impl TelemetryBuilder {
                     .with_target(false)
                     .with_level(false)
                     .with_tracked_inactivity(false)
-                    // Entering a span does not make it the current OpenTelemetry context:
-                    // attaching and detaching on every enter and exit cost more than the
-                    // rest of a server request's instrumentation. flowtel reads the span's
-                    // context explicitly where it needs it (propagation, current flow).
-                    .with_context_activation(false),
+                    // Entering a span makes it the current OpenTelemetry context, so spans
+                    // that libraries start through the OpenTelemetry API get the right
+                    // parent; `context_activation(false)` trades that for speed.
+                    .with_context_activation(self.context_activation),
             )
             .with(filter);
         let propagator = FlowPropagator::new(Some(violations));
@@ -492,6 +508,12 @@ impl Telemetry {
     /// The registry-enforcing meter, for the service's own metrics and for the middleware.
     pub fn meter(&self) -> &Meter {
         &self.meter
+    }
+
+    /// The typed handle of the saturation signal `name`; see [`crate::Saturation`] (and
+    /// `flowtel::saturation!`, which checks the name at compile time).
+    pub fn saturation(&self, name: &str) -> crate::Saturation {
+        self.meter.saturation(name)
     }
 
     /// Enforcement counters.

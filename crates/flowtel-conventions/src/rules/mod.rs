@@ -12,6 +12,7 @@
 //! | `FT02xx` | Rust sources ([`source`]) |
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
+//! | `FT05xx` | Prometheus alerting rules and Alertmanager routing ([`alerts`]) |
 //! | `FT06xx` | governance generators: what an artifact needs ([`govern`]) |
 
 use serde::Serialize;
@@ -37,6 +38,7 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod alerts;
 pub mod diff;
 pub mod govern;
 pub mod registry;
@@ -90,6 +92,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(source::RULES)
         .chain(diff::RULES)
         .chain(semconv::RULES)
+        .chain(alerts::RULES)
         .chain(govern::RULES)
         .copied()
 }
