@@ -1,7 +1,8 @@
 //! [`init`]: wiring of `tracing`, `tracing-opentelemetry` and the OpenTelemetry SDK.
 //!
 //! One builder sets up the tracer and meter providers with a resource carrying `service.name`,
-//! `service.version` and `deployment.environment.name`, the [`FlowLayer`], redaction of
+//! `service.version` and `deployment.environment.name`, the [`FlowLayer`], flow-aware head
+//! sampling ([`crate::FlowSampler`], unless `OTEL_TRACES_SAMPLER` is set), redaction of
 //! personal data at span export, the [`FlowPropagator`], and one of the exports: OTLP (HTTP,
 //! or gRPC with the `otlp-grpc` feature) configured by the standard `OTEL_*` variables, OTLP
 //! JSON lines in a folder, or memory only (for tests); optionally a Prometheus scrape endpoint
@@ -236,6 +237,11 @@ impl TelemetryBuilder {
             .with_resource(resource.clone())
             .with_view(view(registry));
         let mut traces = SdkTracerProvider::builder().with_resource(resource);
+        // Head sampling per flow from the conventions, unless the operator chose a sampler
+        // with OpenTelemetry's own variable (the SDK reads it when none is set here).
+        if std::env::var_os("OTEL_TRACES_SAMPLER").is_none_or(|v| v.is_empty()) {
+            traces = traces.with_sampler(crate::sampling::FlowSampler::new(registry));
+        }
         let redactor = Arc::new(Redactor::from_registry(registry));
         fn redacting<E>(
             e: E,

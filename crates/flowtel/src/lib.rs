@@ -27,6 +27,7 @@ pub mod meter;
 mod outcome;
 pub mod propagation;
 pub mod redact;
+pub mod sampling;
 pub mod saturation;
 pub mod scrape;
 pub mod violations;
@@ -38,6 +39,7 @@ pub use limits::{CardinalityLimiter, ValueCap};
 pub use meter::Meter;
 pub use propagation::FlowPropagator;
 pub use redact::hash_pii;
+pub use sampling::FlowSampler;
 pub use saturation::{Saturation, Tracked};
 pub use violations::{Rule, Violations};
 
