@@ -87,7 +87,7 @@ fn a_flow_without_slo_is_a_located_input_error_and_nothing_is_written() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = &v["findings"][0];
-    assert_eq!(f["rule"], "FT0601");
+    assert_eq!(f["rule"], "FT0701");
     assert_eq!(f["severity"], "fatal");
     assert!(
         f["location"]["file"]

@@ -12,7 +12,7 @@
 //! an [`Output`]: files by relative path and notes for the user. Rendering is deterministic
 //! (byte-identical on re-run); [`write`] puts files into a folder atomically or compares them
 //! with what a folder holds (`--check`). A flow that lacks what a generator needs is a located
-//! finding of the `FT06xx` rules, and nothing is generated.
+//! finding of the `FT07xx` rules, and nothing is generated.
 //!
 //! ```
 //! let loaded = flowtel_conventions::check_str("flowtel.yaml", "schema: flowtel/v1\nname: demo\nversion: 1.0.0\nattributes:\n  flow.name: {type: string}\n  http.response.status_code: {type: int}\nmetrics:\n  http.server.request.duration: {instrument: histogram, unit: s, labels: [flow.name, http.response.status_code], buckets: [0.1, 0.5]}\nflows:\n  checkout: {owner: team-payments, alert_route: payments-oncall, slo: {availability: 99.9}}\n");

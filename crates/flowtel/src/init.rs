@@ -70,6 +70,25 @@ pub fn conventions_from_path(path: &std::path::Path) -> Result<Conventions, Stri
     }
 }
 
+/// The one line `init` prints when the registry declares flows but lacks metrics the SDK
+/// records for them (`flowtel.violations` is recorded regardless, so it is never named).
+pub(crate) fn missing_metrics_notice(conventions: &Conventions) -> Option<String> {
+    let missing: Vec<String> = flowtel_conventions::recorded::missing(conventions)
+        .into_iter()
+        .filter(|m| m.name != crate::meter::VIOLATIONS_METRIC)
+        .map(|m| format!("`{}`", m.name))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "flowtel: the conventions `{}` declare flows but not {}: these metrics are not recorded; \
+         import the platform layer that declares them, or run `flowtel check` for the lines to add",
+        conventions.name,
+        missing.join(", ")
+    ))
+}
+
 /// Where telemetry goes.
 #[derive(Debug, Clone)]
 enum Export {
@@ -228,6 +247,9 @@ impl TelemetryBuilder {
             .and_then(|hex| parse_key(hex.trim()))
         {
             crate::redact::set_pii_key(key);
+        }
+        if let Some(line) = missing_metrics_notice(&self.conventions) {
+            eprintln!("{line}");
         }
         let violations = Arc::new(Violations::new());
         let resource = self.resource();
@@ -589,6 +611,20 @@ impl Drop for Telemetry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn init_names_the_red_metrics_a_registry_with_flows_lacks() {
+        let text = "schema: flowtel/v1\nname: signup-svc\nversion: 0.1.0\n\
+                    flows:\n  signup: {owner: team-growth}\n";
+        let reg = crate::__private::embedded("flowtel.yaml", &[("flowtel.yaml", text)]);
+        let line = missing_metrics_notice(&reg).expect("a notice");
+        assert!(line.contains("`flow.requests`"), "{line}");
+        assert!(line.contains("`http.server.request.duration`"), "{line}");
+        assert!(!line.contains("flowtel.violations"), "{line}");
+        let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
+        let bundled = conventions_from_path(&bundled).expect("bundled conventions");
+        assert_eq!(missing_metrics_notice(&bundled), None);
+    }
 
     #[test]
     fn pii_keys_are_32_hex_digits() {

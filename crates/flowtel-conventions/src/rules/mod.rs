@@ -13,7 +13,8 @@
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
 //! | `FT05xx` | Prometheus alerting rules and Alertmanager routing ([`alerts`]) |
-//! | `FT06xx` | governance generators: what an artifact needs ([`govern`]) |
+//! | `FT06xx` | flow analysis over traces ([`analysis`]) |
+//! | `FT07xx` | governance generators: what an artifact needs ([`govern`]) |
 
 use serde::Serialize;
 
@@ -39,6 +40,7 @@ macro_rules! declare_rule {
 }
 
 pub mod alerts;
+pub mod analysis;
 pub mod diff;
 pub mod govern;
 pub mod registry;
@@ -93,6 +95,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(diff::RULES)
         .chain(semconv::RULES)
         .chain(alerts::RULES)
+        .chain(analysis::RULES)
         .chain(govern::RULES)
         .copied()
 }
