@@ -38,6 +38,10 @@ enum Command {
     Lint(cmd::lint::Args),
     /// Receive OTLP (HTTP and gRPC) and lint what arrives; write the report when idle or done.
     Live(cmd::live::Args),
+    /// Generate Prometheus SLO rules: recording rules, multi-window burn-rate alerts, early warnings.
+    Slo(cmd::govern::Args),
+    /// Generate OpenTelemetry Collector tail sampling per flow (and its trace-id load balancer).
+    Sampling(cmd::govern::Args),
     /// Release regression check: latency per flow and step, before against after, with budgets.
     Regress(cmd::regress::Args),
 }
@@ -58,6 +62,10 @@ fn main() -> ExitCode {
         Command::Schema(a) => cmd::schema::run(&cli.global, a),
         Command::Lint(a) => cmd::lint::run(&cli.global, a),
         Command::Live(a) => cmd::live::run(&cli.global, a),
+        Command::Slo(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Slo, a),
+        Command::Sampling(a) => {
+            cmd::govern::run(&cli.global, flowtel_govern::Generator::Sampling, a)
+        }
         Command::Regress(a) => cmd::regress::run(&cli.global, a),
     };
     ExitCode::from(code as u8)

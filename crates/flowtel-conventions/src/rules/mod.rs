@@ -14,6 +14,7 @@
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
 //! | `FT05xx` | Prometheus alerting rules and Alertmanager routing ([`alerts`]) |
 //! | `FT06xx` | flow analysis over traces ([`analysis`]) |
+//! | `FT07xx` | governance generators: what an artifact needs ([`govern`]) |
 //! | `FT09xx` | release regression check, `flowtel regress` ([`regress`]) |
 
 use serde::Serialize;
@@ -42,6 +43,7 @@ macro_rules! declare_rule {
 pub mod alerts;
 pub mod analysis;
 pub mod diff;
+pub mod govern;
 pub mod registry;
 pub mod regress;
 pub mod semconv;
@@ -96,6 +98,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(semconv::RULES)
         .chain(alerts::RULES)
         .chain(analysis::RULES)
+        .chain(govern::RULES)
         .chain(regress::RULES)
         .copied()
 }
