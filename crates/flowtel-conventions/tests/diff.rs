@@ -205,7 +205,14 @@ fn regression_thresholds_are_compared_as_resolved_and_need_a_minor_bump() {
             "schema: flowtel/v1\nname: acme\nversion: {version}\n{extra}flows:\n  checkout: {{owner: team-payments}}\n  login: {{owner: team-identity, regress: {{max_increase: 20}}}}\n"
         );
         let loaded = flowtel_conventions::check_str("flowtel.yaml", &text);
-        assert!(loaded.findings.is_empty(), "{:#?}", loaded.findings);
+        assert!(
+            loaded
+                .findings
+                .iter()
+                .all(|f| f.severity < flowtel_conventions::Severity::Error),
+            "{:#?}",
+            loaded.findings
+        );
         loaded.registry.unwrap()
     };
     let old = reg("1.0.0", "");

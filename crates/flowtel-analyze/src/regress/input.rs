@@ -257,7 +257,9 @@ impl SideSink {
                     _ => None,
                 };
                 if p.bucket_counts.len() != p.explicit_bounds.len() + 1
-                    || p.explicit_bounds.windows(2).any(|w| !(w[0] < w[1]))
+                    || p.explicit_bounds
+                        .windows(2)
+                        .any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
                 {
                     let pointer = m.point_pointer(i);
                     self.data.findings.push(

@@ -347,7 +347,7 @@ pub fn hodges_lehmann(before: &[f64], after: &[f64], confidence: f64) -> Option<
     };
     let total = m * n;
     let median = if total % 2 == 1 {
-        pairs.kth((total + 1) / 2)
+        pairs.kth(total.div_ceil(2))
     } else {
         let lo = pairs.kth(total / 2);
         let hi = if pairs.count_le(lo) > total / 2 {
