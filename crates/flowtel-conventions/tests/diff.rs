@@ -100,7 +100,12 @@ fn registry_from(version: &str, metric: &str, sampling: &str) -> Registry {
         "schema: flowtel/v1\nname: demo\nversion: {version}\nattributes:\n  queue.name: {{type: enum, values: [a, b]}}\nmetrics:\n  orders.queue.depth:\n{metric}\nflows:\n  browse: {{owner: team-catalog, slo: {{latency: {{threshold: 200ms, target: 99}}}}}}\n{sampling}"
     );
     let loaded = flowtel_conventions::check_str("demo.yaml", &text);
-    assert!(loaded.findings.is_empty(), "{:#?}", loaded.findings);
+    // Only the RED metrics this small registry leaves to a platform layer (FT0030).
+    assert!(
+        loaded.findings.iter().all(|f| f.rule.id == "FT0030"),
+        "{:#?}",
+        loaded.findings
+    );
     loaded.registry.unwrap()
 }
 

@@ -174,6 +174,14 @@ declare_rule!(MALFORMED_TELEMETRY, "FT0121", "malformed-telemetry", Fatal,
     good: "{\"resourceSpans\": [{\"scopeSpans\": []}]}",
 );
 
+declare_rule!(COVERAGE_BELOW_MINIMUM, "FT0150", "coverage-below-minimum", Error,
+    summary: "A declared flow (or all flows together) was seen less than `--min-coverage` requires.",
+    what: "With `--min-coverage X`, compares the flows, steps, services and entry routes the conventions declare with those the telemetry carried, and reports each flow whose share seen is below X, naming what never appeared, and the overall share when it is below X.",
+    why: "A declared flow without telemetry looks the same as a healthy one on a dashboard that shows nothing; coverage turns \"partial\" visibility into a number CI can hold.",
+    bad: "flowtel lint telemetry --min-coverage 0.9 out/   # the refund flow never ran",
+    good: "flowtel lint telemetry --min-coverage 0.9 out/   # the load exercises every flow and step",
+);
+
 /// Every telemetry rule, in id order.
 pub static RULES: &[&Rule] = &[
     &UNKNOWN_METRIC,
@@ -197,4 +205,5 @@ pub static RULES: &[&Rule] = &[
     &PROMETHEUS_COLON_IN_NAME,
     &PROMETHEUS_MISSING_HELP,
     &MALFORMED_TELEMETRY,
+    &COVERAGE_BELOW_MINIMUM,
 ];
