@@ -61,7 +61,11 @@ pub fn emit(
     max_examples: usize,
 ) -> i32 {
     match global.format {
-        FormatArg::Human | FormatArg::Markdown => {
+        FormatArg::Human
+        | FormatArg::Markdown
+        | FormatArg::Mermaid
+        | FormatArg::Dot
+        | FormatArg::Svg => {
             let disk = ShortLines(report::DiskSource::default());
             let text = report::human_grouped(
                 findings,
