@@ -46,6 +46,8 @@ enum Command {
     Latency(cmd::analyze::LatencyArgs),
     /// One self-contained HTML page: map, critical paths, latency distributions.
     Report(cmd::analyze::ReportArgs),
+    /// Generate Prometheus SLO rules: recording rules, multi-window burn-rate alerts, early warnings.
+    Slo(cmd::govern::Args),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::CriticalPath(a) => cmd::analyze::run_critical_path(&cli.global, a),
         Command::Latency(a) => cmd::analyze::run_latency(&cli.global, a),
         Command::Report(a) => cmd::analyze::run_report(&cli.global, a),
+        Command::Slo(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Slo, a),
     };
     ExitCode::from(code as u8)
 }

@@ -22,7 +22,9 @@ use opentelemetry_sdk::metrics::{
     Aggregation, InMemoryMetricExporter, Instrument as SdkInstrument, PeriodicReader,
     SdkMeterProvider, Stream, data::ResourceMetrics,
 };
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, InMemorySpanExporter, SdkTracerProvider, SpanData,
+};
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -34,6 +36,7 @@ use crate::layer::FlowLayer;
 use crate::meter::Meter;
 use crate::propagation::FlowPropagator;
 use crate::redact::{RedactingSpanExporter, Redactor};
+use crate::shutdown::{CountingProcessor, CountingSpanExporter, SpanAccounting};
 use crate::violations::Violations;
 
 /// Starts configuring telemetry for a service that follows `conventions`.
@@ -47,6 +50,7 @@ pub fn init(conventions: Conventions) -> TelemetryBuilder {
         prometheus: None,
         metric_interval: None,
         filter: None,
+        shutdown_timeout: None,
         context_activation: true,
     }
 }
@@ -68,6 +72,25 @@ pub fn conventions_from_path(path: &std::path::Path) -> Result<Conventions, Stri
         _ if errors.is_empty() => Err(format!("no registry at `{}`", path.display())),
         _ => Err(errors.join("; ")),
     }
+}
+
+/// The one line `init` prints when the registry declares flows but lacks metrics the SDK
+/// records for them (`flowtel.violations` is recorded regardless, so it is never named).
+pub(crate) fn missing_metrics_notice(conventions: &Conventions) -> Option<String> {
+    let missing: Vec<String> = flowtel_conventions::recorded::missing(conventions)
+        .into_iter()
+        .filter(|m| m.name != crate::meter::VIOLATIONS_METRIC)
+        .map(|m| format!("`{}`", m.name))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "flowtel: the conventions `{}` declare flows but not {}: these metrics are not recorded; \
+         import the platform layer that declares them, or run `flowtel check` for the lines to add",
+        conventions.name,
+        missing.join(", ")
+    ))
 }
 
 /// Where telemetry goes.
@@ -122,6 +145,7 @@ pub struct TelemetryBuilder {
     prometheus: Option<SocketAddr>,
     metric_interval: Option<Duration>,
     filter: Option<String>,
+    shutdown_timeout: Option<Duration>,
     context_activation: bool,
 }
 
@@ -207,6 +231,15 @@ impl TelemetryBuilder {
         self
     }
 
+    /// How long dropping the [`Telemetry`] may take to export what is pending, whatever the
+    /// collector does (default [`crate::shutdown::DEFAULT_SHUTDOWN_TIMEOUT`], or
+    /// `FLOWTEL_SHUTDOWN_TIMEOUT` in milliseconds); what is not sent by then is counted as
+    /// `export-dropped` and reported once.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
     /// Installs globally: the subscriber, the propagator and the meter provider.
     pub fn install(self) -> Result<Telemetry, InitError> {
         let (telemetry, dispatch) = self.build()?;
@@ -229,6 +262,9 @@ impl TelemetryBuilder {
         {
             crate::redact::set_pii_key(key);
         }
+        if let Some(line) = missing_metrics_notice(&self.conventions) {
+            eprintln!("{line}");
+        }
         let violations = Arc::new(Violations::new());
         let resource = self.resource();
         let registry = &self.conventions;
@@ -250,12 +286,30 @@ impl TelemetryBuilder {
         ) -> RedactingSpanExporter<E> {
             RedactingSpanExporter::new(e, redactor.clone(), violations.clone())
         }
+        // Spans through the batch processor, for what a bounded shutdown could not send.
+        let accounting = Arc::new(SpanAccounting::default());
+        fn batch<E: opentelemetry_sdk::trace::SpanExporter + 'static>(
+            exporter: E,
+            accounting: &Arc<SpanAccounting>,
+        ) -> CountingProcessor<BatchSpanProcessor> {
+            CountingProcessor::new(
+                BatchSpanProcessor::builder(exporter).build(),
+                accounting.clone(),
+            )
+        }
         let mut memory = None;
         match &self.export {
             #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
             Export::Otlp { endpoint } => {
                 let (spans, metrics) = otlp_exporters(endpoint.as_deref())?;
-                traces = traces.with_batch_exporter(redacting(spans, &redactor, &violations));
+                traces = traces.with_span_processor(batch(
+                    redacting(
+                        CountingSpanExporter::new(spans, accounting.clone()),
+                        &redactor,
+                        &violations,
+                    ),
+                    &accounting,
+                ));
                 meters = meters.with_reader(
                     self.periodic(CountingMetricExporter::new(metrics, violations.clone())),
                 );
@@ -280,7 +334,14 @@ impl TelemetryBuilder {
                     .map_err(io("traces.jsonl"))?;
                 let metrics = JsonLinesMetricExporter::append(&dir.join("metrics.jsonl"))
                     .map_err(io("metrics.jsonl"))?;
-                traces = traces.with_batch_exporter(redacting(spans, &redactor, &violations));
+                traces = traces.with_span_processor(batch(
+                    redacting(
+                        CountingSpanExporter::new(spans, accounting.clone()),
+                        &redactor,
+                        &violations,
+                    ),
+                    &accounting,
+                ));
                 meters = meters.with_reader(self.periodic(metrics));
             }
             Export::InMemory => {
@@ -339,7 +400,13 @@ impl TelemetryBuilder {
             )
             .with(filter);
         let propagator = FlowPropagator::new(Some(violations));
+        let batched = matches!(self.export, Export::Otlp { .. } | Export::JsonLines(_));
         let telemetry = Telemetry {
+            accounting: batched.then_some(accounting),
+            shutdown_timeout: self
+                .shutdown_timeout
+                .or_else(crate::shutdown::timeout_from_env)
+                .unwrap_or(crate::shutdown::DEFAULT_SHUTDOWN_TIMEOUT),
             tracer_provider,
             meter_provider,
             meter,
@@ -493,6 +560,8 @@ fn otlp_exporters(endpoint: Option<&str>) -> Result<OtlpPair, InitError> {
 
 /// The running telemetry of a service. Dropping it flushes and shuts down the providers.
 pub struct Telemetry {
+    accounting: Option<Arc<SpanAccounting>>,
+    shutdown_timeout: Duration,
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
     meter: Meter,
@@ -574,21 +643,36 @@ impl Telemetry {
 }
 
 impl Drop for Telemetry {
+    /// Exports what is pending and shuts the providers down within the shutdown deadline
+    /// ([`TelemetryBuilder::shutdown_timeout`]), whatever the collector does.
     fn drop(&mut self) {
-        let _ = self.tracer_provider.force_flush();
-        let _ = self.meter_provider.force_flush();
-        let _ = self
-            .tracer_provider
-            .shutdown_with_timeout(Duration::from_secs(5));
-        let _ = self
-            .meter_provider
-            .shutdown_with_timeout(Duration::from_secs(5));
+        crate::shutdown::shut_down(
+            &self.tracer_provider,
+            &self.meter_provider,
+            self.shutdown_timeout,
+            self.accounting.as_deref(),
+            self.meter.violations(),
+        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn init_names_the_red_metrics_a_registry_with_flows_lacks() {
+        let text = "schema: flowtel/v1\nname: signup-svc\nversion: 0.1.0\n\
+                    flows:\n  signup: {owner: team-growth}\n";
+        let reg = crate::__private::embedded("flowtel.yaml", &[("flowtel.yaml", text)]);
+        let line = missing_metrics_notice(&reg).expect("a notice");
+        assert!(line.contains("`flow.requests`"), "{line}");
+        assert!(line.contains("`http.server.request.duration`"), "{line}");
+        assert!(!line.contains("flowtel.violations"), "{line}");
+        let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
+        let bundled = conventions_from_path(&bundled).expect("bundled conventions");
+        assert_eq!(missing_metrics_notice(&bundled), None);
+    }
 
     #[test]
     fn pii_keys_are_32_hex_digits() {

@@ -51,7 +51,7 @@ impl std::fmt::Debug for Meter {
 
 impl Meter {
     /// A meter enforcing `conventions` on top of an OpenTelemetry meter. Registers
-    /// `flowtel.violations` when the registry declares it.
+    /// `flowtel.violations` whether or not the registry declares it.
     pub fn new(conventions: Conventions, otel: opentelemetry::metrics::Meter) -> Meter {
         Meter::with_violations(conventions, otel, Arc::new(Violations::new()))
     }
@@ -63,18 +63,31 @@ impl Meter {
         violations: Arc<Violations>,
     ) -> Meter {
         let caps = AttributeCaps::from_registry(&conventions);
-        let violations_counter = conventions.metrics.get(VIOLATIONS_METRIC).map(|m| {
-            let v = violations.clone();
+        // Always registered, declared or not, so that dropped data is never invisible; the
+        // registry's declaration gives the unit and description when it has one.
+        let (unit, brief) = match conventions.metrics.get(VIOLATIONS_METRIC) {
+            Some(m) => (m.unit.clone(), m.brief.clone().unwrap_or_default()),
+            None => (
+                flowtel_conventions::recorded::get(VIOLATIONS_METRIC)
+                    .map_or("{violation}", |m| m.unit)
+                    .to_owned(),
+                "Labels dropped, series folded and values redacted by flowtel's runtime \
+                 enforcement."
+                    .to_owned(),
+            ),
+        };
+        let v = violations.clone();
+        let violations_counter = Some(
             otel.u64_observable_counter(VIOLATIONS_METRIC)
-                .with_unit(m.unit.clone())
-                .with_description(m.brief.clone().unwrap_or_default())
+                .with_unit(unit)
+                .with_description(brief)
                 .with_callback(move |observer| {
                     for (rule, n) in v.snapshot() {
                         observer.observe(n, &[KeyValue::new("rule", rule.id())]);
                     }
                 })
-                .build()
-        });
+                .build(),
+        );
         Meter {
             inner: Arc::new(MeterInner {
                 conventions,
@@ -345,6 +358,12 @@ impl UpDownCounter {
         if let Some(l) = &self.0 {
             l.with_series(attrs, |h| h.add(value));
         }
+    }
+
+    /// The SDK handle of the series `attrs` belongs to once enforced, to record the same
+    /// series again without looking it up (`None` when the metric is unknown).
+    pub fn series(&self, attrs: &[KeyValue]) -> Option<BoundUpDownCounter<i64>> {
+        self.0.as_ref().map(|l| l.with_series(attrs, |h| h.clone()))
     }
 }
 
