@@ -102,7 +102,11 @@ pub fn emit(
         }
     }
     match global.format {
-        FormatArg::Human | FormatArg::Markdown => {
+        FormatArg::Human
+        | FormatArg::Markdown
+        | FormatArg::Mermaid
+        | FormatArg::Dot
+        | FormatArg::Svg => {
             let disk = ShortLines(report::DiskSource::default());
             let text = report::render_with_sections(
                 &findings,
