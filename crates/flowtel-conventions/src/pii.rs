@@ -198,7 +198,7 @@ fn is_card(v: &str) -> bool {
         .rev()
         .enumerate()
         .map(|(i, &d)| {
-            if i % 2 == 1 {
+            if !i.is_multiple_of(2) {
                 let d2 = d * 2;
                 if d2 > 9 { d2 - 9 } else { d2 }
             } else {
@@ -206,7 +206,7 @@ fn is_card(v: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn is_phone(v: &str) -> bool {
