@@ -60,20 +60,40 @@ pub fn emit(
     reg: &flowtel_conventions::Registry,
     max_examples: usize,
 ) -> i32 {
-    match global.format {
+    let (text, code) = render(global, findings, reg, max_examples);
+    print_out(&text);
+    code
+}
+
+/// The report [`emit`] prints, and its exit code.
+pub fn render(
+    global: &GlobalArgs,
+    findings: &[flowtel_conventions::Finding],
+    reg: &flowtel_conventions::Registry,
+    max_examples: usize,
+) -> (String, i32) {
+    let code = flowtel_conventions::exit_code(findings, global.deny_warnings);
+    let text = match global.format {
         FormatArg::Human | FormatArg::Markdown => {
             let disk = ShortLines(report::DiskSource::default());
-            let text = report::human_grouped(
+            report::human_grouped(
                 findings,
                 &report::Either(&reg.sources, &disk),
                 global.color(),
                 max_examples,
-            );
-            print_out(&text);
-            flowtel_conventions::exit_code(findings, global.deny_warnings)
+            )
         }
-        _ => global.emit(findings, Some(&reg.sources)),
-    }
+        _ => {
+            let disk = report::DiskSource::default();
+            report::render(
+                findings,
+                global.report_format(),
+                &report::Either(&reg.sources, &disk),
+                global.color(),
+            )
+        }
+    };
+    (text, code)
 }
 
 /// Source lines for snippets, except long ones: a JSON line is a whole batch, and the
