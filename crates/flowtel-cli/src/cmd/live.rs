@@ -38,6 +38,10 @@ pub struct Args {
     /// ends on Ctrl-C or SIGTERM) instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// Fail (exit 1) when a declared flow, or all flows together, were seen less than this share
+    /// (0 to 1) of their steps, services and entry routes.
+    #[arg(long, value_parser = super::lint::telemetry::parse_share, value_name = "SHARE")]
+    pub min_coverage: Option<f64>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -85,18 +89,24 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
             if report.ended == flowtel_live::EndReason::Interrupted {
                 eprintln!("flowtel live: interrupted; reporting what arrived");
             }
+            let coverage = Some((&report.coverage, args.min_coverage));
             match &args.output {
-                None => {
-                    super::lint::telemetry::emit(global, &report.findings, &reg, args.max_examples)
-                }
+                None => super::lint::telemetry::emit(
+                    global,
+                    report.findings,
+                    &reg,
+                    args.max_examples,
+                    coverage,
+                ),
                 Some(path) => {
                     let mut plain = global.clone();
                     plain.color = crate::common::ColorArg::Never;
                     let (text, code) = super::lint::telemetry::render(
                         &plain,
-                        &report.findings,
+                        report.findings,
                         &reg,
                         args.max_examples,
+                        coverage,
                     );
                     match crate::common::write_atomic(path, text.as_bytes()) {
                         Ok(()) => {
