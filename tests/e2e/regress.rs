@@ -1,25 +1,23 @@
 //! `flowtel regress` on the example shop: two runs of the unchanged shop pass; a run whose
-//! payments service is slow only in the tail (one authorization in 50 takes 300 ms longer)
+//! payments service is slow only in the tail (one order in 50 takes 300 ms longer to authorize,
+//! `EXAMPLE_PAYMENTS_DELAY_MS` / `EXAMPLE_PAYMENTS_DELAY_EVERY`)
 //! fails on `checkout` and its `payment.authorize` step, with the median unchanged, and passes
 //! on `login`, from traces and from the metric exports alike.
 
 use std::path::Path;
 
-use flowtel_e2e::run;
+use flowtel_e2e::{binary, run, workspace};
 use serde_json::Value;
 
-fn shop(dir: &Path, name: &str, extra: &[&str]) -> String {
+fn shop(dir: &Path, name: &str, delay_ms: u64) -> String {
     let out = dir.join(name);
-    let mut args = vec![
-        "--out",
-        out.to_str().unwrap(),
-        "--requests",
-        "1200",
-        "--browse",
-        "0",
-    ];
-    args.extend_from_slice(extra);
-    let r = run("example-checkout", &args);
+    let r = std::process::Command::new(binary("example-checkout"))
+        .args(["--out", out.to_str().unwrap(), "--requests", "1200", "--browse", "0"])
+        .current_dir(workspace())
+        .env("EXAMPLE_PAYMENTS_DELAY_MS", delay_ms.to_string())
+        .env("EXAMPLE_PAYMENTS_DELAY_EVERY", "50")
+        .output()
+        .expect("run the example");
     assert!(
         r.status.success(),
         "example failed: {}",
@@ -62,9 +60,9 @@ fn group<'a>(doc: &'a Value, flow: &str, step: Option<&str>) -> &'a Value {
 #[test]
 fn a_tail_only_slowdown_of_payments_fails_checkout_and_passes_login() {
     let dir = tempfile::tempdir().unwrap();
-    let a = shop(dir.path(), "a", &[]);
-    let b = shop(dir.path(), "b", &[]);
-    let slow = shop(dir.path(), "slow", &["--payments-tail-delay", "300"]);
+    let a = shop(dir.path(), "a", 0);
+    let b = shop(dir.path(), "b", 0);
+    let slow = shop(dir.path(), "slow", 300);
 
     for file in ["traces.jsonl", "metrics.jsonl"] {
         // Unchanged: every flow and step passes.

@@ -23,12 +23,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod coverage;
 pub mod diff;
 pub mod duration;
 pub mod finding;
 pub mod keys;
 pub mod load;
 pub mod model;
+pub mod pii;
 pub mod prometheus;
 pub mod recorded;
 pub mod report;

@@ -37,10 +37,6 @@ struct Args {
     /// How many requests in flight at once.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// Slow one payment authorization in 50 by this many milliseconds: a regression of the
-    /// tail alone, for trying `flowtel regress`.
-    #[arg(long, value_name = "MS", default_value_t = 0)]
-    payments_tail_delay: u64,
 }
 
 fn main() -> ExitCode {
@@ -81,13 +77,7 @@ fn run(args: &Args) -> Result<(), String> {
     let (payments_tel, payments_dispatch) = telemetry("payments")?;
     let (gateway_tel, gateway_dispatch) = telemetry("gateway")?;
 
-    let payments = serve(
-        payments::app(
-            &payments_tel,
-            Duration::from_millis(args.payments_tail_delay),
-        ),
-        payments_dispatch,
-    )?;
+    let payments = serve(payments::app(&payments_tel), payments_dispatch)?;
     let gateway = serve(
         gateway::app(&gateway_tel, format!("http://{payments}")),
         gateway_dispatch,

@@ -7,7 +7,6 @@
 //! 503 and the gateway retries.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,9 +15,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use flowtel::opentelemetry::KeyValue;
-
-/// One authorization in this many is slowed by `--payments-tail-delay`.
-pub const TAIL_EVERY: u64 = 50;
 
 /// Issuer connections: authorizations beyond these wait in the queue.
 const ISSUER_CONNECTIONS: usize = 4;
@@ -29,9 +25,6 @@ struct Payments {
     queue: flowtel::Saturation,
     /// Orders whose first attempt found the issuer busy.
     busy_once: Arc<Mutex<HashSet<String>>>,
-    /// Extra issuer time for one authorization in [`TAIL_EVERY`] (a tail-only slowdown).
-    tail_delay: Duration,
-    authorizations: Arc<AtomicU64>,
 }
 
 /// Why a payment was not authorized.
@@ -49,15 +42,12 @@ impl flowtel::ErrorKind for PaymentError {
     }
 }
 
-/// The router, instrumented with flowtel's server layer. One authorization in [`TAIL_EVERY`]
-/// takes `tail_delay` longer (zero: none), a slowdown of the tail alone.
-pub fn app(telemetry: &flowtel::Telemetry, tail_delay: Duration) -> Router {
+/// The router, instrumented with flowtel's server layer.
+pub fn app(telemetry: &flowtel::Telemetry) -> Router {
     let payments = Payments {
         issuer: Arc::new(tokio::sync::Semaphore::new(ISSUER_CONNECTIONS)),
         queue: telemetry.saturation(flowtel::saturation!("orders.queue.depth")),
         busy_once: Arc::default(),
-        tail_delay,
-        authorizations: Arc::default(),
     };
     Router::new()
         .route("/payments/{order}", post(authorize_handler))
@@ -87,23 +77,48 @@ async fn authorize_handler(
     let Ok(_permit) = permit else {
         return (StatusCode::SERVICE_UNAVAILABLE, "closing");
     };
-    let nth = p.authorizations.fetch_add(1, Ordering::Relaxed);
-    let extra = if nth % TAIL_EVERY == TAIL_EVERY - 1 {
-        p.tail_delay
-    } else {
-        Duration::ZERO
-    };
-    match authorize(&order, extra).await {
+    match authorize(&order).await {
         Ok(()) => (StatusCode::OK, "authorized"),
         Err(PaymentError::Declined) => (StatusCode::PAYMENT_REQUIRED, "declined"),
     }
 }
 
+/// An injected issuer delay, for trying the flow analysis on a known slowdown:
+/// `EXAMPLE_PAYMENTS_DELAY_MS` milliseconds more on one order in `EXAMPLE_PAYMENTS_DELAY_EVERY`
+/// (default every order).
+fn injected_delay(order: &str) -> Duration {
+    static DELAY: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    let (ms, every) = *DELAY.get_or_init(|| {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        (
+            var("EXAMPLE_PAYMENTS_DELAY_MS").unwrap_or(0),
+            var("EXAMPLE_PAYMENTS_DELAY_EVERY").unwrap_or(1).max(1),
+        )
+    });
+    if ms == 0 {
+        return Duration::ZERO;
+    }
+    // Spread over orders without a pattern in their numbers (FNV-1a of the id).
+    let hash = order.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    if hash % every == 0 {
+        Duration::from_millis(ms)
+    } else {
+        Duration::ZERO
+    }
+}
+
 /// Step `payment.authorize`; the flow is not named here: it comes from the caller.
 #[flowtel::step("payment.authorize", fields(order.id = order))]
-async fn authorize(order: &str, extra: Duration) -> Result<(), PaymentError> {
+async fn authorize(order: &str) -> Result<(), PaymentError> {
     // Issuer round trip.
-    tokio::time::sleep(Duration::from_millis(2 + order.len() as u64 % 5) + extra).await;
+    tokio::time::sleep(Duration::from_millis(2 + order.len() as u64 % 5) + injected_delay(order))
+        .await;
     // Every order ending in 7 is declined.
     if order.ends_with('7') {
         Err(PaymentError::Declined)
