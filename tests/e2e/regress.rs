@@ -12,7 +12,14 @@ use serde_json::Value;
 fn shop(dir: &Path, name: &str, delay_ms: u64) -> String {
     let out = dir.join(name);
     let r = std::process::Command::new(binary("example-checkout"))
-        .args(["--out", out.to_str().unwrap(), "--requests", "1200", "--browse", "0"])
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--requests",
+            "1200",
+            "--browse",
+            "0",
+        ])
         .current_dir(workspace())
         .env("EXAMPLE_PAYMENTS_DELAY_MS", delay_ms.to_string())
         .env("EXAMPLE_PAYMENTS_DELAY_EVERY", "50")

@@ -41,6 +41,20 @@ fn usage(message: String) -> Finding {
 
 /// Runs the command and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    if matches!(
+        global.format,
+        FormatArg::Mermaid | FormatArg::Dot | FormatArg::Svg
+    ) {
+        let f = Finding::new(
+            &INCOMPARABLE_INPUTS,
+            "`flowtel regress` writes `--format human`, `json`, `markdown` or `sarif`; graph formats are for `flowtel map`",
+        );
+        let human = GlobalArgs {
+            format: FormatArg::Human,
+            ..global.clone()
+        };
+        return human.emit(&[f], None);
+    }
     let mut before = args.before_opt.clone();
     let mut after = args.after_opt.clone();
     if args.after.is_empty() && args.after_opt.is_empty() && args.before.len() == 2 {
@@ -70,7 +84,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
     };
     let findings = report.findings();
     let text = match global.format {
-        FormatArg::Human => render::human(&report, global.color()),
+        // Graph formats were refused above.
+        FormatArg::Human | FormatArg::Mermaid | FormatArg::Dot | FormatArg::Svg => {
+            render::human(&report, global.color())
+        }
         FormatArg::Markdown => render::markdown(&report),
         FormatArg::Json => render::json(&report, &findings),
         FormatArg::Sarif => render::sarif(&report, &findings),
