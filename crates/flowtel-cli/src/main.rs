@@ -40,6 +40,8 @@ enum Command {
     Live(cmd::live::Args),
     /// Generate Prometheus SLO rules: recording rules, multi-window burn-rate alerts, early warnings.
     Slo(cmd::govern::Args),
+    /// Generate the Alertmanager configuration: routes by flow and owner, inhibitions, receivers.
+    Alerts(cmd::govern::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Lint(a) => cmd::lint::run(&cli.global, a),
         Command::Live(a) => cmd::live::run(&cli.global, a),
         Command::Slo(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Slo, a),
+        Command::Alerts(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Alerts, a),
     };
     ExitCode::from(code as u8)
 }

@@ -7,6 +7,7 @@
 //! | generator | artifact | checked by |
 //! |---|---|---|
 //! | [`Generator::Slo`] | Prometheus recording and alerting rules ([`slo`]) | `promtool check rules`, `promtool test rules` |
+//! | [`Generator::Alerts`] | Alertmanager routes, inhibitions, receivers ([`alertmanager`]) | `amtool check-config`, `amtool config routes test` |
 //!
 //! Every generator reads one [`plan::Plan`] (the flows resolved once) and returns plain data,
 //! an [`Output`]: files by relative path and notes for the user. Rendering is deterministic
@@ -25,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alertmanager;
 pub mod burn;
 pub mod names;
 pub mod plan;
@@ -103,6 +105,8 @@ pub struct Output {
 pub enum Generator {
     /// Prometheus SLO recording rules, burn-rate alerts and early warnings.
     Slo,
+    /// Alertmanager configuration routing by flow and owner.
+    Alerts,
 }
 
 impl Generator {
@@ -110,6 +114,7 @@ impl Generator {
     pub fn name(self) -> &'static str {
         match self {
             Generator::Slo => "slo",
+            Generator::Alerts => "alerts",
         }
     }
 
@@ -117,6 +122,7 @@ impl Generator {
     pub fn needs(self) -> &'static [Need] {
         match self {
             Generator::Slo => &[Need::Slo, Need::Route],
+            Generator::Alerts => &[Need::Route],
         }
     }
 
@@ -132,6 +138,10 @@ impl Generator {
             Generator::Slo => vec![Artifact {
                 path: slo::FILE.into(),
                 contents: slo::render(&plan, opts, &mut notes),
+            }],
+            Generator::Alerts => vec![Artifact {
+                path: alertmanager::FILE.into(),
+                contents: alertmanager::render(&plan),
             }],
         };
         Ok(Output { files, notes })
