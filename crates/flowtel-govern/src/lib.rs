@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | [`Generator::Slo`] | Prometheus recording and alerting rules ([`slo`]) | `promtool check rules`, `promtool test rules` |
 //! | [`Generator::Alerts`] | Alertmanager routes, inhibitions, receivers ([`alertmanager`]) | `amtool check-config`, `amtool config routes test` |
+//! | [`Generator::Sampling`] | OpenTelemetry Collector `tail_sampling` and `loadbalancing` configuration ([`sampling`]) | the Collector's documented policy types and required keys |
 //!
 //! Every generator reads one [`plan::Plan`] (the flows resolved once) and returns plain data,
 //! an [`Output`]: files by relative path and notes for the user. Rendering is deterministic
@@ -31,6 +32,7 @@ pub mod burn;
 pub mod names;
 pub mod plan;
 pub mod promql;
+pub mod sampling;
 pub mod slo;
 pub mod write;
 pub mod yaml;
@@ -107,6 +109,8 @@ pub enum Generator {
     Slo,
     /// Alertmanager configuration routing by flow and owner.
     Alerts,
+    /// OpenTelemetry Collector tail sampling per flow, behind a trace-id load balancer.
+    Sampling,
 }
 
 impl Generator {
@@ -115,6 +119,7 @@ impl Generator {
         match self {
             Generator::Slo => "slo",
             Generator::Alerts => "alerts",
+            Generator::Sampling => "sampling",
         }
     }
 
@@ -123,6 +128,7 @@ impl Generator {
         match self {
             Generator::Slo => &[Need::Slo, Need::Route],
             Generator::Alerts => &[Need::Route],
+            Generator::Sampling => &[],
         }
     }
 
@@ -143,6 +149,16 @@ impl Generator {
                 path: alertmanager::FILE.into(),
                 contents: alertmanager::render(&plan),
             }],
+            Generator::Sampling => vec![
+                Artifact {
+                    path: sampling::LOADBALANCING_FILE.into(),
+                    contents: sampling::render_loadbalancing(&plan),
+                },
+                Artifact {
+                    path: sampling::TAIL_FILE.into(),
+                    contents: sampling::render_tail(&plan, &mut notes),
+                },
+            ],
         };
         Ok(Output { files, notes })
     }
