@@ -353,3 +353,37 @@ fn alertmanager_routing_agrees_with_amtool() {
         assert_eq!(ours, theirs, "{labels:?}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Any text is read without a panic; problems are findings with a place.
+    #[test]
+    fn any_text_reads_into_located_findings(text in "(?s).{0,300}") {
+        let (_, findings) = flowtel_lint::alerts::read::read_rule_file("p.yml", &text);
+        for f in &findings {
+            proptest::prop_assert!(f.location.is_some());
+        }
+    }
+
+    /// Any expression is parsed or refused without a panic, and a refused one is an FT0502
+    /// finding on the `expr` line.
+    #[test]
+    fn any_expression_is_parsed_or_refused(expr in r#"[a-z_(){}\[\]=~!"0-9 +*/<>,:.^-]{0,60}"#) {
+        let text = format!(
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: '{}'\n",
+            expr.replace('\'', "''")
+        );
+        let report = lint_inputs(
+            None,
+            &[Input { file: "p.yml".into(), text }],
+            &AlertOptions::default(),
+        );
+        let refused = flowtel_lint::alerts::expr::analyze(&expr).is_err();
+        let reported = report.findings.iter().find(|f| f.rule.id == "FT0502");
+        proptest::prop_assert_eq!(refused, reported.is_some());
+        if let Some(f) = reported {
+            proptest::prop_assert_eq!(f.location.as_ref().unwrap().line, 5);
+        }
+    }
+}
