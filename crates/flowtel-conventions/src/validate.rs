@@ -26,6 +26,7 @@ pub fn validate(reg: &Registry) -> Vec<Finding> {
     v.attributes(&naming);
     v.metrics(&naming);
     v.flows(&naming);
+    v.recorded_metrics();
     v.sampling();
     v.findings
 }
@@ -445,6 +446,61 @@ impl<'a> Validator<'a> {
                     .help(format!("declare `{target}` under `metrics`")),
                 );
             }
+        }
+    }
+
+    /// `FT0030`: each metric the SDK records that a registry with flows does not declare,
+    /// reported at the first flow.
+    fn recorded_metrics(&mut self) {
+        let reg = self.reg;
+        let Some(first) = reg.flows.keys().next() else {
+            return;
+        };
+        let f = Self::origin(&reg.origins.flows, first);
+        let at = self.at(f, &[Seg::Key("flows"), Seg::Name(first)]);
+        for m in crate::recorded::missing(reg) {
+            let undeclared: Vec<&str> = m
+                .labels
+                .iter()
+                .copied()
+                .filter(|l| !reg.attributes.contains_key(*l))
+                .collect();
+            let also = if undeclared.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", and declare its labels {} under `attributes:`",
+                    undeclared
+                        .iter()
+                        .map(|l| format!("`{l}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let what = match reg.metrics.get(m.name) {
+                Some(d) => format!(
+                    "declares `{}` as a {}, but flowtel records it as a {}",
+                    m.name,
+                    d.instrument.as_str(),
+                    m.instrument.as_str()
+                ),
+                None => format!("does not declare `{}`", m.name),
+            };
+            self.push(
+                Finding::new(
+                    &r::RECORDED_METRIC_MISSING,
+                    format!(
+                        "the registry declares flows but {what}, which {} records: nothing will be recorded for it",
+                        m.recorded_by
+                    ),
+                )
+                .at(at.clone())
+                .subject("metric", m.name)
+                .help(format!(
+                    "add under `metrics:` `{}`{also} (or import a platform layer that declares it)",
+                    m.declaration()
+                )),
+            );
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use flowtel_conventions::{Registry, check, load::load_embedded};
+use flowtel_conventions::{Registry, Severity, check, load::load_embedded};
 
 const PLATFORM: &str = "schema: flowtel/v1\nname: platform\nversion: 1.0.0\n\
 attributes:\n  flow.name: {type: string, max_values: 50}\n  outcome: {type: enum, values: [ok, error]}\n\
@@ -63,7 +63,11 @@ fn disk_and_embedded_loads_resolve_absolute_relative_and_folder_imports_alike() 
     let (svc, files) = tree(dir.path());
 
     let disk = check(&svc);
-    assert!(disk.findings.is_empty(), "{:#?}", disk.findings);
+    assert!(
+        disk.findings.iter().all(|f| f.severity < Severity::Error),
+        "{:#?}",
+        disk.findings
+    );
     let disk = disk.registry.unwrap();
     assert_eq!(
         names(&disk).0,

@@ -653,6 +653,26 @@ pub(crate) fn block(args: SpanArgs, body: Body) -> TokenStream {
 }
 
 /// Expands `conventions!()`: the registry's files embedded in the binary.
+/// `saturation!("name")`: the name as a `&'static str` once checked to be a declared
+/// saturation signal.
+pub(crate) fn saturation(name: &syn::LitStr) -> TokenStream {
+    let ctx = match Context::lookup(name.span()) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            let e = e.to_compile_error();
+            return quote!({ #e; #name });
+        }
+    };
+    if let Some(c) = &ctx.conventions
+        && let Err(e) = c.saturation(&name.value(), name.span())
+    {
+        let e = e.to_compile_error();
+        return quote!({ #e; #name });
+    }
+    let track = ctx.tracking();
+    quote!({ #track #name })
+}
+
 pub(crate) fn conventions(at: Span) -> TokenStream {
     let ctx = match Context::lookup(at) {
         Ok(ctx) => ctx,

@@ -38,6 +38,8 @@ pub(crate) struct Conventions {
     pub embed: Embed,
     /// Flows in declaration order, each with its steps.
     pub flows: Vec<(String, Vec<String>)>,
+    /// Declared metrics, each with whether it is a saturation signal.
+    pub metrics: Vec<(String, bool)>,
     /// Declared attributes.
     pub attributes: HashMap<String, AttributeInfo>,
     /// The `naming.span` pattern, when it compiles.
@@ -386,6 +388,11 @@ fn snapshot(
             .iter()
             .map(|(name, flow)| (name.clone(), flow.steps.keys().cloned().collect()))
             .collect(),
+        metrics: reg
+            .metrics
+            .iter()
+            .map(|(name, m)| (name.clone(), m.saturation.is_some()))
+            .collect(),
         attributes: reg
             .attributes
             .iter()
@@ -422,6 +429,39 @@ fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 impl Conventions {
+    /// Checks that `name` is a declared saturation signal (a metric with `saturation`).
+    pub fn saturation(&self, name: &str, span: Span) -> syn::Result<()> {
+        let signals = || {
+            self.metrics
+                .iter()
+                .filter(|(_, s)| *s)
+                .map(|(m, _)| m.as_str())
+        };
+        match self.metrics.iter().find(|(m, _)| m == name) {
+            Some((_, true)) => Ok(()),
+            Some((_, false)) => Err(syn::Error::new(
+                span,
+                format!(
+                    "metric `{name}` is not a saturation signal: the conventions at `{}` declare no `saturation` limit for it\n\
+                     help: add `saturation: {{limit: N}}` to the metric (an `updown_counter` or `gauge`)\n\
+                     note: declared saturation signals: {}",
+                    self.display,
+                    list(signals()),
+                ),
+            )),
+            None => Err(syn::Error::new(
+                span,
+                format!(
+                    "unknown saturation signal `{name}`: the conventions at `{}` declare no such metric{}\n\
+                     note: declared saturation signals: {}",
+                    self.display,
+                    suggest(name, signals()),
+                    list(signals()),
+                ),
+            )),
+        }
+    }
+
     /// Checks that `name` is a declared flow.
     pub fn flow(&self, name: &str, span: Span) -> syn::Result<()> {
         if self.flows.iter().any(|(f, _)| f == name) {

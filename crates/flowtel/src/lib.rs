@@ -27,6 +27,8 @@ pub mod meter;
 mod outcome;
 pub mod propagation;
 pub mod redact;
+pub mod sampling;
+pub mod saturation;
 pub mod scrape;
 pub mod violations;
 
@@ -37,9 +39,11 @@ pub use limits::{CardinalityLimiter, ValueCap};
 pub use meter::Meter;
 pub use propagation::FlowPropagator;
 pub use redact::hash_pii;
+pub use sampling::FlowSampler;
+pub use saturation::{Saturation, Tracked};
 pub use violations::{Rule, Violations};
 
-pub use flowtel_macros::{conventions, flow, flow_span, step, step_span};
+pub use flowtel_macros::{conventions, flow, flow_span, saturation, step, step_span};
 pub use opentelemetry;
 
 /// The conventions registry as a service holds it at run time (shared, immutable).

@@ -13,6 +13,7 @@
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
 //! | `FT05xx` | Prometheus alerting rules and Alertmanager routing ([`alerts`]) |
+//! | `FT06xx` | flow analysis over traces ([`analysis`]) |
 
 use serde::Serialize;
 
@@ -38,6 +39,7 @@ macro_rules! declare_rule {
 }
 
 pub mod alerts;
+pub mod analysis;
 pub mod diff;
 pub mod registry;
 pub mod semconv;
@@ -91,6 +93,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(diff::RULES)
         .chain(semconv::RULES)
         .chain(alerts::RULES)
+        .chain(analysis::RULES)
         .copied()
 }
 

@@ -210,6 +210,14 @@ declare_rule!(UNKNOWN_RULE_OVERRIDE, "FT0026", "unknown-rule-override", Error,
     good: "lint:\n  rules: {FT0020: off}",
 );
 
+declare_rule!(RECORDED_METRIC_MISSING, "FT0030", "recorded-metric-missing", Warning,
+    summary: "The registry declares flows but not a metric flowtel records for them.",
+    what: "For a registry that declares flows, reports each metric the SDK records by itself (the flow RED metrics, `http.server.request.duration`, `flowtel.violations`) that the registry does not declare, with the line to add. A layer without flows (a shared base) is not checked.",
+    why: "The SDK records only declared metrics: without these declarations a service's flows export no rate, errors or duration, and nothing says so until someone looks for the dashboard.",
+    bad: "flows:\n  signup: {owner: team-growth}\nmetrics: {}",
+    good: "imports: [/srv/platform/conventions/platform.yaml]   # declares flow.requests, flow.duration, ...\nflows:\n  signup: {owner: team-growth}",
+);
+
 declare_rule!(SATURATION_INSTRUMENT, "FT0040", "saturation-on-monotonic-instrument", Error,
     summary: "`saturation` on a counter or histogram.",
     what: "Reports a metric that declares `saturation` but is not an `updown_counter` or a `gauge`.",
@@ -286,6 +294,7 @@ pub static RULES: &[&Rule] = &[
     &PII_WITHOUT_PII_FLAG,
     &STEP_WITHOUT_SERVICE,
     &UNKNOWN_RULE_OVERRIDE,
+    &RECORDED_METRIC_MISSING,
     &SATURATION_INSTRUMENT,
     &SATURATION_LIMIT,
     &SATURATION_PER_LABEL,
