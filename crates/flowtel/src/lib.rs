@@ -30,6 +30,7 @@ pub mod redact;
 pub mod sampling;
 pub mod saturation;
 pub mod scrape;
+pub mod shutdown;
 pub mod violations;
 
 pub use error_kind::ErrorKind;
