@@ -41,7 +41,7 @@ pub use meter::Meter;
 pub use propagation::FlowPropagator;
 pub use redact::hash_pii;
 pub use sampling::FlowSampler;
-pub use saturation::{Saturation, Tracked};
+pub use saturation::{Held, Saturation, Tracked};
 pub use violations::{Rule, Violations};
 
 pub use flowtel_macros::{conventions, flow, flow_span, saturation, step, step_span};
