@@ -387,3 +387,36 @@ proptest::proptest! {
         }
     }
 }
+
+/// The SLO recording rules and multi-window burn-rate alerts `flowtel slo` generates from the
+/// bundled conventions lint clean, metric checks included, and count as flow-aligned and
+/// SLO-based.
+#[test]
+fn generated_slo_rules_lint_clean() {
+    let dir = manifest().join("../../conventions");
+    let loaded = flowtel_conventions::check(&dir);
+    let reg = loaded.registry.expect("bundled conventions");
+    let out = flowtel_govern::Generator::Slo
+        .generate(&reg, &flowtel_govern::Options::default())
+        .unwrap_or_else(|f| panic!("{f:#?}"));
+    let inputs: Vec<Input> = out
+        .files
+        .iter()
+        .map(|a| Input {
+            file: a.path.clone(),
+            text: a.contents.clone(),
+        })
+        .collect();
+    let report = lint_inputs(Some(&reg), &inputs, &with_conventions());
+    let shown: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{} {} {:?}", f.rule.id, f.message, f.location))
+        .collect();
+    assert!(report.findings.is_empty(), "{shown:#?}");
+    let q = report.quality;
+    assert!(q.alerts > 0 && q.recording_rules > 0, "{q:?}");
+    assert_eq!(q.flow_aligned, q.alerts, "{q:?}");
+    assert_eq!(q.cause_based + q.average_based, 0, "{q:?}");
+    assert!(q.slo_based > 0, "{q:?}");
+}
