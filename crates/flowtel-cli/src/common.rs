@@ -37,6 +37,12 @@ pub enum FormatArg {
     Sarif,
     /// Markdown (diff only).
     Markdown,
+    /// Mermaid flowchart (map only).
+    Mermaid,
+    /// Graphviz DOT (map only).
+    Dot,
+    /// SVG image (map only).
+    Svg,
 }
 
 /// `--color`.
@@ -65,7 +71,11 @@ impl GlobalArgs {
     /// The report format for finding lists (`markdown` falls back to human).
     pub fn report_format(&self) -> report::Format {
         match self.format {
-            FormatArg::Human | FormatArg::Markdown => report::Format::Human,
+            FormatArg::Human
+            | FormatArg::Markdown
+            | FormatArg::Mermaid
+            | FormatArg::Dot
+            | FormatArg::Svg => report::Format::Human,
             FormatArg::Json => report::Format::Json,
             FormatArg::Sarif => report::Format::Sarif,
         }

@@ -58,7 +58,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         FormatArg::Markdown => print_out(&diff::markdown(&d)),
         FormatArg::Json => print_out(&json_report(&d, &findings)),
         FormatArg::Sarif => print_out(&report::sarif(&findings)),
-        FormatArg::Human => print_out(&human(&d, &findings, &sources, global.color())),
+        _ => print_out(&human(&d, &findings, &sources, global.color())),
     }
     code
 }

@@ -22,6 +22,18 @@ pub struct Args {
     /// Largest batch (a JSON line, a document, a protobuf message, an exposition) accepted.
     #[arg(long, default_value_t = flowtel_otlp::DEFAULT_MAX_BATCH_BYTES, value_name = "BYTES")]
     pub max_batch_bytes: usize,
+    /// Fail (exit 1) when a declared flow, or all flows together, were seen less than this share
+    /// (0 to 1) of their steps, services and entry routes.
+    #[arg(long, value_parser = parse_share, value_name = "SHARE")]
+    pub min_coverage: Option<f64>,
+}
+
+/// A share between 0 and 1 (`0.9`), for `--min-coverage`.
+pub fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{s}` is not a share between 0 and 1 (e.g. 0.9)")),
+    }
 }
 
 /// Runs the lint and returns the exit code.
@@ -40,40 +52,86 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         .iter()
         .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
         .collect();
-    let findings = flowtel_lint::telemetry::lint_inputs(&reg, &args.inputs, &options, &mut |p| {
-        if let Some(bar) = &bar {
-            let done: u64 = sizes[..p.input].iter().sum();
-            bar.set_position(done + p.bytes.min(sizes[p.input]));
-            bar.set_message(format!("{} items", p.stats.items));
-        }
-    });
+    let (findings, coverage) = flowtel_lint::telemetry::lint_inputs_with_coverage(
+        &reg,
+        &args.inputs,
+        &options,
+        &mut |p| {
+            if let Some(bar) = &bar {
+                let done: u64 = sizes[..p.input].iter().sum();
+                bar.set_position(done + p.bytes.min(sizes[p.input]));
+                bar.set_message(format!("{} items", p.stats.items));
+            }
+        },
+    );
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    emit(global, &findings, &reg, args.max_examples)
+    emit(
+        global,
+        findings,
+        &reg,
+        args.max_examples,
+        Some((&coverage, args.min_coverage)),
+    )
 }
 
-/// Prints findings (grouped by rule in the human format) and returns the exit code.
+/// Prints findings (grouped by rule in the human format) with the coverage summary when given
+/// (`(coverage, --min-coverage)`), and returns the exit code.
 pub fn emit(
     global: &GlobalArgs,
-    findings: &[flowtel_conventions::Finding],
+    mut findings: Vec<flowtel_conventions::Finding>,
     reg: &flowtel_conventions::Registry,
     max_examples: usize,
+    coverage: Option<(&flowtel_lint::telemetry::Coverage, Option<f64>)>,
 ) -> i32 {
+    let mut sections = Vec::new();
+    if let Some((coverage, min)) = coverage {
+        if let Some(min) = min {
+            let mut gaps = flowtel_lint::telemetry::coverage_findings(coverage, min);
+            flowtel_conventions::apply_overrides(&mut gaps, &reg.lint);
+            findings.extend(gaps);
+            flowtel_conventions::sort(&mut findings);
+        }
+        if !reg.flows.is_empty() || !reg.metrics.is_empty() {
+            sections.push(report::Section {
+                key: "coverage",
+                value: serde_json::to_value(coverage).unwrap_or_default(),
+                human: coverage.human(),
+            });
+        }
+    }
     match global.format {
-        FormatArg::Human | FormatArg::Markdown => {
+        FormatArg::Human
+        | FormatArg::Markdown
+        | FormatArg::Mermaid
+        | FormatArg::Dot
+        | FormatArg::Svg => {
             let disk = ShortLines(report::DiskSource::default());
-            let text = report::human_grouped(
-                findings,
+            let text = report::render_with_sections(
+                &findings,
+                report::Format::Human,
                 &report::Either(&reg.sources, &disk),
                 global.color(),
                 max_examples,
+                &sections,
             );
             print_out(&text);
-            flowtel_conventions::exit_code(findings, global.deny_warnings)
         }
-        _ => global.emit(findings, Some(&reg.sources)),
+        _ => {
+            let disk = report::DiskSource::default();
+            let text = report::render_with_sections(
+                &findings,
+                global.report_format(),
+                &report::Either(&reg.sources, &disk),
+                global.color(),
+                max_examples,
+                &sections,
+            );
+            print_out(&text);
+        }
     }
+    flowtel_conventions::exit_code(&findings, global.deny_warnings)
 }
 
 /// Source lines for snippets, except long ones: a JSON line is a whole batch, and the
