@@ -85,6 +85,25 @@ pub fn emit(
     max_examples: usize,
     coverage: Option<(&flowtel_lint::telemetry::Coverage, Option<f64>)>,
 ) -> i32 {
+    let (text, code) = render(
+        global,
+        std::mem::take(&mut findings),
+        reg,
+        max_examples,
+        coverage,
+    );
+    print_out(&text);
+    code
+}
+
+/// The report [`emit`] prints, and its exit code.
+pub fn render(
+    global: &GlobalArgs,
+    mut findings: Vec<flowtel_conventions::Finding>,
+    reg: &flowtel_conventions::Registry,
+    max_examples: usize,
+    coverage: Option<(&flowtel_lint::telemetry::Coverage, Option<f64>)>,
+) -> (String, i32) {
     let mut sections = Vec::new();
     if let Some((coverage, min)) = coverage {
         if let Some(min) = min {
@@ -101,37 +120,38 @@ pub fn emit(
             });
         }
     }
-    match global.format {
+    let text = match global.format {
         FormatArg::Human
         | FormatArg::Markdown
         | FormatArg::Mermaid
         | FormatArg::Dot
         | FormatArg::Svg => {
             let disk = ShortLines(report::DiskSource::default());
-            let text = report::render_with_sections(
+            report::render_with_sections(
                 &findings,
                 report::Format::Human,
                 &report::Either(&reg.sources, &disk),
                 global.color(),
                 max_examples,
                 &sections,
-            );
-            print_out(&text);
+            )
         }
         _ => {
             let disk = report::DiskSource::default();
-            let text = report::render_with_sections(
+            report::render_with_sections(
                 &findings,
                 global.report_format(),
                 &report::Either(&reg.sources, &disk),
                 global.color(),
                 max_examples,
                 &sections,
-            );
-            print_out(&text);
+            )
         }
-    }
-    flowtel_conventions::exit_code(&findings, global.deny_warnings)
+    };
+    (
+        text,
+        flowtel_conventions::exit_code(&findings, global.deny_warnings),
+    )
 }
 
 /// Source lines for snippets, except long ones: a JSON line is a whole batch, and the
