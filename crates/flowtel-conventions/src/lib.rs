@@ -30,6 +30,7 @@ pub mod finding;
 pub mod keys;
 pub mod load;
 pub mod model;
+pub mod pii;
 pub mod prometheus;
 pub mod recorded;
 pub mod report;
