@@ -7,6 +7,7 @@
 //! | generator | artifact | checked by |
 //! |---|---|---|
 //! | [`Generator::Slo`] | Prometheus recording and alerting rules ([`slo`]) | `promtool check rules`, `promtool test rules` |
+//! | [`Generator::Alerts`] | Alertmanager routes, inhibitions, receivers ([`alertmanager`]) | `amtool check-config`, `amtool config routes test` |
 //! | [`Generator::Sampling`] | OpenTelemetry Collector `tail_sampling` and `loadbalancing` configuration ([`sampling`]) | the Collector's documented policy types and required keys |
 //!
 //! Every generator reads one [`plan::Plan`] (the flows resolved once) and returns plain data,
@@ -26,8 +27,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alertmanager;
 pub mod burn;
 pub mod names;
+pub mod openslo;
 pub mod plan;
 pub mod promql;
 pub mod sampling;
@@ -105,8 +108,12 @@ pub struct Output {
 pub enum Generator {
     /// Prometheus SLO recording rules, burn-rate alerts and early warnings.
     Slo,
+    /// Alertmanager configuration routing by flow and owner.
+    Alerts,
     /// OpenTelemetry Collector tail sampling per flow, behind a trace-id load balancer.
     Sampling,
+    /// OpenSLO v1 documents of the flows' SLOs.
+    OpenSlo,
 }
 
 impl Generator {
@@ -114,7 +121,9 @@ impl Generator {
     pub fn name(self) -> &'static str {
         match self {
             Generator::Slo => "slo",
+            Generator::Alerts => "alerts",
             Generator::Sampling => "sampling",
+            Generator::OpenSlo => "openslo",
         }
     }
 
@@ -122,7 +131,9 @@ impl Generator {
     pub fn needs(self) -> &'static [Need] {
         match self {
             Generator::Slo => &[Need::Slo, Need::Route],
+            Generator::Alerts => &[Need::Route],
             Generator::Sampling => &[],
+            Generator::OpenSlo => &[Need::Slo],
         }
     }
 
@@ -138,6 +149,14 @@ impl Generator {
             Generator::Slo => vec![Artifact {
                 path: slo::FILE.into(),
                 contents: slo::render(&plan, opts, &mut notes),
+            }],
+            Generator::Alerts => vec![Artifact {
+                path: alertmanager::FILE.into(),
+                contents: alertmanager::render(&plan),
+            }],
+            Generator::OpenSlo => vec![Artifact {
+                path: openslo::FILE.into(),
+                contents: openslo::render(&plan),
             }],
             Generator::Sampling => vec![
                 Artifact {
