@@ -5,7 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use flowtel_conventions::output::{FINDING_FORMATS, Formats};
+
 use crate::common::GlobalArgs;
+
+/// The formats of `flowtel live`'s report.
+pub const FORMATS: Formats = Formats::new("live", FINDING_FORMATS);
 
 /// `flowtel live` arguments.
 #[derive(clap::Args)]
@@ -42,6 +47,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Runs the receiver and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let format = match global.format_for(&FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let reg = match global.load_conventions() {
         Ok(r) => Arc::new(r),
         Err(code) => return code,
@@ -78,7 +87,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
                     "flowtel live: warning: no telemetry arrived; point the exporters at the addresses above (OTEL_EXPORTER_OTLP_ENDPOINT), or raise --until-idle"
                 );
             }
-            super::lint::telemetry::emit(global, &report.findings, &reg, args.max_examples)
+            super::lint::telemetry::emit(global, format, &report.findings, &reg, args.max_examples)
         }
         Err(e) => {
             let f = flowtel_conventions::Finding::new(

@@ -3,11 +3,15 @@
 
 use std::io::IsTerminal;
 
+use flowtel_conventions::output::{FINDING_FORMATS, Format, Formats};
 use flowtel_conventions::report;
 use flowtel_otlp::ReadOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::common::{FormatArg, GlobalArgs, print_out};
+use crate::common::GlobalArgs;
+
+/// The formats of `flowtel lint telemetry` (and of `flowtel live`'s report).
+pub const FORMATS: Formats = Formats::new("lint telemetry", FINDING_FORMATS);
 
 /// `flowtel lint telemetry` arguments.
 #[derive(clap::Args)]
@@ -26,6 +30,10 @@ pub struct Args {
 
 /// Runs the lint and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let format = match global.format_for(&FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let reg = match global.load_conventions() {
         Ok(r) => r,
         Err(code) => return code,
@@ -50,30 +58,26 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    emit(global, &findings, &reg, args.max_examples)
+    emit(global, format, &findings, &reg, args.max_examples)
 }
 
 /// Prints findings (grouped by rule in the human format) and returns the exit code.
 pub fn emit(
     global: &GlobalArgs,
+    format: Format,
     findings: &[flowtel_conventions::Finding],
     reg: &flowtel_conventions::Registry,
     max_examples: usize,
 ) -> i32 {
-    match global.format {
-        FormatArg::Human | FormatArg::Markdown => {
-            let disk = ShortLines(report::DiskSource::default());
-            let text = report::human_grouped(
-                findings,
-                &report::Either(&reg.sources, &disk),
-                global.color(),
-                max_examples,
-            );
-            print_out(&text);
-            flowtel_conventions::exit_code(findings, global.deny_warnings)
-        }
-        _ => global.emit(findings, Some(&reg.sources)),
-    }
+    let mut settled = findings.to_vec();
+    flowtel_conventions::settle(&mut settled, &reg.lint);
+    let grouped = report::Findings {
+        list: &settled,
+        max_examples: Some(max_examples),
+    };
+    let disk = ShortLines(report::DiskSource::default());
+    global.print_with(&grouped, format, Some(&report::Either(&reg.sources, &disk)));
+    flowtel_conventions::exit_code(&settled, global.deny_warnings)
 }
 
 /// Source lines for snippets, except long ones: a JSON line is a whole batch, and the

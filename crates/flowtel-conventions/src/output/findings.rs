@@ -1,9 +1,11 @@
-//! Renders findings for people (rustc-style) and machines (JSON, SARIF 2.1.0).
+//! Findings for people (rustc-style) and machines (JSON, SARIF 2.1.0), the formats of every
+//! command that reports findings ([`super::FINDING_FORMATS`]).
 //!
-//! This is the only place that formats findings: checks produce plain [`Finding`]s, and adding an
-//! output format never touches a rule. The human renderer asks a [`SourceText`] for the line
-//! under a finding so it can show it with a caret; JSON follows the contract in DESIGN.md; SARIF
-//! carries the whole rule catalogue so code-scanning UIs can show each rule's help.
+//! Checks produce plain [`Finding`]s, and adding an output format never touches a rule. The human
+//! renderer asks a [`SourceText`] for the line under a finding so it can show it with a caret;
+//! JSON follows the contract in DESIGN.md (through [`super::json::envelope`]); SARIF carries the
+//! whole rule catalogue so code-scanning UIs can show each rule's help. Findings should be
+//! [`super::settle`]d first.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,23 +13,12 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use super::{Format, Render, RenderOptions, Unsupported};
 use crate::finding::{Finding, Severity, Summary};
 use crate::rules;
 use crate::source::SourceMap;
 
-/// Version written into reports.
-pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Output formats every report command accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// rustc-style text for people.
-    Human,
-    /// One JSON document (DESIGN.md's contract).
-    Json,
-    /// SARIF 2.1.0 for code-scanning UIs.
-    Sarif,
-}
+pub use super::TOOL_VERSION;
 
 /// Gives the renderer the text of a line of an input file.
 pub trait SourceText {
@@ -80,18 +71,46 @@ impl SourceText for Either<'_> {
     }
 }
 
-/// Renders in `format`.
+/// Findings ready to render: human output lists every finding, or groups them by rule with at
+/// most `max_examples` shown per rule ([`human_grouped`], for large inputs).
+#[derive(Debug, Clone, Copy)]
+pub struct Findings<'a> {
+    /// The findings, settled.
+    pub list: &'a [Finding],
+    /// Group the human output by rule, showing this many examples of each.
+    pub max_examples: Option<usize>,
+}
+
+impl<'a> Findings<'a> {
+    /// Every finding of `list`, one after the other.
+    pub fn new(list: &'a [Finding]) -> Self {
+        Findings {
+            list,
+            max_examples: None,
+        }
+    }
+}
+
+impl Render for Findings<'_> {
+    fn render(&self, format: Format, opts: &RenderOptions<'_>) -> Result<String, Unsupported> {
+        match (format, self.max_examples) {
+            (Format::Human, None) => Ok(human(self.list, opts.sources, opts.color)),
+            (Format::Human, Some(n)) => Ok(human_grouped(self.list, opts.sources, opts.color, n)),
+            (Format::Json, _) => Ok(json(self.list)),
+            (Format::Sarif, _) => Ok(sarif(self.list)),
+            (other, _) => Err(Unsupported(other)),
+        }
+    }
+}
+
+/// Renders in `format` (human, JSON or SARIF).
 pub fn render(
     findings: &[Finding],
     format: Format,
     sources: &dyn SourceText,
     color: bool,
-) -> String {
-    match format {
-        Format::Human => human(findings, sources, color),
-        Format::Json => json(findings),
-        Format::Sarif => sarif(findings),
-    }
+) -> Result<String, Unsupported> {
+    Findings::new(findings).render(format, &RenderOptions { color, sources })
 }
 
 struct Style {
@@ -329,19 +348,15 @@ pub fn json_value(findings: &[Finding]) -> Value {
             v
         })
         .collect();
-    json!({
-        "tool": "flowtel",
-        "version": TOOL_VERSION,
-        "summary": Summary::of(findings),
-        "findings": list,
-    })
+    super::json::envelope(
+        serde_json::to_value(Summary::of(findings)).unwrap_or_default(),
+        [("findings", Value::Array(list))],
+    )
 }
 
 /// The JSON report, pretty-printed.
 pub fn json(findings: &[Finding]) -> String {
-    let mut s = serde_json::to_string_pretty(&json_value(findings)).unwrap_or_default();
-    s.push('\n');
-    s
+    super::json::pretty(&json_value(findings))
 }
 
 fn sarif_level(sev: Severity) -> &'static str {
@@ -437,7 +452,5 @@ pub fn sarif(findings: &[Finding]) -> String {
             "results": results,
         }]
     });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    s.push('\n');
-    s
+    super::json::pretty(&doc)
 }
