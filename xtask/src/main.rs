@@ -5,6 +5,8 @@
 //! - `demo`: the main job on the bundled example (check the conventions, run the example
 //!   services, lint what they exported).
 //! - `bench`: every criterion benchmark.
+//! - `bench-live [ARGS]`: the receiver benchmark of `flowtel live` (release build) over OTLP/gRPC
+//!   and OTLP/HTTP with an independent Python client (`scripts/bench_live.py ARGS`).
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -149,6 +151,25 @@ fn bench() -> Result<(), String> {
     run("cargo bench", b)
 }
 
+/// The Python interpreter of the test venv (`$FLOWTEL_PYTHON`, default `.venv/bin/python`).
+fn python() -> PathBuf {
+    std::env::var_os("FLOWTEL_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"))
+}
+
+fn bench_live(args: &[String]) -> Result<(), String> {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "flowtel-cli"]);
+    run("cargo build --release -p flowtel-cli", build)?;
+    let mut b = Command::new(python());
+    b.current_dir(root())
+        .arg("scripts/bench_live.py")
+        .arg(root().join("target/release/flowtel"))
+        .args(args);
+    run("scripts/bench_live.py", b)
+}
+
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let result = match task.as_str() {
@@ -156,7 +177,8 @@ fn main() -> ExitCode {
         "schema" => schema(false),
         "demo" => demo(),
         "bench" => bench(),
-        _ => Err("usage: cargo xtask <ci|schema|demo|bench>".into()),
+        "bench-live" => bench_live(&std::env::args().skip(2).collect::<Vec<_>>()),
+        _ => Err("usage: cargo xtask <ci|schema|demo|bench|bench-live>".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

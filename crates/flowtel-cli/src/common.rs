@@ -109,7 +109,12 @@ impl GlobalArgs {
             Ok(p) => p,
             Err(f) => return Err(self.emit(&[*f], None)),
         };
-        let loaded = flowtel_conventions::check(&path);
+        let mut loaded = flowtel_conventions::check(&path);
+        // Defects of an OpenTelemetry semantic-conventions model (imported or used directly)
+        // are upstream's: reported on stderr, never a reason to stop.
+        if let Some(reg) = &loaded.registry {
+            flowtel_conventions::semconv::layering::soften_upstream(reg, &mut loaded.findings);
+        }
         let errors: Vec<Finding> = loaded
             .findings
             .iter()
@@ -117,7 +122,10 @@ impl GlobalArgs {
             .cloned()
             .collect();
         match loaded.registry {
-            Some(reg) if errors.is_empty() => Ok(reg),
+            Some(reg) if errors.is_empty() => {
+                report_upstream(&reg, &loaded.findings);
+                Ok(reg)
+            }
             reg => {
                 let sources = reg.as_ref().map(|r| &r.sources);
                 let mut shown = errors;
@@ -175,6 +183,36 @@ impl GlobalArgs {
             Err(e) => eprintln!("error: {e} (`--format {format}`)"),
         }
     }
+}
+
+/// Prints the warnings located in semantic-conventions files on stderr (stdout carries the
+/// command's own report), with a line saying why they do not stop the command.
+fn report_upstream(reg: &flowtel_conventions::Registry, findings: &[Finding]) {
+    let upstream: Vec<Finding> = findings
+        .iter()
+        .filter(|f| {
+            f.severity == Severity::Warning
+                && f.location.as_ref().is_some_and(|l| {
+                    reg.semconv
+                        .iter()
+                        .flat_map(|s| s.file_ids.iter())
+                        .any(|&id| reg.sources.file(id).display == l.file)
+                })
+        })
+        .cloned()
+        .collect();
+    if upstream.is_empty() {
+        return;
+    }
+    let disk = report::DiskSource::default();
+    let text = report::human(&upstream, &report::Either(&reg.sources, &disk), false);
+    // The summary line of the rendering is replaced by one that says what the warnings mean.
+    let text = text.trim_end();
+    eprintln!("{}", text.rsplit_once('\n').map_or(text, |(body, _)| body));
+    eprintln!(
+        "flowtel: {} defect(s) in the OpenTelemetry semantic-conventions model are reported as warnings and do not stop this command (`flowtel check` lists them)",
+        upstream.len()
+    );
 }
 
 /// Writes to stdout, ignoring a closed pipe (`flowtel ... | head`).

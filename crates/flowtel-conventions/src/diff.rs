@@ -465,6 +465,7 @@ impl Differ<'_> {
                 at(self, "cardinality_limit"),
             );
         }
+        self.saturation(name, a, b, nf);
         self.deprecation(
             "metric",
             name,
@@ -479,6 +480,152 @@ impl Differ<'_> {
                 name,
                 format!("documentation of metric `{name}` changed"),
                 at(self, "brief"),
+            );
+        }
+    }
+
+    /// Saturation: removing it or changing `per` breaks the limit gauge that dashboards and
+    /// alerts divide by; adding it or moving the limit or warn level is compatible.
+    fn saturation(&mut self, name: &str, a: &Metric, b: &Metric, nf: Option<usize>) {
+        let loc = self.loc_new("metrics", nf, &[Seg::Key(name), Seg::Key("saturation")]);
+        let loc = loc.or_else(|| self.loc_new("metrics", nf, &[Seg::Key(name)]));
+        let warn_of = |reg: &Registry, m: &Metric| {
+            m.saturation
+                .as_ref()
+                .map(|s| s.warn.unwrap_or(reg.defaults.saturation_warn))
+        };
+        match (&a.saturation, &b.saturation) {
+            (None, None) => {}
+            (None, Some(s)) => self.push(
+                Bump::Minor,
+                "metric",
+                name,
+                format!(
+                    "metric `{name}` became a saturation signal with limit {} (adds `{}`)",
+                    s.limit,
+                    Metric::limit_metric_name(name)
+                ),
+                loc,
+            ),
+            (Some(_), None) => self.push(
+                Bump::Major,
+                "metric",
+                name,
+                format!(
+                    "metric `{name}` is no longer a saturation signal (removes `{}`)",
+                    Metric::limit_metric_name(name)
+                ),
+                loc,
+            ),
+            (Some(x), Some(y)) => {
+                if x.per != y.per {
+                    self.push(
+                        Bump::Major,
+                        "metric",
+                        name,
+                        format!(
+                            "saturation signal `{name}` changed `per` from [{}] to [{}] (the labels of `{}`)",
+                            x.per.join(", "),
+                            y.per.join(", "),
+                            Metric::limit_metric_name(name)
+                        ),
+                        loc.clone(),
+                    );
+                }
+                if x.limit != y.limit {
+                    self.push(
+                        Bump::Minor,
+                        "metric",
+                        name,
+                        format!(
+                            "saturation limit of `{name}` changed from {} to {}",
+                            x.limit, y.limit
+                        ),
+                        loc.clone(),
+                    );
+                }
+                let (wa, wb) = (warn_of(self.old, a), warn_of(self.new, b));
+                if wa != wb {
+                    self.push(
+                        Bump::Minor,
+                        "metric",
+                        name,
+                        format!(
+                            "saturation warning level of `{name}` changed from {} to {}",
+                            wa.unwrap_or_default(),
+                            wb.unwrap_or_default()
+                        ),
+                        loc,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Sampling of every flow either registry knows, with defaults applied: what samplers do
+    /// changes, so every difference needs a minor bump; none breaks a consumer's names.
+    fn sampling(&mut self) {
+        let (old, new) = (self.old, self.new);
+        // A flow's addition or removal is its own change.
+        for flow in old.flows.keys().filter(|f| new.flows.contains_key(*f)) {
+            let (a, b) = (old.sampling_of(flow), new.sampling_of(flow));
+            if a == b {
+                continue;
+            }
+            let nf = new.origins.sampling.get(flow).copied();
+            let loc = self
+                .loc_new("sampling", nf, &[Seg::Name(flow)])
+                .or_else(|| {
+                    self.loc_new(
+                        "flows",
+                        new.origins.flows.get(flow).copied(),
+                        &[Seg::Name(flow)],
+                    )
+                });
+            let mut what = Vec::new();
+            if a.ratio != b.ratio {
+                let verb = if b.ratio < a.ratio {
+                    "keeps fewer"
+                } else {
+                    "keeps more"
+                };
+                what.push(format!("ratio {} -> {} ({verb} traces)", a.ratio, b.ratio));
+            }
+            if a.keep_errors != b.keep_errors {
+                what.push(format!(
+                    "keep_errors {} -> {}",
+                    a.keep_errors, b.keep_errors
+                ));
+            }
+            if a.keep_slower_than != b.keep_slower_than {
+                let ms = |d: Option<std::time::Duration>| {
+                    d.map_or_else(|| "unset".into(), |d| format!("{}ms", d.as_millis()))
+                };
+                what.push(format!(
+                    "keep_slower_than {} -> {}",
+                    ms(a.keep_slower_than),
+                    ms(b.keep_slower_than)
+                ));
+            }
+            self.push(
+                Bump::Minor,
+                "sampling",
+                flow,
+                format!("sampling of flow `{flow}` changed: {}", what.join(", ")),
+                loc,
+            );
+        }
+        let (da, db) = (&old.defaults.sampling, &new.defaults.sampling);
+        if da.decision_wait.get() != db.decision_wait.get() || da.num_traces != db.num_traces {
+            self.push(
+                Bump::Minor,
+                "sampling",
+                "defaults",
+                format!(
+                    "tail sampler settings changed: decision_wait {} -> {}, num_traces {} -> {}",
+                    da.decision_wait, db.decision_wait, da.num_traces, db.num_traces
+                ),
+                None,
             );
         }
     }
@@ -641,6 +788,7 @@ pub fn diff(old: &Registry, new: &Registry) -> Diff {
     d.attributes();
     d.metrics();
     d.flows();
+    d.sampling();
     let mut changes = d.changes;
     changes.sort_by_key(|c| std::cmp::Reverse(c.bump));
     let required_bump = changes.iter().map(|c| c.bump).max().unwrap_or(Bump::None);

@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::finding::{Finding, Location};
 use crate::model::{
-    Attribute, AttributeType, Defaults, Flow, Import, LintConfig, Metric, Naming, RegistryFile,
-    SCHEMA_V1, Span,
+    Attribute, AttributeType, Defaults, Flow, Import, Instrument, LintConfig, Metric, Naming,
+    RegistryFile, SCHEMA_V1, Sampling, Span,
 };
 use crate::rules::registry as rules;
 use crate::rules::semconv as semconv_rules;
@@ -46,6 +46,8 @@ pub struct Origins {
     pub flows: HashMap<String, FileId>,
     /// Span convention id to file.
     pub spans: HashMap<String, FileId>,
+    /// Flow name to the file whose top-level `sampling` section sets its sampling.
+    pub sampling: HashMap<String, FileId>,
 }
 
 /// A merged conventions registry: every layer applied from the most general to the most specific.
@@ -67,6 +69,9 @@ pub struct Registry {
     pub flows: IndexMap<String, Flow>,
     /// Every span convention (usually from OpenTelemetry's semantic conventions).
     pub spans: IndexMap<String, Span>,
+    /// Sampling per flow name, as the layers set it (the most specific layer wins per flow);
+    /// [`Registry::sampling_of`] resolves a flow's effective policy with the defaults.
+    pub sampling: IndexMap<String, Sampling>,
     /// Imported OpenTelemetry semantic-conventions registries (see [`crate::semconv`]).
     pub semconv: Vec<Imported>,
     /// Lint severity overrides, merged across layers.
@@ -77,6 +82,72 @@ pub struct Registry {
     pub origins: Origins,
     /// Text and node trees of every file read.
     pub sources: SourceMap,
+}
+
+/// A flow's sampling with the registry defaults applied: what the head sampler and the tail
+/// sampler configuration use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowSampling {
+    /// Probability of keeping a trace of the flow, in [0, 1].
+    pub ratio: f64,
+    /// Keep every trace with an error (tail sampling).
+    pub keep_errors: bool,
+    /// Keep every trace slower than this (tail sampling), when set.
+    pub keep_slower_than: Option<std::time::Duration>,
+}
+
+impl Registry {
+    /// The effective sampling of `flow`: its `sampling` entry over `defaults.sampling`, the
+    /// latency threshold from the flow's SLO when the entry names none. Unknown flows get the
+    /// defaults.
+    pub fn sampling_of(&self, flow: &str) -> FlowSampling {
+        let own = self.sampling.get(flow);
+        let slo_threshold = self
+            .flows
+            .get(flow)
+            .and_then(|f| f.slo.as_ref())
+            .and_then(|s| s.latency.as_ref())
+            .and_then(|l| l.threshold.get());
+        FlowSampling {
+            ratio: probability(
+                own.and_then(|s| s.ratio)
+                    .unwrap_or(self.defaults.sampling.ratio),
+            ),
+            keep_errors: own.and_then(|s| s.keep_errors).unwrap_or(true),
+            keep_slower_than: own
+                .and_then(|s| s.keep_slower_than.as_ref())
+                .and_then(|d| d.get())
+                .or(slo_threshold),
+        }
+    }
+
+    /// Whether `metric` is a limit gauge the registry derived from a saturation signal (no
+    /// layer declares it).
+    pub fn is_derived_metric(&self, metric: &str) -> bool {
+        metric.strip_suffix(".limit").is_some_and(|signal| {
+            self.metrics
+                .get(signal)
+                .is_some_and(|m| m.saturation.is_some())
+                && !self
+                    .layers
+                    .iter()
+                    .any(|l| l.content.metrics.contains_key(metric))
+        })
+    }
+
+    /// The fraction of its limit at which the saturation signal `metric` counts as nearly
+    /// saturated (`saturation.warn` or `defaults.saturation_warn`); `None` for a metric that is
+    /// not a saturation signal.
+    pub fn saturation_warn(&self, metric: &str) -> Option<f64> {
+        let sat = self.metrics.get(metric)?.saturation.as_ref()?;
+        Some(sat.warn.unwrap_or(self.defaults.saturation_warn))
+    }
+}
+
+/// A ratio as a probability: clamped to [0, 1], and 1 (keep everything) when it is not a
+/// number, so a registry that `flowtel check` rejects still never loses data at run time.
+fn probability(r: f64) -> f64 {
+    if r.is_nan() { 1.0 } else { r.clamp(0.0, 1.0) }
 }
 
 /// What loading produced: the registry (when anything could be read) and the findings so far.
@@ -126,8 +197,10 @@ pub fn load(path: &Path) -> Loaded {
 }
 
 /// Loads a registry from files embedded in a binary (`flowtel::conventions!()`): `files` holds
-/// every file's path and text, `root` names the entry file (or a folder prefix, whose files are
-/// all entries). Imports resolve against `files` only; nothing is read from disk.
+/// every file's path and text, `root` names the entry file (or a folder, whose `*.yaml`/`*.yml`
+/// files are all entries, as on disk). Imports resolve against `files` only, exactly as [`load`]
+/// resolves them on disk (relative, absolute, folders, semantic-conventions layers); nothing is
+/// read from disk.
 pub fn load_embedded(root: &str, files: &[(&str, &str)]) -> Loaded {
     let mut loader = Loader {
         embedded: Some(
@@ -139,16 +212,11 @@ pub fn load_embedded(root: &str, files: &[(&str, &str)]) -> Loaded {
         ..Loader::default()
     };
     let root = normalize(Path::new(root));
-    let mut entries: Vec<PathBuf> = match &loader.embedded {
-        Some(map) if map.contains_key(&root) => vec![root.clone()],
-        Some(map) => map
-            .keys()
-            .filter(|p| p.starts_with(&root))
-            .cloned()
-            .collect(),
-        None => Vec::new(),
+    let entries: Vec<PathBuf> = if loader.is_file(&root) {
+        vec![root.clone()]
+    } else {
+        loader.yaml_files_in(&root).unwrap_or_default()
     };
-    entries.sort();
     for e in &entries {
         loader.visit(e, None);
     }
@@ -183,12 +251,17 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
 fn yaml_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-        })
+        .filter(|p| p.is_file() && is_yaml(p))
         .collect();
     files.sort();
     Ok(files)
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
 }
 
 /// Where an import was written: the importing file and the entry's index.
@@ -260,6 +333,42 @@ impl Loader {
         }
     }
 
+    /// Whether `path` is a file (on disk, or among the embedded files).
+    fn is_file(&self, path: &Path) -> bool {
+        match &self.embedded {
+            Some(files) => files.contains_key(&normalize(path)),
+            None => path.is_file(),
+        }
+    }
+
+    /// Whether `path` is a folder (on disk, or a prefix of embedded files).
+    fn is_dir(&self, path: &Path) -> bool {
+        match &self.embedded {
+            Some(files) => {
+                let dir = normalize(path);
+                files.keys().any(|p| p != &dir && p.starts_with(&dir))
+            }
+            None => path.is_dir(),
+        }
+    }
+
+    /// The `*.yaml`/`*.yml` files directly in a folder, sorted (subfolders are not entered).
+    fn yaml_files_in(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        match &self.embedded {
+            Some(files) => {
+                let dir = normalize(dir);
+                let mut list: Vec<PathBuf> = files
+                    .keys()
+                    .filter(|p| p.parent() == Some(dir.as_path()) && is_yaml(p))
+                    .cloned()
+                    .collect();
+                list.sort();
+                Ok(list)
+            }
+            None => yaml_files_in(dir),
+        }
+    }
+
     fn visit(&mut self, path: &Path, site: Option<ImportSite>) {
         let canonical = self.canonical(path);
         if self.check_cycle(&canonical, site) {
@@ -324,8 +433,8 @@ impl Loader {
             match import {
                 Import::Path(p) => {
                     let target = base.join(p);
-                    if self.embedded.is_none() && target.is_dir() {
-                        match yaml_files_in(&target) {
+                    if self.is_dir(&target) {
+                        match self.yaml_files_in(&target) {
                             Ok(files) => {
                                 for f in files {
                                     self.visit(&f, site);
@@ -358,10 +467,7 @@ impl Loader {
             let dir = normalize(dir);
             let mut list: Vec<(PathBuf, String)> = files
                 .iter()
-                .filter(|(p, _)| {
-                    p.starts_with(&dir)
-                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                })
+                .filter(|(p, _)| p.starts_with(&dir) && is_yaml(p))
                 .map(|(p, t)| (p.clone(), t.clone()))
                 .collect();
             list.sort_by(|a, b| a.0.cmp(&b.0));
@@ -562,6 +668,7 @@ impl Loader {
         let mut metric_layer: HashMap<String, FileId> = HashMap::new();
         let mut flow_layer: HashMap<String, FileId> = HashMap::new();
         let mut span_layer: HashMap<String, FileId> = HashMap::new();
+        let mut sampling_layer: HashMap<String, FileId> = HashMap::new();
         let ordered = std::mem::take(&mut self.ordered);
         for layer in &ordered {
             let c = &layer.content;
@@ -575,6 +682,9 @@ impl Loader {
             if let Some(l) = &c.lint {
                 for (k, v) in &l.rules {
                     reg.lint.rules.insert(k.clone(), *v);
+                }
+                if let Some(a) = &l.alerts {
+                    reg.lint.alerts = Some(a.clone());
                 }
             }
             for (name, attr) in &c.attributes {
@@ -654,7 +764,12 @@ impl Loader {
                 reg.spans.insert(id.clone(), span.clone());
                 span_layer.insert(id.clone(), f);
             }
+            for (flow, sampling) in &c.sampling {
+                reg.sampling.insert(flow.clone(), sampling.clone());
+                sampling_layer.insert(flow.clone(), f);
+            }
         }
+        declare_limit_metrics(&mut reg, &mut metric_layer);
         // The top layer names the registry: the first file that nothing imports.
         let top = ordered
             .iter()
@@ -672,6 +787,7 @@ impl Loader {
             metrics: metric_layer,
             flows: flow_layer,
             spans: span_layer,
+            sampling: sampling_layer,
         };
         reg.semconv = self.semconv.into_iter().map(|(_, i, _)| i).collect();
         reg.layers = ordered;
@@ -729,6 +845,46 @@ impl Loader {
             ))
         };
         self.findings.push(finding.at(here).subject(kind, name));
+    }
+}
+
+/// Declares `<name>.limit` (a gauge in the signal's unit, labelled by `per`) for every metric
+/// with `saturation`, unless a layer declares it itself (validation checks that declaration).
+fn declare_limit_metrics(reg: &mut Registry, origins: &mut HashMap<String, FileId>) {
+    let derived: Vec<(String, Metric, Option<FileId>)> = reg
+        .metrics
+        .iter()
+        .filter_map(|(name, m)| {
+            let sat = m.saturation.as_ref()?;
+            let limit_name = Metric::limit_metric_name(name);
+            if reg.metrics.contains_key(&limit_name) {
+                return None;
+            }
+            let metric = Metric {
+                instrument: Instrument::Gauge,
+                unit: m.unit.clone(),
+                labels: sat
+                    .per
+                    .iter()
+                    .filter(|l| m.labels.contains(l))
+                    .cloned()
+                    .collect(),
+                cardinality_limit: None,
+                buckets: None,
+                brief: Some(format!("Declared limit of the saturation signal `{name}`.")),
+                deprecated: None,
+                required_labels: Vec::new(),
+                stability: None,
+                saturation: None,
+            };
+            Some((limit_name, metric, origins.get(name).copied()))
+        })
+        .collect();
+    for (name, metric, origin) in derived {
+        if let Some(f) = origin {
+            origins.insert(name.clone(), f);
+        }
+        reg.metrics.insert(name, metric);
     }
 }
 

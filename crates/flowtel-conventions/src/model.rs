@@ -47,6 +47,10 @@ pub struct RegistryFile {
     /// Usually imported from OpenTelemetry's semantic conventions.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub spans: IndexMap<String, Span>,
+    /// Head and tail sampling per flow, by flow name (`browse: {ratio: 0.1}`); flows not listed
+    /// use `defaults.sampling`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub sampling: IndexMap<String, Sampling>,
     /// Lint configuration: severity overrides per rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lint: Option<LintConfig>,
@@ -56,7 +60,7 @@ pub struct RegistryFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Import {
-    /// Another flowtel conventions file or folder, relative to the importing file.
+    /// Another flowtel conventions file or folder: absolute, or relative to the importing file.
     Path(String),
     /// An OpenTelemetry semantic-conventions registry folder (Weaver format).
     Semconv(SemconvImport),
@@ -66,7 +70,7 @@ pub enum Import {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SemconvImport {
-    /// Folder holding the semantic-conventions model, relative to the importing file.
+    /// Folder holding the semantic-conventions model: absolute, or relative to the importing file.
     pub semconv: String,
     /// Root namespaces to take (`http`, `url`, ...); all when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,6 +138,14 @@ pub struct Defaults {
     /// SLO window used by flows that do not name one.
     #[serde(default = "Defaults::default_slo_window")]
     pub slo_window: Duration,
+    /// Fraction of a saturation signal's `limit` at which it counts as nearly saturated, in
+    /// (0, 1]; a signal's own `saturation.warn` overrides it.
+    #[serde(default = "Defaults::default_saturation_warn")]
+    pub saturation_warn: f64,
+    /// Sampling of flows that the top-level `sampling` section does not list, and the tail
+    /// sampler's settings.
+    #[serde(default)]
+    pub sampling: SamplingDefaults,
 }
 
 impl Defaults {
@@ -143,6 +155,9 @@ impl Defaults {
     fn default_slo_window() -> Duration {
         Duration::from_raw("30d")
     }
+    fn default_saturation_warn() -> f64 {
+        0.8
+    }
 }
 
 impl Default for Defaults {
@@ -150,6 +165,8 @@ impl Default for Defaults {
         Defaults {
             cardinality_limit: Self::default_cardinality_limit(),
             slo_window: Self::default_slo_window(),
+            saturation_warn: Self::default_saturation_warn(),
+            sampling: SamplingDefaults::default(),
         }
     }
 }
@@ -502,6 +519,101 @@ pub struct Metric {
     /// Maturity of the definition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stability: Option<Stability>,
+    /// Declares the metric a saturation signal (in-flight requests, queue depth, pool usage)
+    /// with the capacity it saturates at. Only for `updown_counter` and `gauge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saturation: Option<Saturation>,
+}
+
+impl Metric {
+    /// Name of the gauge that carries a saturation signal's declared limit: `<name>.limit`
+    /// (OpenTelemetry's pattern, as in `system.memory.limit`). The merged registry declares it
+    /// for every metric with `saturation`.
+    pub fn limit_metric_name(name: &str) -> String {
+        format!("{name}.limit")
+    }
+}
+
+/// A saturation signal's capacity: the value at which the resource is full.
+///
+/// The limit applies per service instance to the signal's value summed over every label except
+/// those in `per`: `http.server.active_requests` with `limit: 512` means 512 requests in flight
+/// in one process whatever their route; `orders.queue.depth` with `per: [queue.name]` means
+/// each queue holds at most `limit` items. Governance generators alert when the signal grows
+/// towards `warn * limit`; the SDK exports the limit as the gauge `<name>.limit` so dashboards
+/// and alerts read it next to the signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Saturation {
+    /// Capacity of the resource, in the metric's unit; a positive number.
+    pub limit: f64,
+    /// Labels that identify one resource (one queue, one pool); the limit applies to each.
+    /// Every entry is one of the metric's `labels`, with bounded values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per: Vec<String>,
+    /// Fraction of `limit` at which the signal counts as nearly saturated, in (0, 1]
+    /// (default: `defaults.saturation_warn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn: Option<f64>,
+}
+
+/// How the traces of one flow are sampled.
+///
+/// The SDK's head sampler keeps a flow's trace with probability `ratio`, decided once at the
+/// root and followed by every service below it; the OpenTelemetry Collector's tail sampler
+/// (configured by `flowtel sampling`) additionally keeps every trace with an error and every
+/// trace slower than `keep_slower_than`. Metrics are never sampled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sampling {
+    /// Probability of keeping a trace of the flow, in [0, 1] (default:
+    /// `defaults.sampling.ratio`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+    /// Keep every trace with an error span (tail sampling; default `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_errors: Option<bool>,
+    /// Keep every trace slower than this (tail sampling; default: the flow's
+    /// `slo.latency.threshold`, none when the flow has no latency SLO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_slower_than: Option<Duration>,
+}
+
+/// Registry-wide sampling settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingDefaults {
+    /// Probability of keeping a trace of a flow that sets no `ratio`, in [0, 1] (default 1).
+    #[serde(default = "SamplingDefaults::default_ratio")]
+    pub ratio: f64,
+    /// How long the tail sampler waits after a trace's first span before deciding (default 10s).
+    #[serde(default = "SamplingDefaults::default_decision_wait")]
+    pub decision_wait: Duration,
+    /// Traces the tail sampler holds in memory while waiting (default 50000).
+    #[serde(default = "SamplingDefaults::default_num_traces")]
+    pub num_traces: u64,
+}
+
+impl SamplingDefaults {
+    fn default_ratio() -> f64 {
+        1.0
+    }
+    fn default_decision_wait() -> Duration {
+        Duration::from_raw("10s")
+    }
+    fn default_num_traces() -> u64 {
+        50_000
+    }
+}
+
+impl Default for SamplingDefaults {
+    fn default() -> Self {
+        SamplingDefaults {
+            ratio: Self::default_ratio(),
+            decision_wait: Self::default_decision_wait(),
+            num_traces: Self::default_num_traces(),
+        }
+    }
 }
 
 /// A business flow: work that crosses services and has an owner and an SLO.
@@ -602,6 +714,61 @@ pub struct LintConfig {
     /// Severity per rule id (`FT0101`) or name (`unknown-metric`).
     #[serde(default)]
     pub rules: IndexMap<String, SeverityOverride>,
+    /// How `flowtel lint alerts` reads alerting rules: which labels name the flow and the owner,
+    /// which severities page, the scrape interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<AlertLint>,
+}
+
+/// Configuration of `flowtel lint alerts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertLint {
+    /// Alert label that names the flow an alert is about.
+    #[serde(default = "AlertLint::default_flow_label")]
+    pub flow_label: String,
+    /// Alert label that names the team that owns the alert.
+    #[serde(default = "AlertLint::default_owner_label")]
+    pub owner_label: String,
+    /// Alert label that carries the severity.
+    #[serde(default = "AlertLint::default_severity_label")]
+    pub severity_label: String,
+    /// Severity values that page someone.
+    #[serde(default = "AlertLint::default_page_severities")]
+    pub page_severities: Vec<String>,
+    /// Scrape interval of the metrics alerts read; ranges shorter than twice it are reported.
+    #[serde(default = "AlertLint::default_scrape_interval")]
+    pub scrape_interval: Duration,
+}
+
+impl AlertLint {
+    fn default_flow_label() -> String {
+        "flow".into()
+    }
+    fn default_owner_label() -> String {
+        "owner".into()
+    }
+    fn default_severity_label() -> String {
+        "severity".into()
+    }
+    fn default_page_severities() -> Vec<String> {
+        vec!["page".into(), "critical".into()]
+    }
+    fn default_scrape_interval() -> Duration {
+        Duration::from_raw("15s")
+    }
+}
+
+impl Default for AlertLint {
+    fn default() -> Self {
+        AlertLint {
+            flow_label: Self::default_flow_label(),
+            owner_label: Self::default_owner_label(),
+            severity_label: Self::default_severity_label(),
+            page_severities: Self::default_page_severities(),
+            scrape_interval: Self::default_scrape_interval(),
+        }
+    }
 }
 
 /// Severity a rule is overridden to.

@@ -10,7 +10,7 @@ use regex::Regex;
 use crate::duration::Duration;
 use crate::finding::{Finding, Location, did_you_mean};
 use crate::load::Registry;
-use crate::model::{AttributeType, Instrument};
+use crate::model::{Attribute, AttributeType, Instrument, Metric, Saturation};
 use crate::rules::{self, registry as r};
 use crate::source::{FileId, Seg};
 use crate::units;
@@ -26,6 +26,8 @@ pub fn validate(reg: &Registry) -> Vec<Finding> {
     v.attributes(&naming);
     v.metrics(&naming);
     v.flows(&naming);
+    v.recorded_metrics();
+    v.sampling();
     v.findings
 }
 
@@ -96,6 +98,57 @@ impl<'a> Validator<'a> {
                     &d.slo_window,
                     f,
                     &[Seg::Key("defaults"), Seg::Key("slo_window")],
+                );
+                if !(d.saturation_warn > 0.0 && d.saturation_warn <= 1.0) {
+                    self.push(
+                        Finding::new(
+                            &r::SATURATION_LIMIT,
+                            format!(
+                                "`defaults.saturation_warn` is {}, not a fraction in (0, 1]",
+                                d.saturation_warn
+                            ),
+                        )
+                        .at(self.at(f, &[Seg::Key("defaults"), Seg::Key("saturation_warn")]))
+                        .help("write the fraction of the limit to warn at, e.g. `0.8`"),
+                    );
+                }
+                let sd = &d.sampling;
+                let at =
+                    |k: &'static str| [Seg::Key("defaults"), Seg::Key("sampling"), Seg::Key(k)];
+                if !(0.0..=1.0).contains(&sd.ratio) {
+                    self.push(
+                        Finding::new(
+                            &r::SAMPLING_RATIO,
+                            format!(
+                                "default sampling ratio {} is not a probability in [0, 1]",
+                                sd.ratio
+                            ),
+                        )
+                        .at(self.at(f, &at("ratio")))
+                        .help("write the share of traces to keep, e.g. `1.0` for all, `0.1` for one in ten"),
+                    );
+                }
+                if sd.num_traces == 0 {
+                    self.push(
+                        Finding::new(
+                            &r::SAMPLING_RATIO,
+                            "`defaults.sampling.num_traces` is 0: the tail sampler could hold no trace",
+                        )
+                        .at(self.at(f, &at("num_traces")))
+                        .help("hold at least the traces that start during `decision_wait`, e.g. `50000`"),
+                    );
+                }
+                self.duration(&sd.decision_wait, f, &at("decision_wait"));
+            }
+            if let Some(alerts) = c.lint.as_ref().and_then(|l| l.alerts.as_ref()) {
+                self.duration(
+                    &alerts.scrape_interval,
+                    f,
+                    &[
+                        Seg::Key("lint"),
+                        Seg::Key("alerts"),
+                        Seg::Key("scrape_interval"),
+                    ],
                 );
             }
             if let Some(lint) = &c.lint {
@@ -266,6 +319,9 @@ impl<'a> Validator<'a> {
     fn metrics(&mut self, naming: &CompiledNaming) {
         let reg = self.reg;
         for (name, m) in &reg.metrics {
+            if reg.is_derived_metric(name) {
+                continue; // checked through the saturation signal it derives from
+            }
             let f = Self::origin(&reg.origins.metrics, name);
             let base = [Seg::Key("metrics"), Seg::Key(name)];
             let sub = |seg: &'a str| [Seg::Key("metrics"), Seg::Key(name), Seg::Key(seg)];
@@ -352,6 +408,31 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
+            if let Some(sat) = &m.saturation {
+                self.saturation(name, m, sat, f);
+            }
+            if let Some(signal) = name.strip_suffix(".limit")
+                && let Some(sm) = reg.metrics.get(signal)
+                && sm.saturation.is_some()
+                && (m.instrument != Instrument::Gauge || m.unit != sm.unit)
+            {
+                self.push(
+                    Finding::new(
+                        &r::LIMIT_METRIC_CONFLICT,
+                        format!(
+                            "metric `{name}` is the limit gauge of saturation signal `{signal}` but is declared as a {} in `{}`",
+                            m.instrument.as_str(),
+                            m.unit
+                        ),
+                    )
+                    .at(self.at(f, &[Seg::Key("metrics"), Seg::Name(name)]))
+                    .subject("metric", name)
+                    .help(format!(
+                        "drop the declaration (flowtel derives `{name}` as a gauge in `{}`), or declare it that way",
+                        sm.unit
+                    )),
+                );
+            }
             if let Some(target) = m.deprecated.as_ref().and_then(|d| d.renamed_to())
                 && !reg.metrics.contains_key(target)
             {
@@ -364,6 +445,222 @@ impl<'a> Validator<'a> {
                     .subject("metric", name)
                     .help(format!("declare `{target}` under `metrics`")),
                 );
+            }
+        }
+    }
+
+    /// `FT0030`: each metric the SDK records that a registry with flows does not declare,
+    /// reported at the first flow.
+    fn recorded_metrics(&mut self) {
+        let reg = self.reg;
+        let Some(first) = reg.flows.keys().next() else {
+            return;
+        };
+        let f = Self::origin(&reg.origins.flows, first);
+        let at = self.at(f, &[Seg::Key("flows"), Seg::Name(first)]);
+        for m in crate::recorded::missing(reg) {
+            let undeclared: Vec<&str> = m
+                .labels
+                .iter()
+                .copied()
+                .filter(|l| !reg.attributes.contains_key(*l))
+                .collect();
+            let also = if undeclared.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", and declare its labels {} under `attributes:`",
+                    undeclared
+                        .iter()
+                        .map(|l| format!("`{l}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let what = match reg.metrics.get(m.name) {
+                Some(d) => format!(
+                    "declares `{}` as a {}, but flowtel records it as a {}",
+                    m.name,
+                    d.instrument.as_str(),
+                    m.instrument.as_str()
+                ),
+                None => format!("does not declare `{}`", m.name),
+            };
+            self.push(
+                Finding::new(
+                    &r::RECORDED_METRIC_MISSING,
+                    format!(
+                        "the registry declares flows but {what}, which {} records: nothing will be recorded for it",
+                        m.recorded_by
+                    ),
+                )
+                .at(at.clone())
+                .subject("metric", m.name)
+                .help(format!(
+                    "add under `metrics:` `{}`{also} (or import a platform layer that declares it)",
+                    m.declaration()
+                )),
+            );
+        }
+    }
+
+    /// A saturation signal: the instrument can hold a level, the limit is a capacity, and the
+    /// labels that identify one resource stay within the cardinality limit.
+    fn saturation(&mut self, name: &str, m: &Metric, sat: &Saturation, f: FileId) {
+        let reg = self.reg;
+        let at = |rest: &[Seg<'_>]| {
+            let mut p = vec![Seg::Key("metrics"), Seg::Key(name), Seg::Key("saturation")];
+            p.extend_from_slice(rest);
+            reg.sources.locate(f, &p)
+        };
+        if !matches!(m.instrument, Instrument::UpdownCounter | Instrument::Gauge) {
+            let loc = self.at(
+                f,
+                &[Seg::Key("metrics"), Seg::Key(name), Seg::Key("instrument")],
+            );
+            self.push(
+                Finding::new(
+                    &r::SATURATION_INSTRUMENT,
+                    format!(
+                        "metric `{name}` declares a saturation limit but is a {}, which has no current level",
+                        m.instrument.as_str()
+                    ),
+                )
+                .at(loc)
+                .subject("metric", name)
+                .help("make it `instrument: updown_counter` (inc/dec) or `gauge` (set), or drop `saturation`"),
+            );
+        }
+        if !(sat.limit.is_finite() && sat.limit > 0.0) {
+            let loc = at(&[Seg::Key("limit")]);
+            self.push(
+                Finding::new(
+                    &r::SATURATION_LIMIT,
+                    format!(
+                        "saturation limit {} of `{name}` is not a positive number",
+                        sat.limit
+                    ),
+                )
+                .at(loc)
+                .subject("metric", name)
+                .help(format!(
+                    "write the capacity of the resource in `{}`, e.g. `512`",
+                    m.unit
+                )),
+            );
+        }
+        if let Some(w) = sat.warn
+            && !(w > 0.0 && w <= 1.0)
+        {
+            let loc = at(&[Seg::Key("warn")]);
+            self.push(
+                Finding::new(
+                    &r::SATURATION_LIMIT,
+                    format!("saturation warn {w} of `{name}` is not a fraction in (0, 1]"),
+                )
+                .at(loc)
+                .subject("metric", name)
+                .help("write the fraction of the limit to warn at, e.g. `0.8`"),
+            );
+        }
+        let cap = m
+            .cardinality_limit
+            .unwrap_or(reg.defaults.cardinality_limit) as u64;
+        let mut sets: Option<u64> = Some(1);
+        for (i, label) in sat.per.iter().enumerate() {
+            let loc = at(&[Seg::Key("per"), Seg::Index(i)]);
+            if !m.labels.contains(label) {
+                self.push(
+                    Finding::new(
+                        &r::SATURATION_PER_LABEL,
+                        format!("`per` label `{label}` of `{name}` is not one of its labels"),
+                    )
+                    .at(loc)
+                    .subject("metric", name)
+                    .subject("label", label)
+                    .maybe_help(
+                        did_you_mean(label, m.labels.iter().map(String::as_str))
+                            .map(|s| format!("did you mean `{s}`?")),
+                    )
+                    .help_if_none(format!(
+                        "add `{label}` to the labels of `{name}`, or drop it from `per`"
+                    )),
+                );
+                sets = None;
+                continue;
+            }
+            let bound = reg.attributes.get(label).and_then(value_bound);
+            match bound {
+                Some(n) => sets = sets.map(|s| s.saturating_mul(n)),
+                None => {
+                    self.push(
+                        Finding::new(
+                            &r::SATURATION_PER_LABEL,
+                            format!("`per` label `{label}` of saturation signal `{name}` has unbounded values"),
+                        )
+                        .at(loc)
+                        .subject("metric", name)
+                        .subject("label", label)
+                        .help(format!("bound `{label}`: `max_values` on the attribute, or make it an enum")),
+                    );
+                    sets = None;
+                }
+            }
+        }
+        if let Some(n) = sets
+            && n > cap
+        {
+            let loc = at(&[Seg::Key("per")]);
+            self.push(
+                Finding::new(
+                    &r::SATURATION_PER_LABEL,
+                    format!(
+                        "the `per` labels of `{name}` allow {n} resources, more than its cardinality limit of {cap}: resources over the limit would fold into one series"
+                    ),
+                )
+                .at(loc)
+                .subject("metric", name)
+                .help("lower `max_values` of the `per` labels, or raise the metric's `cardinality_limit`"),
+            );
+        }
+    }
+
+    /// The top-level `sampling` section: known flows, probabilities, durations.
+    fn sampling(&mut self) {
+        let reg = self.reg;
+        for (flow, s) in &reg.sampling {
+            let f = Self::origin(&reg.origins.sampling, flow);
+            let at = |k: &'static str| [Seg::Key("sampling"), Seg::Key(flow), Seg::Key(k)];
+            if !reg.flows.contains_key(flow) {
+                self.push(
+                    Finding::new(
+                        &r::SAMPLING_UNKNOWN_FLOW,
+                        format!("sampling is set for flow `{flow}`, which no layer declares"),
+                    )
+                    .at(self.at(f, &[Seg::Key("sampling"), Seg::Name(flow)]))
+                    .subject("flow", flow)
+                    .maybe_help(
+                        did_you_mean(flow, reg.flows.keys().map(String::as_str))
+                            .map(|s| format!("did you mean `{s}`?")),
+                    )
+                    .help_if_none("declare the flow under `flows`, or remove the entry"),
+                );
+            }
+            if let Some(ratio) = s.ratio
+                && !(0.0..=1.0).contains(&ratio)
+            {
+                self.push(
+                    Finding::new(
+                        &r::SAMPLING_RATIO,
+                        format!("sampling ratio {ratio} of flow `{flow}` is not a probability in [0, 1]"),
+                    )
+                    .at(self.at(f, &at("ratio")))
+                    .subject("flow", flow)
+                    .help("write the share of traces to keep, e.g. `0.1` for one in ten, `1.0` for all"),
+                );
+            }
+            if let Some(d) = &s.keep_slower_than {
+                self.duration(d, f, &at("keep_slower_than"));
             }
         }
     }
@@ -531,6 +828,15 @@ impl HelpIfNone for Finding {
         } else {
             self.help(help)
         }
+    }
+}
+
+/// How many distinct values an attribute can take, when bounded.
+fn value_bound(a: &Attribute) -> Option<u64> {
+    match a.ty {
+        AttributeType::Enum if !a.open => Some(a.values.len().max(1) as u64),
+        AttributeType::Bool => Some(2),
+        _ => a.max_values.map(u64::from),
     }
 }
 

@@ -95,3 +95,99 @@ fn markdown_for_a_pull_request_comment() {
     let md = md.replace(env!("CARGO_MANIFEST_DIR"), "<crate>");
     insta::assert_snapshot!(md);
 }
+
+fn registry_from(version: &str, metric: &str, sampling: &str) -> Registry {
+    let text = format!(
+        "schema: flowtel/v1\nname: demo\nversion: {version}\nattributes:\n  queue.name: {{type: enum, values: [a, b]}}\nmetrics:\n  orders.queue.depth:\n{metric}\nflows:\n  browse: {{owner: team-catalog, slo: {{latency: {{threshold: 200ms, target: 99}}}}}}\n{sampling}"
+    );
+    let loaded = flowtel_conventions::check_str("demo.yaml", &text);
+    assert!(loaded.findings.is_empty(), "{:#?}", loaded.findings);
+    loaded.registry.unwrap()
+}
+
+const QUEUE: &str =
+    "    instrument: updown_counter\n    unit: '{order}'\n    labels: [queue.name]\n";
+
+#[test]
+fn saturation_changes_are_classified() {
+    let plain = registry_from("1.0.0", QUEUE, "");
+    let limited = registry_from(
+        "1.1.0",
+        &format!("{QUEUE}    saturation: {{limit: 64}}"),
+        "",
+    );
+    let d = diff(&plain, &limited);
+    let descriptions: Vec<(&str, Bump)> = d
+        .changes
+        .iter()
+        .map(|c| (c.description.as_str(), c.bump))
+        .collect();
+    assert!(descriptions.contains(&(
+        "metric `orders.queue.depth` became a saturation signal with limit 64 (adds `orders.queue.depth.limit`)",
+        Bump::Minor
+    )));
+    assert!(descriptions.contains(&("metric `orders.queue.depth.limit` was added", Bump::Minor)));
+    assert_eq!(d.required_bump, Bump::Minor);
+
+    let moved = registry_from(
+        "1.2.0",
+        &format!("{QUEUE}    saturation: {{limit: 128, warn: 0.5}}"),
+        "",
+    );
+    let d = diff(&limited, &moved);
+    let descriptions: Vec<&str> = d.changes.iter().map(|c| c.description.as_str()).collect();
+    assert_eq!(
+        descriptions,
+        [
+            "saturation limit of `orders.queue.depth` changed from 64 to 128",
+            "saturation warning level of `orders.queue.depth` changed from 0.8 to 0.5",
+        ]
+    );
+    assert_eq!(d.required_bump, Bump::Minor);
+    assert!(d.changes[0].location.as_ref().is_some_and(|l| l.line == 11));
+
+    let per = registry_from(
+        "2.0.0",
+        &format!("{QUEUE}    saturation: {{limit: 128, warn: 0.5, per: [queue.name]}}"),
+        "",
+    );
+    let d = diff(&moved, &per);
+    assert_eq!(d.required_bump, Bump::Major, "{:#?}", d.changes);
+    // Dropping saturation removes the limit gauge dashboards divide by.
+    let d = diff(&per, &plain);
+    assert!(d.changes.iter().any(|c| c.is_breaking()
+        && c.description
+            == "metric `orders.queue.depth` is no longer a saturation signal (removes `orders.queue.depth.limit`)"));
+}
+
+#[test]
+fn sampling_changes_are_compatible_and_say_what_changed() {
+    let all = registry_from("1.0.0", QUEUE, "");
+    let tenth = registry_from("1.1.0", QUEUE, "sampling:\n  browse: {ratio: 0.1}\n");
+    let d = diff(&all, &tenth);
+    assert_eq!(d.changes.len(), 1, "{:#?}", d.changes);
+    let c = &d.changes[0];
+    assert_eq!(c.kind, "sampling");
+    assert_eq!(c.bump, Bump::Minor);
+    assert_eq!(
+        c.description,
+        "sampling of flow `browse` changed: ratio 1 -> 0.1 (keeps fewer traces)"
+    );
+    assert_eq!(c.location.as_ref().map(|l| l.line), Some(15));
+    // Same effective policy written out explicitly: no change.
+    let explicit = registry_from(
+        "1.1.1",
+        QUEUE,
+        "sampling:\n  browse: {ratio: 0.1, keep_errors: true, keep_slower_than: 200ms}\n",
+    );
+    assert!(diff(&tenth, &explicit).changes.is_empty());
+    let slower = registry_from(
+        "1.2.0",
+        QUEUE,
+        "sampling:\n  browse: {ratio: 0.1, keep_slower_than: 1s}\n",
+    );
+    assert_eq!(
+        diff(&explicit, &slower).changes[0].description,
+        "sampling of flow `browse` changed: keep_slower_than 200ms -> 1000ms"
+    );
+}

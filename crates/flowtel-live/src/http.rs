@@ -255,13 +255,19 @@ pub(crate) fn decode_and_queue(
     body: &[u8],
     seq: u64,
 ) -> Result<(), flowtel_otlp::Error> {
-    let mut batch =
+    let batch =
         flowtel_otlp::decode_request(signal, content_type, body, shared.options.max_body_bytes)?;
+    queue(shared, signal, batch, seq);
+    Ok(())
+}
+
+/// Queues a decoded batch for the linter (waiting while the queue is full), named after the
+/// endpoint and numbered by request.
+pub(crate) fn queue(shared: &Shared, signal: Signal, mut batch: flowtel_otlp::Batch, seq: u64) {
     // The request number stands in for the line: findings say which request it was.
     batch.origin.file = source_name(signal).into();
     batch.origin.line = Some(seq);
     let _ = shared.to_linter.send(Message::Batch(Box::new(batch)));
-    Ok(())
 }
 
 /// The file name findings of received telemetry carry.

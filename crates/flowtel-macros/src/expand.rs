@@ -653,6 +653,26 @@ pub(crate) fn block(args: SpanArgs, body: Body) -> TokenStream {
 }
 
 /// Expands `conventions!()`: the registry's files embedded in the binary.
+/// `saturation!("name")`: the name as a `&'static str` once checked to be a declared
+/// saturation signal.
+pub(crate) fn saturation(name: &syn::LitStr) -> TokenStream {
+    let ctx = match Context::lookup(name.span()) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            let e = e.to_compile_error();
+            return quote!({ #e; #name });
+        }
+    };
+    if let Some(c) = &ctx.conventions
+        && let Err(e) = c.saturation(&name.value(), name.span())
+    {
+        let e = e.to_compile_error();
+        return quote!({ #e; #name });
+    }
+    let track = ctx.tracking();
+    quote!({ #track #name })
+}
+
 pub(crate) fn conventions(at: Span) -> TokenStream {
     let ctx = match Context::lookup(at) {
         Ok(ctx) => ctx,
@@ -664,34 +684,12 @@ pub(crate) fn conventions(at: Span) -> TokenStream {
     let Some(c) = &ctx.conventions else {
         return quote!(::flowtel::__private::embedded("", &[]));
     };
-    // Name files relative to the folder holding them all, so the binary carries no build paths.
-    let base = common_base(c.root.as_path(), &c.files);
-    let rel = |p: &std::path::Path| -> String {
-        p.strip_prefix(&base)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .replace('\\', "/")
-    };
-    let root = rel(&c.root);
-    let files = c.files.iter().filter_map(|f| {
-        let abs = f.to_str()?;
-        let name = rel(f);
+    let root = &c.embed.root;
+    let files = c.embed.files.iter().filter_map(|(name, abs)| {
+        let abs = abs.to_str()?;
         Some(quote!((#name, ::core::include_str!(#abs))))
     });
     quote!(::flowtel::__private::embedded(#root, &[#(#files),*]))
-}
-
-fn common_base(root: &std::path::Path, files: &[std::path::PathBuf]) -> std::path::PathBuf {
-    let mut base = root.parent().unwrap_or(root).to_path_buf();
-    for f in files {
-        while !f.starts_with(&base) {
-            match base.parent() {
-                Some(p) => base = p.to_path_buf(),
-                None => break,
-            }
-        }
-    }
-    base
 }
 
 /// The error, and the item as written so that no follow-on errors hide it. Values named only in

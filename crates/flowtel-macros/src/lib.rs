@@ -160,6 +160,22 @@ pub fn step_span(input: TokenStream) -> TokenStream {
     block(Kind::Step, input)
 }
 
+/// The name of a saturation signal, checked at compile time: it must be a metric the
+/// conventions declare with a `saturation` limit. Expands to the name as a `&'static str`:
+/// `telemetry.saturation(flowtel::saturation!("orders.queue.depth"))`.
+#[proc_macro]
+pub fn saturation(input: TokenStream) -> TokenStream {
+    match syn::parse::<syn::LitStr>(input) {
+        Ok(name) => expand::saturation(&name).into(),
+        Err(e) => syn::Error::new(
+            e.span(),
+            "expected the name of a saturation signal: `saturation!(\"orders.queue.depth\")`",
+        )
+        .to_compile_error()
+        .into(),
+    }
+}
+
 /// The conventions registry the crate was checked against, embedded in the binary:
 /// `let conventions: flowtel::Conventions = flowtel::conventions!();`
 #[proc_macro]

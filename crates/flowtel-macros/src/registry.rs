@@ -31,16 +31,32 @@ pub(crate) const ENV_VAR: &str = "FLOWTEL_CONVENTIONS";
 pub(crate) struct Conventions {
     /// The registry path as shown in messages.
     pub display: String,
-    /// The root as found (file or folder), absolute.
-    pub root: PathBuf,
     /// Every file read, absolute, for tracked `include_bytes!` and `conventions!()`.
     pub files: Vec<PathBuf>,
+    /// What `conventions!()` embeds: the entry's name and every file as `(name, absolute path)`,
+    /// named so that the run-time loader resolves each import to the same file as this one did.
+    pub embed: Embed,
     /// Flows in declaration order, each with its steps.
     pub flows: Vec<(String, Vec<String>)>,
+    /// Declared metrics, each with whether it is a saturation signal.
+    pub metrics: Vec<(String, bool)>,
     /// Declared attributes.
     pub attributes: HashMap<String, AttributeInfo>,
     /// The `naming.span` pattern, when it compiles.
     pub span_pattern: Option<(String, regex::Regex)>,
+}
+
+/// The files `conventions!()` embeds, under the names the run-time loader looks them up by.
+///
+/// Names are the paths the compile-time loader read, relative to the folder holding them all, so
+/// the binary carries no build paths. When a file imports by absolute path, that path is in the
+/// embedded text anyway, so the names stay absolute and the import resolves as it did here.
+#[derive(Debug, Default)]
+pub(crate) struct Embed {
+    /// The entry file or folder.
+    pub root: String,
+    /// `(name, absolute path for include_str!)` of every file.
+    pub files: Vec<(String, PathBuf)>,
 }
 
 /// The parts of an attribute declaration a field check needs.
@@ -243,9 +259,14 @@ fn load(path: &Path) -> Entry {
                 .collect()
         })
         .unwrap_or_default();
+    let embed = loaded
+        .registry
+        .as_ref()
+        .map(|r| embed(r, path))
+        .unwrap_or_default();
     stamps.extend(files.iter().map(|f| (f.clone(), mtime(f))));
     let result = match loaded.registry {
-        Some(reg) if errors.is_empty() => Ok(Arc::new(snapshot(reg, path, shown, files))),
+        Some(reg) if errors.is_empty() => Ok(Arc::new(snapshot(reg, shown, files, embed))),
         _ => {
             let mut message = format!(
                 "the flowtel conventions at `{shown}` are invalid ({} error{})",
@@ -277,27 +298,100 @@ fn load(path: &Path) -> Entry {
     }
 }
 
+/// Names the files of a loaded registry for `conventions!()` (see [`Embed`]).
+fn embed(reg: &flowtel_conventions::Registry, root: &Path) -> Embed {
+    use flowtel_conventions::model::Import;
+    let absolute_import = reg.layers.iter().any(|l| {
+        l.content.imports.iter().any(|i| match i {
+            Import::Path(p) => Path::new(p).is_absolute(),
+            Import::Semconv(s) => Path::new(&s.semconv).is_absolute(),
+        })
+    });
+    let read: Vec<(PathBuf, PathBuf)> = reg
+        .sources
+        .files()
+        .iter()
+        .map(|f| {
+            let abs = f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
+            (lexical(&f.path), abs)
+        })
+        .collect();
+    let root = lexical(root);
+    let base = if absolute_import {
+        PathBuf::new()
+    } else {
+        common_base(&root, read.iter().map(|(p, _)| p.as_path()))
+    };
+    let name = |p: &Path| -> String {
+        p.strip_prefix(&base)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace('\\', "/")
+    };
+    Embed {
+        root: name(&root),
+        files: read.iter().map(|(p, abs)| (name(p), abs.clone())).collect(),
+    }
+}
+
+/// Removes `.` and `..` from a path without touching the file system (as the run-time loader
+/// does with embedded names).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The deepest folder holding the entry and every file.
+fn common_base<'a>(root: &Path, files: impl Iterator<Item = &'a Path>) -> PathBuf {
+    let mut base = root.parent().unwrap_or(root).to_path_buf();
+    for f in files {
+        while !f.starts_with(&base) {
+            match base.parent() {
+                Some(p) => base = p.to_path_buf(),
+                None => break,
+            }
+        }
+    }
+    base
+}
+
 fn mtime(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 fn snapshot(
     reg: flowtel_conventions::Registry,
-    root: &Path,
     display: String,
     files: Vec<PathBuf>,
+    embed: Embed,
 ) -> Conventions {
     let span_pattern = regex::Regex::new(&reg.naming.span)
         .ok()
         .map(|regex| (reg.naming.span.clone(), regex));
     Conventions {
         display,
-        root: root.to_path_buf(),
         files,
+        embed,
         flows: reg
             .flows
             .iter()
             .map(|(name, flow)| (name.clone(), flow.steps.keys().cloned().collect()))
+            .collect(),
+        metrics: reg
+            .metrics
+            .iter()
+            .map(|(name, m)| (name.clone(), m.saturation.is_some()))
             .collect(),
         attributes: reg
             .attributes
@@ -335,6 +429,39 @@ fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 impl Conventions {
+    /// Checks that `name` is a declared saturation signal (a metric with `saturation`).
+    pub fn saturation(&self, name: &str, span: Span) -> syn::Result<()> {
+        let signals = || {
+            self.metrics
+                .iter()
+                .filter(|(_, s)| *s)
+                .map(|(m, _)| m.as_str())
+        };
+        match self.metrics.iter().find(|(m, _)| m == name) {
+            Some((_, true)) => Ok(()),
+            Some((_, false)) => Err(syn::Error::new(
+                span,
+                format!(
+                    "metric `{name}` is not a saturation signal: the conventions at `{}` declare no `saturation` limit for it\n\
+                     help: add `saturation: {{limit: N}}` to the metric (an `updown_counter` or `gauge`)\n\
+                     note: declared saturation signals: {}",
+                    self.display,
+                    list(signals()),
+                ),
+            )),
+            None => Err(syn::Error::new(
+                span,
+                format!(
+                    "unknown saturation signal `{name}`: the conventions at `{}` declare no such metric{}\n\
+                     note: declared saturation signals: {}",
+                    self.display,
+                    suggest(name, signals()),
+                    list(signals()),
+                ),
+            )),
+        }
+    }
+
     /// Checks that `name` is a declared flow.
     pub fn flow(&self, name: &str, span: Span) -> syn::Result<()> {
         if self.flows.iter().any(|(f, _)| f == name) {

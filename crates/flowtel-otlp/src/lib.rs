@@ -40,7 +40,7 @@ pub use inputs::{InputPosition, InputSink, MAX_ERRORS_PER_INPUT, read_inputs};
 pub use json::{JsonDocumentReader, JsonLinesReader, decode_json};
 pub use model::*;
 pub use prometheus::{Exposition, MetricFamily, MetricType, Sample, scrape};
-pub use proto::{Framing, ProtoReader, decode_proto};
+pub use proto::{Framing, Message, ProtoReader, decode_proto, from_message};
 pub use reader::{
     DEFAULT_MAX_BATCH_BYTES, ReadOptions, TelemetryReader, decode_request, detect_format,
     from_reader, open,

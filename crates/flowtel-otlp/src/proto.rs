@@ -25,7 +25,7 @@ use std::io::{BufRead, Read};
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic as pb;
-use prost::Message;
+use prost::Message as _;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{
@@ -40,6 +40,51 @@ pub fn decode_proto(signal: Signal, name: &str, body: &[u8]) -> Result<Batch> {
     let file: Arc<str> = Arc::from(name);
     let payload = decode_payload(signal, body)
         .map_err(|m| Error::new(ErrorKind::Protobuf, &file, m).at_offset(0))?;
+    Ok(Batch::new(
+        Origin {
+            file,
+            line: None,
+            byte_offset: 0,
+            format: Format::OtlpProtobuf,
+            gzip: false,
+        },
+        payload,
+    ))
+}
+
+/// An `Export*ServiceRequest` already decoded (by a gRPC server, say), for [`from_message`].
+#[derive(Debug)]
+pub enum Message {
+    /// `ExportTraceServiceRequest`.
+    Traces(pb::collector::trace::v1::ExportTraceServiceRequest),
+    /// `ExportMetricsServiceRequest`.
+    Metrics(pb::collector::metrics::v1::ExportMetricsServiceRequest),
+    /// `ExportLogsServiceRequest`.
+    Logs(pb::collector::logs::v1::ExportLogsServiceRequest),
+}
+
+impl Message {
+    /// The signal the message carries.
+    pub fn signal(&self) -> Signal {
+        match self {
+            Message::Traces(_) => Signal::Traces,
+            Message::Metrics(_) => Signal::Metrics,
+            Message::Logs(_) => Signal::Logs,
+        }
+    }
+}
+
+/// Converts a decoded `Export*ServiceRequest` into a batch without encoding it again (an
+/// OTLP/gRPC receiver gets messages, not bytes); `name` names the source. Fails as
+/// [`decode_proto`] does on ids of the wrong length.
+pub fn from_message(name: &str, message: Message) -> Result<Batch> {
+    let file: Arc<str> = Arc::from(name);
+    let payload = match message {
+        Message::Traces(m) => traces(m).map(Payload::Traces),
+        Message::Metrics(m) => Ok(Payload::Metrics(metrics(m))),
+        Message::Logs(m) => logs(m).map(Payload::Logs),
+    }
+    .map_err(|m| Error::new(ErrorKind::Protobuf, &file, m).at_offset(0))?;
     Ok(Batch::new(
         Origin {
             file,

@@ -4,7 +4,9 @@
 //! (with the current flow as `flow.name`, within the W3C limits) into the headers, and records
 //! the duration with `server.address`, the status and `error.type` as the [`Classify`]
 //! implementation says. Which flow is current is the `FlowLayer`'s knowledge
-//! ([`flowtel::current_flow`]).
+//! ([`flowtel::current_flow`]). A request that carries a [`ResendCount`] above zero is a
+//! retry: its span gets `http.request.resend_count` and the dependency's
+//! `flow.dependency.retries` counter goes up by one (see [`crate::retry`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,7 +14,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use flowtel::meter::{Histogram, Labels};
+use flowtel::meter::{Counter, Histogram, Labels};
 use flowtel::propagation::FlowPropagator;
 use flowtel::{Meter, Telemetry};
 use http::{Request, Response};
@@ -23,12 +25,17 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::classify::{Classify, ClientErrors, method_label, outcome, record_on_span};
+use crate::retry::ResendCount;
 
 /// Name of the client duration metric.
 pub const CLIENT_DURATION: &str = "http.client.request.duration";
+/// Name of the counter of resent requests per dependency.
+pub const CLIENT_RETRIES: &str = "flow.dependency.retries";
 
 struct Shared {
     duration: Histogram,
+    /// `flow.dependency.retries`, when the conventions declare it.
+    retries: Option<Counter<u64>>,
     propagator: FlowPropagator,
 }
 
@@ -56,6 +63,11 @@ impl FlowClientLayer {
         FlowClientLayer {
             shared: Arc::new(Shared {
                 duration: meter.f64_histogram(CLIENT_DURATION),
+                retries: meter
+                    .conventions()
+                    .metrics
+                    .contains_key(CLIENT_RETRIES)
+                    .then(|| meter.u64_counter(CLIENT_RETRIES)),
                 propagator,
             }),
             classifier: ClientErrors,
@@ -141,6 +153,18 @@ where
             error.type = Empty,
             flow.name = flow.as_ref().map(StringValue::as_str),
         );
+        let resend = req.extensions().get::<ResendCount>().map_or(0, |r| r.0);
+        if resend > 0 {
+            span.set_attribute("http.request.resend_count", i64::from(resend));
+            if let Some(retries) = &self.shared.retries {
+                let mut attrs = Labels::<4>::new();
+                attrs.push(address.clone().map(|a| KeyValue::new("server.address", a)));
+                attrs.push(port.map(|p| KeyValue::new("server.port", i64::from(p))));
+                attrs.push(KeyValue::new("http.request.method", method));
+                attrs.push(flow.clone().map(|f| KeyValue::new("flow.name", f)));
+                retries.add(1, attrs.as_slice());
+            }
+        }
         let cx = span.context();
         self.shared
             .propagator

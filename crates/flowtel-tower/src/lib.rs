@@ -20,8 +20,10 @@
 
 pub mod classify;
 pub mod client;
+pub mod retry;
 pub mod server;
 
 pub use classify::{Classify, ClientErrors, ServerErrors};
 pub use client::{FlowClient, FlowClientLayer};
+pub use retry::{CountResends, ResendCount};
 pub use server::{FlowServer, FlowServerLayer};

@@ -11,14 +11,14 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use flowtel::meter::{Histogram, Labels};
 use flowtel::propagation::{FlowPropagator, flow_from_context};
-use flowtel::{Meter, Telemetry};
+use flowtel::{Meter, Saturation, Telemetry};
 use http::{Request, Response};
 use opentelemetry::{KeyValue, StringValue};
 use pin_project_lite::pin_project;
@@ -30,57 +30,62 @@ use crate::classify::{Classify, ServerErrors, method_label, outcome, record_on_s
 
 /// Name of the server duration metric.
 pub const SERVER_DURATION: &str = "http.server.request.duration";
+/// Name of the server's in-flight requests metric (a saturation signal in the conventions).
+pub const SERVER_ACTIVE_REQUESTS: &str = "http.server.active_requests";
 
 struct Shared {
     duration: Histogram,
+    /// `http.server.active_requests`, the server's concurrency saturation signal.
+    active: Saturation,
     propagator: FlowPropagator,
     /// Route of every registry `entry` to its methods and their flows.
     entries: HashMap<String, Vec<(String, StringValue)>>,
     /// Flow names of the registry, so baggage values of known flows are not copied.
     flows: HashMap<String, StringValue>,
-    /// Route templates as label values, and span names per method and route, made once
-    /// each. Bounded: only the router's own templates ever arrive here, never raw paths.
-    routes: RwLock<HashMap<Box<str>, StringValue>>,
-    names: RwLock<HashMap<(&'static str, StringValue), Arc<str>>>,
 }
 
-impl Shared {
+/// HTTP methods with a label of their own (`method_label`), for per-method span names.
+const METHODS: [&str; 10] = [
+    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "_OTHER",
+];
+
+/// The route template a wrapped service answers for, as a label value, and its span names per
+/// method: made once and read without a lock. `Router::layer` wraps each route's service in
+/// its own [`FlowServer`], so each instance sees one template; an instance that sees several
+/// (a layer around a whole router) keeps the first and builds the others per request.
+#[derive(Default)]
+struct RouteCache {
+    route: OnceLock<(Box<str>, StringValue)>,
+    names: [OnceLock<Arc<str>>; METHODS.len()],
+}
+
+impl RouteCache {
     fn route_value(&self, route: &str) -> StringValue {
-        if let Some(v) = self
-            .routes
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(route)
-        {
-            return v.clone();
+        let (cached, value) = self
+            .route
+            .get_or_init(|| (route.into(), StringValue::from(Arc::<str>::from(route))));
+        if &**cached == route {
+            value.clone()
+        } else {
+            StringValue::from(Arc::<str>::from(route))
         }
-        let value = StringValue::from(Arc::<str>::from(route));
-        self.routes
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(route.into(), value.clone());
-        value
     }
 
     /// `{method} {route}`, the server span name.
     fn span_name(&self, method: &'static str, route: &StringValue) -> Arc<str> {
-        let key = (method, route.clone());
-        if let Some(name) = self
-            .names
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return name.clone();
+        let make = || Arc::<str>::from(format!("{method} {}", route.as_str()));
+        let cached = self
+            .route
+            .get()
+            .is_some_and(|(r, _)| **r == *route.as_str());
+        match METHODS.iter().position(|m| *m == method) {
+            Some(i) if cached => self.names[i].get_or_init(make).clone(),
+            _ => make(),
         }
-        let name: Arc<str> = format!("{method} {}", route.as_str()).into();
-        self.names
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, name.clone());
-        name
     }
+}
 
+impl Shared {
     fn entry_flow(&self, method: &http::Method, route: &str) -> Option<StringValue> {
         let methods = self.entries.get(route)?;
         methods
@@ -131,11 +136,15 @@ impl FlowServerLayer {
         FlowServerLayer {
             shared: Arc::new(Shared {
                 duration: meter.f64_histogram(SERVER_DURATION),
+                // Optional: a registry without the signal gets no in-flight accounting.
+                active: if registry.metrics.contains_key(SERVER_ACTIVE_REQUESTS) {
+                    meter.saturation(SERVER_ACTIVE_REQUESTS)
+                } else {
+                    Saturation::disabled()
+                },
                 propagator,
                 entries,
                 flows,
-                routes: RwLock::new(HashMap::new()),
-                names: RwLock::new(HashMap::new()),
             }),
             classifier: ServerErrors,
         }
@@ -159,6 +168,7 @@ impl<S, C: Clone> tower::Layer<S> for FlowServerLayer<C> {
         FlowServer {
             inner,
             shared: self.shared.clone(),
+            routes: Arc::new(RouteCache::default()),
             classifier: self.classifier.clone(),
         }
     }
@@ -169,6 +179,7 @@ impl<S, C: Clone> tower::Layer<S> for FlowServerLayer<C> {
 pub struct FlowServer<S, C = ServerErrors> {
     inner: S,
     shared: Arc<Shared>,
+    routes: Arc<RouteCache>,
     classifier: C,
 }
 
@@ -214,12 +225,12 @@ where
                     None => f,
                 })
             });
-        let route = route.map(|r| self.shared.route_value(r.as_str()));
+        let route = route.map(|r| self.routes.route_value(r.as_str()));
         let span = match &route {
             Some(r) => tracing::info_span!(
                 target: "flowtel::http",
                 "HTTP request",
-                otel.name = &*self.shared.span_name(method, r),
+                otel.name = &*self.routes.span_name(method, r),
                 otel.kind = "server",
                 otel.status_code = Empty,
                 http.request.method = method,
@@ -251,6 +262,7 @@ where
             );
         }
         let _ = span.set_parent(parent);
+        let active = InFlight::start(&self.shared, method, scheme, flow.clone());
         let future = {
             let _entered = span.enter();
             self.inner.call(req)
@@ -266,12 +278,55 @@ where
                 flow,
                 shared: self.shared.clone(),
                 classifier: self.classifier.clone(),
+                _active: active,
             }),
         }
     }
 }
 
+/// One request counted in `http.server.active_requests` until dropped: when the response is
+/// recorded, or when the request's future is dropped unfinished (client gone, timeout).
+struct InFlight {
+    shared: Arc<Shared>,
+    method: &'static str,
+    scheme: &'static str,
+    flow: Option<StringValue>,
+}
+
+impl InFlight {
+    fn start(
+        shared: &Arc<Shared>,
+        method: &'static str,
+        scheme: &'static str,
+        flow: Option<StringValue>,
+    ) -> InFlight {
+        let f = InFlight {
+            shared: shared.clone(),
+            method,
+            scheme,
+            flow,
+        };
+        f.shared.active.add(1, f.labels().as_slice());
+        f
+    }
+
+    fn labels(&self) -> Labels<3> {
+        let mut l = Labels::<3>::new();
+        l.push(KeyValue::new("http.request.method", self.method));
+        l.push(KeyValue::new("url.scheme", self.scheme));
+        l.push(self.flow.clone().map(|f| KeyValue::new("flow.name", f)));
+        l
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.shared.active.add(-1, self.labels().as_slice());
+    }
+}
+
 struct Done<C> {
+    _active: InFlight,
     start: Instant,
     method: &'static str,
     scheme: &'static str,

@@ -190,6 +190,9 @@ fn flow_crosses_services_and_exports_only_declared_labels() {
                         Data::Sum(s) => {
                             s.data_points.iter().map(|p| p.attributes.clone()).collect()
                         }
+                        Data::Gauge(g) => {
+                            g.data_points.iter().map(|p| p.attributes.clone()).collect()
+                        }
                         other => panic!("unexpected data {other:?}"),
                     };
                     for a in attrs {

@@ -1,7 +1,8 @@
 //! [`init`]: wiring of `tracing`, `tracing-opentelemetry` and the OpenTelemetry SDK.
 //!
 //! One builder sets up the tracer and meter providers with a resource carrying `service.name`,
-//! `service.version` and `deployment.environment.name`, the [`FlowLayer`], redaction of
+//! `service.version` and `deployment.environment.name`, the [`FlowLayer`], flow-aware head
+//! sampling ([`crate::FlowSampler`], unless `OTEL_TRACES_SAMPLER` is set), redaction of
 //! personal data at span export, the [`FlowPropagator`], and one of the exports: OTLP (HTTP,
 //! or gRPC with the `otlp-grpc` feature) configured by the standard `OTEL_*` variables, OTLP
 //! JSON lines in a folder, or memory only (for tests); optionally a Prometheus scrape endpoint
@@ -46,6 +47,7 @@ pub fn init(conventions: Conventions) -> TelemetryBuilder {
         prometheus: None,
         metric_interval: None,
         filter: None,
+        context_activation: true,
     }
 }
 
@@ -66,6 +68,25 @@ pub fn conventions_from_path(path: &std::path::Path) -> Result<Conventions, Stri
         _ if errors.is_empty() => Err(format!("no registry at `{}`", path.display())),
         _ => Err(errors.join("; ")),
     }
+}
+
+/// The one line `init` prints when the registry declares flows but lacks metrics the SDK
+/// records for them (`flowtel.violations` is recorded regardless, so it is never named).
+pub(crate) fn missing_metrics_notice(conventions: &Conventions) -> Option<String> {
+    let missing: Vec<String> = flowtel_conventions::recorded::missing(conventions)
+        .into_iter()
+        .filter(|m| m.name != crate::meter::VIOLATIONS_METRIC)
+        .map(|m| format!("`{}`", m.name))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "flowtel: the conventions `{}` declare flows but not {}: these metrics are not recorded; \
+         import the platform layer that declares them, or run `flowtel check` for the lines to add",
+        conventions.name,
+        missing.join(", ")
+    ))
 }
 
 /// Where telemetry goes.
@@ -120,9 +141,25 @@ pub struct TelemetryBuilder {
     prometheus: Option<SocketAddr>,
     metric_interval: Option<Duration>,
     filter: Option<String>,
+    context_activation: bool,
 }
 
 impl TelemetryBuilder {
+    /// Whether entering a flowtel (or any `tracing`) span makes it the current OpenTelemetry
+    /// context (default: yes).
+    ///
+    /// With activation, code that uses the OpenTelemetry API directly (an instrumented
+    /// database driver or HTTP client calling `Context::current()`, `tracer.start(..)`) sees
+    /// the enclosing flow, step or server span as its parent, so its spans land in the right
+    /// trace. `context_activation(false)` is the fast mode: a server request costs less (see
+    /// `BENCHMARKS.md`), but spans started through the OpenTelemetry API inside flowtel's
+    /// spans become roots of new traces. Use it only when every instrumented library goes
+    /// through `tracing`; flowtel's own propagation and flow lookup work in both modes.
+    pub fn context_activation(mut self, activate: bool) -> Self {
+        self.context_activation = activate;
+        self
+    }
+
     /// `service.name` and `service.version` (`OTEL_SERVICE_NAME` wins over the name).
     pub fn service(mut self, name: &str, version: &str) -> Self {
         self.service_name = Some(name.to_owned());
@@ -211,6 +248,9 @@ impl TelemetryBuilder {
         {
             crate::redact::set_pii_key(key);
         }
+        if let Some(line) = missing_metrics_notice(&self.conventions) {
+            eprintln!("{line}");
+        }
         let violations = Arc::new(Violations::new());
         let resource = self.resource();
         let registry = &self.conventions;
@@ -219,6 +259,11 @@ impl TelemetryBuilder {
             .with_resource(resource.clone())
             .with_view(view(registry));
         let mut traces = SdkTracerProvider::builder().with_resource(resource);
+        // Head sampling per flow from the conventions, unless the operator chose a sampler
+        // with OpenTelemetry's own variable (the SDK reads it when none is set here).
+        if std::env::var_os("OTEL_TRACES_SAMPLER").is_none_or(|v| v.is_empty()) {
+            traces = traces.with_sampler(crate::sampling::FlowSampler::new(registry));
+        }
         let redactor = Arc::new(Redactor::from_registry(registry));
         fn redacting<E>(
             e: E,
@@ -309,11 +354,10 @@ impl TelemetryBuilder {
                     .with_target(false)
                     .with_level(false)
                     .with_tracked_inactivity(false)
-                    // Entering a span does not make it the current OpenTelemetry context:
-                    // attaching and detaching on every enter and exit cost more than the
-                    // rest of a server request's instrumentation. flowtel reads the span's
-                    // context explicitly where it needs it (propagation, current flow).
-                    .with_context_activation(false),
+                    // Entering a span makes it the current OpenTelemetry context, so spans
+                    // that libraries start through the OpenTelemetry API get the right
+                    // parent; `context_activation(false)` trades that for speed.
+                    .with_context_activation(self.context_activation),
             )
             .with(filter);
         let propagator = FlowPropagator::new(Some(violations));
@@ -494,6 +538,12 @@ impl Telemetry {
         &self.meter
     }
 
+    /// The typed handle of the saturation signal `name`; see [`crate::Saturation`] (and
+    /// `flowtel::saturation!`, which checks the name at compile time).
+    pub fn saturation(&self, name: &str) -> crate::Saturation {
+        self.meter.saturation(name)
+    }
+
     /// Enforcement counters.
     pub fn violations(&self) -> &Arc<Violations> {
         self.meter.violations()
@@ -561,6 +611,20 @@ impl Drop for Telemetry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn init_names_the_red_metrics_a_registry_with_flows_lacks() {
+        let text = "schema: flowtel/v1\nname: signup-svc\nversion: 0.1.0\n\
+                    flows:\n  signup: {owner: team-growth}\n";
+        let reg = crate::__private::embedded("flowtel.yaml", &[("flowtel.yaml", text)]);
+        let line = missing_metrics_notice(&reg).expect("a notice");
+        assert!(line.contains("`flow.requests`"), "{line}");
+        assert!(line.contains("`http.server.request.duration`"), "{line}");
+        assert!(!line.contains("flowtel.violations"), "{line}");
+        let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
+        let bundled = conventions_from_path(&bundled).expect("bundled conventions");
+        assert_eq!(missing_metrics_notice(&bundled), None);
+    }
 
     #[test]
     fn pii_keys_are_32_hex_digits() {

@@ -27,6 +27,8 @@ pub mod meter;
 mod outcome;
 pub mod propagation;
 pub mod redact;
+pub mod sampling;
+pub mod saturation;
 pub mod scrape;
 pub mod violations;
 
@@ -37,9 +39,11 @@ pub use limits::{CardinalityLimiter, ValueCap};
 pub use meter::Meter;
 pub use propagation::FlowPropagator;
 pub use redact::hash_pii;
+pub use sampling::FlowSampler;
+pub use saturation::{Saturation, Tracked};
 pub use violations::{Rule, Violations};
 
-pub use flowtel_macros::{conventions, flow, flow_span, step, step_span};
+pub use flowtel_macros::{conventions, flow, flow_span, saturation, step, step_span};
 pub use opentelemetry;
 
 /// The conventions registry as a service holds it at run time (shared, immutable).
@@ -54,11 +58,17 @@ pub mod __private {
     pub use flowtel_conventions as conventions;
     pub use tracing;
 
-    /// Builds the registry from files embedded by `flowtel::conventions!()`. The macro has
-    /// already validated them at compile time, so this cannot fail for a program that built;
-    /// should it ever, the service gets an empty registry (nothing recorded), never a panic.
+    /// Builds the registry from files embedded by `flowtel::conventions!()`, with the loader
+    /// the CLI and the macros use. The macro has already validated them at compile time, so
+    /// this cannot fail for a program that built; should it ever, each problem is one line on
+    /// stderr and the service gets what could be read (never a panic).
     pub fn embedded(root: &str, files: &[(&str, &str)]) -> super::Conventions {
         let loaded = flowtel_conventions::load::load_embedded(root, files);
+        for f in &loaded.findings {
+            if f.severity >= flowtel_conventions::Severity::Error {
+                eprintln!("flowtel: embedded conventions: {}", f.message);
+            }
+        }
         std::sync::Arc::new(loaded.registry.unwrap_or_default())
     }
 }

@@ -20,6 +20,7 @@ use opentelemetry::{Key, KeyValue};
 
 use crate::Conventions;
 use crate::limits::{AttributeCaps, CardinalityLimiter, LabelSpec};
+use crate::saturation::{Level, LimitExport, Saturation, SaturationInner};
 use crate::violations::{Rule, Violations};
 
 /// Name of flowtel's own metric counting enforcement.
@@ -50,7 +51,7 @@ impl std::fmt::Debug for Meter {
 
 impl Meter {
     /// A meter enforcing `conventions` on top of an OpenTelemetry meter. Registers
-    /// `flowtel.violations` when the registry declares it.
+    /// `flowtel.violations` whether or not the registry declares it.
     pub fn new(conventions: Conventions, otel: opentelemetry::metrics::Meter) -> Meter {
         Meter::with_violations(conventions, otel, Arc::new(Violations::new()))
     }
@@ -62,18 +63,31 @@ impl Meter {
         violations: Arc<Violations>,
     ) -> Meter {
         let caps = AttributeCaps::from_registry(&conventions);
-        let violations_counter = conventions.metrics.get(VIOLATIONS_METRIC).map(|m| {
-            let v = violations.clone();
+        // Always registered, declared or not, so that dropped data is never invisible; the
+        // registry's declaration gives the unit and description when it has one.
+        let (unit, brief) = match conventions.metrics.get(VIOLATIONS_METRIC) {
+            Some(m) => (m.unit.clone(), m.brief.clone().unwrap_or_default()),
+            None => (
+                flowtel_conventions::recorded::get(VIOLATIONS_METRIC)
+                    .map_or("{violation}", |m| m.unit)
+                    .to_owned(),
+                "Labels dropped, series folded and values redacted by flowtel's runtime \
+                 enforcement."
+                    .to_owned(),
+            ),
+        };
+        let v = violations.clone();
+        let violations_counter = Some(
             otel.u64_observable_counter(VIOLATIONS_METRIC)
-                .with_unit(m.unit.clone())
-                .with_description(m.brief.clone().unwrap_or_default())
+                .with_unit(unit)
+                .with_description(brief)
                 .with_callback(move |observer| {
                     for (rule, n) in v.snapshot() {
                         observer.observe(n, &[KeyValue::new("rule", rule.id())]);
                     }
                 })
-                .build()
-        });
+                .build(),
+        );
         Meter {
             inner: Arc::new(MeterInner {
                 conventions,
@@ -152,6 +166,80 @@ impl Meter {
             let h = b.build();
             Box::new(move |kv: &[KeyValue]| h.bind(kv))
         }))
+    }
+
+    /// The typed handle of the saturation signal `name` (a metric with `saturation` in the
+    /// registry); see [`Saturation`]. Asking for a name that is not a declared saturation
+    /// signal yields a handle that records nothing, counted as a violation.
+    pub fn saturation(&self, name: &str) -> Saturation {
+        let inner = &self.inner;
+        let Some(metric) = inner.conventions.metrics.get(name) else {
+            inner.violations.count(Rule::UnknownMetric, 1, || {
+                format!("saturation signal `{name}` is not declared in the conventions; nothing recorded")
+            });
+            return Saturation(None);
+        };
+        let Some(sat) = &metric.saturation else {
+            inner.violations.count(Rule::InstrumentMismatch, 1, || {
+                format!("metric `{name}` declares no `saturation` limit, so it is not a saturation signal; nothing recorded")
+            });
+            return Saturation(None);
+        };
+        let key = format!("saturation:{name}");
+        if let Some(existing) = inner
+            .instruments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            && let Ok(s) = existing.clone().downcast::<SaturationInner>()
+        {
+            return Saturation(Some(s));
+        }
+        let level = match metric.instrument {
+            Instrument::UpdownCounter => Level::UpDown(self.i64_up_down_counter(name)),
+            Instrument::Gauge => Level::Gauge(self.f64_gauge(name)),
+            other => {
+                inner.violations.count(Rule::InstrumentMismatch, 1, || {
+                    format!(
+                        "saturation signal `{name}` is declared as a {}, which has no level; nothing recorded",
+                        other.as_str()
+                    )
+                });
+                return Saturation(None);
+            }
+        };
+        let limit_name = flowtel_conventions::Metric::limit_metric_name(name);
+        let limit = sat.limit;
+        let limit_export = if sat.per.is_empty() {
+            let m = inner.conventions.metrics.get(&limit_name);
+            LimitExport::Observed(
+                inner
+                    .otel
+                    .f64_observable_gauge(limit_name)
+                    .with_unit(metric.unit.clone())
+                    .with_description(m.and_then(|m| m.brief.clone()).unwrap_or_default())
+                    .with_callback(move |o| o.observe(limit, &[]))
+                    .build(),
+            )
+        } else {
+            LimitExport::PerResource {
+                gauge: self.f64_gauge(&limit_name),
+                per: sat.per.iter().map(|k| Key::from(k.clone())).collect(),
+            }
+        };
+        let handle = Arc::new(SaturationInner {
+            name: name.into(),
+            level,
+            limit,
+            limit_export,
+            violations: inner.violations.clone(),
+        });
+        inner
+            .instruments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, handle.clone());
+        Saturation(Some(handle))
     }
 
     fn limiter<H: Send + Sync + 'static>(

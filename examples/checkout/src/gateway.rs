@@ -1,5 +1,6 @@
-//! The gateway: the entry of the `checkout` and `login` flows. It calls payments over HTTP
-//! through flowtel's client layer, which carries the flow in W3C baggage.
+//! The gateway: the entry of the `checkout`, `login` and `browse` flows. It calls payments over
+//! HTTP through tower's `Retry` and flowtel's client layer, which carries the flow in W3C
+//! baggage and records every attempt.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,7 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use flowtel::opentelemetry::KeyValue;
 use http_body_util::Full;
@@ -17,7 +18,48 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower::{Layer, ServiceExt};
 
-type PaymentsClient = flowtel_tower::FlowClient<Client<HttpConnector, Full<Bytes>>>;
+/// The payments client: tower's `Retry` (numbering attempts with `CountResends`) around
+/// flowtel's client layer, so every attempt is its own client span.
+type PaymentsClient = tower::retry::Retry<
+    flowtel_tower::CountResends<RetryBusy>,
+    flowtel_tower::FlowClient<Client<HttpConnector, Full<Bytes>>>,
+>;
+
+/// Retries a payments answer of 503 (issuer busy) up to twice.
+#[derive(Clone, Copy)]
+pub struct RetryBusy {
+    left: u8,
+}
+
+impl<E> tower::retry::Policy<http::Request<Full<Bytes>>, http::Response<hyper::body::Incoming>, E>
+    for RetryBusy
+{
+    type Future = std::future::Ready<()>;
+
+    fn retry(
+        &mut self,
+        _req: &mut http::Request<Full<Bytes>>,
+        result: &mut Result<http::Response<hyper::body::Incoming>, E>,
+    ) -> Option<Self::Future> {
+        match result {
+            Ok(resp) if resp.status() == StatusCode::SERVICE_UNAVAILABLE && self.left > 0 => {
+                self.left -= 1;
+                Some(std::future::ready(()))
+            }
+            _ => None,
+        }
+    }
+
+    fn clone_request(
+        &mut self,
+        req: &http::Request<Full<Bytes>>,
+    ) -> Option<http::Request<Full<Bytes>>> {
+        let mut r = http::Request::new(req.body().clone());
+        *r.method_mut() = req.method().clone();
+        *r.uri_mut() = req.uri().clone();
+        Some(r)
+    }
+}
 
 /// Why a checkout or a login failed.
 #[derive(Debug)]
@@ -53,7 +95,8 @@ pub fn app(telemetry: &flowtel::Telemetry, payments_url: String) -> Router {
     let client = Client::builder(TokioExecutor::new()).build_http();
     let gateway = Gateway {
         payments_url: payments_url.into(),
-        client: flowtel_tower::FlowClientLayer::new(telemetry).layer(client),
+        client: tower::retry::RetryLayer::new(flowtel_tower::CountResends(RetryBusy { left: 2 }))
+            .layer(flowtel_tower::FlowClientLayer::new(telemetry).layer(client)),
         orders: telemetry.meter().u64_counter("checkout.orders"),
         next_order: Arc::new(AtomicU64::new(100_000)),
     };
@@ -61,6 +104,8 @@ pub fn app(telemetry: &flowtel::Telemetry, payments_url: String) -> Router {
         .route("/checkout", post(checkout_new))
         .route("/orders/{id}/pay", post(checkout_order))
         .route("/login", post(login))
+        .route("/products", get(products))
+        .route("/products/{id}", get(product))
         .with_state(gateway)
         .layer(flowtel_tower::FlowServerLayer::new(telemetry))
 }
@@ -184,5 +229,39 @@ async fn credentials_verify(user: &str) -> Result<(), GatewayError> {
 
 #[flowtel::step(flow = "login", name = "session.create")]
 async fn session_create() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+/// `GET /products`.
+async fn products() -> (StatusCode, String) {
+    respond(browse_search().await)
+}
+
+/// `GET /products/{id}`.
+async fn product(Path(id): Path<String>) -> (StatusCode, String) {
+    respond(browse_product(&id).await)
+}
+
+/// Flow `browse`: search the catalog (sampled at 10% by the conventions).
+#[flowtel::flow("browse")]
+async fn browse_search() -> Result<String, GatewayError> {
+    catalog_search().await;
+    Ok("products".to_owned())
+}
+
+/// Flow `browse`: one product page.
+#[flowtel::flow("browse")]
+async fn browse_product(id: &str) -> Result<String, GatewayError> {
+    product_load(id).await;
+    Ok(format!("product {id}"))
+}
+
+#[flowtel::step(flow = "browse", name = "catalog.search")]
+async fn catalog_search() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+#[flowtel::step(flow = "browse", name = "product.load")]
+async fn product_load(_id: &str) {
     tokio::time::sleep(Duration::from_millis(1)).await;
 }

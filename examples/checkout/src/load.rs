@@ -1,5 +1,6 @@
 //! The load generator: a few hundred requests of the `checkout` and `login` flows with
-//! distinct order ids in the path and distinct users, plus a few requests no route matches.
+//! distinct order ids in the path and distinct users, plus a few requests no route matches,
+//! then `browse` requests (product searches and product pages).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,8 +23,11 @@ pub struct Summary {
     pub failures: usize,
 }
 
-/// Sends `total` requests to the gateway at `base`, `concurrency` at a time.
-pub async fn run(base: String, total: usize, concurrency: usize) -> Summary {
+/// Sends `total` requests, then `browse` browse requests, to the gateway at `base`,
+/// `concurrency` at a time.
+pub async fn run(base: String, total: usize, browse: usize, concurrency: usize) -> Summary {
+    let flows = total;
+    let total = total + browse;
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let next = Arc::new(AtomicUsize::new(0));
     let base: Arc<str> = base.into();
@@ -38,6 +42,8 @@ pub async fn run(base: String, total: usize, concurrency: usize) -> Summary {
                     break s;
                 }
                 let (method, path) = match i % 6 {
+                    _ if i >= flows && i % 2 == 0 => ("GET", "/products".to_owned()),
+                    _ if i >= flows => ("GET", format!("/products/{}", 900_000 + i)),
                     0 | 1 => ("POST", format!("/orders/{}/pay", 700_000 + i)),
                     2 | 3 => ("POST", "/checkout".to_owned()),
                     4 => ("POST", "/login".to_owned()),

@@ -1,5 +1,5 @@
 //! The flowtel checkout example: a gateway and a payments service on 127.0.0.1, each with its
-//! own flowtel telemetry, and a load generator for the `checkout` and `login` flows.
+//! own flowtel telemetry, and a load generator for the `checkout`, `login` and `browse` flows.
 //!
 //! `example-checkout --out DIR` writes the OTLP export of both services as JSON lines to
 //! `DIR/traces.jsonl` and `DIR/metrics.jsonl`; `--otlp URL` sends it to an OTLP/HTTP endpoint
@@ -31,6 +31,9 @@ struct Args {
     /// How many requests to send.
     #[arg(long, default_value_t = 300)]
     requests: usize,
+    /// How many `browse` requests to send after the others (sampled at 10% by the conventions).
+    #[arg(long, default_value_t = 100)]
+    browse: usize,
     /// How many requests in flight at once.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -89,6 +92,7 @@ fn run(args: &Args) -> Result<(), String> {
     let summary = rt.block_on(load::run(
         format!("http://{gateway}"),
         args.requests,
+        args.browse,
         args.concurrency,
     ));
     eprintln!(

@@ -48,6 +48,14 @@ fn declared_labels() -> HashMap<String, BTreeSet<String>> {
                     .split(',')
                     .map(|l| l.trim().to_owned());
                 out.insert(current.clone().expect("metric"), labels.collect());
+            } else if let Some(sat) = line.trim().strip_prefix("saturation:") {
+                // A saturation signal's limit gauge `<name>.limit`, labelled by `per`.
+                let per = sat
+                    .split_once("per: [")
+                    .and_then(|(_, rest)| rest.split_once(']'))
+                    .map(|(labels, _)| labels.split(',').map(|l| l.trim().to_owned()).collect())
+                    .unwrap_or_default();
+                out.insert(format!("{}.limit", current.clone().expect("metric")), per);
             }
         }
     }
@@ -87,7 +95,8 @@ fn writes_lint_clean_otlp_json_lines() {
                     let data = m
                         .get("histogram")
                         .or(m.get("sum"))
-                        .expect("histogram or sum");
+                        .or(m.get("gauge"))
+                        .expect("histogram, sum or gauge");
                     for p in data["dataPoints"].as_array().unwrap() {
                         for a in p["attributes"].as_array().unwrap() {
                             let key = a["key"].as_str().unwrap();

@@ -72,13 +72,16 @@ impl SourceText for Either<'_> {
 }
 
 /// Findings ready to render: human output lists every finding, or groups them by rule with at
-/// most `max_examples` shown per rule ([`human_grouped`], for large inputs).
+/// most `max_examples` shown per rule ([`human_grouped`], for large inputs); summary
+/// [`Section`]s a command reports beside them go where each format keeps such things.
 #[derive(Debug, Clone, Copy)]
 pub struct Findings<'a> {
     /// The findings, settled.
     pub list: &'a [Finding],
     /// Group the human output by rule, showing this many examples of each.
     pub max_examples: Option<usize>,
+    /// Summaries beside the findings.
+    pub sections: &'a [Section],
 }
 
 impl<'a> Findings<'a> {
@@ -87,18 +90,36 @@ impl<'a> Findings<'a> {
         Findings {
             list,
             max_examples: None,
+            sections: &[],
         }
     }
 }
 
 impl Render for Findings<'_> {
     fn render(&self, format: Format, opts: &RenderOptions<'_>) -> Result<String, Unsupported> {
-        match (format, self.max_examples) {
-            (Format::Human, None) => Ok(human(self.list, opts.sources, opts.color)),
-            (Format::Human, Some(n)) => Ok(human_grouped(self.list, opts.sources, opts.color, n)),
-            (Format::Json, _) => Ok(json(self.list)),
-            (Format::Sarif, _) => Ok(sarif(self.list)),
-            (other, _) => Err(Unsupported(other)),
+        match format {
+            Format::Human => {
+                let text = match self.max_examples {
+                    None => human(self.list, opts.sources, opts.color),
+                    Some(n) => human_grouped(self.list, opts.sources, opts.color, n),
+                };
+                Ok(with_sections_human(text, self.sections))
+            }
+            Format::Json => {
+                let mut doc = json_value(self.list);
+                for s in self.sections {
+                    doc[s.key] = s.value.clone();
+                }
+                Ok(super::json::pretty(&doc))
+            }
+            Format::Sarif => {
+                let mut doc = sarif_value(self.list);
+                for s in self.sections {
+                    doc["runs"][0]["properties"][s.key] = s.value.clone();
+                }
+                Ok(super::json::pretty(&doc))
+            }
+            other => Err(Unsupported(other)),
         }
     }
 }
@@ -390,6 +411,11 @@ fn sarif_location(loc: &crate::finding::Location, message: Option<&str>) -> Valu
 
 /// A SARIF 2.1.0 log with one run, the whole rule catalogue and one result per finding.
 pub fn sarif(findings: &[Finding]) -> String {
+    super::json::pretty(&sarif_value(findings))
+}
+
+/// [`sarif`] as a JSON value.
+pub fn sarif_value(findings: &[Finding]) -> Value {
     let catalogue: Vec<&rules::Rule> = rules::all().collect();
     let rules_json: Vec<Value> = catalogue
         .iter()
@@ -438,7 +464,7 @@ pub fn sarif(findings: &[Finding]) -> String {
             res
         })
         .collect();
-    let doc = json!({
+    json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -451,6 +477,39 @@ pub fn sarif(findings: &[Finding]) -> String {
             "columnKind": "unicodeCodePoints",
             "results": results,
         }]
-    });
-    super::json::pretty(&doc)
+    })
+}
+
+/// A summary a command reports beside its findings (the alert linter's signal quality): a
+/// paragraph before the closing line in human output, a top-level key of the JSON document, a
+/// property of the SARIF run.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// JSON key (and SARIF run property).
+    pub key: &'static str,
+    /// The summary as data.
+    pub value: Value,
+    /// The summary for people, one or more lines.
+    pub human: String,
+}
+
+/// Human text with the sections placed before its closing summary line.
+fn with_sections_human(text: String, sections: &[Section]) -> String {
+    if sections.is_empty() {
+        return text;
+    }
+    let body = text.trim_end_matches('\n');
+    let (head, last) = body.rsplit_once('\n').unwrap_or(("", body));
+    let mut out = String::new();
+    if !head.is_empty() {
+        out.push_str(head);
+        out.push('\n');
+    }
+    for s in sections {
+        out.push_str(s.human.trim_end());
+        out.push_str("\n\n");
+    }
+    out.push_str(last);
+    out.push('\n');
+    out
 }

@@ -12,6 +12,8 @@
 //! | `FT02xx` | Rust sources ([`source`]) |
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
+//! | `FT05xx` | Prometheus alerting rules and Alertmanager routing ([`alerts`]) |
+//! | `FT06xx` | flow analysis over traces ([`analysis`]) |
 
 use serde::Serialize;
 
@@ -36,6 +38,8 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod alerts;
+pub mod analysis;
 pub mod diff;
 pub mod registry;
 pub mod semconv;
@@ -88,6 +92,8 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(source::RULES)
         .chain(diff::RULES)
         .chain(semconv::RULES)
+        .chain(alerts::RULES)
+        .chain(analysis::RULES)
         .copied()
 }
 

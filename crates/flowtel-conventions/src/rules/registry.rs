@@ -210,6 +210,62 @@ declare_rule!(UNKNOWN_RULE_OVERRIDE, "FT0026", "unknown-rule-override", Error,
     good: "lint:\n  rules: {FT0020: off}",
 );
 
+declare_rule!(RECORDED_METRIC_MISSING, "FT0030", "recorded-metric-missing", Warning,
+    summary: "The registry declares flows but not a metric flowtel records for them.",
+    what: "For a registry that declares flows, reports each metric the SDK records by itself (the flow RED metrics, `http.server.request.duration`, `flowtel.violations`) that the registry does not declare, with the line to add. A layer without flows (a shared base) is not checked.",
+    why: "The SDK records only declared metrics: without these declarations a service's flows export no rate, errors or duration, and nothing says so until someone looks for the dashboard.",
+    bad: "flows:\n  signup: {owner: team-growth}\nmetrics: {}",
+    good: "imports: [/srv/platform/conventions/platform.yaml]   # declares flow.requests, flow.duration, ...\nflows:\n  signup: {owner: team-growth}",
+);
+
+declare_rule!(SATURATION_INSTRUMENT, "FT0040", "saturation-on-monotonic-instrument", Error,
+    summary: "`saturation` on a counter or histogram.",
+    what: "Reports a metric that declares `saturation` but is not an `updown_counter` or a `gauge`.",
+    why: "A saturation signal is a level that rises and falls (requests in flight, items queued); a counter only grows and a histogram has no current value, so neither can be compared with a limit.",
+    bad: "metrics:\n  orders.queue.depth: {instrument: counter, unit: '{order}', saturation: {limit: 100}}",
+    good: "metrics:\n  orders.queue.depth: {instrument: updown_counter, unit: '{order}', saturation: {limit: 100}}",
+);
+
+declare_rule!(SATURATION_LIMIT, "FT0041", "saturation-limit-invalid", Error,
+    summary: "A saturation `limit` that is not a positive number, or a `warn` fraction outside (0, 1].",
+    what: "Reports `saturation.limit` that is zero, negative or not finite, and `saturation.warn` or `defaults.saturation_warn` outside (0, 1].",
+    why: "Saturation alerts and dashboards divide the signal by its limit and warn at `warn * limit`; a zero or negative limit makes every value saturated, a fraction above 1 warns only after the resource is full.",
+    bad: "saturation: {limit: 0, warn: 1.5}",
+    good: "saturation: {limit: 512, warn: 0.8}",
+);
+
+declare_rule!(SATURATION_PER_LABEL, "FT0042", "saturation-per-label-unbounded", Error,
+    summary: "A saturation signal's `per` label that is not one of its labels, or whose values are not bounded within its cardinality limit.",
+    what: "Checks every label in `saturation.per`: it must be one of the metric's `labels`, have bounded values (`enum`, `bool`, or `max_values`), and the `per` labels together must not allow more label sets than the metric's cardinality limit.",
+    why: "The limit applies to each resource that the `per` labels identify. When they overflow, the runtime folds resources into one overflow series whose value is the sum of several queues or pools, and comparing that sum with one resource's limit raises false saturation alerts.",
+    bad: "attributes:\n  queue.name: {type: string}\nmetrics:\n  orders.queue.depth: {instrument: updown_counter, unit: '{order}', labels: [queue.name], saturation: {limit: 100, per: [queue.name]}}",
+    good: "attributes:\n  queue.name: {type: string, max_values: 20}\nmetrics:\n  orders.queue.depth: {instrument: updown_counter, unit: '{order}', labels: [queue.name], saturation: {limit: 100, per: [queue.name]}}",
+);
+
+declare_rule!(LIMIT_METRIC_CONFLICT, "FT0043", "saturation-limit-metric-conflict", Error,
+    summary: "A layer declares `<signal>.limit` differently from the limit gauge flowtel derives.",
+    what: "Every saturation signal `x` has a limit gauge `x.limit` in the signal's unit, labelled by `per`, that the SDK exports. Reports a declaration of `x.limit` that is not a gauge in that unit.",
+    why: "Dashboards and alerts divide `x` by `x.limit`; a limit metric of another kind or unit makes that ratio meaningless.",
+    bad: "metrics:\n  orders.queue.depth: {instrument: updown_counter, unit: '{order}', saturation: {limit: 100}}\n  orders.queue.depth.limit: {instrument: counter, unit: '1'}",
+    good: "metrics:\n  orders.queue.depth: {instrument: updown_counter, unit: '{order}', saturation: {limit: 100}}",
+);
+
+declare_rule!(SAMPLING_RATIO, "FT0045", "sampling-ratio-out-of-range", Error,
+    summary: "A sampling `ratio` outside [0, 1], or a tail sampler setting that cannot work.",
+    what: "Reports `sampling.<flow>.ratio` and `defaults.sampling.ratio` that are not a number between 0 and 1, and `defaults.sampling.num_traces: 0`.",
+    why: "The ratio is the probability of keeping a trace; outside [0, 1] it means nothing, and samplers silently clamp it to keep-all or drop-all.",
+    bad: "sampling:\n  browse: {ratio: 10}",
+    good: "sampling:\n  browse: {ratio: 0.1}",
+);
+
+declare_rule!(SAMPLING_UNKNOWN_FLOW, "FT0046", "sampling-unknown-flow", Error,
+    summary: "A `sampling` entry for a flow that no layer declares.",
+    what: "Reports a key of the top-level `sampling` section that is not a declared flow, with the closest flow as a suggestion.",
+    why: "Samplers decide by the flow's name; sampling for a misspelt flow applies to nothing, and the real flow falls back to the default ratio.",
+    bad: "sampling:\n  browze: {ratio: 0.1}",
+    good: "sampling:\n  browse: {ratio: 0.1}",
+);
+
 /// Every registry rule, in id order.
 pub static RULES: &[&Rule] = &[
     &MALFORMED_YAML,
@@ -238,4 +294,11 @@ pub static RULES: &[&Rule] = &[
     &PII_WITHOUT_PII_FLAG,
     &STEP_WITHOUT_SERVICE,
     &UNKNOWN_RULE_OVERRIDE,
+    &RECORDED_METRIC_MISSING,
+    &SATURATION_INSTRUMENT,
+    &SATURATION_LIMIT,
+    &SATURATION_PER_LABEL,
+    &LIMIT_METRIC_CONFLICT,
+    &SAMPLING_RATIO,
+    &SAMPLING_UNKNOWN_FLOW,
 ];

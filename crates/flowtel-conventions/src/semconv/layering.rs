@@ -166,12 +166,21 @@ pub fn soften(reg: &Registry, findings: &mut [Finding]) {
     if reg.semconv.is_empty() || reg.layers.iter().all(|l| reg.is_semconv_file(l.file)) {
         return;
     }
+    soften_upstream(reg, findings);
+}
+
+/// Makes every error located in a semantic-conventions file a warning, also when the model is
+/// the whole registry (`--conventions <semconv model>`): commands that use the conventions
+/// (`lint`, `live`) report upstream defects but are not stopped by them. `flowtel check` keeps
+/// them errors when the model is used directly. Returns how many were softened.
+pub fn soften_upstream(reg: &Registry, findings: &mut [Finding]) -> usize {
     let files: std::collections::HashSet<&str> = reg
         .semconv
         .iter()
         .flat_map(|s| s.file_ids.iter())
         .map(|&id| reg.sources.file(id).display.as_str())
         .collect();
+    let mut n = 0;
     for f in findings.iter_mut() {
         if f.severity == crate::finding::Severity::Error
             && f.location
@@ -179,6 +188,8 @@ pub fn soften(reg: &Registry, findings: &mut [Finding]) {
                 .is_some_and(|l| files.contains(l.file.as_str()))
         {
             f.severity = crate::finding::Severity::Warning;
+            n += 1;
         }
     }
+    n
 }

@@ -384,6 +384,7 @@ impl<'a> Resolver<'a> {
                 .map(|u| u.name.clone())
                 .collect(),
             stability: grp.stability,
+            saturation: None,
         };
         self.model.metrics.insert(
             name,

@@ -1,5 +1,6 @@
 //! `flowtel lint`: the linters, one subcommand each.
 
+pub mod alerts;
 pub mod source;
 pub mod telemetry;
 
@@ -21,6 +22,9 @@ enum What {
     /// Lint Rust sources: metric names, attribute keys, units and span names in `tracing`,
     /// OpenTelemetry and `metrics` calls.
     Source(source::Args),
+    /// Lint Prometheus alerting rules against the conventions (flows, owners, metrics), with a
+    /// signal-quality summary of the whole set.
+    Alerts(alerts::Args),
 }
 
 /// Runs the chosen linter and returns the exit code.
@@ -28,5 +32,6 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
     match args.what {
         What::Telemetry(a) => telemetry::run(global, a),
         What::Source(a) => source::run(global, a),
+        What::Alerts(a) => alerts::run(global, a),
     }
 }

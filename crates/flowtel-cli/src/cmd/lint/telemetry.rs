@@ -74,6 +74,7 @@ pub fn emit(
     let grouped = report::Findings {
         list: &settled,
         max_examples: Some(max_examples),
+        sections: &[],
     };
     let disk = ShortLines(report::DiskSource::default());
     global.print_with(&grouped, format, Some(&report::Either(&reg.sources, &disk)));

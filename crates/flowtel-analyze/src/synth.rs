@@ -1,0 +1,259 @@
+//! Spans built in memory, for tests, benchmarks and examples: [`span`] makes one OTLP span from
+//! small integer ids, and [`generate`] a platform's worth of traces (services calling each other
+//! over several levels, with retries and asynchronous branches) from a seed.
+
+use flowtel_otlp::{AnyValue, KeyValue, Link, SpanId, SpanKind, Status, StatusCode, TraceId};
+
+/// An OTLP span with ids made from integers (`trace` and `id` must be non-zero to be valid;
+/// `parent` 0 means a root).
+pub fn span(
+    trace: u128,
+    id: u64,
+    parent: u64,
+    name: &str,
+    kind: SpanKind,
+    start: u64,
+    end: u64,
+) -> flowtel_otlp::Span {
+    flowtel_otlp::Span {
+        trace_id: TraceId(trace.to_be_bytes()),
+        span_id: SpanId(id.to_be_bytes()),
+        parent_span_id: (parent != 0).then_some(SpanId(parent.to_be_bytes())),
+        name: name.to_string(),
+        kind,
+        start_time_unix_nano: start,
+        end_time_unix_nano: end,
+        ..Default::default()
+    }
+}
+
+/// Adds a string attribute.
+pub fn with_attr(mut s: flowtel_otlp::Span, key: &str, value: &str) -> flowtel_otlp::Span {
+    s.attributes.push(KeyValue {
+        key: key.to_string(),
+        value: AnyValue::String(value.to_string()),
+    });
+    s
+}
+
+/// Adds an integer attribute.
+pub fn with_int(mut s: flowtel_otlp::Span, key: &str, value: i64) -> flowtel_otlp::Span {
+    s.attributes.push(KeyValue {
+        key: key.to_string(),
+        value: AnyValue::Int(value),
+    });
+    s
+}
+
+/// Marks the span failed (status `ERROR`).
+pub fn failed(mut s: flowtel_otlp::Span) -> flowtel_otlp::Span {
+    s.status = Status {
+        code: StatusCode::Error,
+        message: String::new(),
+    };
+    s
+}
+
+/// Adds a link to its own parent (a follows-from relation).
+pub fn follows_from_parent(mut s: flowtel_otlp::Span) -> flowtel_otlp::Span {
+    if let Some(p) = s.parent_span_id {
+        s.links.push(Link {
+            trace_id: s.trace_id,
+            span_id: p,
+            ..Default::default()
+        });
+    }
+    s
+}
+
+/// Shape of generated traces.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    /// Number of services (`svc0` .. `svcN-1`); `svc0` is the entry.
+    pub services: u32,
+    /// Levels of service calls below the entry.
+    pub depth: u32,
+    /// Spans per trace, about.
+    pub spans_per_trace: u32,
+    /// One client call in this many is retried once.
+    pub retry_every: u32,
+    /// One service call in this many is asynchronous (producer / consumer).
+    pub async_every: u32,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Shape {
+            services: 10,
+            depth: 6,
+            spans_per_trace: 50,
+            retry_every: 10,
+            async_every: 8,
+        }
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so generated traces are the same every run.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+/// Generates `traces` traces of `shape`, calling `emit(service, span)` for every span, in an
+/// order that spreads each trace over the output (spans of one trace are not adjacent).
+pub fn generate(
+    traces: u32,
+    shape: Shape,
+    seed: u64,
+    mut emit: impl FnMut(&str, flowtel_otlp::Span),
+) {
+    let services: Vec<String> = (0..shape.services).map(|i| format!("svc{i}")).collect();
+    let mut rng = Rng::new(seed);
+    let mut next_id = 1u64;
+    let base = 1_700_000_000_000_000_000u64;
+    let mut pending: Vec<(u32, flowtel_otlp::Span)> = Vec::new();
+    for t in 0..traces {
+        let trace = u128::from(t) + 1 + (u128::from(seed) << 64);
+        let start = base + u64::from(t) * 1_000_000;
+        let root = next_id;
+        next_id += 1;
+        let budget = shape.spans_per_trace.max(2);
+        let mut made = 1u32;
+        // (service, span id, start, end, level)
+        let mut frontier = vec![(0u32, root, start, start + 100_000_000, 0u32)];
+        let root_span = with_attr(
+            with_attr(
+                span(
+                    trace,
+                    root,
+                    0,
+                    "POST /checkout",
+                    SpanKind::Server,
+                    start,
+                    start + 100_000_000,
+                ),
+                "http.route",
+                "/checkout",
+            ),
+            "http.request.method",
+            "POST",
+        );
+        pending.push((0, with_attr(root_span, "flow.name", "checkout")));
+        while let Some((svc, parent, s, e, level)) = frontier.pop() {
+            if made >= budget {
+                break;
+            }
+            let calls = 1 + rng.below(3) as u32;
+            let width = (e - s) / u64::from(calls + 1);
+            for c in 0..calls {
+                if made + 3 > budget {
+                    break;
+                }
+                let cs = s + width * u64::from(c) + rng.below(width / 4 + 1);
+                let ce = cs + width / 2 + rng.below(width / 2 + 1);
+                // In-process step.
+                let step_id = next_id;
+                next_id += 1;
+                pending.push((
+                    svc,
+                    with_attr(
+                        span(
+                            trace,
+                            step_id,
+                            parent,
+                            &format!("step{c}"),
+                            SpanKind::Internal,
+                            cs,
+                            ce,
+                        ),
+                        "flow.step",
+                        &format!("svc{svc}.step{c}"),
+                    ),
+                ));
+                made += 1;
+                if level + 1 >= shape.depth {
+                    continue;
+                }
+                let callee = 1 + rng.below(u64::from(shape.services - 1)) as u32;
+                let asynchronous = rng.below(u64::from(shape.async_every.max(1))) == 0;
+                let retried = !asynchronous && rng.below(u64::from(shape.retry_every.max(1))) == 0;
+                let tries = if retried { 2 } else { 1 };
+                let seg = (ce - cs) / tries;
+                for k in 0..tries {
+                    let ks = cs + seg * k;
+                    let ke = ks + seg - seg / 10;
+                    let client = next_id;
+                    let server = next_id + 1;
+                    next_id += 2;
+                    let (ck, sk) = if asynchronous {
+                        (SpanKind::Producer, SpanKind::Consumer)
+                    } else {
+                        (SpanKind::Client, SpanKind::Server)
+                    };
+                    let route = format!("/api/{callee}");
+                    let mut cspan = with_attr(
+                        with_attr(
+                            span(trace, client, step_id, "POST", ck, ks, ke),
+                            "peer.service",
+                            &services[callee as usize],
+                        ),
+                        "url.template",
+                        &route,
+                    );
+                    if k > 0 {
+                        cspan = with_int(cspan, "http.request.resend_count", i64::from(k as u32));
+                    }
+                    let (ss, se) = if asynchronous {
+                        (ke + 1_000, ke + seg)
+                    } else {
+                        (ks + seg / 20, ke - seg / 20)
+                    };
+                    let mut sspan = with_attr(
+                        span(trace, server, client, &format!("POST {route}"), sk, ss, se),
+                        "http.route",
+                        &route,
+                    );
+                    if retried && k == 0 {
+                        sspan = failed(sspan);
+                        cspan = failed(cspan);
+                    }
+                    pending.push((svc, cspan));
+                    pending.push((callee, sspan));
+                    made += 2;
+                    if k + 1 == tries {
+                        frontier.push((callee, server, ss, se, level + 1));
+                    }
+                }
+            }
+        }
+        // Spread traces: flush in a shuffled order every 64 traces.
+        if pending.len() > 4096 || t + 1 == traces {
+            for i in (1..pending.len()).rev() {
+                let j = rng.below(i as u64 + 1) as usize;
+                pending.swap(i, j);
+            }
+            for (svc, s) in pending.drain(..) {
+                emit(&services[svc as usize], s);
+            }
+        }
+    }
+}

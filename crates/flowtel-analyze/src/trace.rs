@@ -1,0 +1,1163 @@
+//! Trace assembly: spans from any number of OTLP inputs, gathered per trace, linked to their
+//! parents, and each trace assigned to a flow.
+//!
+//! One trace's spans may be spread over files, batches and services; [`TraceSetBuilder`] takes
+//! batches in any order (it is an [`InputSink`], and `flowtel live` feeds it received requests)
+//! and [`TraceSetBuilder::finish`] groups them. A held [`Span`] is 80 bytes: the strings it
+//! refers to (service, name, step, flow, peer, route) are interned once in [`Strings`].
+//!
+//! What cannot be used is counted and reported, never a crash: spans without trace or span id or
+//! with an end before their start are skipped ([`rules::INVALID_SPAN`]), a span id seen twice in
+//! a trace keeps its first span ([`rules::DUPLICATE_SPAN_ID`]), parent links that loop are cut
+//! ([`rules::PARENT_CYCLE`]), spans beyond `max_trace_spans` in one trace are dropped
+//! ([`rules::TRACE_TOO_LARGE`]). A span whose parent never arrived (an orphan) becomes a root of
+//! its own and makes its trace partial; [`crate::completeness`] reports those.
+//!
+//! A trace's flow is the `flow.name` of its root span (or of its earliest span carrying one:
+//! flowtel's middleware writes the flow it took from baggage), else the flow whose `entry`
+//! routes match the trace's first server span (`POST /orders/{id}/pay`).
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+
+use flowtel_conventions::rules::analysis as rules;
+use flowtel_conventions::rules::registry::UNREADABLE_INPUT;
+use flowtel_conventions::rules::telemetry::MALFORMED_TELEMETRY;
+use flowtel_conventions::{Finding, Location, Registry, Severity};
+use flowtel_otlp::{
+    AnyValue, Batch, Error as ReadError, ErrorKind, InputPosition, InputSink, ReadOptions, SpanId,
+    StatusCode, TraceId,
+};
+use foldhash::fast::RandomState;
+use serde::Serialize;
+
+use crate::strings::{Strings, Sym};
+
+/// Index of "no parent" in [`Span::parent`].
+pub const NO_PARENT: u32 = u32::MAX;
+
+/// Default of [`AssemblyOptions::max_trace_spans`].
+pub const DEFAULT_MAX_TRACE_SPANS: u32 = 100_000;
+
+/// `Span.kind`, in one byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[repr(u8)]
+pub enum Kind {
+    /// Not set.
+    #[default]
+    Unspecified,
+    /// In-process work.
+    Internal,
+    /// Handles a remote request.
+    Server,
+    /// Makes a remote request.
+    Client,
+    /// Sends a message.
+    Producer,
+    /// Receives a message.
+    Consumer,
+}
+
+impl Kind {
+    fn of(kind: flowtel_otlp::SpanKind) -> Self {
+        use flowtel_otlp::SpanKind as K;
+        match kind {
+            K::Internal => Kind::Internal,
+            K::Server => Kind::Server,
+            K::Client => Kind::Client,
+            K::Producer => Kind::Producer,
+            K::Consumer => Kind::Consumer,
+            _ => Kind::Unspecified,
+        }
+    }
+
+    /// Whether the span calls out of its service (client or producer).
+    pub fn is_outgoing(self) -> bool {
+        matches!(self, Kind::Client | Kind::Producer)
+    }
+
+    /// Whether the span is entered from another service (server or consumer).
+    pub fn is_incoming(self) -> bool {
+        matches!(self, Kind::Server | Kind::Consumer)
+    }
+}
+
+const FLAG_ERROR: u8 = 1;
+const FLAG_LINKED_TO_PARENT: u8 = 2;
+
+/// One span as the analyses need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Its span id.
+    pub span_id: SpanId,
+    /// Its parent's span id, all zeros for a root.
+    pub parent_id: SpanId,
+    /// Start, Unix nanoseconds.
+    pub start: u64,
+    /// End, Unix nanoseconds (never before `start`).
+    pub end: u64,
+    /// Index of the parent in [`TraceSet::spans`], [`NO_PARENT`] for a root or an orphan.
+    pub parent: u32,
+    /// Index of its trace in [`TraceSet::traces`].
+    pub trace: u32,
+    /// `service.name` of its resource.
+    pub service: Sym,
+    /// Span name.
+    pub name: Sym,
+    /// `flow.step`, empty when absent.
+    pub step: Sym,
+    /// `flow.name`, empty when absent.
+    pub flow: Sym,
+    /// The peer an outgoing span calls: `peer.service`, else `server.address[:server.port]`,
+    /// else `db.system.name`/`db.system`, else `messaging.system`; empty when none.
+    pub peer: Sym,
+    /// `http.route`, else `url.template`; empty when absent.
+    pub route: Sym,
+    /// `http.request.method`; empty when absent.
+    pub method: Sym,
+    /// `http.request.resend_count` (0 when absent).
+    pub resend_count: u32,
+    /// Span kind.
+    pub kind: Kind,
+    flags: u8,
+}
+
+impl Span {
+    /// Duration in nanoseconds.
+    pub fn duration(&self) -> u64 {
+        self.end - self.start
+    }
+
+    /// Whether the span failed: status `ERROR`, or status unset with an HTTP status >= 500.
+    pub fn is_error(&self) -> bool {
+        self.flags & FLAG_ERROR != 0
+    }
+
+    /// Whether the span carries a link to its own parent (follows-from: work the parent started
+    /// and does not wait for).
+    pub fn is_linked_to_parent(&self) -> bool {
+        self.flags & FLAG_LINKED_TO_PARENT != 0
+    }
+
+    /// Whether the span has a parent in its trace.
+    pub fn has_parent(&self) -> bool {
+        self.parent != NO_PARENT
+    }
+
+    /// Whether the span names a parent that is not in its trace.
+    pub fn is_orphan(&self) -> bool {
+        self.parent == NO_PARENT && !self.parent_id.is_zero()
+    }
+
+    /// The step this span stands for: `flow.step` when set, else its name.
+    pub fn step_or_name(&self) -> Sym {
+        if self.step.is_empty() {
+            self.name
+        } else {
+            self.step
+        }
+    }
+}
+
+/// How a trace's flow was found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowSource {
+    /// No flow: no `flow.name` and no matching entry route.
+    #[default]
+    None,
+    /// `flow.name` on a span of the trace.
+    Attribute,
+    /// The conventions' `entry` routes matched the trace's first server span.
+    Entry,
+}
+
+/// One assembled trace: a contiguous run of [`TraceSet::spans`], sorted by start time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    /// Its trace id.
+    pub trace_id: TraceId,
+    /// Its spans' indices in [`TraceSet::spans`].
+    pub spans: Range<u32>,
+    /// Index of its main root: the earliest span without a parent id, else the earliest orphan.
+    pub root: u32,
+    /// Its flow, empty when none was found.
+    pub flow: Sym,
+    /// How the flow was found.
+    pub flow_source: FlowSource,
+    /// Spans whose parent never arrived.
+    pub orphans: u32,
+    /// Spans dropped because the trace was over `max_trace_spans`.
+    pub dropped: u32,
+}
+
+impl Trace {
+    /// Whether some span's parent never arrived.
+    pub fn is_partial(&self) -> bool {
+        self.orphans > 0 || self.dropped > 0
+    }
+
+    /// Number of spans held.
+    pub fn len(&self) -> usize {
+        (self.spans.end - self.spans.start) as usize
+    }
+
+    /// Whether the trace holds no span (never, for an assembled trace).
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
+/// Counts of what assembly read, kept and skipped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AssemblyStats {
+    /// Spans read from the inputs.
+    pub spans_read: u64,
+    /// Spans held after skipping.
+    pub spans_held: u64,
+    /// Traces assembled.
+    pub traces: u64,
+    /// Spans skipped for a missing trace id.
+    pub missing_trace_id: u64,
+    /// Spans skipped for a missing span id.
+    pub missing_span_id: u64,
+    /// Spans skipped for unset timestamps or an end before the start.
+    pub bad_times: u64,
+    /// Spans skipped because their span id was already in the trace.
+    pub duplicate_span_ids: u64,
+    /// Parent links cut to break a cycle.
+    pub cycles_cut: u64,
+    /// Spans dropped from traces over the size limit.
+    pub over_limit: u64,
+    /// Spans whose parent never arrived.
+    pub orphans: u64,
+    /// Reader errors (unreadable or malformed input).
+    pub input_errors: u64,
+}
+
+/// Assembly limits.
+#[derive(Clone, Copy, Debug)]
+pub struct AssemblyOptions {
+    /// Spans kept per trace; the rest are counted and dropped.
+    pub max_trace_spans: u32,
+}
+
+impl Default for AssemblyOptions {
+    fn default() -> Self {
+        AssemblyOptions {
+            max_trace_spans: DEFAULT_MAX_TRACE_SPANS,
+        }
+    }
+}
+
+/// Assembled traces with their spans and strings.
+#[derive(Debug, Clone, Default)]
+pub struct TraceSet {
+    /// Every string the spans refer to.
+    pub strings: Strings,
+    /// Every span, grouped by trace, each trace's spans sorted by start time.
+    pub spans: Vec<Span>,
+    /// Every trace, in order of first appearance.
+    pub traces: Vec<Trace>,
+    /// What was read and skipped.
+    pub stats: AssemblyStats,
+    /// Input errors (fatal) and assembly findings (skipped spans, duplicates, cycles).
+    pub findings: Vec<Finding>,
+}
+
+impl TraceSet {
+    /// Reads every input (files, `-` for stdin, `http://` URLs) and assembles the traces.
+    pub fn read(inputs: &[String], options: &ReadOptions, reg: &Registry) -> TraceSet {
+        let mut builder = TraceSetBuilder::new(reg, AssemblyOptions::default());
+        flowtel_otlp::read_inputs(inputs, options, &mut builder);
+        builder.finish()
+    }
+
+    /// The text of a symbol.
+    pub fn str(&self, sym: Sym) -> &str {
+        self.strings.resolve(sym)
+    }
+
+    /// The spans of `trace`.
+    pub fn spans_of(&self, trace: &Trace) -> &[Span] {
+        &self.spans[trace.spans.start as usize..trace.spans.end as usize]
+    }
+
+    /// The flow of `trace`, `None` when it has none.
+    pub fn flow_of(&self, trace: &Trace) -> Option<&str> {
+        (!trace.flow.is_empty()).then(|| self.str(trace.flow))
+    }
+
+    /// The main root span of `trace`.
+    pub fn root_of(&self, trace: &Trace) -> &Span {
+        &self.spans[trace.root as usize]
+    }
+
+    /// Whether any input could not be read (the commands exit 2).
+    pub fn has_input_errors(&self) -> bool {
+        self.stats.input_errors > 0
+    }
+
+    /// Bytes held per span: spans, traces and strings over the spans held.
+    pub fn bytes_per_span(&self) -> f64 {
+        let bytes = self.spans.capacity() * std::mem::size_of::<Span>()
+            + self.traces.capacity() * std::mem::size_of::<Trace>()
+            + self.strings.heap_bytes();
+        bytes as f64 / (self.spans.len().max(1)) as f64
+    }
+}
+
+/// A compiled `entry` route of a flow: `METHOD /path/{param}`.
+#[derive(Debug, Clone)]
+struct Entry {
+    flow: String,
+    method: String,
+    segments: Vec<String>,
+}
+
+impl Entry {
+    fn parse(flow: &str, text: &str) -> Option<Entry> {
+        let (method, path) = text.trim().split_once(' ')?;
+        Some(Entry {
+            flow: flow.to_string(),
+            method: method.to_ascii_uppercase(),
+            segments: split_path(path.trim()),
+        })
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        if !method.eq_ignore_ascii_case(&self.method) {
+            return false;
+        }
+        let mut got = path.trim_end_matches('/').split('/');
+        let mut want = self.segments.iter();
+        loop {
+            match (got.next(), want.next()) {
+                (None, None) => return true,
+                (Some(g), Some(w)) => {
+                    let param = w.starts_with('{') && w.ends_with('}');
+                    if !param && g != w {
+                        return false;
+                    }
+                }
+                _ => return false,
+            }
+        }
+    }
+}
+
+fn split_path(path: &str) -> Vec<String> {
+    path.split('?')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .split('/')
+        .map(str::to_string)
+        .collect()
+}
+
+/// Builds a [`TraceSet`] from batches; an [`InputSink`] for [`flowtel_otlp::read_inputs`].
+pub struct TraceSetBuilder {
+    entries: Vec<Entry>,
+    options: AssemblyOptions,
+    strings: Strings,
+    raw: Vec<Span>,
+    trace_ids: Vec<TraceId>,
+    trace_index: HashMap<TraceId, u32, RandomState>,
+    stats: AssemblyStats,
+    invalid_example: Option<Finding>,
+    findings: Vec<Finding>,
+}
+
+impl TraceSetBuilder {
+    /// A builder that assigns flows from `reg`'s `entry` routes.
+    pub fn new(reg: &Registry, options: AssemblyOptions) -> Self {
+        let entries = reg
+            .flows
+            .iter()
+            .flat_map(|(name, flow)| flow.entry.iter().filter_map(|e| Entry::parse(name, e)))
+            .collect();
+        TraceSetBuilder {
+            entries,
+            options,
+            strings: Strings::default(),
+            raw: Vec::new(),
+            trace_ids: Vec::new(),
+            trace_index: HashMap::default(),
+            stats: AssemblyStats::default(),
+            invalid_example: None,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Spans held so far.
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Whether no span is held yet.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Adds the spans of one batch.
+    pub fn add_batch(&mut self, batch: &Batch) {
+        let mut service = (usize::MAX, Sym::EMPTY);
+        for located in batch.spans() {
+            if service.0 != located.index.resource {
+                let name = flowtel_otlp::attribute(&located.resource.attributes, "service.name")
+                    .and_then(AnyValue::as_str)
+                    .unwrap_or("unknown_service");
+                service = (located.index.resource, self.strings.intern(name));
+            }
+            self.push(located.item, service.1, || {
+                Location::new(
+                    batch.origin.file.to_string(),
+                    clamp_u32(batch.origin.line.unwrap_or(1)),
+                    1,
+                )
+                .with_pointer(located.pointer())
+            });
+        }
+    }
+
+    /// Adds one span of `service` (for spans built in memory: tests, benchmarks, receivers).
+    pub fn add_span(&mut self, service: &str, span: &flowtel_otlp::Span) {
+        let service = self.strings.intern(service);
+        self.push(span, service, || {
+            Location::new(String::from("<memory>"), 1, 1)
+        });
+    }
+
+    fn push(&mut self, s: &flowtel_otlp::Span, service: Sym, location: impl FnOnce() -> Location) {
+        self.stats.spans_read += 1;
+        let why = if s.trace_id.is_zero() {
+            self.stats.missing_trace_id += 1;
+            Some("has no trace id")
+        } else if s.span_id.is_zero() {
+            self.stats.missing_span_id += 1;
+            Some("has no span id")
+        } else if s.start_time_unix_nano == 0
+            || s.end_time_unix_nano == 0
+            || s.end_time_unix_nano < s.start_time_unix_nano
+        {
+            self.stats.bad_times += 1;
+            Some("has unset timestamps or ends before it starts")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            if self.invalid_example.is_none() {
+                let location = location();
+                let input = location.file.clone();
+                self.invalid_example = Some(
+                    Finding::new(
+                        &rules::INVALID_SPAN,
+                        format!("span `{}` {why}; skipped", s.name),
+                    )
+                    .at(location)
+                    .subject("input", input),
+                );
+            }
+            return;
+        }
+        let next = u32::try_from(self.trace_ids.len()).unwrap_or(u32::MAX);
+        let trace = *self.trace_index.entry(s.trace_id).or_insert(next);
+        if trace == next {
+            self.trace_ids.push(s.trace_id);
+        }
+        let span = self.compact(s, service, trace);
+        self.raw.push(span);
+    }
+
+    fn compact(&mut self, s: &flowtel_otlp::Span, service: Sym, trace: u32) -> Span {
+        let mut flow = "";
+        let mut step = "";
+        let mut peer_service = "";
+        let mut address = "";
+        let mut port = None;
+        let mut db = "";
+        let mut messaging = "";
+        let mut route = "";
+        let mut template = "";
+        let mut method = "";
+        let mut resend = 0u32;
+        let mut http_status = 0i64;
+        for kv in &s.attributes {
+            let v = &kv.value;
+            match kv.key.as_str() {
+                "flow.name" => flow = v.as_str().unwrap_or(flow),
+                "flow.step" => step = v.as_str().unwrap_or(step),
+                "peer.service" => peer_service = v.as_str().unwrap_or(""),
+                "server.address" => address = v.as_str().unwrap_or(""),
+                "server.port" => port = int_value(v),
+                "db.system.name" => db = v.as_str().unwrap_or(db),
+                "db.system" if db.is_empty() => db = v.as_str().unwrap_or(""),
+                "messaging.system" => messaging = v.as_str().unwrap_or(""),
+                "http.route" => route = v.as_str().unwrap_or(""),
+                "url.template" => template = v.as_str().unwrap_or(""),
+                "http.request.method" => method = v.as_str().unwrap_or(""),
+                "http.request.resend_count" => {
+                    resend = int_value(v).map_or(0, |n| u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+                }
+                "http.response.status_code" => http_status = int_value(v).unwrap_or(0),
+                _ => {}
+            }
+        }
+        let kind = Kind::of(s.kind);
+        let peer = if !kind.is_outgoing() {
+            Sym::EMPTY
+        } else if !peer_service.is_empty() {
+            self.strings.intern(peer_service)
+        } else if !address.is_empty() {
+            match port {
+                Some(p) => self.strings.intern(&format!("{address}:{p}")),
+                None => self.strings.intern(address),
+            }
+        } else if !db.is_empty() {
+            self.strings.intern(db)
+        } else {
+            self.strings.intern(messaging)
+        };
+        let error = s.status.code == StatusCode::Error
+            || (s.status.code == StatusCode::Unset && http_status >= 500);
+        let linked = s.parent_span_id.is_some_and(|p| {
+            s.links
+                .iter()
+                .any(|l| l.span_id == p && l.trace_id == s.trace_id)
+        });
+        Span {
+            span_id: s.span_id,
+            parent_id: s.parent_span_id.unwrap_or_default(),
+            start: s.start_time_unix_nano,
+            end: s.end_time_unix_nano,
+            parent: NO_PARENT,
+            trace,
+            service,
+            name: self.strings.intern(&s.name),
+            step: self.strings.intern(step),
+            flow: self.strings.intern(flow),
+            peer,
+            route: self
+                .strings
+                .intern(if route.is_empty() { template } else { route }),
+            method: self.strings.intern(method),
+            resend_count: resend,
+            kind,
+            flags: (if error { FLAG_ERROR } else { 0 })
+                | (if linked { FLAG_LINKED_TO_PARENT } else { 0 }),
+        }
+    }
+
+    /// Records a reader error as a fatal finding.
+    pub fn add_error(&mut self, err: &ReadError) {
+        self.stats.input_errors += 1;
+        self.findings.push(error_finding(err));
+    }
+
+    /// Groups the spans into traces, links parents, assigns flows.
+    pub fn finish(self) -> TraceSet {
+        let TraceSetBuilder {
+            entries,
+            options,
+            mut strings,
+            raw,
+            trace_ids,
+            trace_index: _,
+            mut stats,
+            invalid_example,
+            mut findings,
+        } = self;
+        let skipped = stats.missing_trace_id + stats.missing_span_id + stats.bad_times;
+        if let Some(mut f) = invalid_example {
+            if skipped > 1 {
+                f.message = format!(
+                    "{} ({} spans skipped in all: {} without trace id, {} without span id, {} with bad timestamps)",
+                    f.message,
+                    skipped,
+                    stats.missing_trace_id,
+                    stats.missing_span_id,
+                    stats.bad_times
+                );
+            }
+            findings.push(f.subject("count", skipped.to_string()));
+        }
+
+        // Group by trace, keeping arrival order within a trace (counting sort).
+        let n_traces = trace_ids.len();
+        let mut starts = vec![0u32; n_traces + 1];
+        for s in &raw {
+            starts[s.trace as usize + 1] += 1;
+        }
+        for i in 0..n_traces {
+            starts[i + 1] += starts[i];
+        }
+        let mut order = vec![0u32; raw.len()];
+        let mut fill = starts.clone();
+        for (i, s) in raw.iter().enumerate() {
+            let slot = &mut fill[s.trace as usize];
+            order[*slot as usize] = i as u32;
+            *slot += 1;
+        }
+        drop(fill);
+
+        let mut spans: Vec<Span> = Vec::with_capacity(raw.len());
+        let mut traces = Vec::with_capacity(n_traces);
+        let mut seen: HashSet<SpanId, RandomState> = HashSet::default();
+        let mut by_id: HashMap<SpanId, u32, RandomState> = HashMap::default();
+        let mut duplicate_example: Option<(TraceId, SpanId)> = None;
+        let mut too_large: Vec<(TraceId, u32)> = Vec::new();
+        let mut cycle_example: Option<TraceId> = None;
+        let mut state: Vec<u8> = Vec::new();
+        for (t, trace_id) in trace_ids.iter().enumerate() {
+            let first = spans.len();
+            seen.clear();
+            let mut dropped = 0u32;
+            for &i in &order[starts[t] as usize..starts[t + 1] as usize] {
+                let s = raw[i as usize];
+                if !seen.insert(s.span_id) {
+                    stats.duplicate_span_ids += 1;
+                    duplicate_example.get_or_insert((*trace_id, s.span_id));
+                    continue;
+                }
+                if (spans.len() - first) as u64 >= u64::from(options.max_trace_spans) {
+                    dropped += 1;
+                    continue;
+                }
+                spans.push(Span {
+                    trace: traces.len() as u32,
+                    ..s
+                });
+            }
+            if dropped > 0 {
+                stats.over_limit += u64::from(dropped);
+                too_large.push((*trace_id, dropped));
+            }
+            let slice = &mut spans[first..];
+            slice.sort_unstable_by(|a, b| {
+                a.start
+                    .cmp(&b.start)
+                    .then(b.end.cmp(&a.end))
+                    .then(a.span_id.cmp(&b.span_id))
+            });
+            by_id.clear();
+            for (i, s) in slice.iter().enumerate() {
+                by_id.insert(s.span_id, (first + i) as u32);
+            }
+            let mut orphans = 0u32;
+            for s in slice.iter_mut() {
+                if s.parent_id.is_zero() {
+                    continue;
+                }
+                match by_id.get(&s.parent_id) {
+                    Some(&p) if s.parent_id != s.span_id => s.parent = p,
+                    Some(_) => {
+                        // Its own parent: the shortest cycle.
+                        stats.cycles_cut += 1;
+                        cycle_example.get_or_insert(*trace_id);
+                    }
+                    None => orphans += 1,
+                }
+            }
+            let cut = cut_cycles(&mut spans[first..], first as u32, &mut state);
+            if cut > 0 {
+                stats.cycles_cut += u64::from(cut);
+                cycle_example.get_or_insert(*trace_id);
+            }
+            stats.orphans += u64::from(orphans);
+            let slice = &spans[first..];
+            let root = slice
+                .iter()
+                .position(|s| s.parent_id.is_zero())
+                .or_else(|| slice.iter().position(|s| !s.has_parent()))
+                .unwrap_or(0);
+            let (flow, flow_source) = assign_flow(slice, root, &entries, &mut strings);
+            traces.push(Trace {
+                trace_id: *trace_id,
+                spans: first as u32..spans.len() as u32,
+                root: (first + root) as u32,
+                flow,
+                flow_source,
+                orphans,
+                dropped,
+            });
+        }
+        drop(raw);
+        drop(order);
+        stats.spans_held = spans.len() as u64;
+        stats.traces = traces.len() as u64;
+
+        if let Some((trace, span)) = duplicate_example {
+            findings.push(
+                Finding::new(
+                    &rules::DUPLICATE_SPAN_ID,
+                    format!(
+                        "{} spans repeat a span id already seen in their trace (first: span {span} in trace {trace}); the first of each was kept",
+                        stats.duplicate_span_ids
+                    ),
+                )
+                .subject("trace_id", trace.to_string())
+                .subject("span_id", span.to_string())
+                .subject("count", stats.duplicate_span_ids.to_string())
+                .help("a batch exported twice, or a broken span id generator: each span needs its own random id"),
+            );
+        }
+        if let Some(trace) = cycle_example {
+            findings.push(
+                Finding::new(
+                    &rules::PARENT_CYCLE,
+                    format!(
+                        "parent links form a cycle in {} place(s) (first in trace {trace}); each was cut at one span, which became a root",
+                        stats.cycles_cut
+                    ),
+                )
+                .subject("trace_id", trace.to_string())
+                .subject("count", stats.cycles_cut.to_string()),
+            );
+        }
+        for (trace, dropped) in too_large.iter().take(10) {
+            findings.push(
+                Finding::new(
+                    &rules::TRACE_TOO_LARGE,
+                    format!(
+                        "trace {trace} has {} spans more than the {} kept per trace; they were skipped",
+                        dropped, options.max_trace_spans
+                    ),
+                )
+                .subject("trace_id", trace.to_string())
+                .subject("count", dropped.to_string())
+                .help("raise `--max-trace-spans`, or split the work into several traces"),
+            );
+        }
+        spans.shrink_to_fit();
+        TraceSet {
+            strings,
+            spans,
+            traces,
+            stats,
+            findings,
+        }
+    }
+}
+
+impl InputSink for TraceSetBuilder {
+    fn batch(&mut self, _at: InputPosition<'_>, batch: &Batch) {
+        self.add_batch(batch);
+    }
+
+    fn error(&mut self, err: &ReadError) {
+        self.add_error(err);
+    }
+}
+
+/// Cuts parent links that form cycles in one trace's spans (`base` is the index of the first);
+/// returns how many were cut.
+fn cut_cycles(spans: &mut [Span], base: u32, state: &mut Vec<u8>) -> u32 {
+    const NEW: u8 = 0;
+    const ACTIVE: u8 = 1;
+    const DONE: u8 = 2;
+    state.clear();
+    state.resize(spans.len(), NEW);
+    let mut cut = 0;
+    for start in 0..spans.len() {
+        if state[start] != NEW {
+            continue;
+        }
+        // Walk up from `start`, marking the chain active; stop at a root or a finished span.
+        let mut i = start;
+        loop {
+            state[i] = ACTIVE;
+            let p = spans[i].parent;
+            if p == NO_PARENT {
+                break;
+            }
+            let pi = (p - base) as usize;
+            match state[pi] {
+                NEW => i = pi,
+                ACTIVE => {
+                    spans[i].parent = NO_PARENT;
+                    cut += 1;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        // Mark the chain done.
+        let mut i = start;
+        while state[i] == ACTIVE {
+            state[i] = DONE;
+            match spans[i].parent {
+                NO_PARENT => break,
+                p => i = (p - base) as usize,
+            }
+        }
+    }
+    cut
+}
+
+fn assign_flow(
+    spans: &[Span],
+    root: usize,
+    entries: &[Entry],
+    strings: &mut Strings,
+) -> (Sym, FlowSource) {
+    if let Some(r) = spans.get(root)
+        && !r.flow.is_empty()
+    {
+        return (r.flow, FlowSource::Attribute);
+    }
+    if let Some(s) = spans.iter().find(|s| !s.flow.is_empty()) {
+        return (s.flow, FlowSource::Attribute);
+    }
+    let server = spans
+        .get(root)
+        .filter(|r| r.kind == Kind::Server)
+        .or_else(|| spans.iter().find(|s| s.kind == Kind::Server));
+    if let Some(s) = server {
+        let name = strings.resolve(s.name);
+        let (method, path) = match (strings.resolve(s.method), strings.resolve(s.route)) {
+            ("", _) | (_, "") => name.split_once(' ').unwrap_or(("", "")),
+            (m, r) => (m, r),
+        };
+        if let Some(e) = entries.iter().find(|e| e.matches(method, path)) {
+            let flow = e.flow.clone();
+            return (strings.intern(&flow), FlowSource::Entry);
+        }
+    }
+    (Sym::EMPTY, FlowSource::None)
+}
+
+fn int_value(v: &AnyValue) -> Option<i64> {
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+fn clamp_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The fatal finding for a reader error, at its file, line and column (or byte offset).
+pub fn error_finding(err: &ReadError) -> Finding {
+    let rule = if err.kind == ErrorKind::Io {
+        &UNREADABLE_INPUT
+    } else {
+        &MALFORMED_TELEMETRY
+    };
+    let mut message = err.message.clone();
+    if err.line.is_none()
+        && let Some(off) = err.byte_offset
+    {
+        message = format!("{message} (at byte {off})");
+    }
+    let mut f = Finding::new(rule, message)
+        .at(Location::new(
+            err.file.to_string(),
+            err.line.map_or(1, clamp_u32),
+            err.column.map_or(1, clamp_u32),
+        ))
+        .severity(Severity::Fatal)
+        .subject("input", err.file.to_string());
+    if err.kind == ErrorKind::TooLarge {
+        f = f.help("raise the limit with `--max-batch-bytes`, or export smaller batches");
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{follows_from_parent, span, with_attr};
+    use crate::testing::{assemble, registry};
+    use flowtel_otlp::SpanKind as K;
+
+    fn ms(n: u64) -> u64 {
+        1_000_000_000 + n * 1_000_000
+    }
+
+    #[test]
+    fn a_trace_spread_over_services_is_assembled_with_parents_and_its_flow() {
+        // Spans arrive out of order, payments' before the gateway's.
+        let set = assemble(vec![
+            (
+                "payments",
+                with_attr(
+                    span(1, 3, 2, "POST /payments/{order}", K::Server, ms(10), ms(40)),
+                    "flow.name",
+                    "checkout",
+                ),
+            ),
+            ("gateway", span(1, 2, 1, "POST", K::Client, ms(5), ms(45))),
+            (
+                "gateway",
+                with_attr(
+                    span(1, 1, 0, "POST /checkout", K::Server, ms(0), ms(50)),
+                    "flow.name",
+                    "checkout",
+                ),
+            ),
+            (
+                "gateway",
+                span(2, 9, 0, "GET /health", K::Server, ms(0), ms(1)),
+            ),
+        ]);
+        assert_eq!(set.traces.len(), 2);
+        let t = &set.traces[0];
+        assert_eq!(set.flow_of(t), Some("checkout"));
+        assert_eq!(t.flow_source, FlowSource::Attribute);
+        assert!(!t.is_partial());
+        let spans = set.spans_of(t);
+        // Sorted by start; parents linked by index.
+        let names: Vec<&str> = spans.iter().map(|s| set.str(s.name)).collect();
+        assert_eq!(names, ["POST /checkout", "POST", "POST /payments/{order}"]);
+        assert_eq!(set.root_of(t).span_id, SpanId(1u64.to_be_bytes()));
+        assert_eq!(spans[1].parent, t.spans.start);
+        assert_eq!(spans[2].parent, t.spans.start + 1);
+        assert_eq!(set.str(spans[2].service), "payments");
+        assert_eq!(set.flow_of(&set.traces[1]), None);
+        assert_eq!(set.stats.spans_held, 4);
+    }
+
+    #[test]
+    fn without_flow_name_the_entry_route_of_the_root_server_span_names_the_flow() {
+        let root = with_attr(
+            with_attr(
+                span(1, 1, 0, "POST", K::Server, ms(0), ms(9)),
+                "http.request.method",
+                "POST",
+            ),
+            "http.route",
+            "/orders/{id}/pay",
+        );
+        // A name-only server span (no route attribute) matches by its `METHOD /path` name.
+        let by_name = span(2, 5, 0, "POST /orders/42/pay", K::Server, ms(0), ms(9));
+        let other = span(3, 7, 0, "POST /unknown", K::Server, ms(0), ms(9));
+        let set = assemble(vec![
+            ("gateway", root),
+            ("gateway", by_name),
+            ("gateway", other),
+        ]);
+        assert_eq!(set.flow_of(&set.traces[0]), Some("checkout"));
+        assert_eq!(set.traces[0].flow_source, FlowSource::Entry);
+        assert_eq!(set.flow_of(&set.traces[1]), Some("checkout"));
+        assert_eq!(set.flow_of(&set.traces[2]), None);
+        assert_eq!(set.traces[2].flow_source, FlowSource::None);
+    }
+
+    #[test]
+    fn the_flow_taken_from_baggage_on_a_downstream_span_assigns_the_trace() {
+        let set = assemble(vec![
+            ("gateway", span(1, 1, 0, "GET /x", K::Server, ms(0), ms(9))),
+            (
+                "payments",
+                with_attr(
+                    span(1, 2, 1, "work", K::Internal, ms(1), ms(2)),
+                    "flow.name",
+                    "login",
+                ),
+            ),
+        ]);
+        assert_eq!(set.flow_of(&set.traces[0]), Some("login"));
+    }
+
+    #[test]
+    fn orphans_become_roots_and_make_the_trace_partial() {
+        let set = assemble(vec![
+            (
+                "gateway",
+                span(1, 1, 0, "POST /checkout", K::Server, ms(0), ms(50)),
+            ),
+            // Its parent (a gateway client span, 2) never arrived.
+            (
+                "payments",
+                span(1, 3, 2, "POST /payments", K::Server, ms(10), ms(40)),
+            ),
+            (
+                "payments",
+                span(1, 4, 3, "authorize", K::Internal, ms(11), ms(39)),
+            ),
+        ]);
+        let t = &set.traces[0];
+        assert!(t.is_partial());
+        assert_eq!(t.orphans, 1);
+        assert_eq!(set.stats.orphans, 1);
+        // The main root is the true root, not the orphan.
+        assert_eq!(set.str(set.root_of(t).name), "POST /checkout");
+        let spans = set.spans_of(t);
+        assert!(spans[1].is_orphan() && !spans[1].has_parent());
+        assert!(spans[2].has_parent());
+    }
+
+    #[test]
+    fn invalid_spans_are_skipped_counted_and_reported_once() {
+        let mut no_trace = span(1, 1, 0, "a", K::Server, ms(0), ms(1));
+        no_trace.trace_id = TraceId::default();
+        let no_span = span(1, 0, 0, "b", K::Server, ms(0), ms(1));
+        let backwards = span(1, 3, 0, "c", K::Server, ms(5), ms(1));
+        let unset = span(1, 4, 0, "d", K::Server, 0, 0);
+        let good = span(1, 5, 0, "e", K::Server, ms(0), ms(1));
+        let set = assemble(vec![
+            ("s", no_trace),
+            ("s", no_span),
+            ("s", backwards),
+            ("s", unset),
+            ("s", good),
+        ]);
+        assert_eq!(set.stats.spans_read, 5);
+        assert_eq!(set.stats.spans_held, 1);
+        assert_eq!(
+            (
+                set.stats.missing_trace_id,
+                set.stats.missing_span_id,
+                set.stats.bad_times
+            ),
+            (1, 1, 2)
+        );
+        let f: Vec<_> = set
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == "FT0603")
+            .collect();
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("span `a` has no trace id"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].message.contains("4 spans skipped"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn a_duplicate_span_id_keeps_the_first_span_and_is_counted() {
+        let set = assemble(vec![
+            ("s", span(1, 1, 0, "first", K::Server, ms(0), ms(10))),
+            ("s", span(1, 1, 0, "again", K::Server, ms(0), ms(20))),
+            ("s", span(1, 2, 1, "child", K::Internal, ms(1), ms(2))),
+        ]);
+        assert_eq!(set.stats.duplicate_span_ids, 1);
+        assert_eq!(set.spans.len(), 2);
+        assert_eq!(set.str(set.spans[0].name), "first");
+        assert!(set.findings.iter().any(|f| f.rule.id == "FT0604"));
+    }
+
+    #[test]
+    fn parent_cycles_are_cut_and_reported() {
+        let set = assemble(vec![
+            ("s", span(1, 1, 3, "a", K::Internal, ms(0), ms(10))),
+            ("s", span(1, 2, 1, "b", K::Internal, ms(1), ms(9))),
+            ("s", span(1, 3, 2, "c", K::Internal, ms(2), ms(8))),
+            ("s", span(1, 4, 4, "self", K::Internal, ms(2), ms(8))),
+            ("s", span(1, 5, 3, "d", K::Internal, ms(3), ms(4))),
+        ]);
+        assert_eq!(set.stats.cycles_cut, 2);
+        // Every span reaches a root by following parents.
+        for (i, s) in set.spans.iter().enumerate() {
+            let mut p = s.parent;
+            let mut steps = 0;
+            while p != NO_PARENT {
+                p = set.spans[p as usize].parent;
+                steps += 1;
+                assert!(steps <= set.spans.len(), "span {i} loops");
+            }
+        }
+        assert!(set.findings.iter().any(|f| f.rule.id == "FT0605"));
+    }
+
+    #[test]
+    fn spans_over_the_per_trace_limit_are_dropped_and_reported() {
+        let reg = registry();
+        let mut b = TraceSetBuilder::new(&reg, AssemblyOptions { max_trace_spans: 3 });
+        for i in 1..=5u64 {
+            b.add_span("s", &span(7, i, 0, "x", K::Internal, ms(i), ms(i + 1)));
+        }
+        let set = b.finish();
+        assert_eq!(set.spans.len(), 3);
+        assert_eq!(set.traces[0].dropped, 2);
+        assert!(set.traces[0].is_partial());
+        assert_eq!(set.stats.over_limit, 2);
+        assert!(set.findings.iter().any(|f| f.rule.id == "FT0606"));
+    }
+
+    #[test]
+    fn outgoing_spans_name_their_peer_and_links_to_the_parent_mark_async_work() {
+        let client = with_attr(
+            with_attr(
+                span(1, 2, 1, "SELECT", K::Client, ms(1), ms(2)),
+                "db.system.name",
+                "postgresql",
+            ),
+            "server.address",
+            "db.internal",
+        );
+        let http = crate::synth::with_int(
+            with_attr(
+                span(1, 3, 1, "GET", K::Client, ms(1), ms(2)),
+                "server.address",
+                "10.0.0.1",
+            ),
+            "server.port",
+            8080,
+        );
+        let consumer = follows_from_parent(span(1, 4, 1, "process", K::Consumer, ms(3), ms(4)));
+        let set = assemble(vec![
+            ("a", span(1, 1, 0, "root", K::Server, ms(0), ms(5))),
+            ("a", client),
+            ("a", http),
+            ("b", consumer),
+        ]);
+        let peers: Vec<&str> = set.spans.iter().map(|s| set.str(s.peer)).collect();
+        assert_eq!(peers, ["", "db.internal", "10.0.0.1:8080", ""]);
+        assert!(set.spans[3].is_linked_to_parent());
+        assert!(!set.spans[1].is_linked_to_parent());
+    }
+
+    #[test]
+    fn a_held_span_is_compact() {
+        assert!(
+            std::mem::size_of::<Span>() <= 80,
+            "{}",
+            std::mem::size_of::<Span>()
+        );
+    }
+
+    #[test]
+    fn reads_files_and_reports_unreadable_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("t.jsonl");
+        std::fs::write(
+            &good,
+            concat!(
+                r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"gateway"}}]},"scopeSpans":[{"spans":["#,
+                r#"{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"POST /checkout","kind":2,"startTimeUnixNano":"100","endTimeUnixNano":"200"}"#,
+                "]}]}]}\n",
+                r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"payments"}}]},"scopeSpans":[{"spans":["#,
+                r#"{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b175","parentSpanId":"eee19b7ec3c1b174","name":"pay","kind":2,"startTimeUnixNano":"120","endTimeUnixNano":"150"}"#,
+                "]}]}]}\n"
+            ),
+        )
+        .unwrap();
+        let missing = dir.path().join("missing.jsonl");
+        let set = TraceSet::read(
+            &[good.display().to_string(), missing.display().to_string()],
+            &ReadOptions::default(),
+            &registry(),
+        );
+        assert_eq!(set.traces.len(), 1);
+        assert_eq!(set.flow_of(&set.traces[0]), Some("checkout"));
+        assert_eq!(set.spans[1].parent, 0);
+        assert!(set.has_input_errors());
+        let fatal = set
+            .findings
+            .iter()
+            .find(|f| f.severity == Severity::Fatal)
+            .unwrap();
+        assert!(
+            fatal
+                .location
+                .as_ref()
+                .unwrap()
+                .file
+                .ends_with("missing.jsonl")
+        );
+    }
+}

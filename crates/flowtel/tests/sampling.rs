@@ -1,0 +1,193 @@
+//! Flow-aware head sampling end to end in memory, with the bundled conventions (browse at 10%,
+//! checkout at 100%): sampled-out traces are absent, kept ones whole and marked with their
+//! threshold in `tracestate`, and RED metrics count every flow whatever the ratio.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+
+use common::{conventions, points};
+use flowtel::FlowSampler;
+use flowtel::sampling::ratio_of_threshold;
+use opentelemetry::trace::{
+    SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
+use tracing::field::Empty;
+
+fn flow(name: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        target: "flowtel::flow",
+        "flow",
+        flowtel.kind = "flow",
+        flow.name = name,
+        otel.name = name,
+        outcome = Empty,
+        error.type = Empty,
+    )
+}
+
+fn step(name: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        target: "flowtel::step",
+        "step",
+        flowtel.kind = "step",
+        flow.step = name,
+        flow.name = Empty,
+        otel.name = name,
+        outcome = Empty,
+        error.type = Empty,
+    )
+}
+
+#[test]
+fn browse_is_sampled_checkout_kept_whole_and_metrics_count_everything() {
+    let (telemetry, dispatch) = flowtel::init(conventions())
+        .service("catalog", "1.0.0")
+        .in_memory()
+        .build()
+        .expect("telemetry");
+    let (browses, checkouts) = (3000usize, 300usize);
+    tracing::dispatcher::with_default(&dispatch, || {
+        for i in 0..browses + checkouts {
+            let browsing = i < browses;
+            let f = flow(if browsing { "browse" } else { "checkout" });
+            let _f = f.enter();
+            {
+                let s = step(if browsing {
+                    "catalog.search"
+                } else {
+                    "cart.load"
+                });
+                let _s = s.enter();
+                s.record("outcome", "ok");
+            }
+            f.record("outcome", "ok");
+        }
+    });
+    let metrics = telemetry.finished_metrics().expect("metrics");
+    telemetry.flush();
+    let spans = telemetry.finished_spans();
+
+    // Metrics are never sampled: every browse and checkout is counted.
+    let requests = points(&metrics, "flow.requests");
+    let count = |flow: &str| {
+        requests
+            .iter()
+            .filter(|p| p.attrs.contains(&("flow.name".into(), flow.into())))
+            .map(|p| p.value)
+            .sum::<f64>()
+    };
+    assert_eq!(count("browse"), browses as f64);
+    assert_eq!(count("checkout"), checkouts as f64);
+
+    let mut by_trace: HashMap<TraceId, Vec<&opentelemetry_sdk::trace::SpanData>> = HashMap::new();
+    for s in &spans {
+        by_trace
+            .entry(s.span_context.trace_id())
+            .or_default()
+            .push(s);
+    }
+    let roots = |name: &str| {
+        spans
+            .iter()
+            .filter(|s| s.name == name && s.parent_span_id == SpanId::INVALID)
+            .collect::<Vec<_>>()
+    };
+    // Every checkout trace, whole, marked 100%.
+    let checkout = roots("checkout");
+    assert_eq!(checkout.len(), checkouts);
+    for root in &checkout {
+        assert_eq!(root.span_context.trace_state().get("ot"), Some("th:0"));
+        assert_eq!(
+            by_trace[&root.span_context.trace_id()].len(),
+            2,
+            "flow and step"
+        );
+    }
+    // About 10% of browse traces (binomial, 4.4 standard deviations: fails once in 10^5 runs).
+    let browse = roots("browse");
+    let (n, p) = (browses as f64, 0.1);
+    let sd = (n * p * (1.0 - p)).sqrt();
+    let kept = browse.len() as f64;
+    assert!(
+        (kept - n * p).abs() <= 4.4 * sd,
+        "{kept} of {browses} browse traces kept"
+    );
+    for root in &browse {
+        let th = root.span_context.trace_state().get("ot").unwrap();
+        let ratio = ratio_of_threshold(th.strip_prefix("th:").unwrap()).unwrap();
+        assert!((ratio - 0.1).abs() < 1e-12);
+        let trace = &by_trace[&root.span_context.trace_id()];
+        assert_eq!(trace.len(), 2, "kept browse traces are whole");
+        // The step inherits the decision and the threshold.
+        assert!(
+            trace
+                .iter()
+                .all(|s| s.span_context.trace_state().get("ot") == Some(th))
+        );
+    }
+    // No orphan: every exported span's trace has its root.
+    let root_traces: HashSet<TraceId> = spans
+        .iter()
+        .filter(|s| s.parent_span_id == SpanId::INVALID)
+        .map(|s| s.span_context.trace_id())
+        .collect();
+    assert!(
+        spans
+            .iter()
+            .all(|s| root_traces.contains(&s.span_context.trace_id()))
+    );
+}
+
+#[test]
+fn below_the_root_the_parent_decides_even_across_services() {
+    let sampler = FlowSampler::new(&conventions());
+    let checkout = [KeyValue::new("flow.name", "checkout")];
+    let remote = |sampled: bool| {
+        let flags = if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        let state = TraceState::from_key_value([("ot", "th:e6666666666666")]).unwrap();
+        Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(7u128),
+            SpanId::from(9u64),
+            flags,
+            true,
+            state,
+        ))
+    };
+    let decide = |cx: Option<&Context>, attrs: &[KeyValue]| {
+        sampler.should_sample(
+            cx,
+            TraceId::from(7u128),
+            "POST /payments/{order}",
+            &SpanKind::Server,
+            attrs,
+            &[],
+        )
+    };
+    // A checkout request whose caller dropped the trace stays dropped, and vice versa.
+    assert_eq!(
+        decide(Some(&remote(false)), &checkout).decision,
+        SamplingDecision::Drop
+    );
+    let kept = decide(Some(&remote(true)), &checkout);
+    assert_eq!(kept.decision, SamplingDecision::RecordAndSample);
+    assert_eq!(kept.trace_state.get("ot"), Some("th:e6666666666666"));
+    // At a root, the flow decides: checkout is always kept.
+    for id in 1..200u128 {
+        let r = sampler.should_sample(
+            None,
+            TraceId::from(id * 0x9e37_79b9_7f4a_7c15),
+            "checkout",
+            &SpanKind::Internal,
+            &checkout,
+            &[],
+        );
+        assert_eq!(r.decision, SamplingDecision::RecordAndSample);
+    }
+}
