@@ -33,6 +33,18 @@ struct MapShape {
     additional: Option<Box<Shape>>,
 }
 
+impl MapShape {
+    /// Index of a declared key. Most mappings declare a handful of keys: comparing them is
+    /// cheaper than hashing the key, and this runs for every key of every file.
+    fn position(&self, key: &str) -> Option<usize> {
+        if self.props.len() <= 24 {
+            self.props.iter().position(|(k, _)| k == key)
+        } else {
+            self.index.get(key).copied()
+        }
+    }
+}
+
 /// The compiled shape of a conventions file.
 pub fn registry_shape() -> &'static Shape {
     static SHAPE: OnceLock<Shape> = OnceLock::new();
@@ -112,8 +124,8 @@ pub fn check(
             let Some(m) = &shape.mapping else { return };
             let mut unknown = Vec::new();
             for (key, value) in map.iter_mut() {
-                match (m.index.get(key.as_str()), &m.additional) {
-                    (Some(&i), _) => check(value, &m.props[i].1, file, sources, findings),
+                match (m.position(key.as_str()), &m.additional) {
+                    (Some(i), _) => check(value, &m.props[i].1, file, sources, findings),
                     (None, Some(add)) => check(value, add, file, sources, findings),
                     (None, None) if m.closed => unknown.push(key.clone()),
                     (None, None) => {}

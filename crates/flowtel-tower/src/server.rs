@@ -18,7 +18,7 @@ use std::time::Instant;
 use axum::extract::MatchedPath;
 use flowtel::meter::{Histogram, Labels};
 use flowtel::propagation::{FlowPropagator, flow_from_context};
-use flowtel::{Meter, Saturation, Telemetry};
+use flowtel::{Held, Meter, Saturation, Telemetry};
 use http::{Request, Response};
 use opentelemetry::{KeyValue, StringValue};
 use pin_project_lite::pin_project;
@@ -262,7 +262,14 @@ where
             );
         }
         let _ = span.set_parent(parent);
-        let active = InFlight::start(&self.shared, method, scheme, flow.clone());
+        // In flight until the response is recorded or the future dropped unfinished.
+        let active = {
+            let mut l = Labels::<3>::new();
+            l.push(KeyValue::new("http.request.method", method));
+            l.push(KeyValue::new("url.scheme", scheme));
+            l.push(flow.clone().map(|f| KeyValue::new("flow.name", f)));
+            self.shared.active.hold(l.as_slice())
+        };
         let future = {
             let _entered = span.enter();
             self.inner.call(req)
@@ -284,49 +291,8 @@ where
     }
 }
 
-/// One request counted in `http.server.active_requests` until dropped: when the response is
-/// recorded, or when the request's future is dropped unfinished (client gone, timeout).
-struct InFlight {
-    shared: Arc<Shared>,
-    method: &'static str,
-    scheme: &'static str,
-    flow: Option<StringValue>,
-}
-
-impl InFlight {
-    fn start(
-        shared: &Arc<Shared>,
-        method: &'static str,
-        scheme: &'static str,
-        flow: Option<StringValue>,
-    ) -> InFlight {
-        let f = InFlight {
-            shared: shared.clone(),
-            method,
-            scheme,
-            flow,
-        };
-        f.shared.active.add(1, f.labels().as_slice());
-        f
-    }
-
-    fn labels(&self) -> Labels<3> {
-        let mut l = Labels::<3>::new();
-        l.push(KeyValue::new("http.request.method", self.method));
-        l.push(KeyValue::new("url.scheme", self.scheme));
-        l.push(self.flow.clone().map(|f| KeyValue::new("flow.name", f)));
-        l
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.shared.active.add(-1, self.labels().as_slice());
-    }
-}
-
 struct Done<C> {
-    _active: InFlight,
+    _active: Held,
     start: Instant,
     method: &'static str,
     scheme: &'static str,

@@ -22,7 +22,9 @@ use opentelemetry_sdk::metrics::{
     Aggregation, InMemoryMetricExporter, Instrument as SdkInstrument, PeriodicReader,
     SdkMeterProvider, Stream, data::ResourceMetrics,
 };
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, InMemorySpanExporter, SdkTracerProvider, SpanData,
+};
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -34,6 +36,7 @@ use crate::layer::FlowLayer;
 use crate::meter::Meter;
 use crate::propagation::FlowPropagator;
 use crate::redact::{RedactingSpanExporter, Redactor};
+use crate::shutdown::{CountingProcessor, CountingSpanExporter, SpanAccounting};
 use crate::violations::Violations;
 
 /// Starts configuring telemetry for a service that follows `conventions`.
@@ -47,6 +50,7 @@ pub fn init(conventions: Conventions) -> TelemetryBuilder {
         prometheus: None,
         metric_interval: None,
         filter: None,
+        shutdown_timeout: None,
         context_activation: true,
     }
 }
@@ -141,6 +145,7 @@ pub struct TelemetryBuilder {
     prometheus: Option<SocketAddr>,
     metric_interval: Option<Duration>,
     filter: Option<String>,
+    shutdown_timeout: Option<Duration>,
     context_activation: bool,
 }
 
@@ -226,6 +231,15 @@ impl TelemetryBuilder {
         self
     }
 
+    /// How long dropping the [`Telemetry`] may take to export what is pending, whatever the
+    /// collector does (default [`crate::shutdown::DEFAULT_SHUTDOWN_TIMEOUT`], or
+    /// `FLOWTEL_SHUTDOWN_TIMEOUT` in milliseconds); what is not sent by then is counted as
+    /// `export-dropped` and reported once.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
     /// Installs globally: the subscriber, the propagator and the meter provider.
     pub fn install(self) -> Result<Telemetry, InitError> {
         let (telemetry, dispatch) = self.build()?;
@@ -272,12 +286,30 @@ impl TelemetryBuilder {
         ) -> RedactingSpanExporter<E> {
             RedactingSpanExporter::new(e, redactor.clone(), violations.clone())
         }
+        // Spans through the batch processor, for what a bounded shutdown could not send.
+        let accounting = Arc::new(SpanAccounting::default());
+        fn batch<E: opentelemetry_sdk::trace::SpanExporter + 'static>(
+            exporter: E,
+            accounting: &Arc<SpanAccounting>,
+        ) -> CountingProcessor<BatchSpanProcessor> {
+            CountingProcessor::new(
+                BatchSpanProcessor::builder(exporter).build(),
+                accounting.clone(),
+            )
+        }
         let mut memory = None;
         match &self.export {
             #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
             Export::Otlp { endpoint } => {
                 let (spans, metrics) = otlp_exporters(endpoint.as_deref())?;
-                traces = traces.with_batch_exporter(redacting(spans, &redactor, &violations));
+                traces = traces.with_span_processor(batch(
+                    redacting(
+                        CountingSpanExporter::new(spans, accounting.clone()),
+                        &redactor,
+                        &violations,
+                    ),
+                    &accounting,
+                ));
                 meters = meters.with_reader(
                     self.periodic(CountingMetricExporter::new(metrics, violations.clone())),
                 );
@@ -302,7 +334,14 @@ impl TelemetryBuilder {
                     .map_err(io("traces.jsonl"))?;
                 let metrics = JsonLinesMetricExporter::append(&dir.join("metrics.jsonl"))
                     .map_err(io("metrics.jsonl"))?;
-                traces = traces.with_batch_exporter(redacting(spans, &redactor, &violations));
+                traces = traces.with_span_processor(batch(
+                    redacting(
+                        CountingSpanExporter::new(spans, accounting.clone()),
+                        &redactor,
+                        &violations,
+                    ),
+                    &accounting,
+                ));
                 meters = meters.with_reader(self.periodic(metrics));
             }
             Export::InMemory => {
@@ -361,7 +400,13 @@ impl TelemetryBuilder {
             )
             .with(filter);
         let propagator = FlowPropagator::new(Some(violations));
+        let batched = matches!(self.export, Export::Otlp { .. } | Export::JsonLines(_));
         let telemetry = Telemetry {
+            accounting: batched.then_some(accounting),
+            shutdown_timeout: self
+                .shutdown_timeout
+                .or_else(crate::shutdown::timeout_from_env)
+                .unwrap_or(crate::shutdown::DEFAULT_SHUTDOWN_TIMEOUT),
             tracer_provider,
             meter_provider,
             meter,
@@ -515,6 +560,8 @@ fn otlp_exporters(endpoint: Option<&str>) -> Result<OtlpPair, InitError> {
 
 /// The running telemetry of a service. Dropping it flushes and shuts down the providers.
 pub struct Telemetry {
+    accounting: Option<Arc<SpanAccounting>>,
+    shutdown_timeout: Duration,
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
     meter: Meter,
@@ -596,15 +643,16 @@ impl Telemetry {
 }
 
 impl Drop for Telemetry {
+    /// Exports what is pending and shuts the providers down within the shutdown deadline
+    /// ([`TelemetryBuilder::shutdown_timeout`]), whatever the collector does.
     fn drop(&mut self) {
-        let _ = self.tracer_provider.force_flush();
-        let _ = self.meter_provider.force_flush();
-        let _ = self
-            .tracer_provider
-            .shutdown_with_timeout(Duration::from_secs(5));
-        let _ = self
-            .meter_provider
-            .shutdown_with_timeout(Duration::from_secs(5));
+        crate::shutdown::shut_down(
+            &self.tracer_provider,
+            &self.meter_provider,
+            self.shutdown_timeout,
+            self.accounting.as_deref(),
+            self.meter.violations(),
+        );
     }
 }
 

@@ -30,6 +30,7 @@ pub mod redact;
 pub mod sampling;
 pub mod saturation;
 pub mod scrape;
+pub mod shutdown;
 pub mod violations;
 
 pub use error_kind::ErrorKind;
@@ -40,7 +41,7 @@ pub use meter::Meter;
 pub use propagation::FlowPropagator;
 pub use redact::hash_pii;
 pub use sampling::FlowSampler;
-pub use saturation::{Saturation, Tracked};
+pub use saturation::{Held, Saturation, Tracked};
 pub use violations::{Rule, Violations};
 
 pub use flowtel_macros::{conventions, flow, flow_span, saturation, step, step_span};

@@ -359,6 +359,12 @@ impl UpDownCounter {
             l.with_series(attrs, |h| h.add(value));
         }
     }
+
+    /// The SDK handle of the series `attrs` belongs to once enforced, to record the same
+    /// series again without looking it up (`None` when the metric is unknown).
+    pub fn series(&self, attrs: &[KeyValue]) -> Option<BoundUpDownCounter<i64>> {
+        self.0.as_ref().map(|l| l.with_series(attrs, |h| h.clone()))
+    }
 }
 
 /// A gauge of a registry metric.

@@ -116,6 +116,30 @@ impl Saturation {
         }
     }
 
+    /// Like [`Saturation::track`], but the guard owns what it needs (no borrow of the labels
+    /// or the handle), and the series is looked up once for both the increment and the
+    /// decrement: for per-request accounting such as in-flight requests.
+    #[must_use = "the unit is released when the guard is dropped"]
+    pub fn hold(&self, labels: &[KeyValue]) -> Held {
+        let Some(s) = &self.0 else {
+            return Held(None);
+        };
+        match &s.level {
+            Level::UpDown(c) => {
+                let series = c.series(labels);
+                if let Some(h) = &series {
+                    h.add(1);
+                }
+                s.export_limit(labels);
+                Held(series)
+            }
+            Level::Gauge(_) => {
+                s.misuse("hold a unit of", "gauge", "set");
+                Held(None)
+            }
+        }
+    }
+
     /// Counts one unit in the series `labels` until the returned guard is dropped: a request
     /// in flight, a connection checked out (`updown_counter` signals).
     #[must_use = "the unit is released when the guard is dropped"]
@@ -146,6 +170,24 @@ impl SaturationInner {
                 self.name
             )
         });
+    }
+}
+
+/// One unit of a saturation signal, released on drop; see [`Saturation::hold`].
+#[must_use = "the unit is released when the guard is dropped"]
+pub struct Held(Option<opentelemetry::metrics::BoundUpDownCounter<i64>>);
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Held").field(&self.0.is_some()).finish()
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(h) = &self.0 {
+            h.add(-1);
+        }
     }
 }
 

@@ -99,13 +99,22 @@ fn run(args: &Args) -> Result<(), String> {
         "sent {} requests: {} ok, {} client errors, {} failures",
         summary.sent, summary.ok, summary.client_errors, summary.failures
     );
-    for (name, tel) in [("gateway", &gateway_tel), ("payments", &payments_tel)] {
-        for (rule, n) in tel.violations().snapshot() {
+    let counters = [
+        ("gateway", gateway_tel.violations().clone()),
+        ("payments", payments_tel.violations().clone()),
+    ];
+    // Both services flush and shut down at once: each drop is bounded by the shutdown
+    // deadline (FLOWTEL_SHUTDOWN_TIMEOUT), so the process exits within one deadline even when
+    // the collector hangs.
+    std::thread::scope(|s| {
+        s.spawn(move || drop(gateway_tel));
+        s.spawn(move || drop(payments_tel));
+    });
+    for (name, violations) in &counters {
+        for (rule, n) in violations.snapshot() {
             eprintln!("{name}: flowtel.violations{{rule={rule}}} = {n}");
         }
     }
-    drop(gateway_tel);
-    drop(payments_tel);
     if let Some(dir) = &args.out {
         eprintln!(
             "wrote {}/traces.jsonl and {}/metrics.jsonl",

@@ -87,3 +87,62 @@ fn sends_otlp_http_to_a_receiver() {
         std::collections::BTreeSet::from(["gateway".to_owned(), "payments".to_owned()])
     );
 }
+
+/// Runs the example against `addr` with a 1 s shutdown deadline; returns the time from the end
+/// of the load (the `sent N requests` line) to the process's exit, and its stderr.
+fn shutdown_time(addr: std::net::SocketAddr) -> (std::time::Duration, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_example-checkout"))
+        .args(["--otlp", &format!("http://{addr}"), "--requests", "300"])
+        .env_remove("FLOWTEL_CONVENTIONS")
+        .env_remove("OTEL_SERVICE_NAME")
+        .env("FLOWTEL_SHUTDOWN_TIMEOUT", "1000")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the example");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut text = String::new();
+    let mut served = None;
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        if line.starts_with("sent ") {
+            served = Some(std::time::Instant::now());
+        }
+        text.push_str(&line);
+        line.clear();
+    }
+    let status = child.wait().unwrap();
+    let took = served.expect("the load ran").elapsed();
+    assert!(status.success(), "{text}");
+    (took, text)
+}
+
+#[test]
+fn exits_within_the_deadline_with_a_hung_or_refusing_collector() {
+    // Accepts connections and reads, never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_addr = hung.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in hung.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let refusing = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    for (name, addr) in [("hung", hung_addr), ("refusing", refusing)] {
+        let (took, stderr) = shutdown_time(addr);
+        println!("{name}: exited {took:?} after the load");
+        // Deadline 1 s, plus 1 s.
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "{name} collector: exit took {took:?}\n{stderr}"
+        );
+        assert!(
+            stderr.contains("flowtel.violations{rule=export-dropped}"),
+            "{name}: drops are counted\n{stderr}"
+        );
+    }
+}

@@ -174,6 +174,22 @@ declare_rule!(MALFORMED_TELEMETRY, "FT0121", "malformed-telemetry", Fatal,
     good: "{\"resourceSpans\": [{\"scopeSpans\": []}]}",
 );
 
+declare_rule!(SATURATION_LIMIT_MISSING, "FT0140", "saturation-limit-missing", Error,
+    summary: "A saturation signal exported without its declared limit.",
+    what: "For every metric the conventions declare with `saturation`, checks that the telemetry also carries its limit gauge `<name>.limit` (the flowtel SDK exports it beside the signal).",
+    why: "Saturation alerts and dashboards divide the signal by its limit; without the limit series they cannot say how full the resource is.",
+    bad: "orders.queue.depth{queue.name=authorizations} 12   # and no orders.queue.depth.limit",
+    good: "orders.queue.depth{queue.name=authorizations} 12\norders.queue.depth.limit{queue.name=authorizations} 64",
+);
+
+declare_rule!(SATURATION_LIMIT_MISMATCH, "FT0141", "saturation-limit-mismatch", Error,
+    summary: "An exported saturation limit that differs from the declared one.",
+    what: "Compares every point of a `<name>.limit` gauge with the `saturation.limit` the conventions declare for `<name>`.",
+    why: "The conventions are the one place capacities are stated; a service exporting another limit makes its saturation alerts disagree with everyone else's.",
+    bad: "orders.queue.depth.limit 100   # the conventions say limit: 64",
+    good: "orders.queue.depth.limit 64",
+);
+
 /// Every telemetry rule, in id order.
 pub static RULES: &[&Rule] = &[
     &UNKNOWN_METRIC,
@@ -197,4 +213,6 @@ pub static RULES: &[&Rule] = &[
     &PROMETHEUS_COLON_IN_NAME,
     &PROMETHEUS_MISSING_HELP,
     &MALFORMED_TELEMETRY,
+    &SATURATION_LIMIT_MISSING,
+    &SATURATION_LIMIT_MISMATCH,
 ];

@@ -54,7 +54,16 @@ pub struct TelemetryLinter<'r> {
     span_names: FastMap<u64, bool>,
     /// Span-convention verdicts by span shape.
     span_shapes: span_conventions::Shapes,
+    /// Saturation signals seen (first place) and whether their limit gauge was seen.
+    saturation: FastMap<&'r str, SaturationSeen>,
     stats: Stats,
+}
+
+/// What the input showed of one saturation signal.
+#[derive(Debug, Default)]
+struct SaturationSeen {
+    signal_at: Option<Location>,
+    limit_seen: bool,
 }
 
 /// What a lint run has seen so far.
@@ -95,6 +104,7 @@ impl<'r> TelemetryLinter<'r> {
             series,
             span_names: fast_map(),
             span_shapes: Default::default(),
+            saturation: fast_map(),
             stats: Stats::default(),
         }
     }
@@ -136,6 +146,27 @@ impl<'r> TelemetryLinter<'r> {
     }
 
     fn whole_input(&mut self) {
+        let mut missing: Vec<(&str, Option<Location>)> = self
+            .saturation
+            .iter()
+            .filter(|(_, s)| s.signal_at.is_some() && !s.limit_seen)
+            .map(|(n, s)| (*n, s.signal_at.clone()))
+            .collect();
+        missing.sort_by_key(|(n, _)| *n);
+        for (name, at) in missing {
+            let limit = flowtel_conventions::Metric::limit_metric_name(name);
+            self.found.push(
+                Finding::new(
+                    &rules::SATURATION_LIMIT_MISSING,
+                    format!("saturation signal `{name}` is exported without its limit gauge `{limit}`"),
+                )
+                .at(at)
+                .subject("metric", name)
+                .help(format!(
+                    "record `{name}` through the flowtel SDK's saturation handle, which exports `{limit}`, or export `{limit}` with the declared limit yourself"
+                )),
+            );
+        }
         for (name, info) in &self.ix.metrics {
             let s = &self.series[info.series];
             if s.count() as u64 <= u64::from(info.limit) {

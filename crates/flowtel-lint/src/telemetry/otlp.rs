@@ -223,6 +223,9 @@ impl<'r> TelemetryLinter<'r> {
                     .help(format!("create the instrument with unit `{}`", decl.unit))
                 });
             }
+            self.saturation(name, decl, metric, &|pi| {
+                location(&batch.origin, m.point_pointer(pi))
+            });
             for (pi, point) in metric.points.iter().enumerate() {
                 self.point(name, &point.attributes, &|i| match i {
                     Some(i) => location(
@@ -623,6 +626,55 @@ impl<'r> TelemetryLinter<'r> {
             s.first_over = Some(loc(None));
         }
         self.flow(None, fa, loc);
+    }
+}
+
+impl<'r> TelemetryLinter<'r> {
+    /// Saturation signals and their limit gauges: remembers where a signal was seen and
+    /// whether its limit was, and compares every exported limit with the declared one.
+    fn saturation(
+        &mut self,
+        name: &'r str,
+        decl: &flowtel_conventions::Metric,
+        metric: &flowtel_otlp::Metric,
+        loc: &dyn Fn(usize) -> Location,
+    ) {
+        if decl.saturation.is_some() {
+            let seen = self.saturation.entry(name).or_default();
+            if seen.signal_at.is_none() && !metric.points.is_empty() {
+                seen.signal_at = Some(loc(0));
+            }
+            return;
+        }
+        let reg = self.ix.reg;
+        let Some((signal, declared)) = name.strip_suffix(".limit").and_then(|signal| {
+            let (key, m) = reg.metrics.get_key_value(signal)?;
+            Some((key.as_str(), m.saturation.as_ref()?.limit))
+        }) else {
+            return;
+        };
+        self.saturation.entry(signal).or_default().limit_seen = true;
+        for (pi, p) in metric.points.iter().enumerate() {
+            let Some(v) = p.as_double.or(p.as_int.map(|i| i as f64)) else {
+                continue;
+            };
+            if v != declared {
+                let got = v.to_string();
+                self.found.report((rules::SATURATION_LIMIT_MISMATCH.id, name, got.as_str()), || {
+                    Finding::new(
+                        &rules::SATURATION_LIMIT_MISMATCH,
+                        format!(
+                            "`{name}` is exported as {v}, but the conventions declare `saturation.limit: {declared}` for `{signal}`"
+                        ),
+                    )
+                    .at(loc(pi))
+                    .subject("metric", signal)
+                    .subject("expected", declared.to_string())
+                    .subject("found", v.to_string())
+                    .help("export the limit the conventions declare (the flowtel SDK does), or change the declaration")
+                });
+            }
+        }
     }
 }
 

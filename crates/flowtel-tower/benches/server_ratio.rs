@@ -1,0 +1,228 @@
+//! Interleaved comparison of a request through flowtel's server layer and through
+//! `opentelemetry-instrumentation-tower` 0.19, reporting the median of per-round ratios.
+//!
+//! Run: `cargo bench -p flowtel-tower --bench server_ratio`. Criterion runs one function after
+//! the other, so on a shared machine a load change between them shows up as a difference;
+//! here every round runs each variant for the same number of requests back to back, and the
+//! ratio is taken within the round. Variants: flowtel as `flowtel::init` sets it up (context
+//! activation on, `http.server.active_requests` recorded), flowtel in the fast mode
+//! (`context_activation(false)`), flowtel without the active-requests signal (its cost), the
+//! OpenTelemetry contrib middleware, and the bare router. Both instrumented sides share one SDK
+//! setup whose span processor discards ended spans, as in the `server` benchmark.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::post;
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
+use tower::ServiceExt;
+use tracing_subscriber::layer::SubscriberExt;
+
+#[derive(Debug)]
+struct Discard;
+
+impl SpanProcessor for Discard {
+    fn on_start(&self, _span: &mut Span, _cx: &opentelemetry::Context) {}
+    fn on_end(&self, _span: SpanData) {}
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+fn conventions() -> flowtel_conventions::Registry {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
+    let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read_to_string(root.join(f)).unwrap(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    (*flowtel::__private::embedded("shop.yaml", &refs)).clone()
+}
+
+fn providers() -> (SdkTracerProvider, SdkMeterProvider) {
+    let tracer = SdkTracerProvider::builder()
+        .with_span_processor(Discard)
+        .build();
+    let reader = PeriodicReader::builder(InMemoryMetricExporter::default())
+        .with_interval(Duration::from_secs(3600))
+        .build();
+    (
+        tracer,
+        SdkMeterProvider::builder().with_reader(reader).build(),
+    )
+}
+
+fn routes() -> Router {
+    Router::new().route("/orders/{id}/pay", post(|| async { "paid" }))
+}
+
+fn request(i: u64) -> http::Request<Body> {
+    http::Request::post(format!("/orders/{i}/pay"))
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// One variant: an app and the dispatch it runs under.
+struct Variant {
+    name: &'static str,
+    app: Router,
+    dispatch: tracing::Dispatch,
+}
+
+fn flowtel_variant(
+    name: &'static str,
+    registry: flowtel_conventions::Registry,
+    activation: bool,
+) -> Variant {
+    let (tracer, meters) = providers();
+    let meter = flowtel::Meter::new(std::sync::Arc::new(registry), meters.meter("flowtel"));
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(flowtel::FlowLayer::new(&meter))
+            .with(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer.tracer("flowtel"))
+                    .with_location(false)
+                    .with_threads(false)
+                    .with_target(false)
+                    .with_level(false)
+                    .with_tracked_inactivity(false)
+                    .with_context_activation(activation),
+            ),
+    );
+    let app = routes().layer(flowtel_tower::FlowServerLayer::from_parts(
+        &meter,
+        flowtel::FlowPropagator::default(),
+    ));
+    Variant {
+        name,
+        app,
+        dispatch,
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(21);
+    let per_round: u64 = 2000;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let full = conventions();
+    let mut without_active = full.clone();
+    without_active
+        .metrics
+        .shift_remove("http.server.active_requests");
+    without_active
+        .metrics
+        .shift_remove("http.server.active_requests.limit");
+    let (tracer, meters) = providers();
+    opentelemetry::global::set_tracer_provider(tracer);
+    opentelemetry::global::set_meter_provider(meters);
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    let variants = [
+        flowtel_variant("flowtel (default: context activation)", full.clone(), true),
+        flowtel_variant("flowtel fast mode (no activation)", full, false),
+        flowtel_variant("flowtel default, no active_requests", without_active, true),
+        Variant {
+            name: "opentelemetry-instrumentation-tower 0.19",
+            app: routes().layer(opentelemetry_instrumentation_tower::http::server::Layer::new()),
+            dispatch: tracing::Dispatch::none(),
+        },
+        Variant {
+            name: "uninstrumented router",
+            app: routes(),
+            dispatch: tracing::Dispatch::none(),
+        },
+    ];
+    let mut i = 0u64;
+    let mut run = |v: &Variant, n: u64| -> f64 {
+        tracing::dispatcher::with_default(&v.dispatch, || {
+            let start = Instant::now();
+            for _ in 0..n {
+                i += 1;
+                let resp = rt.block_on(v.app.clone().oneshot(request(i))).unwrap();
+                std::hint::black_box(resp);
+            }
+            start.elapsed().as_nanos() as f64 / n as f64
+        })
+    };
+    // Warm-up.
+    for v in &variants {
+        run(v, per_round);
+    }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for (k, v) in variants.iter().enumerate() {
+            times[k].push(run(v, per_round));
+        }
+    }
+    let otel = 3;
+    println!("{rounds} interleaved rounds of {per_round} requests per variant");
+    println!(
+        "| variant | median per request | median ratio to opentelemetry-instrumentation-tower (per round) |"
+    );
+    println!("|---|---|---|");
+    for (k, v) in variants.iter().enumerate() {
+        let mut ratios: Vec<f64> = times[k]
+            .iter()
+            .zip(&times[otel])
+            .map(|(a, b)| a / b)
+            .collect();
+        let (lo, hi) = {
+            let mut r = ratios.clone();
+            r.sort_by(f64::total_cmp);
+            (r[r.len() / 4], r[3 * r.len() / 4])
+        };
+        let mut t = times[k].clone();
+        println!(
+            "| {} | {:.2} us | {:.2}x (quartiles {:.2}-{:.2}) |",
+            v.name,
+            median(&mut t) / 1000.0,
+            median(&mut ratios),
+            lo,
+            hi
+        );
+    }
+    let mut overhead: Vec<f64> = times[0]
+        .iter()
+        .zip(&times[2])
+        .map(|(a, b)| a / b - 1.0)
+        .collect();
+    println!(
+        "active_requests accounting: {:+.1}% of a default server request (median of rounds)",
+        100.0 * median(&mut overhead)
+    );
+}

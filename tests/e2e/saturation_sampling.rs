@@ -1,0 +1,250 @@
+//! The example shop's saturation signals, retries and sampling, end to end with real processes.
+//!
+//! Over OTLP/HTTP to `flowtel live`: everything the two services export lints clean against the
+//! bundled conventions, which includes that every saturation signal arrives with its limit
+//! gauge carrying the declared limit (`saturation-limit-missing`, `saturation-limit-mismatch`)
+//! and as the declared instrument. From the services' OTLP JSON export of a second run, counted
+//! exactly: retried payment calls are client spans with `http.request.resend_count`, the retry
+//! counter equals the retries made, every checkout trace is present and whole across both
+//! services, about 10% of browse traces are (browse is sampled at 10%), and RED metrics count
+//! every browse request whatever was sampled.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use flowtel_e2e::{binary, run, workspace};
+use flowtel_otlp::{AnyValue, attribute};
+
+#[test]
+fn live_receives_saturation_signals_with_their_declared_limits_and_lints_clean() {
+    let mut live = Command::new(binary("flowtel"))
+        .current_dir(workspace())
+        .args(["--format", "json", "live", "--no-grpc"])
+        .args(["--listen", "127.0.0.1:0", "--until-idle", "3s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flowtel live");
+    let mut stderr = BufReader::new(live.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address announced: {line:?}"))
+        .to_string();
+    let example = run(
+        "example-checkout",
+        &["--otlp", &url, "--requests", "120", "--browse", "60"],
+    );
+    assert!(
+        example.status.success(),
+        "{}",
+        String::from_utf8_lossy(&example.stderr)
+    );
+    let out = live.wait_with_output().unwrap();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(
+        report["findings"].as_array().unwrap().len(),
+        0,
+        "{report:#}\n{rest}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{rest}");
+}
+
+struct SpanRow {
+    service: String,
+    name: String,
+    trace: String,
+    trace_state: String,
+    is_root: bool,
+    client: bool,
+    resend: Option<i64>,
+}
+
+/// The last (cumulative) value of every series of `metric`, by service and sorted labels.
+fn last_values(path: &str, metric: &str) -> HashMap<(String, Vec<(String, String)>), f64> {
+    let mut out = HashMap::new();
+    for batch in flowtel_otlp::open(path).unwrap() {
+        let batch = batch.unwrap();
+        for m in batch.metrics().filter(|m| m.item.name == metric) {
+            let service = text(attribute(&m.resource.attributes, "service.name")).unwrap();
+            for p in &m.item.points {
+                let mut labels: Vec<(String, String)> = p
+                    .attributes
+                    .iter()
+                    .map(|kv| (kv.key.clone(), value_text(&kv.value)))
+                    .collect();
+                labels.sort();
+                let v = p.as_double.or(p.as_int.map(|i| i as f64)).unwrap();
+                out.insert((service.clone(), labels), v);
+            }
+        }
+    }
+    out
+}
+
+fn text(v: Option<&AnyValue>) -> Option<String> {
+    v.and_then(AnyValue::as_str).map(str::to_string)
+}
+
+fn value_text(v: &AnyValue) -> String {
+    match v {
+        AnyValue::String(s) => s.clone(),
+        AnyValue::Int(i) => i.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn retries_are_counted_checkout_is_kept_whole_and_browse_is_sampled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (requests, browse) = (300usize, 1000usize);
+    let out = run(
+        "example-checkout",
+        &[
+            "--out",
+            dir.path().to_str().unwrap(),
+            "--requests",
+            &requests.to_string(),
+            "--browse",
+            &browse.to_string(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let traces = dir.path().join("traces.jsonl");
+    let metrics = dir.path().join("metrics.jsonl");
+    let (traces, metrics) = (traces.to_str().unwrap(), metrics.to_str().unwrap());
+
+    let mut spans = Vec::new();
+    for batch in flowtel_otlp::open(traces).unwrap() {
+        let batch = batch.unwrap();
+        for s in batch.spans() {
+            spans.push(SpanRow {
+                service: text(attribute(&s.resource.attributes, "service.name")).unwrap(),
+                name: s.item.name.clone(),
+                trace: s.item.trace_id.to_string(),
+                trace_state: s.item.trace_state.clone(),
+                is_root: s
+                    .item
+                    .parent_span_id
+                    .is_none_or(|p| p == Default::default()),
+                client: s.item.kind == flowtel_otlp::SpanKind::Client,
+                resend: attribute(&s.item.attributes, "http.request.resend_count")
+                    .and_then(AnyValue::as_i64),
+            });
+        }
+    }
+    let mut by_trace: HashMap<&str, Vec<&SpanRow>> = HashMap::new();
+    for s in &spans {
+        by_trace.entry(&s.trace).or_default().push(s);
+    }
+
+    // Every checkout the load sent (i % 6 in 0..4 of the first `requests`) is a whole trace:
+    // the gateway's flow and the payments service's authorization, marked as kept at 100%.
+    let checkouts_sent = (0..requests).filter(|i| i % 6 < 4).count();
+    let checkout_traces: HashSet<&str> = spans
+        .iter()
+        .filter(|s| s.name == "checkout")
+        .map(|s| s.trace.as_str())
+        .collect();
+    assert_eq!(checkout_traces.len(), checkouts_sent);
+    for t in &checkout_traces {
+        let trace = &by_trace[t];
+        assert!(
+            trace.iter().any(|s| s.is_root),
+            "checkout trace {t} has no root"
+        );
+        assert!(
+            trace
+                .iter()
+                .any(|s| s.service == "payments" && s.name == "payment.authorize"),
+            "checkout trace {t} lacks the payments side"
+        );
+        assert!(trace.iter().all(|s| s.trace_state == "ot=th:0"), "{t}");
+    }
+
+    // About 10% of browse traces: within the binomial interval, 4.4 standard deviations wide
+    // so that the test fails once in 10^5 runs (the 99% interval is reported, not asserted).
+    let browse_traces: HashSet<&str> = spans
+        .iter()
+        .filter(|s| s.name == "browse")
+        .map(|s| s.trace.as_str())
+        .collect();
+    let (n, p) = (browse as f64, 0.1);
+    let sd = (n * p * (1.0 - p)).sqrt();
+    let kept = browse_traces.len() as f64;
+    println!(
+        "browse traces kept: {kept} of {browse} (99% interval {:.0}..{:.0})",
+        n * p - 2.576 * sd,
+        n * p + 2.576 * sd
+    );
+    assert!((kept - n * p).abs() <= 4.4 * sd, "{kept} of {browse} kept");
+    for t in &browse_traces {
+        let trace = &by_trace[t];
+        assert!(
+            trace
+                .iter()
+                .any(|s| s.name == "GET /products" || s.name == "GET /products/{id}")
+        );
+        assert!(
+            trace
+                .iter()
+                .all(|s| s.trace_state == "ot=th:e6666666666666")
+        );
+    }
+
+    // RED metrics are never sampled: every browse request is counted.
+    let requests_metric = last_values(metrics, "flow.requests");
+    let browse_counted: f64 = requests_metric
+        .iter()
+        .filter(|((_, l), _)| l.contains(&("flow.name".into(), "browse".into())))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(browse_counted, browse as f64);
+
+    // Retries: each retried attempt is a client span numbered 1, and the counter agrees.
+    let resent: Vec<&SpanRow> = spans.iter().filter(|s| s.resend.is_some()).collect();
+    assert!(!resent.is_empty(), "the example retries busy payments");
+    assert!(
+        resent
+            .iter()
+            .all(|s| s.client && s.service == "gateway" && s.resend == Some(1))
+    );
+    let retries: f64 = last_values(metrics, "flow.dependency.retries")
+        .values()
+        .sum();
+    assert_eq!(retries, resent.len() as f64);
+
+    // Saturation signals with their declared limits; nothing left in flight at the end.
+    let active_limit = last_values(metrics, "http.server.active_requests.limit");
+    assert!(!active_limit.is_empty() && active_limit.values().all(|v| *v == 512.0));
+    let queue_limit = last_values(metrics, "orders.queue.depth.limit");
+    assert_eq!(
+        queue_limit.get(&(
+            "payments".to_string(),
+            vec![("queue.name".to_string(), "authorizations".to_string())]
+        )),
+        Some(&64.0),
+        "{queue_limit:?}"
+    );
+    let active = last_values(metrics, "http.server.active_requests");
+    assert!(
+        !active.is_empty() && active.values().all(|v| *v == 0.0),
+        "{active:?}"
+    );
+    assert!(
+        last_values(metrics, "orders.queue.depth")
+            .values()
+            .all(|v| *v == 0.0)
+    );
+}
