@@ -38,6 +38,8 @@ enum Command {
     Lint(cmd::lint::Args),
     /// Receive OTLP (HTTP and gRPC) and lint what arrives; write the report when idle or done.
     Live(cmd::live::Args),
+    /// Generate Prometheus SLO rules: recording rules, multi-window burn-rate alerts, early warnings.
+    Slo(cmd::govern::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Schema(a) => cmd::schema::run(&cli.global, a),
         Command::Lint(a) => cmd::lint::run(&cli.global, a),
         Command::Live(a) => cmd::live::run(&cli.global, a),
+        Command::Slo(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Slo, a),
     };
     ExitCode::from(code as u8)
 }

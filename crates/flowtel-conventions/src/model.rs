@@ -695,6 +695,21 @@ pub struct Slo {
     /// Window the objective is measured over (default: `defaults.slo_window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Duration>,
+    /// Metric whose series measure the objectives (default `http.server.request.duration`, as
+    /// the server middleware records a flow's entry requests): a declared histogram in seconds
+    /// labelled with `flow.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sli: Option<String>,
+}
+
+/// Metric a flow's SLIs come from unless its `slo.sli` names another.
+pub const DEFAULT_SLI_METRIC: &str = "http.server.request.duration";
+
+impl Slo {
+    /// The metric the SLIs come from: `sli`, else [`DEFAULT_SLI_METRIC`].
+    pub fn sli_metric(&self) -> &str {
+        self.sli.as_deref().unwrap_or(DEFAULT_SLI_METRIC)
+    }
 }
 
 /// Latency objective: `target` percent of requests faster than `threshold`.

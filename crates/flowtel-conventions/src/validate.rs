@@ -812,9 +812,116 @@ impl<'a> Validator<'a> {
                 if let Some(w) = &slo.window {
                     self.duration(w, f, &fl(&[Seg::Key("slo"), Seg::Key("window")]));
                 }
+                self.sli(name, slo, f);
             }
         }
     }
+}
+
+impl Validator<'_> {
+    /// `unknown-sli-metric` and `slo-threshold-not-a-bucket` for one flow's SLO.
+    fn sli(&mut self, name: &str, slo: &crate::model::Slo, f: FileId) {
+        let metric_name = slo.sli_metric();
+        let sli_path = [
+            Seg::Key("flows"),
+            Seg::Key(name),
+            Seg::Key("slo"),
+            Seg::Key("sli"),
+        ];
+        let metric = self.reg.metrics.get(metric_name);
+        if slo.sli.is_some() {
+            let problem = match metric {
+                None => Some("is not declared".to_string()),
+                Some(m) if m.instrument != Instrument::Histogram => {
+                    Some(format!("is a {}, not a histogram", m.instrument.as_str()))
+                }
+                Some(m) if !m.labels.iter().any(|l| l == "flow.name") => {
+                    Some("does not carry the `flow.name` label".to_string())
+                }
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                let candidates = self.reg.metrics.iter().filter(|(_, m)| {
+                    m.instrument == Instrument::Histogram
+                        && m.labels.iter().any(|l| l == "flow.name")
+                });
+                let help = match did_you_mean(metric_name, candidates.map(|(n, _)| n.as_str())) {
+                    Some(s) => format!("a histogram with `flow.name` has a similar name: `{s}`"),
+                    None => format!(
+                        "name a declared histogram labelled with `flow.name`, or drop `sli` to use `{}`",
+                        crate::model::DEFAULT_SLI_METRIC
+                    ),
+                };
+                self.push(
+                    Finding::new(
+                        &r::UNKNOWN_SLI_METRIC,
+                        format!("SLI metric `{metric_name}` of flow `{name}` {problem}"),
+                    )
+                    .at(self.at(f, &sli_path))
+                    .subject("flow", name)
+                    .subject("metric", metric_name)
+                    .help(help),
+                );
+                return;
+            }
+        }
+        let (Some(latency), Some(metric)) = (&slo.latency, metric) else {
+            return;
+        };
+        let (Some(threshold), Some(buckets)) = (latency.threshold.seconds(), &metric.buckets)
+        else {
+            return;
+        };
+        if buckets.is_empty() || bucket_bound(buckets, threshold).is_some() {
+            return;
+        }
+        let below = buckets.iter().copied().rfind(|b| *b < threshold);
+        let above = buckets.iter().copied().find(|b| *b > threshold);
+        let nearest = match (below, above) {
+            (Some(b), Some(a)) => format!("the nearest bounds are {b} and {a}"),
+            (Some(b), None) => format!("the largest bound is {b}"),
+            (None, Some(a)) => format!("the smallest bound is {a}"),
+            (None, None) => unreachable!("buckets is not empty"),
+        };
+        let fallback = match below {
+            Some(b) => format!(
+                "; `flowtel slo` measures against {b}s meanwhile, stricter than the objective"
+            ),
+            None => String::new(),
+        };
+        self.push(
+            Finding::new(
+                &r::SLO_THRESHOLD_NOT_A_BUCKET,
+                format!(
+                    "latency threshold {} of flow `{name}` is not a bucket bound of `{metric_name}`: {nearest}",
+                    latency.threshold
+                ),
+            )
+            .at(self.at(
+                f,
+                &[
+                    Seg::Key("flows"),
+                    Seg::Key(name),
+                    Seg::Key("slo"),
+                    Seg::Key("latency"),
+                    Seg::Key("threshold"),
+                ],
+            ))
+            .subject("flow", name)
+            .subject("metric", metric_name)
+            .help(format!(
+                "add {threshold} to the `buckets` of `{metric_name}`{fallback}"
+            )),
+        );
+    }
+}
+
+/// The bucket bound equal to `seconds` (within rounding of the duration's parse), if any.
+pub fn bucket_bound(buckets: &[f64], seconds: f64) -> Option<f64> {
+    buckets
+        .iter()
+        .copied()
+        .find(|b| (b - seconds).abs() <= 1e-9 * b.abs().max(1e-9))
 }
 
 trait HelpIfNone {

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod diff;
 pub mod explain;
+pub mod govern;
 pub mod lint;
 pub mod live;
 pub mod schema;

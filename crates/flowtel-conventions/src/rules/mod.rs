@@ -14,6 +14,7 @@
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
 //! | `FT05xx` | Prometheus alerting rules and Alertmanager routing ([`alerts`]) |
 //! | `FT06xx` | flow analysis over traces ([`analysis`]) |
+//! | `FT07xx` | governance generators: what an artifact needs ([`govern`]) |
 
 use serde::Serialize;
 
@@ -41,6 +42,7 @@ macro_rules! declare_rule {
 pub mod alerts;
 pub mod analysis;
 pub mod diff;
+pub mod govern;
 pub mod registry;
 pub mod semconv;
 pub mod source;
@@ -94,6 +96,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(semconv::RULES)
         .chain(alerts::RULES)
         .chain(analysis::RULES)
+        .chain(govern::RULES)
         .copied()
 }
 

@@ -210,6 +210,22 @@ declare_rule!(UNKNOWN_RULE_OVERRIDE, "FT0026", "unknown-rule-override", Error,
     good: "lint:\n  rules: {FT0020: off}",
 );
 
+declare_rule!(SLO_THRESHOLD_NOT_A_BUCKET, "FT0027", "slo-threshold-not-a-bucket", Warning,
+    summary: "A latency SLO threshold that is not a bucket bound of the SLI histogram.",
+    what: "Reports a flow whose `slo.latency.threshold` is not one of the `buckets` of its SLI metric (`slo.sli`, default `http.server.request.duration`), naming the nearest bounds below and above.",
+    why: "A latency SLI counts the requests in the bucket whose bound equals the threshold; without that bound Prometheus cannot tell how many requests were faster than the threshold. `flowtel slo` then measures against the nearest lower bound (stricter than the objective) and says so.",
+    bad: "metrics:\n  http.server.request.duration: {instrument: histogram, unit: s, buckets: [0.1, 0.25, 0.5]}\nflows:\n  login:\n    slo: {latency: {threshold: 300ms, target: 99}}",
+    good: "metrics:\n  http.server.request.duration: {instrument: histogram, unit: s, buckets: [0.1, 0.25, 0.3, 0.5]}\nflows:\n  login:\n    slo: {latency: {threshold: 300ms, target: 99}}",
+);
+
+declare_rule!(UNKNOWN_SLI_METRIC, "FT0028", "unknown-sli-metric", Error,
+    summary: "`slo.sli` names a metric that is not a declared histogram with `flow.name`.",
+    what: "Reports a flow whose `slo.sli` is not declared, is not a histogram, or does not carry the `flow.name` label.",
+    why: "SLO recording rules, burn-rate alerts and dashboards select the flow's series of this histogram by `flow.name`; any other metric gives rules that match nothing, so the alerts never fire.",
+    bad: "slo: {availability: 99.9, sli: checkout.latency}   # not declared",
+    good: "slo: {availability: 99.9, sli: flow.duration}",
+);
+
 declare_rule!(RECORDED_METRIC_MISSING, "FT0030", "recorded-metric-missing", Warning,
     summary: "The registry declares flows but not a metric flowtel records for them.",
     what: "For a registry that declares flows, reports each metric the SDK records by itself (the flow RED metrics, `http.server.request.duration`, `flowtel.violations`) that the registry does not declare, with the line to add. A layer without flows (a shared base) is not checked.",
@@ -294,6 +310,8 @@ pub static RULES: &[&Rule] = &[
     &PII_WITHOUT_PII_FLAG,
     &STEP_WITHOUT_SERVICE,
     &UNKNOWN_RULE_OVERRIDE,
+    &SLO_THRESHOLD_NOT_A_BUCKET,
+    &UNKNOWN_SLI_METRIC,
     &RECORDED_METRIC_MISSING,
     &SATURATION_INSTRUMENT,
     &SATURATION_LIMIT,

@@ -1,0 +1,100 @@
+//! `flowtel slo` and the other generators as CI calls them: `-o DIR`, `--check`, stdout, and
+//! exit 2 with a located finding when the conventions lack what a generator needs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn flowtel(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowtel"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A copy of the bundled conventions in a temporary project.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let conv = dir.path().join("conventions");
+    std::fs::create_dir(&conv).unwrap();
+    for f in ["platform.yaml", "shop.yaml"] {
+        std::fs::copy(root().join("conventions").join(f), conv.join(f)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn slo_check_is_clean_on_fresh_files_and_fails_after_an_slo_changes() {
+    let p = project();
+    let out = flowtel(p.path(), &["slo", "-o", "rules"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let written = std::fs::read_to_string(p.path().join("rules/flowtel-slo.rules.yml")).unwrap();
+    // Deterministic: stdout is byte-identical to the written file.
+    let stdout = flowtel(p.path(), &["slo"]);
+    assert_eq!(String::from_utf8_lossy(&stdout.stdout), written);
+
+    let out = flowtel(p.path(), &["slo", "--check", "-o", "rules"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let shop = p.path().join("conventions/shop.yaml");
+    let changed = std::fs::read_to_string(&shop).unwrap().replace(
+        "availability: 99.9\n      latency: {threshold: 500ms",
+        "availability: 99.95\n      latency: {threshold: 500ms",
+    );
+    std::fs::write(&shop, changed).unwrap();
+    let out = flowtel(p.path(), &["slo", "--check", "-o", "rules"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("flowtel-slo.rules.yml"),
+        "{}",
+        text(&out)
+    );
+    // --check never writes.
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("rules/flowtel-slo.rules.yml")).unwrap(),
+        written
+    );
+}
+
+#[test]
+fn a_flow_without_slo_is_a_located_input_error_and_nothing_is_written() {
+    let p = project();
+    let shop = p.path().join("conventions/shop.yaml");
+    let text_in = std::fs::read_to_string(&shop).unwrap();
+    let changed = text_in.replace(
+        "    slo:\n      availability: 99.9\n      latency: {threshold: 200ms, target: 95}\n",
+        "",
+    );
+    assert_ne!(changed, text_in, "the browse SLO was removed");
+    std::fs::write(&shop, changed).unwrap();
+    let out = flowtel(p.path(), &["slo", "-o", "rules", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "FT0701");
+    assert_eq!(f["severity"], "fatal");
+    assert!(
+        f["location"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("shop.yaml")
+    );
+    assert!(f["location"]["line"].as_u64().unwrap() > 1);
+    assert!(!p.path().join("rules").exists());
+}

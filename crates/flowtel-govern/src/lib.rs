@@ -1,0 +1,139 @@
+//! Governance artifacts generated from the conventions, never written by hand.
+//!
+//! The conventions already say which flows matter, who owns them, their SLOs and latency
+//! budgets. This crate turns that into what an SRE team runs, each artifact in the format of
+//! the tool that consumes it:
+//!
+//! | generator | artifact | checked by |
+//! |---|---|---|
+//! | [`Generator::Slo`] | Prometheus recording and alerting rules ([`slo`]) | `promtool check rules`, `promtool test rules` |
+//!
+//! Every generator reads one [`plan::Plan`] (the flows resolved once) and returns plain data,
+//! an [`Output`]: files by relative path and notes for the user. Rendering is deterministic
+//! (byte-identical on re-run); [`write`] puts files into a folder atomically or compares them
+//! with what a folder holds (`--check`). A flow that lacks what a generator needs is a located
+//! finding of the `FT07xx` rules, and nothing is generated.
+//!
+//! ```
+//! let loaded = flowtel_conventions::check_str("flowtel.yaml", "schema: flowtel/v1\nname: demo\nversion: 1.0.0\nattributes:\n  flow.name: {type: string}\n  http.response.status_code: {type: int}\nmetrics:\n  http.server.request.duration: {instrument: histogram, unit: s, labels: [flow.name, http.response.status_code], buckets: [0.1, 0.5]}\nflows:\n  checkout: {owner: team-payments, alert_route: payments-oncall, slo: {availability: 99.9}}\n");
+//! let registry = loaded.registry.unwrap();
+//! let out = flowtel_govern::Generator::Slo
+//!     .generate(&registry, &flowtel_govern::Options::default())
+//!     .unwrap();
+//! assert!(out.files[0].contents.contains("alert: CheckoutAvailabilityBurnRatePage"));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod burn;
+pub mod names;
+pub mod plan;
+pub mod promql;
+pub mod slo;
+pub mod write;
+pub mod yaml;
+
+use flowtel_conventions::{Finding, Registry};
+
+use plan::{Need, Plan};
+
+/// Settings shared by the generators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Base URL of the runbooks; a flow's runbook is `<base>/<flow>.md`.
+    pub runbook_url: String,
+    /// Base URL of Grafana; a flow's dashboard is `<base>/d/flowtel-<flow>`.
+    pub dashboard_url: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            runbook_url: "https://runbooks.example.invalid/flowtel".into(),
+            dashboard_url: "https://grafana.example.invalid".into(),
+        }
+    }
+}
+
+impl Options {
+    /// Link to the runbook section of an alert.
+    pub fn runbook_link(&self, flow: &str, alert: &str) -> String {
+        format!(
+            "{}/{flow}.md#{}",
+            self.runbook_url.trim_end_matches('/'),
+            alert.to_ascii_lowercase()
+        )
+    }
+
+    /// Link to a flow's dashboard.
+    pub fn dashboard_link(&self, flow: &str) -> String {
+        format!(
+            "{}/d/{}",
+            self.dashboard_url.trim_end_matches('/'),
+            dashboard_uid(flow)
+        )
+    }
+}
+
+/// Grafana uid of a flow's dashboard.
+pub fn dashboard_uid(flow: &str) -> String {
+    format!("flowtel-{flow}")
+}
+
+/// One generated file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Path relative to the output folder, `/`-separated.
+    pub path: String,
+    /// Contents.
+    pub contents: String,
+}
+
+/// What a generator produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// The files, in a fixed order.
+    pub files: Vec<Artifact>,
+    /// Things the user should know (an approximated threshold, a missing saturation signal).
+    pub notes: Vec<String>,
+}
+
+/// The generators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generator {
+    /// Prometheus SLO recording rules, burn-rate alerts and early warnings.
+    Slo,
+}
+
+impl Generator {
+    /// The command name (`slo`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Generator::Slo => "slo",
+        }
+    }
+
+    /// What the generator needs of every flow.
+    pub fn needs(self) -> &'static [Need] {
+        match self {
+            Generator::Slo => &[Need::Slo, Need::Route],
+        }
+    }
+
+    /// Generates the artifact for `registry`, or the findings that say what the conventions lack.
+    pub fn generate(self, registry: &Registry, opts: &Options) -> Result<Output, Vec<Finding>> {
+        let plan = Plan::new(registry);
+        let findings = plan.require(self.needs());
+        if !findings.is_empty() {
+            return Err(findings);
+        }
+        let mut notes = Vec::new();
+        let files = match self {
+            Generator::Slo => vec![Artifact {
+                path: slo::FILE.into(),
+                contents: slo::render(&plan, opts, &mut notes),
+            }],
+        };
+        Ok(Output { files, notes })
+    }
+}

@@ -1,0 +1,208 @@
+//! Head sampling costs: the `FlowSampler` decision against the SDK's own ratio sampler, and a
+//! dropped trace's spans against recorded ones.
+//!
+//! Run: `cargo bench -p flowtel --bench sampling`. `decision/*` calls `should_sample` directly:
+//! at a root with `flow.name` among the attributes (the flow span, the server span), and below
+//! a sampled local parent. `span/*` opens a flow span with one step span through `tracing`,
+//! `tracing-opentelemetry` and an SDK tracer whose processor discards ended spans, sampled by
+//! `FlowSampler` from the bundled conventions with `browse` set to ratio 0 (every trace
+//! dropped) and `checkout` at 1 (every trace recorded); `traces_only` without flowtel's
+//! `FlowLayer`, `with_red_metrics` with it (metrics are recorded whatever the sampling).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use flowtel::FlowSampler;
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::{
+    SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
+    TracerProvider as _,
+};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{
+    Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor,
+};
+use tracing::field::Empty;
+use tracing_subscriber::layer::SubscriberExt;
+
+#[derive(Debug)]
+struct Discard;
+
+impl SpanProcessor for Discard {
+    fn on_start(&self, _span: &mut Span, _cx: &opentelemetry::Context) {}
+    fn on_end(&self, _span: SpanData) {}
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+fn conventions() -> flowtel_conventions::Registry {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
+    let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read_to_string(root.join(f)).unwrap(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let mut reg = (*flowtel::__private::embedded("shop.yaml", &refs)).clone();
+    reg.sampling.entry("browse".into()).or_default().ratio = Some(0.0);
+    reg
+}
+
+fn decision(c: &mut Criterion) {
+    let reg = conventions();
+    let flow = FlowSampler::new(&reg);
+    let ratio = Sampler::TraceIdRatioBased(0.1);
+    let attrs = [
+        KeyValue::new("http.request.method", "GET"),
+        KeyValue::new("http.route", "/products/{id}"),
+        KeyValue::new("flow.name", "browse"),
+    ];
+    let parent = Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736u128),
+        SpanId::from(0x00f0_67aa_0ba9_02b7u64),
+        TraceFlags::SAMPLED,
+        false,
+        TraceState::from_key_value([("ot", "th:e6666666666666")]).unwrap(),
+    ));
+    let mut g = c.benchmark_group("decision");
+    let mut id = 1u128;
+    g.bench_function("flow_sampler_root", |b| {
+        b.iter(|| {
+            id = id.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(1);
+            flow.should_sample(
+                None,
+                TraceId::from(id),
+                "GET /products/{id}",
+                &SpanKind::Server,
+                &attrs,
+                &[],
+            )
+        })
+    });
+    g.bench_function("sdk_trace_id_ratio_root", |b| {
+        b.iter(|| {
+            id = id.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(1);
+            ratio.should_sample(
+                None,
+                TraceId::from(id),
+                "GET /products/{id}",
+                &SpanKind::Server,
+                &attrs,
+                &[],
+            )
+        })
+    });
+    g.bench_function("flow_sampler_child", |b| {
+        b.iter(|| {
+            flow.should_sample(
+                Some(&parent),
+                TraceId::from(id),
+                "step",
+                &SpanKind::Internal,
+                &[],
+                &[],
+            )
+        })
+    });
+    g.finish();
+}
+
+fn dispatch(with_metrics: bool) -> tracing::Dispatch {
+    let reg = conventions();
+    let tracer = SdkTracerProvider::builder()
+        .with_sampler(FlowSampler::new(&reg))
+        .with_span_processor(Discard)
+        .build();
+    macro_rules! otel {
+        () => {
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer.tracer("bench"))
+                .with_location(false)
+                .with_threads(false)
+                .with_target(false)
+                .with_level(false)
+                .with_tracked_inactivity(false)
+        };
+    }
+    if with_metrics {
+        let reader = PeriodicReader::builder(InMemoryMetricExporter::default())
+            .with_interval(Duration::from_secs(3600))
+            .build();
+        let meters = SdkMeterProvider::builder().with_reader(reader).build();
+        let meter = flowtel::Meter::new(Arc::new(reg), meters.meter("bench"));
+        tracing::Dispatch::new(
+            tracing_subscriber::registry()
+                .with(flowtel::FlowLayer::new(&meter))
+                .with(otel!()),
+        )
+    } else {
+        tracing::Dispatch::new(tracing_subscriber::registry().with(otel!()))
+    }
+}
+
+fn flow_with_step(flow: &'static str, step: &'static str) {
+    let f = tracing::info_span!(
+        target: "flowtel::flow",
+        "flow",
+        flowtel.kind = "flow",
+        flow.name = flow,
+        otel.name = flow,
+        outcome = Empty,
+        error.type = Empty,
+    );
+    let _f = f.enter();
+    let s = tracing::info_span!(
+        target: "flowtel::step",
+        "step",
+        flowtel.kind = "step",
+        flow.step = step,
+        flow.name = Empty,
+        otel.name = step,
+        outcome = Empty,
+        error.type = Empty,
+    );
+    let _s = s.enter();
+    s.record("outcome", "ok");
+    f.record("outcome", "ok");
+}
+
+fn spans(c: &mut Criterion) {
+    for (label, with_metrics) in [("traces_only", false), ("with_red_metrics", true)] {
+        let d = dispatch(with_metrics);
+        let mut g = c.benchmark_group(format!("span/{label}"));
+        tracing::dispatcher::with_default(&d, || {
+            g.bench_function("recorded_checkout", |b| {
+                b.iter(|| flow_with_step("checkout", "cart.load"))
+            });
+            g.bench_function("dropped_browse", |b| {
+                b.iter(|| flow_with_step("browse", "catalog.search"))
+            });
+        });
+        g.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30);
+    targets = decision, spans
+}
+criterion_main!(benches);
