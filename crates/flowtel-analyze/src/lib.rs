@@ -19,6 +19,13 @@
 #![warn(missing_docs)]
 
 pub mod completeness;
+pub mod critical;
+pub mod flows;
+pub mod html;
+pub mod latency;
+pub mod map;
+pub mod render;
+pub mod stats;
 pub mod strings;
 pub mod synth;
 pub mod trace;

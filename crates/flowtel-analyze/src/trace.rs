@@ -3,7 +3,7 @@
 //!
 //! One trace's spans may be spread over files, batches and services; [`TraceSetBuilder`] takes
 //! batches in any order (it is an [`InputSink`], and `flowtel live` feeds it received requests)
-//! and [`TraceSetBuilder::finish`] groups them. A held [`Span`] is 80 bytes: the strings it
+//! and [`TraceSetBuilder::finish`] groups them. A held [`Span`] is 88 bytes: the strings it
 //! refers to (service, name, step, flow, peer, route) are interned once in [`Strings`].
 //!
 //! What cannot be used is counted and reported, never a crash: spans without trace or span id or
@@ -109,6 +109,9 @@ pub struct Span {
     pub step: Sym,
     /// `flow.name`, empty when absent.
     pub flow: Sym,
+    /// What the analyses call this span: `flow.step` when set; for a client or producer span
+    /// `{name} → {callee}` (the service that answered, else the peer); else the span name.
+    pub label: Sym,
     /// The peer an outgoing span calls: `peer.service`, else `server.address[:server.port]`,
     /// else `db.system.name`/`db.system`, else `messaging.system`; empty when none.
     pub peer: Sym,
@@ -150,13 +153,9 @@ impl Span {
         self.parent == NO_PARENT && !self.parent_id.is_zero()
     }
 
-    /// The step this span stands for: `flow.step` when set, else its name.
+    /// The step this span stands for: [`Span::label`].
     pub fn step_or_name(&self) -> Sym {
-        if self.step.is_empty() {
-            self.name
-        } else {
-            self.step
-        }
+        self.label
     }
 }
 
@@ -538,6 +537,7 @@ impl TraceSetBuilder {
             name: self.strings.intern(&s.name),
             step: self.strings.intern(step),
             flow: self.strings.intern(flow),
+            label: Sym::EMPTY,
             peer,
             route: self
                 .strings
@@ -610,6 +610,7 @@ impl TraceSetBuilder {
         let mut too_large: Vec<(TraceId, u32)> = Vec::new();
         let mut cycle_example: Option<TraceId> = None;
         let mut state: Vec<u8> = Vec::new();
+        let mut labels: HashMap<(Sym, Sym), Sym, RandomState> = HashMap::default();
         for (t, trace_id) in trace_ids.iter().enumerate() {
             let first = spans.len();
             seen.clear();
@@ -666,6 +667,7 @@ impl TraceSetBuilder {
                 cycle_example.get_or_insert(*trace_id);
             }
             stats.orphans += u64::from(orphans);
+            label_spans(&mut spans[first..], first as u32, &mut strings, &mut labels);
             let slice = &spans[first..];
             let root = slice
                 .iter()
@@ -794,6 +796,42 @@ fn cut_cycles(spans: &mut [Span], base: u32, state: &mut Vec<u8>) -> u32 {
         }
     }
     cut
+}
+
+/// Sets [`Span::label`] of one trace's spans (`base` is the index of the first).
+fn label_spans(
+    spans: &mut [Span],
+    base: u32,
+    strings: &mut Strings,
+    labels: &mut HashMap<(Sym, Sym), Sym, RandomState>,
+) {
+    let mut label = |name: Sym, target: Sym, strings: &mut Strings| {
+        *labels.entry((name, target)).or_insert_with(|| {
+            let text = format!("{} → {}", strings.resolve(name), strings.resolve(target));
+            strings.intern(&text)
+        })
+    };
+    for s in spans.iter_mut() {
+        s.label = if !s.step.is_empty() {
+            s.step
+        } else if s.kind.is_outgoing() && !s.peer.is_empty() {
+            label(s.name, s.peer, strings)
+        } else {
+            s.name
+        };
+    }
+    // A call answered by another service is named after that service.
+    for i in 0..spans.len() {
+        let s = spans[i];
+        if s.parent == NO_PARENT {
+            continue;
+        }
+        let p = (s.parent - base) as usize;
+        let parent = spans[p];
+        if parent.kind.is_outgoing() && parent.step.is_empty() && parent.service != s.service {
+            spans[p].label = label(parent.name, s.service, strings);
+        }
+    }
 }
 
 fn assign_flow(

@@ -38,8 +38,18 @@ enum Command {
     Lint(cmd::lint::Args),
     /// Receive OTLP (HTTP and gRPC) and lint what arrives; write the report when idle or done.
     Live(cmd::live::Args),
+    /// Service dependency map per flow: edge health, latency, retries (human, json, mermaid, dot, svg).
+    Map(cmd::analyze::MapArgs),
+    /// Critical path per trace and per flow: where time goes, what drives the tail.
+    CriticalPath(cmd::analyze::CriticalPathArgs),
+    /// P50/P95/P99 per flow and step against budgets and SLO thresholds; exit 1 over budget.
+    Latency(cmd::analyze::LatencyArgs),
+    /// One self-contained HTML page: map, critical paths, latency distributions.
+    Report(cmd::analyze::ReportArgs),
     /// Generate Prometheus SLO rules: recording rules, multi-window burn-rate alerts, early warnings.
     Slo(cmd::govern::Args),
+    /// Generate OpenTelemetry Collector tail sampling per flow (and its trace-id load balancer).
+    Sampling(cmd::govern::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,7 +68,14 @@ fn main() -> ExitCode {
         Command::Schema(a) => cmd::schema::run(&cli.global, a),
         Command::Lint(a) => cmd::lint::run(&cli.global, a),
         Command::Live(a) => cmd::live::run(&cli.global, a),
+        Command::Map(a) => cmd::analyze::run_map(&cli.global, a),
+        Command::CriticalPath(a) => cmd::analyze::run_critical_path(&cli.global, a),
+        Command::Latency(a) => cmd::analyze::run_latency(&cli.global, a),
+        Command::Report(a) => cmd::analyze::run_report(&cli.global, a),
         Command::Slo(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Slo, a),
+        Command::Sampling(a) => {
+            cmd::govern::run(&cli.global, flowtel_govern::Generator::Sampling, a)
+        }
     };
     ExitCode::from(code as u8)
 }

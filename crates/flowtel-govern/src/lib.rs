@@ -7,6 +7,7 @@
 //! | generator | artifact | checked by |
 //! |---|---|---|
 //! | [`Generator::Slo`] | Prometheus recording and alerting rules ([`slo`]) | `promtool check rules`, `promtool test rules` |
+//! | [`Generator::Sampling`] | OpenTelemetry Collector `tail_sampling` and `loadbalancing` configuration ([`sampling`]) | the Collector's documented policy types and required keys |
 //!
 //! Every generator reads one [`plan::Plan`] (the flows resolved once) and returns plain data,
 //! an [`Output`]: files by relative path and notes for the user. Rendering is deterministic
@@ -29,6 +30,7 @@ pub mod burn;
 pub mod names;
 pub mod plan;
 pub mod promql;
+pub mod sampling;
 pub mod slo;
 pub mod write;
 pub mod yaml;
@@ -103,6 +105,8 @@ pub struct Output {
 pub enum Generator {
     /// Prometheus SLO recording rules, burn-rate alerts and early warnings.
     Slo,
+    /// OpenTelemetry Collector tail sampling per flow, behind a trace-id load balancer.
+    Sampling,
 }
 
 impl Generator {
@@ -110,6 +114,7 @@ impl Generator {
     pub fn name(self) -> &'static str {
         match self {
             Generator::Slo => "slo",
+            Generator::Sampling => "sampling",
         }
     }
 
@@ -117,6 +122,7 @@ impl Generator {
     pub fn needs(self) -> &'static [Need] {
         match self {
             Generator::Slo => &[Need::Slo, Need::Route],
+            Generator::Sampling => &[],
         }
     }
 
@@ -133,6 +139,16 @@ impl Generator {
                 path: slo::FILE.into(),
                 contents: slo::render(&plan, opts, &mut notes),
             }],
+            Generator::Sampling => vec![
+                Artifact {
+                    path: sampling::LOADBALANCING_FILE.into(),
+                    contents: sampling::render_loadbalancing(&plan),
+                },
+                Artifact {
+                    path: sampling::TAIL_FILE.into(),
+                    contents: sampling::render_tail(&plan, &mut notes),
+                },
+            ],
         };
         Ok(Output { files, notes })
     }

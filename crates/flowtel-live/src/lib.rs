@@ -115,6 +115,8 @@ pub struct LiveReport {
     /// Lint findings over everything received (rejected requests are findings too, of the
     /// `malformed-telemetry` rule, as warnings: the sender was told).
     pub findings: Vec<Finding>,
+    /// Visibility coverage of the conventions by everything received.
+    pub coverage: flowtel_lint::telemetry::Coverage,
     /// Counts.
     pub stats: ReceiverStats,
     /// Why the run ended.
@@ -185,10 +187,10 @@ pub fn run(
                 }
             }
             let items = linter.stats().items;
-            let mut findings = linter.finish();
+            let (mut findings, coverage) = linter.finish_with_coverage();
             findings.extend(rejected);
             flowtel_conventions::sort(&mut findings);
-            (findings, items)
+            (findings, coverage, items)
         })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -215,11 +217,12 @@ pub fn run(
         items: 0,
     };
     drop(shared);
-    let (findings, items) = linter
+    let (findings, coverage, items) = linter
         .join()
         .map_err(|_| std::io::Error::other("the lint thread stopped unexpectedly"))?;
     Ok(LiveReport {
         findings,
+        coverage,
         stats: ReceiverStats { items, ..stats },
         ended,
     })

@@ -179,6 +179,15 @@ fn main() {
             start.elapsed().as_nanos() as f64 / n as f64
         })
     };
+    // `ONLY=<index>` runs one variant (for profiling).
+    if let Some(k) = std::env::var("ONLY")
+        .ok()
+        .and_then(|k| k.parse::<usize>().ok())
+    {
+        let ns = run(&variants[k], per_round * rounds as u64);
+        println!("{}: {:.2} us per request", variants[k].name, ns / 1000.0);
+        return;
+    }
     // Warm-up.
     for v in &variants {
         run(v, per_round);

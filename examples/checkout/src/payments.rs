@@ -83,11 +83,42 @@ async fn authorize_handler(
     }
 }
 
+/// An injected issuer delay, for trying the flow analysis on a known slowdown:
+/// `EXAMPLE_PAYMENTS_DELAY_MS` milliseconds more on one order in `EXAMPLE_PAYMENTS_DELAY_EVERY`
+/// (default every order).
+fn injected_delay(order: &str) -> Duration {
+    static DELAY: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    let (ms, every) = *DELAY.get_or_init(|| {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        (
+            var("EXAMPLE_PAYMENTS_DELAY_MS").unwrap_or(0),
+            var("EXAMPLE_PAYMENTS_DELAY_EVERY").unwrap_or(1).max(1),
+        )
+    });
+    if ms == 0 {
+        return Duration::ZERO;
+    }
+    // Spread over orders without a pattern in their numbers (FNV-1a of the id).
+    let hash = order.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    if hash % every == 0 {
+        Duration::from_millis(ms)
+    } else {
+        Duration::ZERO
+    }
+}
+
 /// Step `payment.authorize`; the flow is not named here: it comes from the caller.
 #[flowtel::step("payment.authorize", fields(order.id = order))]
 async fn authorize(order: &str) -> Result<(), PaymentError> {
     // Issuer round trip.
-    tokio::time::sleep(Duration::from_millis(2 + order.len() as u64 % 5)).await;
+    tokio::time::sleep(Duration::from_millis(2 + order.len() as u64 % 5) + injected_delay(order))
+        .await;
     // Every order ending in 7 is declined.
     if order.ends_with('7') {
         Err(PaymentError::Declined)

@@ -39,6 +39,10 @@ pub struct Args {
     /// Examples shown per rule in the human report.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub max_examples: usize,
+    /// Fail (exit 1) when a declared flow, or all flows together, were seen less than this share
+    /// (0 to 1) of their steps, services and entry routes.
+    #[arg(long, value_parser = super::lint::telemetry::parse_share, value_name = "SHARE")]
+    pub min_coverage: Option<f64>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -87,7 +91,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
                     "flowtel live: warning: no telemetry arrived; point the exporters at the addresses above (OTEL_EXPORTER_OTLP_ENDPOINT), or raise --until-idle"
                 );
             }
-            super::lint::telemetry::emit(global, format, &report.findings, &reg, args.max_examples)
+            super::lint::telemetry::emit(
+                global,
+                format,
+                report.findings,
+                &reg,
+                args.max_examples,
+                Some((&report.coverage, args.min_coverage)),
+            )
         }
         Err(e) => {
             let f = flowtel_conventions::Finding::new(

@@ -190,6 +190,14 @@ declare_rule!(SATURATION_LIMIT_MISMATCH, "FT0141", "saturation-limit-mismatch", 
     good: "orders.queue.depth.limit 64",
 );
 
+declare_rule!(COVERAGE_BELOW_MINIMUM, "FT0150", "coverage-below-minimum", Error,
+    summary: "A declared flow (or all flows together) was seen less than `--min-coverage` requires.",
+    what: "With `--min-coverage X`, compares the flows, steps, services and entry routes the conventions declare with those the telemetry carried, and reports each flow whose share seen is below X, naming what never appeared, and the overall share when it is below X.",
+    why: "A declared flow without telemetry looks the same as a healthy one on a dashboard that shows nothing; coverage turns \"partial\" visibility into a number CI can hold.",
+    bad: "flowtel lint telemetry --min-coverage 0.9 out/   # the refund flow never ran",
+    good: "flowtel lint telemetry --min-coverage 0.9 out/   # the load exercises every flow and step",
+);
+
 /// Every telemetry rule, in id order.
 pub static RULES: &[&Rule] = &[
     &UNKNOWN_METRIC,
@@ -215,4 +223,5 @@ pub static RULES: &[&Rule] = &[
     &MALFORMED_TELEMETRY,
     &SATURATION_LIMIT_MISSING,
     &SATURATION_LIMIT_MISMATCH,
+    &COVERAGE_BELOW_MINIMUM,
 ];

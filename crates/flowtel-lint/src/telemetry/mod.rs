@@ -24,6 +24,7 @@
 //! ```
 
 mod collect;
+mod coverage;
 mod index;
 mod otlp;
 mod prometheus;
@@ -36,6 +37,7 @@ use flowtel_conventions::{Finding, Location, Registry, Severity};
 use flowtel_otlp::{Batch, ErrorKind, InputPosition, InputSink, ReadOptions};
 
 pub use collect::MAX_DISTINCT_FINDINGS;
+pub use flowtel_conventions::coverage::{Coverage, Seen};
 
 use collect::Collected;
 use index::{FastMap, Index, fast_map};
@@ -57,6 +59,8 @@ pub struct TelemetryLinter<'r> {
     /// Saturation signals seen (first place) and whether their limit gauge was seen.
     saturation: FastMap<&'r str, SaturationSeen>,
     stats: Stats,
+    /// What arrived of the declared flows, steps, services, routes and metrics.
+    seen: coverage::SeenCollector,
 }
 
 /// What the input showed of one saturation signal.
@@ -106,12 +110,14 @@ impl<'r> TelemetryLinter<'r> {
             span_shapes: Default::default(),
             saturation: fast_map(),
             stats: Stats::default(),
+            seen: coverage::SeenCollector::new(reg),
         }
     }
 
     /// Lints one batch.
     pub fn batch(&mut self, batch: &Batch) {
         self.stats.batches += 1;
+        self.seen.batch(batch);
         if let Some(exp) = &batch.prometheus {
             self.stats.items += exp.families.len() as u64;
             self.prometheus(batch, exp);
@@ -133,6 +139,23 @@ impl<'r> TelemetryLinter<'r> {
             dropped_findings: self.found.dropped,
             ..self.stats
         }
+    }
+
+    /// What has arrived so far of the names the conventions declare.
+    pub fn seen(&self) -> Seen {
+        self.seen.seen()
+    }
+
+    /// Visibility coverage so far: declared flows, steps, services, entry routes and metrics
+    /// against what arrived (see [`flowtel_conventions::coverage`]).
+    pub fn coverage(&self) -> Coverage {
+        flowtel_conventions::coverage::coverage(self.ix.reg, &self.seen.seen())
+    }
+
+    /// [`finish`](Self::finish), and the coverage of the whole run.
+    pub fn finish_with_coverage(self) -> (Vec<Finding>, Coverage) {
+        let coverage = self.coverage();
+        (self.finish(), coverage)
     }
 
     /// The findings: whole-input rules evaluated, severity overrides of the conventions'
@@ -297,6 +320,16 @@ pub fn lint_inputs(
     options: &ReadOptions,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Vec<Finding> {
+    lint_inputs_with_coverage(reg, inputs, options, progress).0
+}
+
+/// [`lint_inputs`], and the visibility coverage of what the inputs held.
+pub fn lint_inputs_with_coverage(
+    reg: &Registry,
+    inputs: &[String],
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> (Vec<Finding>, Coverage) {
     struct Sink<'a, 'r> {
         linter: TelemetryLinter<'r>,
         progress: &'a mut dyn FnMut(Progress<'_>),
@@ -320,5 +353,57 @@ pub fn lint_inputs(
         progress,
     };
     flowtel_otlp::read_inputs(inputs, options, &mut sink);
-    sink.linter.finish()
+    sink.linter.finish_with_coverage()
+}
+
+/// The findings of a coverage threshold (`--min-coverage`): one error per flow whose coverage
+/// is below `min`, naming what was not seen, and one when the overall figure is below it.
+pub fn coverage_findings(coverage: &Coverage, min: f64) -> Vec<Finding> {
+    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    let mut out = Vec::new();
+    for f in coverage.below(min) {
+        let mut missing = Vec::new();
+        if !f.seen {
+            missing.push("no telemetry of the flow at all".to_string());
+        }
+        for (what, items) in [
+            ("steps", &f.steps),
+            ("services", &f.services),
+            ("entry routes", &f.entry),
+        ] {
+            if !items.missing.is_empty() {
+                missing.push(format!("{what} {}", items.missing.join(", ")));
+            }
+        }
+        out.push(
+            Finding::new(
+                &rules::COVERAGE_BELOW_MINIMUM,
+                format!(
+                    "flow `{}` is {} covered, below the minimum of {}: {}",
+                    f.flow,
+                    pct(f.coverage),
+                    pct(min),
+                    missing.join("; ")
+                ),
+            )
+            .subject("flow", f.flow.clone())
+            .subject("coverage", format!("{:.4}", f.coverage))
+            .help("exercise the flow in the run that produced this telemetry (a load test, the e2e suite), instrument the missing steps and services, or lower `--min-coverage`"),
+        );
+    }
+    if coverage.overall < min {
+        out.push(
+            Finding::new(
+                &rules::COVERAGE_BELOW_MINIMUM,
+                format!(
+                    "overall flow coverage is {}, below the minimum of {}",
+                    pct(coverage.overall),
+                    pct(min)
+                ),
+            )
+            .subject("coverage", format!("{:.4}", coverage.overall))
+            .help("see the coverage summary for the flows, steps, services and routes never seen"),
+        );
+    }
+    out
 }

@@ -26,6 +26,18 @@ pub struct Args {
     /// Largest batch (a JSON line, a document, a protobuf message, an exposition) accepted.
     #[arg(long, default_value_t = flowtel_otlp::DEFAULT_MAX_BATCH_BYTES, value_name = "BYTES")]
     pub max_batch_bytes: usize,
+    /// Fail (exit 1) when a declared flow, or all flows together, were seen less than this share
+    /// (0 to 1) of their steps, services and entry routes.
+    #[arg(long, value_parser = parse_share, value_name = "SHARE")]
+    pub min_coverage: Option<f64>,
+}
+
+/// A share between 0 and 1 (`0.9`), for `--min-coverage`.
+pub fn parse_share(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{s}` is not a share between 0 and 1 (e.g. 0.9)")),
+    }
 }
 
 /// Runs the lint and returns the exit code.
@@ -48,37 +60,63 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         .iter()
         .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
         .collect();
-    let findings = flowtel_lint::telemetry::lint_inputs(&reg, &args.inputs, &options, &mut |p| {
-        if let Some(bar) = &bar {
-            let done: u64 = sizes[..p.input].iter().sum();
-            bar.set_position(done + p.bytes.min(sizes[p.input]));
-            bar.set_message(format!("{} items", p.stats.items));
-        }
-    });
+    let (findings, coverage) = flowtel_lint::telemetry::lint_inputs_with_coverage(
+        &reg,
+        &args.inputs,
+        &options,
+        &mut |p| {
+            if let Some(bar) = &bar {
+                let done: u64 = sizes[..p.input].iter().sum();
+                bar.set_position(done + p.bytes.min(sizes[p.input]));
+                bar.set_message(format!("{} items", p.stats.items));
+            }
+        },
+    );
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    emit(global, format, &findings, &reg, args.max_examples)
+    emit(
+        global,
+        format,
+        findings,
+        &reg,
+        args.max_examples,
+        Some((&coverage, args.min_coverage)),
+    )
 }
 
-/// Prints findings (grouped by rule in the human format) and returns the exit code.
+/// Prints findings (grouped by rule in the human format) with the coverage summary when given
+/// (`(coverage, --min-coverage)`), and returns the exit code.
 pub fn emit(
     global: &GlobalArgs,
     format: Format,
-    findings: &[flowtel_conventions::Finding],
+    mut findings: Vec<flowtel_conventions::Finding>,
     reg: &flowtel_conventions::Registry,
     max_examples: usize,
+    coverage: Option<(&flowtel_lint::telemetry::Coverage, Option<f64>)>,
 ) -> i32 {
-    let mut settled = findings.to_vec();
-    flowtel_conventions::settle(&mut settled, &reg.lint);
+    let mut sections = Vec::new();
+    if let Some((coverage, min)) = coverage {
+        if let Some(min) = min {
+            findings.extend(flowtel_lint::telemetry::coverage_findings(coverage, min));
+        }
+        if !reg.flows.is_empty() || !reg.metrics.is_empty() {
+            sections.push(report::Section {
+                key: "coverage",
+                value: serde_json::to_value(coverage).unwrap_or_default(),
+                human: coverage.human(),
+            });
+        }
+    }
+    flowtel_conventions::settle(&mut findings, &reg.lint);
     let grouped = report::Findings {
-        list: &settled,
+        list: &findings,
         max_examples: Some(max_examples),
-        sections: &[],
+        sections: &sections,
     };
     let disk = ShortLines(report::DiskSource::default());
     global.print_with(&grouped, format, Some(&report::Either(&reg.sources, &disk)));
-    flowtel_conventions::exit_code(&settled, global.deny_warnings)
+    flowtel_conventions::exit_code(&findings, global.deny_warnings)
 }
 
 /// Source lines for snippets, except long ones: a JSON line is a whole batch, and the

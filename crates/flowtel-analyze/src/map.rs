@@ -1,0 +1,264 @@
+//! The service dependency map: services as nodes, calls between them as edges with health,
+//! latency and retries.
+//!
+//! Edges come from CLIENT→SERVER and PRODUCER→CONSUMER pairs across services, and from
+//! parent→child across services when the kinds are missing. A client or producer span with no
+//! child in another service calls an uninstrumented peer: it becomes a virtual node named from
+//! `peer.service`, `server.address[:port]`, `db.system.name` or `messaging.system`, unless that
+//! address was seen answering as an instrumented service elsewhere. An edge carries its calls,
+//! error rate, P50/P95/P99 of the client-side duration, and retries: a call is a retry when an
+//! earlier call from the same parent span went to the same peer with the same name and route,
+//! or when it carries `http.request.resend_count` > 0. Amplification is calls / logical calls;
+//! over [`AMPLIFICATION_LIMIT`] the edge is flagged ([`rules::RETRY_AMPLIFICATION`]).
+
+use std::collections::HashMap;
+
+use flowtel_conventions::Finding;
+use flowtel_conventions::rules::analysis as rules;
+use serde::Serialize;
+
+use crate::stats::Quantiles;
+use crate::strings::Sym;
+use crate::trace::{Kind, NO_PARENT, TraceSet};
+
+/// Amplification (calls / logical calls) over which an edge is flagged.
+pub const AMPLIFICATION_LIMIT: f64 = 1.2;
+
+/// A service, or an uninstrumented peer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Node {
+    /// Service name, or the peer's name for a virtual node.
+    pub name: String,
+    /// Whether it is an uninstrumented peer seen only from its callers.
+    #[serde(rename = "virtual")]
+    pub is_virtual: bool,
+    /// Spans it reported (0 for a virtual node).
+    pub spans: u64,
+    /// Of them, failed.
+    pub errors: u64,
+}
+
+/// Calls from one node to another.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Edge {
+    /// Caller.
+    pub from: String,
+    /// Callee.
+    pub to: String,
+    /// `request` (client/server), `message` (producer/consumer) or `inferred` (kinds missing).
+    pub kind: &'static str,
+    /// Calls, retries included.
+    pub calls: u64,
+    /// Failed calls.
+    pub errors: u64,
+    /// `errors / calls`.
+    pub error_rate: f64,
+    /// Caller-side duration of the calls, nanoseconds.
+    pub latency: Quantiles,
+    /// Calls that were retries.
+    pub retries: u64,
+    /// `calls - retries`.
+    pub logical_calls: u64,
+    /// `calls / logical_calls`.
+    pub amplification: f64,
+    /// Whether `amplification` is over [`AMPLIFICATION_LIMIT`].
+    pub flagged: bool,
+}
+
+impl Edge {
+    /// `ok`, `degraded` (error rate over 1%) or `failing` (over 5%).
+    pub fn health(&self) -> &'static str {
+        if self.error_rate > 0.05 {
+            "failing"
+        } else if self.error_rate > 0.01 {
+            "degraded"
+        } else {
+            "ok"
+        }
+    }
+}
+
+/// The map of one flow, or of all traces.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceMap {
+    /// The flow, `None` for the map of every trace.
+    pub flow: Option<String>,
+    /// Traces the map is built from.
+    pub traces: u64,
+    /// Nodes, instrumented services first, by name.
+    pub nodes: Vec<Node>,
+    /// Edges, by caller then callee.
+    pub edges: Vec<Edge>,
+}
+
+#[derive(Default)]
+struct EdgeAcc {
+    kind: &'static str,
+    calls: u64,
+    errors: u64,
+    retries: u64,
+    durations: Vec<u64>,
+}
+
+impl ServiceMap {
+    /// The map of the traces of `flow` (every trace when `None`).
+    pub fn build(set: &TraceSet, flow: Option<&str>) -> ServiceMap {
+        let flow_sym = flow.map(|f| set.strings.get(f));
+        let in_scope = |t: u32| match flow_sym {
+            None => true,
+            Some(None) => false,
+            Some(Some(f)) => set.traces[t as usize].flow == f,
+        };
+        // Outgoing spans answered by a span of another service, and what each peer address is.
+        let mut callee: HashMap<u32, (u32, Sym)> = HashMap::new();
+        let mut address: HashMap<Sym, Sym> = HashMap::new();
+        for (i, s) in set.spans.iter().enumerate() {
+            if s.parent == NO_PARENT {
+                continue;
+            }
+            let p = &set.spans[s.parent as usize];
+            if p.service != s.service && p.kind.is_outgoing() {
+                callee.entry(s.parent).or_insert((i as u32, s.service));
+                if !p.peer.is_empty() {
+                    address.entry(p.peer).or_insert(s.service);
+                }
+            }
+        }
+        let mut nodes: HashMap<Sym, Node> = HashMap::new();
+        let mut edges: HashMap<(Sym, Sym), EdgeAcc> = HashMap::new();
+        let mut seen_calls: HashMap<(u32, Sym, Sym, Sym, Sym), u32> = HashMap::new();
+        let mut traces = 0u64;
+        for (t, trace) in set.traces.iter().enumerate() {
+            if !in_scope(t as u32) {
+                continue;
+            }
+            traces += 1;
+            for (off, s) in set.spans_of(trace).iter().enumerate() {
+                let i = trace.spans.start + off as u32;
+                let node = nodes.entry(s.service).or_insert_with(|| Node {
+                    name: set.str(s.service).to_string(),
+                    is_virtual: false,
+                    spans: 0,
+                    errors: 0,
+                });
+                node.spans += 1;
+                node.errors += u64::from(s.is_error());
+                if s.kind.is_outgoing() {
+                    let (to, is_virtual) = match callee.get(&i) {
+                        Some(&(_, svc)) => (svc, false),
+                        None => match address.get(&s.peer) {
+                            Some(&svc) if !s.peer.is_empty() => (svc, false),
+                            _ => (s.peer, true),
+                        },
+                    };
+                    if to == s.service && !is_virtual {
+                        continue;
+                    }
+                    if is_virtual {
+                        nodes.entry(to).or_insert_with(|| Node {
+                            name: nodes_name(set, to),
+                            is_virtual: true,
+                            spans: 0,
+                            errors: 0,
+                        });
+                    }
+                    let key = (s.parent, to, s.name, s.route, s.method);
+                    let before = seen_calls.entry(key).or_insert(0);
+                    let retry = s.resend_count > 0 || (s.parent != NO_PARENT && *before > 0);
+                    *before += 1;
+                    let e = edges.entry((s.service, to)).or_default();
+                    e.kind = if s.kind == Kind::Producer {
+                        "message"
+                    } else {
+                        "request"
+                    };
+                    e.calls += 1;
+                    e.errors += u64::from(s.is_error());
+                    e.retries += u64::from(retry);
+                    e.durations.push(s.duration());
+                } else if s.parent != NO_PARENT {
+                    let p = &set.spans[s.parent as usize];
+                    if p.service != s.service && !p.kind.is_outgoing() {
+                        // Context crossed services without client/server kinds.
+                        let e = edges.entry((p.service, s.service)).or_default();
+                        e.kind = "inferred";
+                        e.calls += 1;
+                        e.errors += u64::from(s.is_error());
+                        e.durations.push(s.duration());
+                    }
+                }
+            }
+        }
+        let mut nodes: Vec<Node> = nodes.into_values().collect();
+        nodes.sort_by(|a, b| a.is_virtual.cmp(&b.is_virtual).then(a.name.cmp(&b.name)));
+        let mut edges: Vec<Edge> = edges
+            .into_iter()
+            .map(|((from, to), mut acc)| {
+                let logical = acc.calls - acc.retries;
+                let amplification = if logical > 0 {
+                    acc.calls as f64 / logical as f64
+                } else {
+                    acc.calls as f64
+                };
+                Edge {
+                    from: set.str(from).to_string(),
+                    to: nodes_name(set, to),
+                    kind: acc.kind,
+                    calls: acc.calls,
+                    errors: acc.errors,
+                    error_rate: acc.errors as f64 / acc.calls.max(1) as f64,
+                    latency: Quantiles::of(&mut acc.durations),
+                    retries: acc.retries,
+                    logical_calls: logical,
+                    amplification,
+                    flagged: amplification > AMPLIFICATION_LIMIT,
+                }
+            })
+            .collect();
+        edges.sort_by(|a, b| a.from.cmp(&b.from).then(a.to.cmp(&b.to)));
+        ServiceMap {
+            flow: flow.map(str::to_string),
+            traces,
+            nodes,
+            edges,
+        }
+    }
+
+    /// A [`rules::RETRY_AMPLIFICATION`] finding for every flagged edge.
+    pub fn findings(&self) -> Vec<Finding> {
+        self.edges
+            .iter()
+            .filter(|e| e.flagged)
+            .map(|e| {
+                let mut f = Finding::new(
+                    &rules::RETRY_AMPLIFICATION,
+                    format!(
+                        "{} -> {}: {} calls for {} logical calls ({:.2}x){}",
+                        e.from,
+                        e.to,
+                        e.calls,
+                        e.logical_calls,
+                        e.amplification,
+                        self.flow.as_ref().map(|f| format!(" in {f}")).unwrap_or_default()
+                    ),
+                )
+                .subject("from", e.from.clone())
+                .subject("to", e.to.clone())
+                .subject("calls", e.calls.to_string())
+                .subject("retries", e.retries.to_string())
+                .help("bound retries (one retry with backoff, a retry budget) and retry at one layer only");
+                if let Some(flow) = &self.flow {
+                    f = f.subject("flow", flow.clone());
+                }
+                f
+            })
+            .collect()
+    }
+}
+
+fn nodes_name(set: &TraceSet, sym: Sym) -> String {
+    match set.str(sym) {
+        "" => "unknown".to_string(),
+        s => s.to_string(),
+    }
+}

@@ -1,0 +1,520 @@
+//! Rendering of the analyses: human text, Mermaid, Graphviz DOT and SVG. Every function takes
+//! the plain data the analyses produce ([`ServiceMap`], [`FlowPaths`], [`LatencyReport`]) and
+//! returns text; JSON is their `serde` form. The HTML report is [`crate::html`].
+
+use std::fmt::Write as _;
+
+use crate::flows::FlowPaths;
+use crate::latency::LatencyReport;
+use crate::map::{Edge, ServiceMap};
+
+/// A duration in nanoseconds for people: `812 ms`, `1.24 s`, `0.35 ms`, `12 us`.
+pub fn ms(ns: u64) -> String {
+    let ms = ns as f64 / 1e6;
+    if ns >= 10_000_000_000 {
+        format!("{:.1} s", ms / 1e3)
+    } else if ns >= 1_000_000_000 {
+        format!("{:.2} s", ms / 1e3)
+    } else if ns >= 10_000_000 {
+        format!("{ms:.0} ms")
+    } else if ns >= 1_000_000 {
+        format!("{ms:.1} ms")
+    } else if ns >= 10_000 {
+        format!("{ms:.2} ms")
+    } else {
+        format!("{} us", ns / 1_000)
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+/// Escapes text for XML/HTML.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn edge_label(e: &Edge) -> String {
+    let mut l = format!(
+        "{} calls, {} err, p95 {}",
+        e.calls,
+        pct(e.error_rate),
+        ms(e.latency.p95)
+    );
+    if e.retries > 0 {
+        let _ = write!(l, ", {} retries ({:.2}x)", e.retries, e.amplification);
+    }
+    l
+}
+
+/// The maps as text: one block per map, an edge per line.
+pub fn map_human(maps: &[ServiceMap]) -> String {
+    let mut out = String::new();
+    for m in maps {
+        let title = m.flow.as_deref().unwrap_or("all flows");
+        let _ = writeln!(
+            out,
+            "{title}: {} services, {} edges, {} traces",
+            m.nodes.iter().filter(|n| !n.is_virtual).count(),
+            m.edges.len(),
+            m.traces
+        );
+        for e in &m.edges {
+            let mark = if e.flagged {
+                "  << retries amplify load"
+            } else if e.health() != "ok" {
+                "  << unhealthy"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {} -> {}{}  {} calls  errors {}  p50 {}  p95 {}  p99 {}  retries {} ({:.2}x){mark}",
+                e.from,
+                e.to,
+                if m.nodes.iter().any(|n| n.name == e.to && n.is_virtual) {
+                    " (uninstrumented)"
+                } else {
+                    ""
+                },
+                e.calls,
+                pct(e.error_rate),
+                ms(e.latency.p50),
+                ms(e.latency.p95),
+                ms(e.latency.p99),
+                e.retries,
+                e.amplification
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn mermaid_id(name: &str) -> String {
+    let mut id = String::from("n_");
+    id.extend(
+        name.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+    );
+    id
+}
+
+/// The maps as Mermaid flowcharts (one per map).
+pub fn map_mermaid(maps: &[ServiceMap]) -> String {
+    let mut out = String::new();
+    for m in maps {
+        let _ = writeln!(
+            out,
+            "---\ntitle: {}\n---",
+            m.flow.as_deref().unwrap_or("all flows")
+        );
+        out.push_str("flowchart LR\n");
+        for n in &m.nodes {
+            let label = n.name.replace('"', "'");
+            if n.is_virtual {
+                let _ = writeln!(out, "  {}[(\"{label}\")]", mermaid_id(&n.name));
+            } else {
+                let _ = writeln!(out, "  {}[\"{label}\"]", mermaid_id(&n.name));
+            }
+        }
+        for (i, e) in m.edges.iter().enumerate() {
+            let arrow = if e.kind == "message" { "-.->" } else { "-->" };
+            let _ = writeln!(
+                out,
+                "  {} {arrow}|\"{}\"| {}",
+                mermaid_id(&e.from),
+                edge_label(e),
+                mermaid_id(&e.to)
+            );
+            let colour = match (e.flagged, e.health()) {
+                (_, "failing") => Some("#d73027"),
+                (true, _) | (_, "degraded") => Some("#f39c12"),
+                _ => None,
+            };
+            if let Some(c) = colour {
+                let _ = writeln!(out, "  linkStyle {i} stroke:{c},stroke-width:3px");
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn dot_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The maps as one Graphviz DOT digraph (a cluster per map).
+pub fn map_dot(maps: &[ServiceMap]) -> String {
+    let mut out = String::from(
+        "digraph flowtel {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n",
+    );
+    for (k, m) in maps.iter().enumerate() {
+        let title = m.flow.as_deref().unwrap_or("all flows");
+        let _ = writeln!(
+            out,
+            "  subgraph cluster_{k} {{\n    label={};",
+            dot_str(title)
+        );
+        for n in &m.nodes {
+            let _ = writeln!(
+                out,
+                "    {} [label={}{}];",
+                dot_str(&format!("{k}:{}", n.name)),
+                dot_str(&n.name),
+                if n.is_virtual {
+                    ", shape=cylinder, style=dashed"
+                } else {
+                    ""
+                }
+            );
+        }
+        for e in &m.edges {
+            let colour = match (e.flagged, e.health()) {
+                (_, "failing") => "#d73027",
+                (true, _) | (_, "degraded") => "#f39c12",
+                _ => "#4a7",
+            };
+            let _ = writeln!(
+                out,
+                "    {} -> {} [label={}, color={}{}];",
+                dot_str(&format!("{k}:{}", e.from)),
+                dot_str(&format!("{k}:{}", e.to)),
+                dot_str(&edge_label(e)),
+                dot_str(colour),
+                if e.kind == "message" {
+                    ", style=dashed"
+                } else {
+                    ""
+                }
+            );
+        }
+        out.push_str("  }\n");
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Node positions of a layered left-to-right layout: layer by longest path from the callers,
+/// order within a layer by name. Returns `(x, y)` per node and the canvas size.
+fn layout(m: &ServiceMap) -> (Vec<(f64, f64)>, f64, f64) {
+    let n = m.nodes.len();
+    let index = |name: &str| m.nodes.iter().position(|x| x.name == name);
+    let mut layer = vec![0usize; n];
+    // Longest path, bounded by n rounds so cycles terminate.
+    for _ in 0..n {
+        let mut changed = false;
+        for e in &m.edges {
+            if let (Some(a), Some(b)) = (index(&e.from), index(&e.to))
+                && a != b
+                && layer[b] < layer[a] + 1
+                && layer[a] + 1 < n
+            {
+                layer[b] = layer[a] + 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let layers = layer.iter().max().map_or(1, |m| m + 1);
+    let mut rows = vec![0usize; layers];
+    let mut pos = vec![(0.0, 0.0); n];
+    for i in 0..n {
+        let l = layer[i];
+        pos[i] = (40.0 + l as f64 * 360.0, 40.0 + rows[l] as f64 * 110.0);
+        rows[l] += 1;
+    }
+    let height = 40.0 + rows.iter().max().copied().unwrap_or(1) as f64 * 110.0;
+    let width = 40.0 + layers as f64 * 360.0 - 160.0;
+    (pos, width, height)
+}
+
+const NODE_W: f64 = 160.0;
+const NODE_H: f64 = 44.0;
+
+/// The map as a standalone SVG: services as boxes (virtual peers dashed), edges coloured by
+/// health (green, amber over 1% errors or flagged retries, red over 5% errors), labelled with
+/// calls, errors, P95 and retries.
+pub fn map_svg(m: &ServiceMap) -> String {
+    let (pos, w, h) = layout(m);
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"service-map\" viewBox=\"0 0 {w:.0} {h:.0}\" width=\"{w:.0}\" height=\"{h:.0}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>\n"
+    );
+    let index = |name: &str| m.nodes.iter().position(|x| x.name == name);
+    for e in &m.edges {
+        let (Some(a), Some(b)) = (index(&e.from), index(&e.to)) else {
+            continue;
+        };
+        let colour = match (e.flagged, e.health()) {
+            (_, "failing") => "#d73027",
+            (true, _) | (_, "degraded") => "#f39c12",
+            _ => "#4a9a5b",
+        };
+        let (ax, ay) = (pos[a].0 + NODE_W, pos[a].1 + NODE_H / 2.0);
+        let (bx, by) = (pos[b].0, pos[b].1 + NODE_H / 2.0);
+        let path = if a == b || bx <= ax {
+            // Back edge or self call: loop under the boxes.
+            let (sx, sy) = (pos[a].0 + NODE_W / 2.0, pos[a].1 + NODE_H);
+            let (tx, ty) = (pos[b].0 + NODE_W / 2.0, pos[b].1 + NODE_H);
+            format!(
+                "M{sx:.0},{sy:.0} C{sx:.0},{:.0} {tx:.0},{:.0} {tx:.0},{ty:.0}",
+                sy + 60.0,
+                ty + 60.0
+            )
+        } else {
+            let mx = (ax + bx) / 2.0;
+            format!("M{ax:.0},{ay:.0} C{mx:.0},{ay:.0} {mx:.0},{by:.0} {bx:.0},{by:.0}")
+        };
+        let dash = if e.kind == "message" {
+            " stroke-dasharray=\"6 4\""
+        } else {
+            ""
+        };
+        let width = 1.5 + (e.calls as f64).log10().max(0.0);
+        let _ = writeln!(
+            out,
+            "<g class=\"edge\" data-from=\"{}\" data-to=\"{}\" data-health=\"{}\" data-retries=\"{}\"><title>{} -> {}: {}</title><path d=\"{path}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"{width:.1}\"{dash} marker-end=\"url(#arrow)\"/>",
+            esc(&e.from),
+            esc(&e.to),
+            e.health(),
+            e.retries,
+            esc(&e.from),
+            esc(&e.to),
+            esc(&edge_label(e))
+        );
+        let (lx, ly) = if a == b || bx <= ax {
+            (
+                (pos[a].0 + pos[b].0) / 2.0 + NODE_W / 2.0,
+                pos[a].1.max(pos[b].1) + NODE_H + 52.0,
+            )
+        } else {
+            ((ax + bx) / 2.0, (ay + by) / 2.0 - 8.0)
+        };
+        let _ = writeln!(
+            out,
+            "<text x=\"{lx:.0}\" y=\"{ly:.0}\" text-anchor=\"middle\" fill=\"#333\">{} calls · {} err · p95 {}</text>",
+            e.calls,
+            pct(e.error_rate),
+            esc(&ms(e.latency.p95))
+        );
+        if e.retries > 0 {
+            let _ = writeln!(
+                out,
+                "<text class=\"retries\" x=\"{lx:.0}\" y=\"{:.0}\" text-anchor=\"middle\" fill=\"{}\" font-weight=\"bold\">↻ {} retries · {:.2}x</text>",
+                ly + 15.0,
+                if e.flagged { "#d73027" } else { "#8a6d00" },
+                e.retries,
+                e.amplification
+            );
+        }
+        out.push_str("</g>\n");
+    }
+    for (i, n) in m.nodes.iter().enumerate() {
+        let (x, y) = pos[i];
+        let (fill, stroke, dash) = if n.is_virtual {
+            ("#f4f4f4", "#888", " stroke-dasharray=\"4 3\"")
+        } else if n.errors > 0 && n.errors * 20 > n.spans {
+            ("#fde0dc", "#d73027", "")
+        } else {
+            ("#e8f1fb", "#2f6ea8", "")
+        };
+        let _ = writeln!(
+            out,
+            "<g class=\"node\" data-service=\"{}\" data-virtual=\"{}\"><rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{NODE_W}\" height=\"{NODE_H}\" rx=\"8\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"1.5\"{dash}/><text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\" fill=\"#123\">{}</text><text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" fill=\"#567\">{}</text></g>",
+            esc(&n.name),
+            n.is_virtual,
+            x + NODE_W / 2.0,
+            y + 19.0,
+            esc(&n.name),
+            x + NODE_W / 2.0,
+            y + 35.0,
+            if n.is_virtual {
+                "uninstrumented".to_string()
+            } else {
+                format!("{} spans, {} errors", n.spans, n.errors)
+            }
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The critical-path aggregates for people: the headline first, then shares and tail drivers.
+pub fn critical_human(flows: &[FlowPaths]) -> String {
+    let mut out = String::new();
+    for f in flows {
+        let _ = writeln!(out, "{}", f.headline);
+        let _ = writeln!(
+            out,
+            "  {} traces; duration P50 {}, P95 {}, P99 {}, max {}",
+            f.traces,
+            ms(f.duration.p50),
+            ms(f.duration.p95),
+            ms(f.duration.p99),
+            ms(f.duration.max)
+        );
+        if let Some(t) = &f.representative_trace {
+            let _ = writeln!(out, "  slow trace to look at (P97): {t}");
+        }
+        let width = f
+            .steps
+            .iter()
+            .map(|s| s.service.len() + s.step.as_deref().unwrap_or("").len() + 1)
+            .max()
+            .unwrap_or(10)
+            .max(20);
+        let _ = writeln!(
+            out,
+            "  share of critical path   {:>w$}  {:>5} {:>5} {:>5}",
+            "",
+            "P50",
+            "P95",
+            "P99",
+            w = width.saturating_sub(22)
+        );
+        for s in f.services.iter().take(8) {
+            let _ = writeln!(
+                out,
+                "    {:<width$}  {:>5} {:>5} {:>5}",
+                s.service,
+                pct(s.p50),
+                pct(s.p95),
+                pct(s.p99)
+            );
+        }
+        for s in f.steps.iter().take(10) {
+            let label = format!("{} {}", s.service, s.step.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "      {:<w$}{:>5} {:>5} {:>5}",
+                label,
+                pct(s.p50),
+                pct(s.p95),
+                pct(s.p99),
+                w = width
+            );
+        }
+        let drivers: Vec<_> = f
+            .tail_drivers
+            .iter()
+            .filter(|d| d.growth_ns > 0)
+            .take(3)
+            .collect();
+        if !drivers.is_empty() {
+            out.push_str("  tail drivers (median traces -> traces above P95):\n");
+            for d in drivers {
+                let _ = writeln!(
+                    out,
+                    "    {} on {}: {} -> {} (+{}), {} of the growth",
+                    d.step,
+                    d.service,
+                    ms(d.median_ns),
+                    ms(d.tail_ns),
+                    ms(d.growth_ns.max(0) as u64),
+                    pct(d.growth_share)
+                );
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The latency report for people: a row per flow and step, over-budget rows marked.
+pub fn latency_human(report: &LatencyReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<34} {:>6} {:>9} {:>9} {:>9} {:>9}  budget",
+        "flow / step", "count", "P50", "P95", "P99", "max"
+    );
+    for f in &report.flows {
+        let slo = match &f.slo {
+            Some(s) => format!(
+                "SLO {}% < {}: {:.1}%{}",
+                s.target,
+                ms(s.threshold_ns),
+                s.under_percent,
+                if s.over { "  OVER" } else { "" }
+            ),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<34} {:>6} {:>9} {:>9} {:>9} {:>9}  {slo}",
+            f.flow,
+            f.latency.count,
+            ms(f.latency.p50),
+            ms(f.latency.p95),
+            ms(f.latency.p99),
+            ms(f.latency.max)
+        );
+        for s in &f.steps {
+            let budgets: Vec<String> = s
+                .budgets
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{} {}{}",
+                        b.quantile.to_uppercase(),
+                        ms(b.budget_ns),
+                        if b.over { " OVER" } else { "" }
+                    )
+                })
+                .collect();
+            let over = s.budgets.iter().any(|b| b.over);
+            let name = format!(
+                "{}{} {} ({})",
+                if over { "! " } else { "  " },
+                "",
+                s.step,
+                s.service
+            );
+            if s.latency.count == 0 {
+                let _ = writeln!(out, "{name:<34} {:>6} {:>9}", 0, "-");
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{name:<34} {:>6} {:>9} {:>9} {:>9} {:>9}  {}",
+                s.latency.count,
+                ms(s.latency.p50),
+                ms(s.latency.p95),
+                ms(s.latency.p99),
+                ms(s.latency.max),
+                budgets.join(", ")
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(ms(812_000_000), "812 ms");
+        assert_eq!(ms(1_240_000_000), "1.24 s");
+        assert_eq!(ms(2_500_000), "2.5 ms");
+        assert_eq!(ms(350_000), "0.35 ms");
+        assert_eq!(ms(1_500), "1 us");
+        assert_eq!(esc("<a&\"b\">"), "&lt;a&amp;&quot;b&quot;&gt;");
+    }
+}
