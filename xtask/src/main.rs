@@ -5,6 +5,11 @@
 //! - `demo`: the main job on the bundled example (check the conventions, run the example
 //!   services, lint what they exported).
 //! - `bench`: every criterion benchmark.
+//! - `fuzz [--secs N] [TARGET...]`: every cargo-fuzz target (or the named ones) for N seconds
+//!   each (default 300) at the lowest CPU priority, reusing and growing each target's corpus;
+//!   prints a results table (target, runs, seconds, corpus size, crashes) for `RELIABILITY.md`.
+//! - `soak [ARGS]`: soak and hostile load on `flowtel live` (release build) with an independent
+//!   Python client (`scripts/soak_live.py ARGS`: `--minutes`, `--rate`, `--hostile-from`).
 //! - `bench-live [ARGS]`: the receiver benchmark of `flowtel live` (release build) over OTLP/gRPC
 //!   and OTLP/HTTP with an independent Python client (`scripts/bench_live.py ARGS`).
 #![forbid(unsafe_code)]
@@ -158,6 +163,18 @@ fn python() -> PathBuf {
         .unwrap_or_else(|| root().join(".venv/bin/python"))
 }
 
+fn soak(args: &[String]) -> Result<(), String> {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "flowtel-cli"]);
+    run("cargo build --release -p flowtel-cli", build)?;
+    let mut b = Command::new(python());
+    b.current_dir(root())
+        .arg("scripts/soak_live.py")
+        .arg(root().join("target/release/flowtel"))
+        .args(args);
+    run("scripts/soak_live.py", b)
+}
+
 fn bench_live(args: &[String]) -> Result<(), String> {
     let mut build = cargo();
     build.args(["build", "--release", "-p", "flowtel-cli"]);
@@ -170,6 +187,113 @@ fn bench_live(args: &[String]) -> Result<(), String> {
     run("scripts/bench_live.py", b)
 }
 
+/// The fuzz crates (excluded from the workspace), each with its `fuzz_targets/*.rs`.
+const FUZZ_CRATES: &[&str] = &[
+    "crates/flowtel-otlp/fuzz",
+    "crates/flowtel-conventions/fuzz",
+    "crates/flowtel-lint/fuzz",
+    "crates/flowtel/fuzz",
+];
+
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let mut secs = 300u64;
+    let mut only = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--secs" {
+            secs = it
+                .next()
+                .and_then(|v| v.parse().ok())
+                .ok_or("--secs takes a number of seconds")?;
+        } else {
+            only.push(a.clone());
+        }
+    }
+    let mut rows = Vec::new();
+    let mut crashes_total = 0;
+    for dir in FUZZ_CRATES {
+        let dir = root().join(dir);
+        let mut targets: Vec<String> = std::fs::read_dir(dir.join("fuzz_targets"))
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                e.path()
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
+            .filter(|t| only.is_empty() || only.contains(t))
+            .collect();
+        targets.sort();
+        if targets.is_empty() {
+            continue;
+        }
+        let mut build = Command::new("nice");
+        build
+            .current_dir(&dir)
+            .args(["-n", "19", "cargo", "+nightly", "fuzz", "build"]);
+        run(&format!("cargo fuzz build ({})", dir.display()), build)?;
+        for t in targets {
+            let corpus = dir.join("corpus").join(&t);
+            std::fs::create_dir_all(&corpus).map_err(|e| e.to_string())?;
+            let artifacts = dir.join("artifacts").join(&t);
+            let count = |d: &Path, prefix: &str| {
+                std::fs::read_dir(d).map_or(0, |r| {
+                    r.filter_map(|e| e.ok())
+                        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                        .count()
+                })
+            };
+            let crashes_before = count(&artifacts, "");
+            let corpus_before = count(&corpus, "");
+            eprintln!("== fuzz {t} for {secs} s (corpus {corpus_before})");
+            let started = std::time::Instant::now();
+            let out = Command::new("nice")
+                .current_dir(&dir)
+                .args(["-n", "19", "cargo", "+nightly", "fuzz", "run", &t])
+                .arg(&corpus)
+                .args([
+                    "--",
+                    &format!("-max_total_time={secs}"),
+                    "-print_final_stats=1",
+                    "-timeout=10",
+                    "-rss_limit_mb=2048",
+                ])
+                .output()
+                .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
+            let took = started.elapsed().as_secs();
+            let log = String::from_utf8_lossy(&out.stderr);
+            let runs = log
+                .lines()
+                .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+                .map(|n| n.trim().to_string())
+                .unwrap_or_else(|| "?".into());
+            let crashes = count(&artifacts, "")
+                .saturating_sub(crashes_before)
+                .max(usize::from(!out.status.success()));
+            crashes_total += crashes;
+            if !out.status.success() {
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                eprintln!("{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+            }
+            rows.push(format!(
+                "| {t} | {runs} | {took} | {corpus_before} -> {} | {crashes} |",
+                count(&corpus, "")
+            ));
+        }
+    }
+    println!("| target | runs | seconds | corpus (files, before -> after) | crashes |");
+    println!("|---|---|---|---|---|");
+    for r in &rows {
+        println!("{r}");
+    }
+    if crashes_total > 0 {
+        return Err(format!(
+            "{crashes_total} crash(es): see crates/*/fuzz/artifacts"
+        ));
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
     let result = match task.as_str() {
@@ -177,8 +301,10 @@ fn main() -> ExitCode {
         "schema" => schema(false),
         "demo" => demo(),
         "bench" => bench(),
+        "soak" => soak(&std::env::args().skip(2).collect::<Vec<_>>()),
+        "fuzz" => fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
         "bench-live" => bench_live(&std::env::args().skip(2).collect::<Vec<_>>()),
-        _ => Err("usage: cargo xtask <ci|schema|demo|bench|bench-live>".into()),
+        _ => Err("usage: cargo xtask <ci|schema|demo|bench|bench-live|fuzz|soak>".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

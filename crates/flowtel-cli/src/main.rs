@@ -48,6 +48,8 @@ enum Command {
     Report(cmd::analyze::ReportArgs),
     /// Generate Prometheus SLO rules: recording rules, multi-window burn-rate alerts, early warnings.
     Slo(cmd::govern::Args),
+    /// Generate the Alertmanager configuration: routes by flow and owner, inhibitions, receivers.
+    Alerts(cmd::govern::Args),
     /// Generate OpenTelemetry Collector tail sampling per flow (and its trace-id load balancer).
     Sampling(cmd::govern::Args),
 }
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Latency(a) => cmd::analyze::run_latency(&cli.global, a),
         Command::Report(a) => cmd::analyze::run_report(&cli.global, a),
         Command::Slo(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Slo, a),
+        Command::Alerts(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Alerts, a),
         Command::Sampling(a) => {
             cmd::govern::run(&cli.global, flowtel_govern::Generator::Sampling, a)
         }

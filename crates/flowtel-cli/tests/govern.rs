@@ -98,3 +98,28 @@ fn a_flow_without_slo_is_a_located_input_error_and_nothing_is_written() {
     assert!(f["location"]["line"].as_u64().unwrap() > 1);
     assert!(!p.path().join("rules").exists());
 }
+
+#[test]
+fn generated_rules_and_routes_lint_clean() {
+    let p = project();
+    for cmd in ["slo", "alerts"] {
+        let out = flowtel(p.path(), &[cmd, "-o", "gen"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let out = flowtel(
+        p.path(),
+        &[
+            "lint",
+            "alerts",
+            "--alertmanager",
+            "gen/alertmanager.yml",
+            "gen/flowtel-slo.rules.yml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("0 errors, 0 warnings"),
+        "{}",
+        text(&out)
+    );
+}

@@ -34,6 +34,7 @@ pub mod keys;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod pii;
 pub mod prometheus;
 pub mod recorded;
 pub mod rules;

@@ -7,6 +7,7 @@
 //! | generator | artifact | checked by |
 //! |---|---|---|
 //! | [`Generator::Slo`] | Prometheus recording and alerting rules ([`slo`]) | `promtool check rules`, `promtool test rules` |
+//! | [`Generator::Alerts`] | Alertmanager routes, inhibitions, receivers ([`alertmanager`]) | `amtool check-config`, `amtool config routes test` |
 //! | [`Generator::Sampling`] | OpenTelemetry Collector `tail_sampling` and `loadbalancing` configuration ([`sampling`]) | the Collector's documented policy types and required keys |
 //!
 //! Every generator reads one [`plan::Plan`] (the flows resolved once) and returns plain data,
@@ -26,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alertmanager;
 pub mod burn;
 pub mod names;
 pub mod plan;
@@ -105,6 +107,8 @@ pub struct Output {
 pub enum Generator {
     /// Prometheus SLO recording rules, burn-rate alerts and early warnings.
     Slo,
+    /// Alertmanager configuration routing by flow and owner.
+    Alerts,
     /// OpenTelemetry Collector tail sampling per flow, behind a trace-id load balancer.
     Sampling,
 }
@@ -114,6 +118,7 @@ impl Generator {
     pub fn name(self) -> &'static str {
         match self {
             Generator::Slo => "slo",
+            Generator::Alerts => "alerts",
             Generator::Sampling => "sampling",
         }
     }
@@ -122,6 +127,7 @@ impl Generator {
     pub fn needs(self) -> &'static [Need] {
         match self {
             Generator::Slo => &[Need::Slo, Need::Route],
+            Generator::Alerts => &[Need::Route],
             Generator::Sampling => &[],
         }
     }
@@ -138,6 +144,10 @@ impl Generator {
             Generator::Slo => vec![Artifact {
                 path: slo::FILE.into(),
                 contents: slo::render(&plan, opts, &mut notes),
+            }],
+            Generator::Alerts => vec![Artifact {
+                path: alertmanager::FILE.into(),
+                contents: alertmanager::render(&plan),
             }],
             Generator::Sampling => vec![
                 Artifact {

@@ -23,3 +23,10 @@ fn slo_rules() {
     insta::assert_snapshot!("slo_rules", out.files[0].contents);
     insta::assert_snapshot!("slo_notes", out.notes.join("\n"));
 }
+
+#[test]
+fn alertmanager_config() {
+    let out = generate(Generator::Alerts);
+    assert_eq!(out.files.len(), 1);
+    insta::assert_snapshot!("alertmanager", out.files[0].contents);
+}

@@ -166,3 +166,25 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn an_undeclared_key_named_like_personal_data_is_an_error() {
+    let text = "fn signup(email: &str, counter: &Counter<u64>) {\n    counter.add(1, &[KeyValue::new(\"user_email\", email.to_string())]);\n    tracing::info!(retry_total = 3, \"retrying\");\n}\n";
+    let findings = flowtel_lint::source::lint_source(&registry(), "signup.rs", text);
+    let pii: Vec<&Finding> = findings.iter().filter(|f| f.rule.id == "FT0220").collect();
+    assert_eq!(pii.len(), 1, "{findings:#?}");
+    assert_eq!(pii[0].severity, flowtel_conventions::Severity::Error);
+    assert!(
+        pii[0].message.contains("`user_email`"),
+        "{}",
+        pii[0].message
+    );
+    assert_eq!(pii[0].location.as_ref().map(|l| l.line), Some(2));
+    // An undeclared key that says nothing personal stays a warning.
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.rule.id == "FT0202" && f.message.contains("retry_total")),
+        "{findings:#?}"
+    );
+}

@@ -92,8 +92,8 @@ async fn finish<T, E>(
 async fn wait_for_end(shared: &Shared) -> EndReason {
     let opts = &shared.options;
     let ctrl_c = async {
-        if opts.stop_on_ctrl_c && tokio::signal::ctrl_c().await.is_ok() {
-            return;
+        if opts.stop_on_ctrl_c {
+            return interrupted().await;
         }
         std::future::pending::<()>().await
     };
@@ -117,6 +117,32 @@ async fn wait_for_end(shared: &Shared) -> EndReason {
     tokio::select! {
         r = timers => r,
         () = ctrl_c => EndReason::Interrupted,
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill`, systemd and Kubernetes send);
+/// never when neither can be listened for.
+async fn interrupted() {
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    let int = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await
+        }
+    };
+    tokio::select! {
+        () = term => {}
+        () = int => {}
     }
 }
 

@@ -77,7 +77,7 @@ pub struct LiveOptions {
     pub until_idle: Option<Duration>,
     /// Stop after this long in any case.
     pub duration: Option<Duration>,
-    /// Stop on Ctrl-C (the report is still written).
+    /// Stop on Ctrl-C (SIGINT) or SIGTERM; the report of what arrived is still returned.
     pub stop_on_ctrl_c: bool,
 }
 
@@ -130,7 +130,7 @@ pub enum EndReason {
     Idle,
     /// [`LiveOptions::duration`] passed.
     Duration,
-    /// Ctrl-C.
+    /// Ctrl-C (SIGINT) or SIGTERM.
     Interrupted,
 }
 

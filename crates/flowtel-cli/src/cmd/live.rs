@@ -39,6 +39,10 @@ pub struct Args {
     /// Examples shown per rule in the human report.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub max_examples: usize,
+    /// Write the report to FILE (atomically: a complete report or none, also when the run
+    /// ends on Ctrl-C or SIGTERM) instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
     /// Fail (exit 1) when a declared flow, or all flows together, were seen less than this share
     /// (0 to 1) of their steps, services and entry routes.
     #[arg(long, value_parser = super::lint::telemetry::parse_share, value_name = "SHARE")]
@@ -91,14 +95,42 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
                     "flowtel live: warning: no telemetry arrived; point the exporters at the addresses above (OTEL_EXPORTER_OTLP_ENDPOINT), or raise --until-idle"
                 );
             }
-            super::lint::telemetry::emit(
-                global,
-                format,
-                report.findings,
-                &reg,
-                args.max_examples,
-                Some((&report.coverage, args.min_coverage)),
-            )
+            if report.ended == flowtel_live::EndReason::Interrupted {
+                eprintln!("flowtel live: interrupted; reporting what arrived");
+            }
+            let coverage = Some((&report.coverage, args.min_coverage));
+            match &args.output {
+                None => super::lint::telemetry::emit(
+                    global,
+                    format,
+                    report.findings,
+                    &reg,
+                    args.max_examples,
+                    coverage,
+                ),
+                Some(path) => {
+                    let mut plain = global.clone();
+                    plain.color = crate::common::ColorArg::Never;
+                    let (text, code) = super::lint::telemetry::render(
+                        &plain,
+                        format,
+                        report.findings,
+                        &reg,
+                        args.max_examples,
+                        coverage,
+                    );
+                    match crate::common::write_atomic(path, text.as_bytes()) {
+                        Ok(()) => {
+                            eprintln!("flowtel live: wrote the report to {}", path.display());
+                            code
+                        }
+                        Err(e) => global.emit(
+                            &[crate::common::io_finding(path, "write the report to", &e)],
+                            None,
+                        ),
+                    }
+                }
+            }
         }
         Err(e) => {
             let f = flowtel_conventions::Finding::new(

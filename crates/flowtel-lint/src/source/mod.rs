@@ -224,6 +224,21 @@ impl<'r> Checker<'r> {
 
     fn attribute(&self, key: &str, via: &str) -> Option<Finding> {
         let Some((_, attr)) = self.reg.attribute_for_key(key) else {
+            if let Some(word) = flowtel_conventions::pii::key_says_pii(key) {
+                return Some(
+                    Finding::new(
+                        &rules::PII_NAMED_KEY_IN_SOURCE,
+                        format!(
+                            "`{via}` records attribute `{key}`, which the conventions do not declare and whose name says personal data (`{word}`)"
+                        ),
+                    )
+                    .subject("attribute", key)
+                    .subject("word", word)
+                    .help(format!(
+                        "declare it under `attributes:` with `pii: true` (and `redact: hash` or `drop`) and record it with `redact({key})`, or stop recording it"
+                    )),
+                );
+            }
             let hint = did_you_mean(key, self.reg.attributes.keys().map(String::as_str));
             return Some(
                 Finding::new(

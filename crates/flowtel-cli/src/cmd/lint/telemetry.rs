@@ -3,12 +3,12 @@
 
 use std::io::IsTerminal;
 
-use flowtel_conventions::output::{FINDING_FORMATS, Format, Formats};
+use flowtel_conventions::output::{FINDING_FORMATS, Format, Formats, Render};
 use flowtel_conventions::report;
 use flowtel_otlp::ReadOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::common::GlobalArgs;
+use crate::common::{GlobalArgs, print_out};
 
 /// The formats of `flowtel lint telemetry` (and of `flowtel live`'s report).
 pub const FORMATS: Formats = Formats::new("lint telemetry", FINDING_FORMATS);
@@ -95,6 +95,27 @@ pub fn emit(
     max_examples: usize,
     coverage: Option<(&flowtel_lint::telemetry::Coverage, Option<f64>)>,
 ) -> i32 {
+    let (text, code) = render(
+        global,
+        format,
+        std::mem::take(&mut findings),
+        reg,
+        max_examples,
+        coverage,
+    );
+    print_out(&text);
+    code
+}
+
+/// The report [`emit`] prints, and its exit code.
+pub fn render(
+    global: &GlobalArgs,
+    format: Format,
+    mut findings: Vec<flowtel_conventions::Finding>,
+    reg: &flowtel_conventions::Registry,
+    max_examples: usize,
+    coverage: Option<(&flowtel_lint::telemetry::Coverage, Option<f64>)>,
+) -> (String, i32) {
     let mut sections = Vec::new();
     if let Some((coverage, min)) = coverage {
         if let Some(min) = min {
@@ -115,8 +136,14 @@ pub fn emit(
         sections: &sections,
     };
     let disk = ShortLines(report::DiskSource::default());
-    global.print_with(&grouped, format, Some(&report::Either(&reg.sources, &disk)));
-    flowtel_conventions::exit_code(&findings, global.deny_warnings)
+    let sources = report::Either(&reg.sources, &disk);
+    let text = grouped
+        .render(format, &global.render_options(&sources))
+        .unwrap_or_default();
+    (
+        text,
+        flowtel_conventions::exit_code(&findings, global.deny_warnings),
+    )
 }
 
 /// Source lines for snippets, except long ones: a JSON line is a whole batch, and the
