@@ -568,3 +568,39 @@ mod tests {
         assert_eq!(p.len() as u64, 2 * n - 1);
     }
 }
+
+#[cfg(test)]
+mod scale_tests {
+    use super::*;
+    use crate::synth::{Shape, generate};
+    use crate::testing::registry;
+    use crate::trace::{AssemblyOptions, TraceSetBuilder};
+
+    #[test]
+    fn generated_traces_assemble_compactly_and_every_path_tiles_its_root() {
+        let reg = registry();
+        let mut b = TraceSetBuilder::new(&reg, AssemblyOptions::default());
+        generate(2_000, Shape::default(), 11, |svc, s| b.add_span(svc, &s));
+        let set = b.finish();
+        assert_eq!(set.traces.len(), 2_000);
+        assert!(set.spans.len() > 50_000, "{}", set.spans.len());
+        assert_eq!(set.stats.orphans + set.stats.duplicate_span_ids, 0);
+        // Held memory per span: spans, traces and strings.
+        let per_span = set.bytes_per_span();
+        assert!(per_span < 200.0, "{per_span} bytes per span");
+        for p in paths(&set) {
+            let root = set.root_of(&set.traces[p.trace as usize]);
+            assert_eq!(p.segments.first().map(|s| s.start), Some(root.start));
+            assert_eq!(p.segments.last().map(|s| s.end), Some(root.end));
+            assert_eq!(
+                p.segments.iter().map(Segment::duration).sum::<u64>(),
+                p.duration
+            );
+        }
+        let map = crate::map::ServiceMap::build(&set, None);
+        assert!(
+            map.edges.iter().any(|e| e.retries > 0),
+            "generated retries are seen"
+        );
+    }
+}

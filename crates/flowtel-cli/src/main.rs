@@ -52,6 +52,8 @@ enum Command {
     Alerts(cmd::govern::Args),
     /// Generate OpenTelemetry Collector tail sampling per flow (and its trace-id load balancer).
     Sampling(cmd::govern::Args),
+    /// Generate OpenSLO v1 documents of the flows' SLOs.
+    Openslo(cmd::govern::Args),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::analyze::run_report(&cli.global, a),
         Command::Slo(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Slo, a),
         Command::Alerts(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Alerts, a),
+        Command::Openslo(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::OpenSlo, a),
         Command::Sampling(a) => {
             cmd::govern::run(&cli.global, flowtel_govern::Generator::Sampling, a)
         }

@@ -58,7 +58,7 @@ fn human_output_ends_with_the_summary() {
     let out = flowtel(&[CONVENTIONS, "team/team.rules.yml"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("--> team/team.rules.yml:39:15"), "{text}");
+    assert!(text.contains("--> team/team.rules.yml:39:24"), "{text}");
     assert!(
         text.contains("signal quality: 6 alerts in 1 file (2 groups, 0 recording rules): 5 flow-aligned (83%), 1 SLO/burn-rate based, 1 cause-based, 1 average-based"),
         "{text}"

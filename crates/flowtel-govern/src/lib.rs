@@ -30,6 +30,7 @@
 pub mod alertmanager;
 pub mod burn;
 pub mod names;
+pub mod openslo;
 pub mod plan;
 pub mod promql;
 pub mod sampling;
@@ -111,6 +112,8 @@ pub enum Generator {
     Alerts,
     /// OpenTelemetry Collector tail sampling per flow, behind a trace-id load balancer.
     Sampling,
+    /// OpenSLO v1 documents of the flows' SLOs.
+    OpenSlo,
 }
 
 impl Generator {
@@ -120,6 +123,7 @@ impl Generator {
             Generator::Slo => "slo",
             Generator::Alerts => "alerts",
             Generator::Sampling => "sampling",
+            Generator::OpenSlo => "openslo",
         }
     }
 
@@ -129,6 +133,7 @@ impl Generator {
             Generator::Slo => &[Need::Slo, Need::Route],
             Generator::Alerts => &[Need::Route],
             Generator::Sampling => &[],
+            Generator::OpenSlo => &[Need::Slo],
         }
     }
 
@@ -148,6 +153,10 @@ impl Generator {
             Generator::Alerts => vec![Artifact {
                 path: alertmanager::FILE.into(),
                 contents: alertmanager::render(&plan),
+            }],
+            Generator::OpenSlo => vec![Artifact {
+                path: openslo::FILE.into(),
+                contents: openslo::render(&plan),
             }],
             Generator::Sampling => vec![
                 Artifact {

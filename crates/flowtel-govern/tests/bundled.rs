@@ -30,3 +30,13 @@ fn alertmanager_config() {
     assert_eq!(out.files.len(), 1);
     insta::assert_snapshot!("alertmanager", out.files[0].contents);
 }
+
+#[test]
+fn openslo_documents() {
+    let out = generate(Generator::OpenSlo);
+    let text = &out.files[0].contents;
+    // One SLO document per flow and objective: login, browse and checkout each have two.
+    assert_eq!(text.matches("\nkind: SLO\n").count(), 6);
+    assert_eq!(text.matches("budgetingMethod: Occurrences").count(), 6);
+    insta::assert_snapshot!("openslo", text);
+}

@@ -353,3 +353,70 @@ fn alertmanager_routing_agrees_with_amtool() {
         assert_eq!(ours, theirs, "{labels:?}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Any text is read without a panic; problems are findings with a place.
+    #[test]
+    fn any_text_reads_into_located_findings(text in "(?s).{0,300}") {
+        let (_, findings) = flowtel_lint::alerts::read::read_rule_file("p.yml", &text);
+        for f in &findings {
+            proptest::prop_assert!(f.location.is_some());
+        }
+    }
+
+    /// Any expression is parsed or refused without a panic, and a refused one is an FT0502
+    /// finding on the `expr` line.
+    #[test]
+    fn any_expression_is_parsed_or_refused(expr in r#"[a-z_(){}\[\]=~!"0-9 +*/<>,:.^-]{0,60}"#) {
+        let text = format!(
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: '{}'\n",
+            expr.replace('\'', "''")
+        );
+        let report = lint_inputs(
+            None,
+            &[Input { file: "p.yml".into(), text }],
+            &AlertOptions::default(),
+        );
+        let refused = flowtel_lint::alerts::expr::analyze(&expr).is_err();
+        let reported = report.findings.iter().find(|f| f.rule.id == "FT0502");
+        proptest::prop_assert_eq!(refused, reported.is_some());
+        if let Some(f) = reported {
+            proptest::prop_assert_eq!(f.location.as_ref().unwrap().line, 5);
+        }
+    }
+}
+
+/// The SLO recording rules and multi-window burn-rate alerts `flowtel slo` generates from the
+/// bundled conventions lint clean, metric checks included, and count as flow-aligned and
+/// SLO-based.
+#[test]
+fn generated_slo_rules_lint_clean() {
+    let dir = manifest().join("../../conventions");
+    let loaded = flowtel_conventions::check(&dir);
+    let reg = loaded.registry.expect("bundled conventions");
+    let out = flowtel_govern::Generator::Slo
+        .generate(&reg, &flowtel_govern::Options::default())
+        .unwrap_or_else(|f| panic!("{f:#?}"));
+    let inputs: Vec<Input> = out
+        .files
+        .iter()
+        .map(|a| Input {
+            file: a.path.clone(),
+            text: a.contents.clone(),
+        })
+        .collect();
+    let report = lint_inputs(Some(&reg), &inputs, &with_conventions());
+    let shown: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{} {} {:?}", f.rule.id, f.message, f.location))
+        .collect();
+    assert!(report.findings.is_empty(), "{shown:#?}");
+    let q = report.quality;
+    assert!(q.alerts > 0 && q.recording_rules > 0, "{q:?}");
+    assert_eq!(q.flow_aligned, q.alerts, "{q:?}");
+    assert_eq!(q.cause_based + q.average_based, 0, "{q:?}");
+    assert!(q.slo_based > 0, "{q:?}");
+}

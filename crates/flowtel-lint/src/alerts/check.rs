@@ -12,7 +12,7 @@ use flowtel_conventions::rules::alerts as r;
 use flowtel_conventions::{AlertLint, Finding, Instrument, Registry, prometheus};
 
 use super::expr::{self, ExprFacts};
-use super::read::{Rule, RuleKind, Spanned};
+use super::read::{Pos, Rule, RuleKind, Spanned};
 
 /// Series every Prometheus has without being declared anywhere.
 const BUILTIN_SERIES: &[&str] = &[
@@ -154,8 +154,10 @@ const LOW_SIGNAL: &[&str] = &[
 
 /// Checks one rule whose expression parsed (or not: `facts` is `None` then); returns its
 /// findings and, for an alert, its class.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn check_rule(
     ctx: &Context<'_>,
+    source: &str,
     file: &str,
     group: &str,
     rule: &Rule,
@@ -178,7 +180,7 @@ pub(crate) fn check_rule(
     let mut class = AlertClass::default();
 
     if let Some(facts) = facts {
-        selectors(ctx, rule, facts, file, &f, out);
+        selectors(ctx, source, rule, facts, file, &f, out);
         if rule.kind == RuleKind::Alert {
             class.slo_based = facts.slo_based;
             class.cause_based = !facts.slo_based
@@ -337,8 +339,10 @@ fn flow_alignment(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn selectors(
     ctx: &Context<'_>,
+    source: &str,
     rule: &Rule,
     facts: &ExprFacts,
     file: &str,
@@ -346,7 +350,12 @@ fn selectors(
     out: &mut Vec<Finding>,
 ) {
     let name = &rule.name.value;
-    let at = || rule.expr.pos.at(file);
+    let at_word = |word: &str| {
+        locate_word(source, rule.expr.pos, rule.expr.value.len(), word).map_or_else(
+            || rule.expr.pos.at(file),
+            |(p, chars)| p.at(file).with_end(p.line, p.column + chars as u32),
+        )
+    };
     let mut reported: HashSet<(&'static str, String)> = HashSet::new();
     let mut once = |id: &'static str, what: &str| reported.insert((id, what.to_string()));
     let known = |metric: &str| {
@@ -365,7 +374,7 @@ fn selectors(
             out.push(
                 f(&r::ALERT_PII_LABEL, format!("`{name}` uses label `{label}`, which is personal data (`{attr}` is declared `pii`)"))
                     .subject("label", label)
-                    .at(at())
+                    .at(at_word(label))
                     .help("never select, group or alert by personal data; use a bounded attribute (a tier, a region) instead"),
             );
         }
@@ -385,7 +394,7 @@ fn selectors(
             out.push(
                 f(&r::RANGE_TOO_SHORT, format!("`{name}` reads `{metric}` over {}, less than twice the {}s scrape interval", fmt_secs(range), fmt_secs(ctx.scrape_seconds)))
                     .subject("metric", metric)
-                    .at(at())
+                    .at(at_word(metric))
                     .help(format!("use a range of at least {} so it always holds two samples", fmt_secs(2.0 * ctx.scrape_seconds))),
             );
         }
@@ -397,7 +406,7 @@ fn selectors(
             out.push(
                 f(&r::COUNTER_WITHOUT_RATE, format!("`{name}` reads counter `{metric}` without `rate()` or `increase()`"))
                     .subject("metric", metric)
-                    .at(at())
+                    .at(at_word(metric))
                     .help(format!("alert on `rate({metric}[5m])` or `increase({metric}[1h])`; the raw value only grows and resets on restart")),
             );
         }
@@ -414,7 +423,7 @@ fn selectors(
                 out.push(
                     f(&r::ALERT_UNKNOWN_METRIC, format!("`{name}` selects `{metric}`, which is not a declared metric"))
                         .subject("metric", metric)
-                        .at(at())
+                        .at(at_word(metric))
                         .maybe_help(did_you_mean(metric, candidates).map(|c| format!("did you mean `{c}`?")))
                         .help_if_none("declare the metric in the conventions (Prometheus names are derived: `flow.step.duration` + unit `s` is `flow_step_duration_seconds`)"),
                 );
@@ -428,7 +437,9 @@ fn selectors(
                     && !TARGET_LABELS.contains(&m.label.as_str())
                     && once("label", &m.label)
                 {
-                    out.push(undeclared_label(f, name, metric, info, &m.label).at(at()));
+                    out.push(
+                        undeclared_label(f, name, metric, info, &m.label).at(at_word(&m.label)),
+                    );
                 }
             }
         }
@@ -454,7 +465,7 @@ fn selectors(
                 || infos.iter().any(|(_, i)| i.labels.contains(label));
             if !known && once("label", label) {
                 let (metric, info) = infos[0];
-                out.push(undeclared_label(f, name, metric, info, label).at(at()));
+                out.push(undeclared_label(f, name, metric, info, label).at(at_word(label)));
             }
         }
     }
@@ -496,6 +507,47 @@ fn undeclared_label(
         did_you_mean(label, declared.iter().copied()).map(|s| format!("did you mean `{s}`?")),
     )
     .help_if_none(format!("`{metric}` carries {}", declared.join(", ")))
+}
+
+/// Where `word` is written in the expression that starts at `start` in `source`, as a whole
+/// token (not part of a longer name), and its length in characters. Searches the source text,
+/// so it works for quoted, plain and block scalars alike.
+fn locate_word(source: &str, start: Pos, expr_len: usize, word: &str) -> Option<(Pos, usize)> {
+    if word.is_empty() {
+        return None;
+    }
+    let mut offset = 0usize;
+    for (i, line) in source.split_inclusive('\n').enumerate() {
+        if i + 1 == start.line as usize {
+            let col: usize = line
+                .chars()
+                .take(start.column.saturating_sub(1) as usize)
+                .map(char::len_utf8)
+                .sum();
+            offset += col;
+            break;
+        }
+        offset += line.len();
+    }
+    // Block scalars add indentation and quotes add escapes: allow some slack.
+    let end = source.len().min(offset + expr_len * 2 + 256);
+    let hay = source.get(offset..end)?;
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(word) {
+        let at = from + i;
+        let before = hay[..at].chars().next_back();
+        let after = hay[at + word.len()..].chars().next();
+        if !before.is_some_and(is_name) && !after.is_some_and(is_name) {
+            let abs = offset + at;
+            let line_start = source[..abs].rfind('\n').map_or(0, |n| n + 1);
+            let line = source[..abs].matches('\n').count() as u32 + 1;
+            let column = source[line_start..abs].chars().count() as u32 + 1;
+            return Some((Pos { line, column }, word.chars().count()));
+        }
+        from = at + word.len();
+    }
+    None
 }
 
 fn fmt_secs(s: f64) -> String {

@@ -244,7 +244,7 @@ pub fn lint_inputs(reg: Option<&Registry>, inputs: &[Input], opts: &AlertOptions
     // First place of each alert name and of each (expression, labels) pair.
     let mut names: HashMap<String, (Location, String)> = HashMap::new();
     let mut copies: HashMap<CopyKey, (Location, String, String)> = HashMap::new();
-    for f in &files {
+    for (fi, f) in files.iter().enumerate() {
         quality.groups += f.groups.len();
         for g in &f.groups {
             for rule in &g.rules {
@@ -265,6 +265,7 @@ pub fn lint_inputs(reg: Option<&Registry>, inputs: &[Input], opts: &AlertOptions
                 };
                 let class = check::check_rule(
                     &ctx,
+                    &inputs[fi].text,
                     &f.file,
                     &g.name.value,
                     rule,
