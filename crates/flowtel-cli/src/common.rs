@@ -1,12 +1,17 @@
-//! Options every command shares, and the plumbing of output: report format, colour, writing
-//! to stdout or to a file without leaving a half-written file behind.
+//! Options every command shares, and the wiring of output: the command's format chosen from its
+//! [`Formats`], colour, findings settled and rendered through `flowtel_conventions::output`, text
+//! to stdout, files written atomically.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
-use flowtel_conventions::report::{self, SourceText};
-use flowtel_conventions::{Finding, Loaded, Location, Severity, rules};
+use flowtel_conventions::output::{
+    self, FINDING_FORMATS, Format, Formats, Render, RenderOptions, SourceText,
+};
+use flowtel_conventions::report;
+use flowtel_conventions::{Finding, LintConfig, Loaded, Location, Severity, rules};
 
 /// Options accepted by every command.
 #[derive(Args, Debug, Clone)]
@@ -15,9 +20,9 @@ pub struct GlobalArgs {
     /// by walking up from the working directory.
     #[arg(long, global = true, value_name = "PATH")]
     pub conventions: Option<PathBuf>,
-    /// Report format.
-    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human)]
-    pub format: FormatArg,
+    /// Output format; each command has its own set (the first is its default) and rejects others.
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = format_parser())]
+    pub format: Option<Format>,
     /// Colour in human output.
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
@@ -26,23 +31,10 @@ pub struct GlobalArgs {
     pub deny_warnings: bool,
 }
 
-/// `--format`.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FormatArg {
-    /// rustc-style text.
-    Human,
-    /// One JSON document.
-    Json,
-    /// SARIF 2.1.0.
-    Sarif,
-    /// Markdown (diff only).
-    Markdown,
-    /// Mermaid flowchart (map only).
-    Mermaid,
-    /// Graphviz DOT (map only).
-    Dot,
-    /// SVG image (map only).
-    Svg,
+/// `--format` takes any of flowtel's formats; the command then accepts or rejects it.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Format::ALL.iter().map(|f| f.as_str()))
+        .try_map(|s| s.parse::<Format>())
 }
 
 /// `--color`.
@@ -68,16 +60,31 @@ impl GlobalArgs {
         }
     }
 
-    /// The report format for finding lists (`markdown` falls back to human).
-    pub fn report_format(&self) -> report::Format {
+    /// The command's format for `--format`; a format it does not have prints the usage error
+    /// (listing the ones it has) on stderr and gives exit code 2 as `Err`.
+    pub fn format_for(&self, formats: &Formats) -> Result<Format, i32> {
         match self.format {
-            FormatArg::Human
-            | FormatArg::Markdown
-            | FormatArg::Mermaid
-            | FormatArg::Dot
-            | FormatArg::Svg => report::Format::Human,
-            FormatArg::Json => report::Format::Json,
-            FormatArg::Sarif => report::Format::Sarif,
+            None => Ok(formats.default_format()),
+            Some(f) => formats.accept(f).map_err(|e| {
+                eprint!("{e}");
+                e.exit_code()
+            }),
+        }
+    }
+
+    /// The format for findings printed outside a command's own output (input errors): the
+    /// chosen one when it is a findings format, else human.
+    fn findings_format(&self) -> Format {
+        self.format
+            .filter(|f| FINDING_FORMATS.contains(f))
+            .unwrap_or(Format::Human)
+    }
+
+    /// Render options on stdout with `sources` for snippets.
+    pub fn render_options<'a>(&self, sources: &'a dyn SourceText) -> RenderOptions<'a> {
+        RenderOptions {
+            color: self.color(),
+            sources,
         }
     }
 
@@ -134,20 +141,47 @@ impl GlobalArgs {
         }
     }
 
-    /// Prints findings in the chosen format on stdout and returns the exit code they mean.
+    /// Prints findings (input errors, or a command's whole report) in the chosen format on
+    /// stdout and returns the exit code they mean. Sources give snippets; files on disk are read
+    /// for the rest.
     pub fn emit(&self, findings: &[Finding], sources: Option<&dyn SourceText>) -> i32 {
+        self.emit_in(self.findings_format(), findings, sources, None)
+    }
+
+    /// Prints findings in `format` after settling them with the conventions' `lint` overrides
+    /// (when given), and returns the exit code they mean.
+    pub fn emit_in(
+        &self,
+        format: Format,
+        findings: &[Finding],
+        sources: Option<&dyn SourceText>,
+        lint: Option<&LintConfig>,
+    ) -> i32 {
+        let mut settled = findings.to_vec();
+        if let Some(lint) = lint {
+            output::settle(&mut settled, lint);
+        }
+        self.print_with(&report::Findings::new(&settled), format, sources);
+        flowtel_conventions::exit_code(&settled, self.deny_warnings)
+    }
+
+    /// Renders `what` in `format` and prints it; sources (then files on disk) give snippets.
+    pub fn print_with(&self, what: &dyn Render, format: Format, sources: Option<&dyn SourceText>) {
         let disk = report::DiskSource::default();
-        let text = match sources {
-            Some(s) => report::render(
-                findings,
-                self.report_format(),
-                &report::Either(s, &disk),
-                self.color(),
-            ),
-            None => report::render(findings, self.report_format(), &disk, self.color()),
+        let either;
+        let sources: &dyn SourceText = match sources {
+            Some(s) => {
+                either = report::Either(s, &disk);
+                &either
+            }
+            None => &disk,
         };
-        print_out(&text);
-        flowtel_conventions::exit_code(findings, self.deny_warnings)
+        match what.render(format, &self.render_options(sources)) {
+            Ok(text) => print_out(&text),
+            // The command's `Formats` let through a format its output lacks: a wiring mistake,
+            // reported rather than hidden.
+            Err(e) => eprintln!("error: {e} (`--format {format}`)"),
+        }
     }
 }
 
@@ -171,12 +205,7 @@ fn report_upstream(reg: &flowtel_conventions::Registry, findings: &[Finding]) {
         return;
     }
     let disk = report::DiskSource::default();
-    let text = report::render(
-        &upstream,
-        report::Format::Human,
-        &report::Either(&reg.sources, &disk),
-        false,
-    );
+    let text = report::human(&upstream, &report::Either(&reg.sources, &disk), false);
     // The summary line of the rendering is replaced by one that says what the warnings mean.
     let text = text.trim_end();
     eprintln!("{}", text.rsplit_once('\n').map_or(text, |(body, _)| body));
@@ -202,29 +231,9 @@ pub fn io_finding(path: &Path, what: &str, err: &dyn std::fmt::Display) -> Findi
     .at(Location::new(path.display().to_string(), 1, 1))
 }
 
-/// Writes `content` to `path` atomically: a temporary file beside it, then a rename, so a
-/// failure never leaves a half-written file.
+/// Writes `content` to `path` atomically ([`output::files::write_file`]).
 pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(content)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    output::files::write_file(path, content)
 }
 
 /// Loads a registry for commands that take it as an argument (`check`, `diff`).

@@ -3,14 +3,12 @@
 //!
 //! Every change becomes a finding (`breaking-change` or `compatible-change`) located in the new
 //! file, or in the old one for removals, so the usual renderers show it; a too-small bump adds a
-//! `version-bump-too-small` error. [`markdown`] renders the same changes for a pull-request
-//! comment.
-
-use std::fmt::Write as _;
+//! `version-bump-too-small` error. Rendering (human, JSON, SARIF, Markdown for a pull-request
+//! comment) is [`crate::output::diff`]'s.
 
 use serde::Serialize;
 
-use crate::finding::{Finding, Location, Severity};
+use crate::finding::{Finding, Location};
 use crate::load::Registry;
 use crate::model::{Attribute, Flow, Metric};
 use crate::rules::diff as r;
@@ -842,64 +840,5 @@ pub fn diff(old: &Registry, new: &Registry) -> Diff {
         required_bump,
         actual_bump: actual_bump(&old.version, &new.version),
         changes,
-    }
-}
-
-/// Markdown for a pull-request comment: verdict, then breaking and compatible changes.
-pub fn markdown(d: &Diff) -> String {
-    let mut out = String::new();
-    let verdict = if d.bump_ok() { "✅" } else { "❌" };
-    let _ = writeln!(
-        out,
-        "### flowtel conventions diff: {} → {}\n",
-        d.old_version, d.new_version
-    );
-    let _ = writeln!(
-        out,
-        "{verdict} The changes need a **{}** version bump; this update makes a **{}** bump.\n",
-        d.effective_required().as_str(),
-        d.actual_bump.map_or("invalid", Bump::as_str)
-    );
-    let breaking: Vec<&Change> = d.changes.iter().filter(|c| c.is_breaking()).collect();
-    let compatible: Vec<&Change> = d.changes.iter().filter(|c| !c.is_breaking()).collect();
-    for (title, list) in [
-        ("Breaking changes", &breaking),
-        ("Compatible changes", &compatible),
-    ] {
-        if list.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "#### {title} ({})\n", list.len());
-        let _ = writeln!(out, "| kind | name | change | where |\n|---|---|---|---|");
-        for c in list {
-            let loc = c
-                .location
-                .as_ref()
-                .map(|l| format!("`{}:{}`", l.file, l.line))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "| {} | `{}` | {} | {loc} |",
-                c.kind,
-                c.name,
-                c.description.replace('|', "\\|")
-            );
-        }
-        out.push('\n');
-    }
-    if d.changes.is_empty() {
-        out.push_str("No changes.\n");
-    }
-    out
-}
-
-/// Severity summary used by the human renderer's header line.
-pub fn worst(d: &Diff) -> Severity {
-    if !d.bump_ok() {
-        Severity::Error
-    } else if d.changes.iter().any(Change::is_breaking) {
-        Severity::Warning
-    } else {
-        Severity::Note
     }
 }

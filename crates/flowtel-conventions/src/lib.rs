@@ -8,8 +8,11 @@
 //! - [`load`]: reading files and folders, following `imports`, merging layers,
 //! - [`validate`]: the registry rules, [`diff`]: comparing two versions,
 //! - [`prometheus`]: the OpenTelemetry-to-Prometheus translation of metric and label names,
-//! - [`finding`], [`rules`], [`report`]: the one finding type, the rule catalogue shared by all
-//!   of flowtel, and the renderers (human, JSON, SARIF).
+//! - [`finding`], [`rules`]: the one finding type and the rule catalogue shared by all of
+//!   flowtel,
+//! - [`output`]: the output layer, where every format of every command is rendered (findings as
+//!   human, JSON and SARIF, the diff's Markdown, generated files written atomically); see its
+//!   module documentation to plug a new output in.
 //!
 //! ```
 //! let loaded = flowtel_conventions::check_str(
@@ -30,10 +33,10 @@ pub mod finding;
 pub mod keys;
 pub mod load;
 pub mod model;
+pub mod output;
 pub mod pii;
 pub mod prometheus;
 pub mod recorded;
-pub mod report;
 pub mod rules;
 pub mod semconv;
 pub mod source;
@@ -45,6 +48,8 @@ use std::path::{Path, PathBuf};
 pub use finding::{Finding, Location, Severity, Summary, exit_code};
 pub use load::{Loaded, Registry};
 pub use model::*;
+pub use output::findings as report;
+pub use output::{apply_overrides, settle, sort};
 
 /// Loads and validates a registry (file or folder), applying the registry's own severity
 /// overrides; findings are sorted by file and position.
@@ -62,57 +67,11 @@ fn finish(mut loaded: Loaded) -> Loaded {
         loaded.findings.extend(validate::validate(reg));
         loaded.findings.extend(semconv::layering::check(reg));
         semconv::layering::soften(reg, &mut loaded.findings);
-        apply_overrides(&mut loaded.findings, &reg.lint);
+        settle(&mut loaded.findings, &reg.lint);
+    } else {
+        sort(&mut loaded.findings);
     }
-    sort(&mut loaded.findings);
     loaded
-}
-
-/// Sorts findings by file, line and column (findings without a place first).
-pub fn sort(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        let key = |f: &Finding| {
-            f.location
-                .as_ref()
-                .map(|l| (l.file.clone(), l.line, l.column))
-        };
-        key(a).cmp(&key(b)).then_with(|| a.rule.id.cmp(b.rule.id))
-    });
-}
-
-/// Applies `lint.rules` severity overrides: changes severities and removes findings of rules
-/// turned `off`. Fatal input errors are never overridden.
-pub fn apply_overrides(findings: &mut Vec<Finding>, lint: &LintConfig) {
-    if lint.rules.is_empty() {
-        return;
-    }
-    let lookup = |f: &Finding| {
-        lint.rules
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(f.rule.id) || *k == f.rule.name)
-            .map(|(_, v)| *v)
-    };
-    findings.retain_mut(|f| {
-        if f.severity == Severity::Fatal {
-            return true;
-        }
-        match lookup(f) {
-            Some(SeverityOverride::Off) => false,
-            Some(SeverityOverride::Error) => {
-                f.severity = Severity::Error;
-                true
-            }
-            Some(SeverityOverride::Warn) => {
-                f.severity = Severity::Warning;
-                true
-            }
-            Some(SeverityOverride::Note) => {
-                f.severity = Severity::Note;
-                true
-            }
-            None => true,
-        }
-    });
 }
 
 /// Finds the conventions for a working directory: `flowtel.yaml`, `flowtel.yml` or a

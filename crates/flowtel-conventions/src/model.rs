@@ -2,7 +2,7 @@
 //!
 //! These types are what every flowtel tool reads: the loader decodes YAML into them, the JSON
 //! Schema for editors is generated from them, and the macros and the runtime consume them. They
-//! carry no positions; where a finding needs a line and column it asks the [`crate::SourceMap`]
+//! carry no positions; where a finding needs a line and column it asks the [`crate::source::SourceMap`]
 //! for the node at a path (`["metrics", "flow.step.duration", "labels", 2]`).
 
 use indexmap::IndexMap;

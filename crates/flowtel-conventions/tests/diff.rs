@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use flowtel_conventions::diff::{Bump, diff, markdown};
+use flowtel_conventions::diff::{Bump, diff};
+use flowtel_conventions::output::diff::markdown;
 use flowtel_conventions::{Registry, check};
 
 fn load(name: &str) -> Registry {

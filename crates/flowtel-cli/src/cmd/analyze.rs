@@ -12,7 +12,36 @@ use flowtel_conventions::{Finding, Registry, Severity};
 use flowtel_otlp::ReadOptions;
 use serde_json::json;
 
-use crate::common::{FormatArg, GlobalArgs, io_finding, print_out, write_atomic};
+use flowtel_conventions::output::{Format, Formats};
+
+use crate::common::{GlobalArgs, io_finding, print_out, write_atomic};
+
+/// The formats of `flowtel map`.
+pub const MAP_FORMATS: Formats = Formats::new(
+    "map",
+    &[
+        Format::Human,
+        Format::Json,
+        Format::Sarif,
+        Format::Mermaid,
+        Format::Dot,
+        Format::Svg,
+    ],
+);
+/// The formats of `flowtel critical-path`.
+pub const CRITICAL_PATH_FORMATS: Formats = Formats::new(
+    "critical-path",
+    &[Format::Human, Format::Json, Format::Sarif],
+);
+/// The formats of `flowtel latency`.
+pub const LATENCY_FORMATS: Formats =
+    Formats::new("latency", &[Format::Human, Format::Json, Format::Sarif]);
+/// The formats of `flowtel report` (the page itself is HTML; the others describe the run when
+/// the page goes to `-o`).
+pub const REPORT_FORMATS: Formats = Formats::new(
+    "report",
+    &[Format::Human, Format::Json, Format::Sarif, Format::Html],
+);
 
 /// Arguments every analysis command takes.
 #[derive(clap::Args, Debug)]
@@ -131,17 +160,23 @@ fn load(global: &GlobalArgs, inputs: &Inputs) -> Result<Loaded, i32> {
 
 /// Prints `text` (human), or the JSON document with `sections`, then the findings; returns the
 /// exit code.
-fn emit(global: &GlobalArgs, human: &str, sections: &[Section], findings: &[Finding]) -> i32 {
+fn emit(
+    global: &GlobalArgs,
+    format: Format,
+    human: &str,
+    sections: &[Section],
+    findings: &[Finding],
+) -> i32 {
     let disk = report::DiskSource::default();
-    match global.format {
-        FormatArg::Json | FormatArg::Sarif => print_out(&report::render_with_sections(
-            findings,
-            global.report_format(),
-            &disk,
-            false,
-            3,
-            sections,
-        )),
+    match format {
+        Format::Json | Format::Sarif => {
+            let doc = report::Findings {
+                list: findings,
+                max_examples: Some(3),
+                sections,
+            };
+            global.print_with(&doc, format, None);
+        }
         _ => {
             print_out(human);
             if !findings.is_empty() {
@@ -150,20 +185,6 @@ fn emit(global: &GlobalArgs, human: &str, sections: &[Section], findings: &[Find
         }
     }
     flowtel_conventions::exit_code(findings, global.deny_warnings)
-}
-
-fn unsupported(global: &GlobalArgs, command: &str, formats: &str) -> i32 {
-    let f = Finding::new(
-        &flowtel_conventions::rules::registry::UNREADABLE_INPUT,
-        format!("`flowtel {command}` has no `--format {:?}`", global.format).to_lowercase(),
-    )
-    .severity(Severity::Fatal)
-    .help(format!("use one of: {formats}"));
-    let g = GlobalArgs {
-        format: FormatArg::Human,
-        ..global.clone()
-    };
-    g.emit(&[f], None)
 }
 
 fn maps(set: &TraceSet, flow: Option<&str>) -> Vec<map::ServiceMap> {
@@ -190,9 +211,10 @@ fn maps(set: &TraceSet, flow: Option<&str>) -> Vec<map::ServiceMap> {
 
 /// `flowtel map`.
 pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
-    if matches!(global.format, FormatArg::Markdown) {
-        return unsupported(global, "map", "human, json, mermaid, dot, svg");
-    }
+    let format = match global.format_for(&MAP_FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let loaded = match load(global, &args.inputs) {
         Ok(l) => l,
         Err(code) => return code,
@@ -202,11 +224,11 @@ pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
     // Amplification is reported once, on the overall (or the chosen flow's) map.
     findings.extend(maps[0].findings());
     let fatal = findings.iter().any(|f| f.severity == Severity::Fatal);
-    match global.format {
-        FormatArg::Mermaid | FormatArg::Dot | FormatArg::Svg if !fatal => {
-            let text = match global.format {
-                FormatArg::Mermaid => render::map_mermaid(&maps),
-                FormatArg::Dot => render::map_dot(&maps),
+    match format {
+        Format::Mermaid | Format::Dot | Format::Svg if !fatal => {
+            let text = match format {
+                Format::Mermaid => render::map_mermaid(&maps),
+                Format::Dot => render::map_dot(&maps),
                 _ => render::map_svg(&maps[0]),
             };
             print_out(&text);
@@ -221,19 +243,23 @@ pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
                 value: serde_json::to_value(&maps).unwrap_or_default(),
                 human: String::new(),
             };
-            emit(global, &render::map_human(&maps), &[section], &findings)
+            emit(
+                global,
+                format,
+                &render::map_human(&maps),
+                &[section],
+                &findings,
+            )
         }
     }
 }
 
 /// `flowtel critical-path`.
 pub fn run_critical_path(global: &GlobalArgs, args: CriticalPathArgs) -> i32 {
-    if !matches!(
-        global.format,
-        FormatArg::Human | FormatArg::Json | FormatArg::Sarif
-    ) {
-        return unsupported(global, "critical-path", "human, json, sarif");
-    }
+    let format = match global.format_for(&CRITICAL_PATH_FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let loaded = match load(global, &args.inputs) {
         Ok(l) => l,
         Err(code) => return code,
@@ -245,7 +271,7 @@ pub fn run_critical_path(global: &GlobalArgs, args: CriticalPathArgs) -> i32 {
     }
     let flows = flows::aggregate(set, &paths);
     let human = render::critical_human(&flows);
-    let sections = if global.format == FormatArg::Human {
+    let sections = if format == Format::Human {
         Vec::new()
     } else {
         let traces: Vec<critical::TraceReport> = paths.iter().map(|p| p.report(set)).collect();
@@ -262,17 +288,15 @@ pub fn run_critical_path(global: &GlobalArgs, args: CriticalPathArgs) -> i32 {
             },
         ]
     };
-    emit(global, &human, &sections, &loaded.findings)
+    emit(global, format, &human, &sections, &loaded.findings)
 }
 
 /// `flowtel latency`.
 pub fn run_latency(global: &GlobalArgs, args: LatencyArgs) -> i32 {
-    if !matches!(
-        global.format,
-        FormatArg::Human | FormatArg::Json | FormatArg::Sarif
-    ) {
-        return unsupported(global, "latency", "human, json, sarif");
-    }
+    let format = match global.format_for(&LATENCY_FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let loaded = match load(global, &args.inputs) {
         Ok(l) => l,
         Err(code) => return code,
@@ -295,6 +319,7 @@ pub fn run_latency(global: &GlobalArgs, args: LatencyArgs) -> i32 {
     };
     emit(
         global,
+        format,
         &render::latency_human(&report),
         &[section],
         &findings,
@@ -303,6 +328,10 @@ pub fn run_latency(global: &GlobalArgs, args: LatencyArgs) -> i32 {
 
 /// `flowtel report`.
 pub fn run_report(global: &GlobalArgs, args: ReportArgs) -> i32 {
+    let format = match global.format_for(&REPORT_FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let loaded = match load(global, &args.inputs) {
         Ok(l) => l,
         Err(code) => return code,
@@ -360,7 +389,7 @@ pub fn run_report(global: &GlobalArgs, args: ReportArgs) -> i32 {
                 set.traces.len(),
                 flows.len()
             );
-            emit(global, &human, &[section], &findings)
+            emit(global, format, &human, &[section], &findings)
         }
         None => {
             print_out(&page);

@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
-use flowtel_conventions::report::SourceText;
+use flowtel_conventions::output::{FINDING_FORMATS, Formats, SourceText};
 
 use crate::common::{GlobalArgs, load_for_report};
+
+/// The formats of `flowtel check`.
+pub const FORMATS: Formats = Formats::new("check", FINDING_FORMATS);
 
 /// Arguments of `flowtel check`.
 #[derive(clap::Args, Debug)]
@@ -19,6 +22,10 @@ pub struct Args {
 
 /// Runs the command and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let format = match global.format_for(&FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let path = match args
         .path
         .map(Ok)
@@ -48,7 +55,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         .registry
         .as_ref()
         .map(|r| &r.sources as &dyn SourceText);
-    global.emit(&loaded.findings, sources)
+    let lint = loaded.registry.as_ref().map(|r| &r.lint);
+    global.emit_in(format, &loaded.findings, sources, lint)
 }
 
 /// (rule id, message) of every finding of a baseline report, with how often it occurs.

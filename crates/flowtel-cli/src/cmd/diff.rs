@@ -1,14 +1,20 @@
 //! `flowtel diff OLD NEW`: classify changes between two registries, check the version bump.
+//! The comparison is `flowtel_conventions::diff`, its renderings `flowtel_conventions::output::diff`.
 
 use std::path::PathBuf;
 
-use flowtel_conventions::diff::{self, Diff};
-use flowtel_conventions::report::{self, Either, SourceText};
+use flowtel_conventions::output::diff::DiffReport;
+use flowtel_conventions::output::{self, Either, Format, Formats};
 use flowtel_conventions::source::Seg;
-use flowtel_conventions::{Finding, Severity};
-use serde_json::json;
+use flowtel_conventions::{Finding, Severity, diff};
 
-use crate::common::{FormatArg, GlobalArgs, load_for_report, print_out};
+use crate::common::{GlobalArgs, load_for_report};
+
+/// The formats of `flowtel diff`.
+pub const FORMATS: Formats = Formats::new(
+    "diff",
+    &[Format::Human, Format::Json, Format::Sarif, Format::Markdown],
+);
 
 /// Arguments of `flowtel diff`.
 #[derive(clap::Args, Debug)]
@@ -21,6 +27,10 @@ pub struct Args {
 
 /// Runs the command and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let format = match global.format_for(&FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let old = load_for_report(&args.old);
     let new = load_for_report(&args.new);
     // Either side failing to load is an input error: the diff would be meaningless.
@@ -51,46 +61,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         .rev()
         .find(|l| l.content.version == new_reg.version)
         .and_then(|l| new_reg.sources.locate(l.file, &[Seg::Key("version")]));
-    let findings = d.findings(version_loc);
-    let code = if d.bump_ok() { 0 } else { 1 };
+    let mut findings = d.findings(version_loc);
+    // The new registry's `lint.rules` apply to the diff's rules (FT03xx) as to any other.
+    output::settle(&mut findings, &new_reg.lint);
     let sources = Either(&new_reg.sources, &old_reg.sources);
-    match global.format {
-        FormatArg::Markdown => print_out(&diff::markdown(&d)),
-        FormatArg::Json => print_out(&json_report(&d, &findings)),
-        FormatArg::Sarif => print_out(&report::sarif(&findings)),
-        _ => print_out(&human(&d, &findings, &sources, global.color())),
-    }
-    code
-}
-
-fn json_report(d: &Diff, findings: &[Finding]) -> String {
-    let mut doc = report::json_value(findings);
-    doc["diff"] = json!({
-        "old_version": d.old_version,
-        "new_version": d.new_version,
-        "required_bump": d.effective_required(),
-        "actual_bump": d.actual_bump,
-        "bump_ok": d.bump_ok(),
-        "breaking": d.changes.iter().filter(|c| c.is_breaking()).count(),
-        "compatible": d.changes.iter().filter(|c| !c.is_breaking()).count(),
-        "changes": d.changes,
-    });
-    format!(
-        "{}\n",
-        serde_json::to_string_pretty(&doc).unwrap_or_default()
-    )
-}
-
-fn human(d: &Diff, findings: &[Finding], sources: &dyn SourceText, color: bool) -> String {
-    let mut out = format!(
-        "flowtel diff {} -> {}: {} breaking, {} compatible; needs a {} bump, makes a {} bump\n\n",
-        d.old_version,
-        d.new_version,
-        d.changes.iter().filter(|c| c.is_breaking()).count(),
-        d.changes.iter().filter(|c| !c.is_breaking()).count(),
-        d.effective_required().as_str(),
-        d.actual_bump.map_or("invalid", |b| b.as_str()),
-    );
-    out.push_str(&report::human(findings, sources, color));
-    out
+    let report = DiffReport {
+        diff: &d,
+        findings: &findings,
+    };
+    global.print_with(&report, format, Some(&sources));
+    flowtel_conventions::exit_code(&findings, global.deny_warnings)
 }

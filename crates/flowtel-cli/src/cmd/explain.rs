@@ -1,14 +1,22 @@
-//! `flowtel explain RULE`: what a rule checks, why, and how to fix it.
+//! `flowtel explain RULE`: what a rule checks, why, and how to fix it. The catalogue is
+//! `flowtel_conventions::rules`, its renderings `flowtel_conventions::output::rules`.
 
 use flowtel_conventions::finding::did_you_mean;
+use flowtel_conventions::output::rules::RuleList;
+use flowtel_conventions::output::{Format, Formats};
 use flowtel_conventions::rules;
 
-use crate::common::{FormatArg, GlobalArgs, print_out};
+use crate::common::GlobalArgs;
+
+/// The formats of `flowtel explain`.
+pub const FORMATS: Formats =
+    Formats::new("explain", &[Format::Human, Format::Json, Format::Markdown]);
 
 /// Arguments of `flowtel explain`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Rule id (`FT0012`) or name (`label-not-an-attribute`).
+    /// Rule id (`FT0012`, or a runtime rule such as `cardinality-overflow`) or name
+    /// (`label-not-an-attribute`).
     #[arg(required_unless_present = "list")]
     pub rule: Option<String>,
     /// List every rule instead.
@@ -18,39 +26,18 @@ pub struct Args {
 
 /// Runs the command and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let format = match global.format_for(&FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     if args.list {
-        if global.format == FormatArg::Json {
-            let all: Vec<_> = rules::all().collect();
-            print_out(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&all).unwrap_or_default()
-            ));
-        } else {
-            let mut out = String::new();
-            for r in rules::all() {
-                out.push_str(&format!(
-                    "{}  {:<28} {:<8} {}\n",
-                    r.id,
-                    r.name,
-                    r.severity.as_str(),
-                    r.summary
-                ));
-            }
-            print_out(&out);
-        }
+        global.print_with(&RuleList, format, None);
         return 0;
     }
     let wanted = args.rule.unwrap_or_default();
     match rules::find(&wanted) {
         Some(rule) => {
-            if global.format == FormatArg::Json {
-                print_out(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(rule).unwrap_or_default()
-                ));
-            } else {
-                print_out(&rule.explain());
-            }
+            global.print_with(rule, format, None);
             0
         }
         None => {

@@ -5,7 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use flowtel_conventions::output::{FINDING_FORMATS, Formats};
+
 use crate::common::GlobalArgs;
+
+/// The formats of `flowtel live`'s report.
+pub const FORMATS: Formats = Formats::new("live", FINDING_FORMATS);
 
 /// `flowtel live` arguments.
 #[derive(clap::Args)]
@@ -50,6 +55,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Runs the receiver and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let format = match global.format_for(&FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let reg = match global.load_conventions() {
         Ok(r) => Arc::new(r),
         Err(code) => return code,
@@ -93,6 +102,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
             match &args.output {
                 None => super::lint::telemetry::emit(
                     global,
+                    format,
                     report.findings,
                     &reg,
                     args.max_examples,
@@ -103,6 +113,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
                     plain.color = crate::common::ColorArg::Never;
                     let (text, code) = super::lint::telemetry::render(
                         &plain,
+                        format,
                         report.findings,
                         &reg,
                         args.max_examples,

@@ -2,7 +2,12 @@
 
 use std::path::PathBuf;
 
+use flowtel_conventions::output::{Format, Formats};
+
 use crate::common::{GlobalArgs, io_finding, print_out, write_atomic};
+
+/// The formats of `flowtel schema`.
+pub const FORMATS: Formats = Formats::new("schema", &[Format::Json]);
 
 /// Arguments of `flowtel schema`.
 #[derive(clap::Args, Debug)]
@@ -14,6 +19,9 @@ pub struct Args {
 
 /// Runs the command and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    if let Err(code) = global.format_for(&FORMATS) {
+        return code;
+    }
     let schema = flowtel_conventions::json_schema();
     match args.output {
         Some(path) => match write_atomic(&path, schema.as_bytes()) {

@@ -4,10 +4,14 @@
 
 use std::path::PathBuf;
 
-use flowtel_conventions::report::{self, Section};
+use flowtel_conventions::output::{FINDING_FORMATS, Formats};
+use flowtel_conventions::report::{Findings, Section};
 use flowtel_lint::alerts::{AlertOptions, Input};
 
-use crate::common::{GlobalArgs, print_out};
+use crate::common::GlobalArgs;
+
+/// The formats of `flowtel lint alerts`.
+pub const FORMATS: Formats = Formats::new("lint alerts", FINDING_FORMATS);
 
 /// `flowtel lint alerts` arguments.
 #[derive(clap::Args)]
@@ -38,6 +42,10 @@ fn parse_interval(text: &str) -> Result<f64, String> {
 /// are found; metric names and labels only when `--conventions` names them, since rule files
 /// also watch exporters the conventions do not describe.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let format = match global.format_for(&FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let explicit = global.conventions.is_some();
     let discovered = explicit || global.conventions_path().is_ok();
     let reg = if discovered {
@@ -56,21 +64,20 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
             text: String::new(),
         }),
     };
-    let result = flowtel_lint::alerts::lint_paths(reg.as_ref(), &args.paths, &opts);
+    let mut result = flowtel_lint::alerts::lint_paths(reg.as_ref(), &args.paths, &opts);
+    if let Some(reg) = &reg {
+        flowtel_conventions::settle(&mut result.findings, &reg.lint);
+    }
     let section = Section {
         key: "signal_quality",
         value: serde_json::to_value(result.quality).unwrap_or_default(),
         human: format!("signal quality: {}", result.quality),
     };
-    let disk = report::DiskSource::default();
-    let text = report::render_with_sections(
-        &result.findings,
-        global.report_format(),
-        &disk,
-        global.color(),
-        args.max_examples,
-        &[section],
-    );
-    print_out(&text);
+    let report = Findings {
+        list: &result.findings,
+        max_examples: Some(args.max_examples),
+        sections: &[section],
+    };
+    global.print_with(&report, format, None);
     flowtel_conventions::exit_code(&result.findings, global.deny_warnings)
 }

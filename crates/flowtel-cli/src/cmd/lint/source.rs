@@ -4,7 +4,12 @@
 
 use std::path::PathBuf;
 
+use flowtel_conventions::output::{FINDING_FORMATS, Formats};
+
 use crate::common::GlobalArgs;
+
+/// The formats of `flowtel lint source`.
+pub const FORMATS: Formats = Formats::new("lint source", FINDING_FORMATS);
 
 /// `flowtel lint source` arguments.
 #[derive(clap::Args)]
@@ -17,6 +22,10 @@ pub struct Args {
 
 /// Runs the lint and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let format = match global.format_for(&FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let reg = match global.load_conventions() {
         Ok(r) => r,
         Err(code) => return code,
@@ -27,5 +36,5 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         args.paths
     };
     let findings = flowtel_lint::source::lint_paths(&reg, &paths);
-    global.emit(&findings, None)
+    global.emit_in(format, &findings, None, Some(&reg.lint))
 }

@@ -3,11 +3,15 @@
 
 use std::io::IsTerminal;
 
+use flowtel_conventions::output::{FINDING_FORMATS, Format, Formats, Render};
 use flowtel_conventions::report;
 use flowtel_otlp::ReadOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::common::{FormatArg, GlobalArgs, print_out};
+use crate::common::{GlobalArgs, print_out};
+
+/// The formats of `flowtel lint telemetry` (and of `flowtel live`'s report).
+pub const FORMATS: Formats = Formats::new("lint telemetry", FINDING_FORMATS);
 
 /// `flowtel lint telemetry` arguments.
 #[derive(clap::Args)]
@@ -38,6 +42,10 @@ pub fn parse_share(s: &str) -> Result<f64, String> {
 
 /// Runs the lint and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
+    let format = match global.format_for(&FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let reg = match global.load_conventions() {
         Ok(r) => r,
         Err(code) => return code,
@@ -69,6 +77,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
     }
     emit(
         global,
+        format,
         findings,
         &reg,
         args.max_examples,
@@ -80,6 +89,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
 /// (`(coverage, --min-coverage)`), and returns the exit code.
 pub fn emit(
     global: &GlobalArgs,
+    format: Format,
     mut findings: Vec<flowtel_conventions::Finding>,
     reg: &flowtel_conventions::Registry,
     max_examples: usize,
@@ -87,6 +97,7 @@ pub fn emit(
 ) -> i32 {
     let (text, code) = render(
         global,
+        format,
         std::mem::take(&mut findings),
         reg,
         max_examples,
@@ -99,6 +110,7 @@ pub fn emit(
 /// The report [`emit`] prints, and its exit code.
 pub fn render(
     global: &GlobalArgs,
+    format: Format,
     mut findings: Vec<flowtel_conventions::Finding>,
     reg: &flowtel_conventions::Registry,
     max_examples: usize,
@@ -107,10 +119,7 @@ pub fn render(
     let mut sections = Vec::new();
     if let Some((coverage, min)) = coverage {
         if let Some(min) = min {
-            let mut gaps = flowtel_lint::telemetry::coverage_findings(coverage, min);
-            flowtel_conventions::apply_overrides(&mut gaps, &reg.lint);
-            findings.extend(gaps);
-            flowtel_conventions::sort(&mut findings);
+            findings.extend(flowtel_lint::telemetry::coverage_findings(coverage, min));
         }
         if !reg.flows.is_empty() || !reg.metrics.is_empty() {
             sections.push(report::Section {
@@ -120,34 +129,17 @@ pub fn render(
             });
         }
     }
-    let text = match global.format {
-        FormatArg::Human
-        | FormatArg::Markdown
-        | FormatArg::Mermaid
-        | FormatArg::Dot
-        | FormatArg::Svg => {
-            let disk = ShortLines(report::DiskSource::default());
-            report::render_with_sections(
-                &findings,
-                report::Format::Human,
-                &report::Either(&reg.sources, &disk),
-                global.color(),
-                max_examples,
-                &sections,
-            )
-        }
-        _ => {
-            let disk = report::DiskSource::default();
-            report::render_with_sections(
-                &findings,
-                global.report_format(),
-                &report::Either(&reg.sources, &disk),
-                global.color(),
-                max_examples,
-                &sections,
-            )
-        }
+    flowtel_conventions::settle(&mut findings, &reg.lint);
+    let grouped = report::Findings {
+        list: &findings,
+        max_examples: Some(max_examples),
+        sections: &sections,
     };
+    let disk = ShortLines(report::DiskSource::default());
+    let sources = report::Either(&reg.sources, &disk);
+    let text = grouped
+        .render(format, &global.render_options(&sources))
+        .unwrap_or_default();
     (
         text,
         flowtel_conventions::exit_code(&findings, global.deny_warnings),

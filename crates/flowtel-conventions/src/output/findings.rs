@@ -1,9 +1,11 @@
-//! Renders findings for people (rustc-style) and machines (JSON, SARIF 2.1.0).
+//! Findings for people (rustc-style) and machines (JSON, SARIF 2.1.0), the formats of every
+//! command that reports findings ([`super::FINDING_FORMATS`]).
 //!
-//! This is the only place that formats findings: checks produce plain [`Finding`]s, and adding an
-//! output format never touches a rule. The human renderer asks a [`SourceText`] for the line
-//! under a finding so it can show it with a caret; JSON follows the contract in DESIGN.md; SARIF
-//! carries the whole rule catalogue so code-scanning UIs can show each rule's help.
+//! Checks produce plain [`Finding`]s, and adding an output format never touches a rule. The human
+//! renderer asks a [`SourceText`] for the line under a finding so it can show it with a caret;
+//! JSON follows the contract in DESIGN.md (through [`super::json::envelope`]); SARIF carries the
+//! whole rule catalogue so code-scanning UIs can show each rule's help. Findings should be
+//! [`super::settle`]d first.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,23 +13,12 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use super::{Format, Render, RenderOptions, Unsupported};
 use crate::finding::{Finding, Severity, Summary};
 use crate::rules;
 use crate::source::SourceMap;
 
-/// Version written into reports.
-pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Output formats every report command accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// rustc-style text for people.
-    Human,
-    /// One JSON document (DESIGN.md's contract).
-    Json,
-    /// SARIF 2.1.0 for code-scanning UIs.
-    Sarif,
-}
+pub use super::TOOL_VERSION;
 
 /// Gives the renderer the text of a line of an input file.
 pub trait SourceText {
@@ -80,18 +71,67 @@ impl SourceText for Either<'_> {
     }
 }
 
-/// Renders in `format`.
+/// Findings ready to render: human output lists every finding, or groups them by rule with at
+/// most `max_examples` shown per rule ([`human_grouped`], for large inputs); summary
+/// [`Section`]s a command reports beside them go where each format keeps such things.
+#[derive(Debug, Clone, Copy)]
+pub struct Findings<'a> {
+    /// The findings, settled.
+    pub list: &'a [Finding],
+    /// Group the human output by rule, showing this many examples of each.
+    pub max_examples: Option<usize>,
+    /// Summaries beside the findings.
+    pub sections: &'a [Section],
+}
+
+impl<'a> Findings<'a> {
+    /// Every finding of `list`, one after the other.
+    pub fn new(list: &'a [Finding]) -> Self {
+        Findings {
+            list,
+            max_examples: None,
+            sections: &[],
+        }
+    }
+}
+
+impl Render for Findings<'_> {
+    fn render(&self, format: Format, opts: &RenderOptions<'_>) -> Result<String, Unsupported> {
+        match format {
+            Format::Human => {
+                let text = match self.max_examples {
+                    None => human(self.list, opts.sources, opts.color),
+                    Some(n) => human_grouped(self.list, opts.sources, opts.color, n),
+                };
+                Ok(with_sections_human(text, self.sections))
+            }
+            Format::Json => {
+                let mut doc = json_value(self.list);
+                for s in self.sections {
+                    doc[s.key] = s.value.clone();
+                }
+                Ok(super::json::pretty(&doc))
+            }
+            Format::Sarif => {
+                let mut doc = sarif_value(self.list);
+                for s in self.sections {
+                    doc["runs"][0]["properties"][s.key] = s.value.clone();
+                }
+                Ok(super::json::pretty(&doc))
+            }
+            other => Err(Unsupported(other)),
+        }
+    }
+}
+
+/// Renders in `format` (human, JSON or SARIF).
 pub fn render(
     findings: &[Finding],
     format: Format,
     sources: &dyn SourceText,
     color: bool,
-) -> String {
-    match format {
-        Format::Human => human(findings, sources, color),
-        Format::Json => json(findings),
-        Format::Sarif => sarif(findings),
-    }
+) -> Result<String, Unsupported> {
+    Findings::new(findings).render(format, &RenderOptions { color, sources })
 }
 
 struct Style {
@@ -329,19 +369,15 @@ pub fn json_value(findings: &[Finding]) -> Value {
             v
         })
         .collect();
-    json!({
-        "tool": "flowtel",
-        "version": TOOL_VERSION,
-        "summary": Summary::of(findings),
-        "findings": list,
-    })
+    super::json::envelope(
+        serde_json::to_value(Summary::of(findings)).unwrap_or_default(),
+        [("findings", Value::Array(list))],
+    )
 }
 
 /// The JSON report, pretty-printed.
 pub fn json(findings: &[Finding]) -> String {
-    let mut s = serde_json::to_string_pretty(&json_value(findings)).unwrap_or_default();
-    s.push('\n');
-    s
+    super::json::pretty(&json_value(findings))
 }
 
 fn sarif_level(sev: Severity) -> &'static str {
@@ -375,6 +411,11 @@ fn sarif_location(loc: &crate::finding::Location, message: Option<&str>) -> Valu
 
 /// A SARIF 2.1.0 log with one run, the whole rule catalogue and one result per finding.
 pub fn sarif(findings: &[Finding]) -> String {
+    super::json::pretty(&sarif_value(findings))
+}
+
+/// [`sarif`] as a JSON value.
+pub fn sarif_value(findings: &[Finding]) -> Value {
     let catalogue: Vec<&rules::Rule> = rules::all().collect();
     let rules_json: Vec<Value> = catalogue
         .iter()
@@ -423,7 +464,7 @@ pub fn sarif(findings: &[Finding]) -> String {
             res
         })
         .collect();
-    let doc = json!({
+    json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
@@ -436,10 +477,7 @@ pub fn sarif(findings: &[Finding]) -> String {
             "columnKind": "unicodeCodePoints",
             "results": results,
         }]
-    });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    s.push('\n');
-    s
+    })
 }
 
 /// A summary a command reports beside its findings (the alert linter's signal quality): a
@@ -455,53 +493,23 @@ pub struct Section {
     pub human: String,
 }
 
-/// [`render`] (human output grouped by rule, `max_examples` per rule) with summary sections.
-pub fn render_with_sections(
-    findings: &[Finding],
-    format: Format,
-    sources: &dyn SourceText,
-    color: bool,
-    max_examples: usize,
-    sections: &[Section],
-) -> String {
-    match format {
-        Format::Human => {
-            let text = human_grouped(findings, sources, color, max_examples);
-            let body = text.trim_end_matches('\n');
-            let (head, last) = body.rsplit_once('\n').unwrap_or(("", body));
-            let mut out = String::new();
-            if !head.is_empty() {
-                out.push_str(head);
-                out.push('\n');
-            }
-            for s in sections {
-                out.push_str(s.human.trim_end());
-                out.push_str("\n\n");
-            }
-            out.push_str(last);
-            out.push('\n');
-            out
-        }
-        Format::Json => {
-            let mut doc = json_value(findings);
-            for s in sections {
-                doc[s.key] = s.value.clone();
-            }
-            let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
-            out.push('\n');
-            out
-        }
-        Format::Sarif => {
-            let text = sarif(findings);
-            let Ok(mut doc) = serde_json::from_str::<Value>(&text) else {
-                return text;
-            };
-            for s in sections {
-                doc["runs"][0]["properties"][s.key] = s.value.clone();
-            }
-            let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
-            out.push('\n');
-            out
-        }
+/// Human text with the sections placed before its closing summary line.
+fn with_sections_human(text: String, sections: &[Section]) -> String {
+    if sections.is_empty() {
+        return text;
     }
+    let body = text.trim_end_matches('\n');
+    let (head, last) = body.rsplit_once('\n').unwrap_or(("", body));
+    let mut out = String::new();
+    if !head.is_empty() {
+        out.push_str(head);
+        out.push('\n');
+    }
+    for s in sections {
+        out.push_str(s.human.trim_end());
+        out.push_str("\n\n");
+    }
+    out.push_str(last);
+    out.push('\n');
+    out
 }
