@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use flowtel_conventions::report::{self, Format, NoSource, Section};
+use flowtel_conventions::output::findings::{json_value, sarif_value};
 use flowtel_conventions::{Finding, Summary};
 
 use super::verdict::{Interval, Verdict, fmt_duration};
@@ -162,37 +162,25 @@ pub fn markdown(r: &RegressReport) -> String {
     out
 }
 
-fn section(r: &RegressReport) -> Section {
-    Section {
-        key: "regress",
-        value: serde_json::to_value(r).unwrap_or(serde_json::Value::Null),
-        human: human(r, false),
-    }
+fn pretty(doc: &serde_json::Value) -> String {
+    let mut out = serde_json::to_string_pretty(doc).unwrap_or_default();
+    out.push('\n');
+    out
 }
 
 /// The JSON document: DESIGN.md's `tool`, `version`, `summary`, `findings`, and the report
 /// under `regress`.
 pub fn json(r: &RegressReport, findings: &[Finding]) -> String {
-    report::render_with_sections(
-        findings,
-        Format::Json,
-        &NoSource,
-        false,
-        usize::MAX,
-        &[section(r)],
-    )
+    let mut doc = json_value(findings);
+    doc["regress"] = serde_json::to_value(r).unwrap_or_default();
+    pretty(&doc)
 }
 
 /// SARIF 2.1.0: one result per flow or step that is not a pass, the report as a run property.
 pub fn sarif(r: &RegressReport, findings: &[Finding]) -> String {
-    report::render_with_sections(
-        findings,
-        Format::Sarif,
-        &NoSource,
-        false,
-        usize::MAX,
-        &[section(r)],
-    )
+    let mut doc = sarif_value(findings);
+    doc["runs"][0]["properties"]["regress"] = serde_json::to_value(r).unwrap_or_default();
+    pretty(&doc)
 }
 
 /// Counts, as in the JSON summary.

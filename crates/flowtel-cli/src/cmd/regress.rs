@@ -10,7 +10,15 @@ use flowtel_conventions::Finding;
 use flowtel_conventions::rules::regress::INCOMPARABLE_INPUTS;
 use flowtel_otlp::ReadOptions;
 
-use crate::common::{FormatArg, GlobalArgs, print_out};
+use flowtel_conventions::output::{Format, Formats};
+
+use crate::common::{GlobalArgs, print_out};
+
+/// The formats of `flowtel regress`.
+pub const FORMATS: Formats = Formats::new(
+    "regress",
+    &[Format::Human, Format::Json, Format::Sarif, Format::Markdown],
+);
 
 /// Arguments of `flowtel regress`.
 #[derive(clap::Args, Debug)]
@@ -41,20 +49,10 @@ fn usage(message: String) -> Finding {
 
 /// Runs the command and returns the exit code.
 pub fn run(global: &GlobalArgs, args: Args) -> i32 {
-    if matches!(
-        global.format,
-        FormatArg::Mermaid | FormatArg::Dot | FormatArg::Svg
-    ) {
-        let f = Finding::new(
-            &INCOMPARABLE_INPUTS,
-            "`flowtel regress` writes `--format human`, `json`, `markdown` or `sarif`; graph formats are for `flowtel map`",
-        );
-        let human = GlobalArgs {
-            format: FormatArg::Human,
-            ..global.clone()
-        };
-        return human.emit(&[f], None);
-    }
+    let format = match global.format_for(&FORMATS) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let mut before = args.before_opt.clone();
     let mut after = args.after_opt.clone();
     if args.after.is_empty() && args.after_opt.is_empty() && args.before.len() == 2 {
@@ -83,14 +81,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         Err(fatal) => return global.emit(&fatal, None),
     };
     let findings = report.findings();
-    let text = match global.format {
-        // Graph formats were refused above.
-        FormatArg::Human | FormatArg::Mermaid | FormatArg::Dot | FormatArg::Svg => {
-            render::human(&report, global.color())
-        }
-        FormatArg::Markdown => render::markdown(&report),
-        FormatArg::Json => render::json(&report, &findings),
-        FormatArg::Sarif => render::sarif(&report, &findings),
+    let text = match format {
+        Format::Json => render::json(&report, &findings),
+        Format::Sarif => render::sarif(&report, &findings),
+        Format::Markdown => render::markdown(&report),
+        _ => render::human(&report, global.color()),
     };
     print_out(&text);
     flowtel_conventions::exit_code(&findings, global.deny_warnings)
