@@ -12,7 +12,7 @@ use crate::critical::TracePath;
 use crate::flows::FlowPaths;
 use crate::latency::{FlowLatency, LatencyReport};
 use crate::map::ServiceMap;
-use crate::render::{esc, map_svg, ms};
+use crate::render::{budgets_text, esc, map_svg, ms};
 use crate::trace::{NO_PARENT, TraceSet};
 
 /// What the page shows.
@@ -259,18 +259,7 @@ fn steps_table(out: &mut String, l: &FlowLatency) {
     out.push_str("<table><tr><th>step</th><th>service</th><th>count</th><th>P50</th><th>P95</th><th>P99</th><th>max</th><th>budget</th></tr>\n");
     for s in &l.steps {
         let over = s.budgets.iter().any(|b| b.over);
-        let budgets: Vec<String> = s
-            .budgets
-            .iter()
-            .map(|b| {
-                format!(
-                    "{} {}{}",
-                    b.quantile.to_uppercase(),
-                    ms(b.budget_ns),
-                    if b.over { " ✗" } else { " ✓" }
-                )
-            })
-            .collect();
+        let budgets = budgets_text(&s.budgets, " ✗", " ✓");
         let _ = writeln!(
             out,
             "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -282,7 +271,7 @@ fn steps_table(out: &mut String, l: &FlowLatency) {
             ms(s.latency.p95),
             ms(s.latency.p99),
             ms(s.latency.max),
-            esc(&budgets.join(", "))
+            esc(&budgets)
         );
     }
     out.push_str("</table>\n");

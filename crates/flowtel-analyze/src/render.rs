@@ -5,8 +5,24 @@
 use std::fmt::Write as _;
 
 use crate::flows::FlowPaths;
-use crate::latency::LatencyReport;
+use crate::latency::{BudgetCheck, LatencyReport};
 use crate::map::{Edge, ServiceMap};
+
+/// A step's budgets as one line (`P95 250 ms OVER, P99 400 ms`), each marked `over` or `met`.
+pub fn budgets_text(budgets: &[BudgetCheck], over: &str, met: &str) -> String {
+    let parts: Vec<String> = budgets
+        .iter()
+        .map(|b| {
+            format!(
+                "{} {}{}",
+                b.quantile.to_uppercase(),
+                ms(b.budget_ns),
+                if b.over { over } else { met }
+            )
+        })
+        .collect();
+    parts.join(", ")
+}
 
 /// A duration in nanoseconds for people: `812 ms`, `1.24 s`, `0.35 ms`, `12 us`.
 pub fn ms(ns: u64) -> String {
@@ -465,18 +481,7 @@ pub fn latency_human(report: &LatencyReport) -> String {
             ms(f.latency.max)
         );
         for s in &f.steps {
-            let budgets: Vec<String> = s
-                .budgets
-                .iter()
-                .map(|b| {
-                    format!(
-                        "{} {}{}",
-                        b.quantile.to_uppercase(),
-                        ms(b.budget_ns),
-                        if b.over { " OVER" } else { "" }
-                    )
-                })
-                .collect();
+            let budgets = budgets_text(&s.budgets, " OVER", "");
             let over = s.budgets.iter().any(|b| b.over);
             let name = format!(
                 "{}{} {} ({})",
@@ -497,7 +502,7 @@ pub fn latency_human(report: &LatencyReport) -> String {
                 ms(s.latency.p95),
                 ms(s.latency.p99),
                 ms(s.latency.max),
-                budgets.join(", ")
+                budgets
             );
         }
     }

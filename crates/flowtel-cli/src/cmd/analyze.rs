@@ -107,6 +107,12 @@ struct Loaded {
 }
 
 /// Loads the conventions and assembles the traces; `Err(code)` when nothing can be analysed.
+/// What every analysis command does first: accept its `--format`, then read its traces.
+fn start(global: &GlobalArgs, formats: &Formats, inputs: &Inputs) -> Result<(Format, Loaded), i32> {
+    let format = global.format_for(formats)?;
+    Ok((format, load(global, inputs)?))
+}
+
 fn load(global: &GlobalArgs, inputs: &Inputs) -> Result<Loaded, i32> {
     let reg = global.load_conventions()?;
     let options = ReadOptions {
@@ -211,12 +217,8 @@ fn maps(set: &TraceSet, flow: Option<&str>) -> Vec<map::ServiceMap> {
 
 /// `flowtel map`.
 pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
-    let format = match global.format_for(&MAP_FORMATS) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
-    let loaded = match load(global, &args.inputs) {
-        Ok(l) => l,
+    let (format, loaded) = match start(global, &MAP_FORMATS, &args.inputs) {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let maps = maps(&loaded.set, args.inputs.flow.as_deref());
@@ -256,12 +258,8 @@ pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
 
 /// `flowtel critical-path`.
 pub fn run_critical_path(global: &GlobalArgs, args: CriticalPathArgs) -> i32 {
-    let format = match global.format_for(&CRITICAL_PATH_FORMATS) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
-    let loaded = match load(global, &args.inputs) {
-        Ok(l) => l,
+    let (format, loaded) = match start(global, &CRITICAL_PATH_FORMATS, &args.inputs) {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let set = &loaded.set;
@@ -293,12 +291,8 @@ pub fn run_critical_path(global: &GlobalArgs, args: CriticalPathArgs) -> i32 {
 
 /// `flowtel latency`.
 pub fn run_latency(global: &GlobalArgs, args: LatencyArgs) -> i32 {
-    let format = match global.format_for(&LATENCY_FORMATS) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
-    let loaded = match load(global, &args.inputs) {
-        Ok(l) => l,
+    let (format, loaded) = match start(global, &LATENCY_FORMATS, &args.inputs) {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let mut report = latency::LatencyReport::of(&loaded.set, &loaded.reg);
@@ -328,12 +322,8 @@ pub fn run_latency(global: &GlobalArgs, args: LatencyArgs) -> i32 {
 
 /// `flowtel report`.
 pub fn run_report(global: &GlobalArgs, args: ReportArgs) -> i32 {
-    let format = match global.format_for(&REPORT_FORMATS) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
-    let loaded = match load(global, &args.inputs) {
-        Ok(l) => l,
+    let (format, loaded) = match start(global, &REPORT_FORMATS, &args.inputs) {
+        Ok(started) => started,
         Err(code) => return code,
     };
     let set = &loaded.set;
