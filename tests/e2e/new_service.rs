@@ -83,7 +83,6 @@ fn a_new_service_gets_red_metrics_coverage_and_personal_data_checks() {
         "flow.duration",
         "flow.step.duration",
         "http.server.request.duration",
-        "flowtel.violations",
     ] {
         assert!(exported.contains(name), "`{name}` exported: {exported:?}");
     }
