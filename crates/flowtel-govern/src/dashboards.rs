@@ -673,7 +673,7 @@ fn overview(plan: &Plan<'_>) -> Dashboard {
             f.owner(),
             f.route()
         ));
-        let Some((o, sli)) = f.measured() else {
+        let Some((o, _)) = f.measured() else {
             continue;
         };
         let fsel = |extra: &[Matcher]| selector(&with(&[Matcher::eq(&fl, f.name)], extra));
@@ -741,7 +741,6 @@ fn overview(plan: &Plan<'_>) -> Dashboard {
         }
         p.links = vec![flow_link(f)];
         b.add(p);
-        let _ = sli;
     }
     d.panels = b.panels;
     d
@@ -1476,11 +1475,18 @@ const KEYWORDS: &[&str] = &[
     "nan",
 ];
 
-/// The metric names a PromQL expression reads, each with the byte range of its selector
-/// (name through the closing `}`) and what follows it.
-fn metric_refs(expr: &str) -> Vec<(String, usize, usize)> {
+/// What a PromQL expression reads: the series names, each with the byte range of its selector
+/// (name through the closing `}`), and the range durations (`[...]`), outside string literals.
+#[derive(Debug, Default)]
+struct Scan {
+    refs: Vec<(String, usize, usize)>,
+    ranges: Vec<String>,
+}
+
+fn scan(expr: &str) -> Scan {
     let bytes = expr.as_bytes();
     let mut out = Vec::new();
+    let mut ranges = Vec::new();
     let mut i = 0;
     // Depth of a label list after `by`/`without`/`on`/`ignoring`/`group_*`: names there are labels.
     let mut label_list = false;
@@ -1500,9 +1506,11 @@ fn metric_refs(expr: &str) -> Vec<(String, usize, usize)> {
             }
             '{' => i += selector_len(&expr[i..]),
             '[' => {
+                let start = i + 1;
                 while i < bytes.len() && bytes[i] != b']' {
                     i += 1;
                 }
+                ranges.push(expr[start.min(i)..i].to_string());
                 i += 1;
             }
             '(' => {
@@ -1558,7 +1566,7 @@ fn metric_refs(expr: &str) -> Vec<(String, usize, usize)> {
             _ => i += 1,
         }
     }
-    out
+    Scan { refs: out, ranges }
 }
 
 /// Length of the label matchers `{...}` at the start of `s`, through the closing brace, with
@@ -1585,7 +1593,8 @@ fn selector_len(s: &str) -> usize {
 /// than `$__rate_interval`.
 pub fn check_expr(expr: &str, known: &KnownSeries) -> Vec<String> {
     let mut out = Vec::new();
-    for (name, start, end) in metric_refs(expr) {
+    let scanned = scan(expr);
+    for (name, start, end) in scanned.refs {
         match known.counter(&name) {
             None => out.push(format!(
                 "`{name}` is neither a declared metric's series nor recorded by `flowtel slo`"
@@ -1603,21 +1612,10 @@ pub fn check_expr(expr: &str, known: &KnownSeries) -> Vec<String> {
             Some(false) => {}
         }
     }
-    let mut rest = expr;
-    while let Some(open) = rest.find('[') {
-        let close = rest[open..]
-            .find(']')
-            .map(|c| open + c)
-            .unwrap_or(rest.len());
-        let range = &rest[open + 1..close.min(rest.len())];
+    for range in scanned.ranges {
         if range != RATE_INTERVAL {
             out.push(format!("range `[{range}]` is not `[{RATE_INTERVAL}]`"));
         }
-        rest = &rest[close.min(rest.len())..];
-        if rest.is_empty() {
-            break;
-        }
-        rest = &rest[1..];
     }
     out
 }
@@ -1658,6 +1656,20 @@ mod tests {
         );
         assert_eq!(check_expr("rate(req_total[5m])", &k).len(), 2);
         assert!(check_expr("max by (job, instance) (inflight{job=~\"a|b\"})", &k).is_empty());
+    }
+
+    proptest::proptest! {
+        /// Whatever a label value holds (routes carry braces; values may hold quotes, brackets
+        /// and PromQL words), the scanner finds exactly the series outside the matchers.
+        #[test]
+        fn label_values_never_look_like_series(value in "[ -~]{0,24}") {
+            let k = known();
+            let sel = selector(&[Matcher::eq("http_route", &value), Matcher::eq("job", "a")]);
+            let good = format!("sum by (job) (rate(req_total{sel}[$__rate_interval])) / inflight{sel}");
+            proptest::prop_assert!(check_expr(&good, &k).is_empty(), "{}: {:?}", good, check_expr(&good, &k));
+            let bad = format!("sum(req_total{sel}) + nope{sel}");
+            proptest::prop_assert_eq!(check_expr(&bad, &k).len(), 2, "{}", bad);
+        }
     }
 
     #[test]
