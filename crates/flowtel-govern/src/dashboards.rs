@@ -625,6 +625,12 @@ fn rates(series: &str, sets: &[Vec<Matcher>]) -> String {
     crate::promql::union_rate(series, sets, RATE_INTERVAL)
 }
 
+/// `part / whole`, with a series that has no `part` (no errors yet) reading 0 rather than
+/// missing.
+fn ratio(part: &str, whole: &str) -> String {
+    format!("(\n  {part}\n  or\n  0 * {whole}\n)\n/\n{whole}")
+}
+
 fn with(base: &[Matcher], extra: &[Matcher]) -> Vec<Matcher> {
     let mut v = base.to_vec();
     v.extend(extra.iter().cloned());
@@ -935,10 +941,9 @@ fn flow_dashboard(plan: &Plan<'_>, f: &FlowPlan<'_>, notes: &mut Vec<String>) ->
                     "Share of entry requests that fail (a 5xx status or a set `error.type`). The dashed line is the error budget of the availability objective.",
                 )
                 .query(
-                    format!(
-                        "{}\n/\n{}",
-                        sum_by(&by_refs, &rates(&count, &sli.error_sets())),
-                        sum_by(&by_refs, &requests)
+                    ratio(
+                        &sum_by(&by_refs, &rates(&count, &sli.error_sets())),
+                        &sum_by(&by_refs, &requests),
                     ),
                     legend(&by),
                 )
@@ -1071,7 +1076,7 @@ fn steps(b: &mut Board, plan: &Plan<'_>, f: &FlowPlan<'_>, notes: &mut Vec<Strin
                 "percentunit",
                 format!("Share of each step's executions of flow {flow} that end in an error."),
             )
-            .query(format!("{errors}\n/\n{step_rate}"), format!("{{{{{st}}}}}"))
+            .query(ratio(&errors, &step_rate), format!("{{{{{st}}}}}"))
             .width(12),
         );
     }
@@ -1217,10 +1222,7 @@ fn dependencies(b: &mut Board, plan: &Plan<'_>, f: &FlowPlan<'_>) {
                     ),
                 )
                 .query(
-                    format!(
-                        "{}\n/\n{total}",
-                        sum_by(&[TARGET_SERVICE], &rates(&count, &sets))
-                    ),
+                    ratio(&sum_by(&[TARGET_SERVICE], &rates(&count, &sets)), &total),
                     format!("{{{{{TARGET_SERVICE}}}}}"),
                 ),
             );
@@ -1270,9 +1272,9 @@ fn dependencies(b: &mut Board, plan: &Plan<'_>, f: &FlowPlan<'_>) {
                     format!("Share of the outgoing HTTP calls of flow {flow} that a dependency answered with a 5xx, by dependency (`server.address`)."),
                 )
                 .query(
-                    format!(
-                        "{}\n/\n{total}",
-                        sum_by(&[&addr], &format!("rate({name}_count{errors}[{RATE_INTERVAL}])"))
+                    ratio(
+                        &sum_by(&[&addr], &format!("rate({name}_count{errors}[{RATE_INTERVAL}])")),
+                        &total,
                     ),
                     format!("{{{{{addr}}}}}"),
                 ),
