@@ -312,12 +312,18 @@ fn dashboards_type_check_against_grafana_schema() {
     let (ok, text) = tsc(&dir, &files);
     assert!(ok, "tsc rejects a generated dashboard:\n{text}");
 
-    // The check can fail: a wrong field type and an unknown enum value are rejected.
+    // The check can fail: a wrong field type, an unknown enum value and an unknown field are rejected.
     let good = &out.files[1].contents;
     let wrong_type = good.replacen("\"editable\": false", "\"editable\": \"no\"", 1);
     let wrong_enum = good.replacen("\"mode\": \"absolute\"", "\"mode\": \"relative\"", 1);
+    let unknown_field = good.replacen(
+        "\"editable\": false",
+        "\"editable\": false, \"bogus\": 1",
+        1,
+    );
     assert_ne!(&wrong_type, good);
     assert_ne!(&wrong_enum, good);
+    assert_ne!(&unknown_field, good);
     let (ok, text) = tsc(
         &dir,
         &[
