@@ -47,11 +47,11 @@ fn produce() -> Option<tempfile::TempDir> {
     Some(out)
 }
 
-/// (rule, line of the JSON-lines batch, pointer) of the log findings (`FT016x`).
+/// (rule, line of the JSON-lines batch, pointer) of the log findings (`FT017x`).
 fn log_findings(findings: &[Finding]) -> Vec<(&str, u32, String)> {
     findings
         .iter()
-        .filter(|f| f.rule.id.starts_with("FT016"))
+        .filter(|f| f.rule.id.starts_with("FT017"))
         .map(|f| {
             let l = f.location.as_ref().expect("log findings are located");
             assert!(l.file.ends_with("logs.jsonl"), "{}", l.file);
@@ -85,29 +85,29 @@ fn python_logging_records_are_linted_as_events_with_their_correlation() {
     assert_eq!(
         log_findings(&findings),
         [
-            ("FT0163", 2, record.clone()),
-            ("FT0161", 3, record.clone()),
-            ("FT0160", 4, record.clone()),
-            ("FT0165", 5, format!("{record}/body")),
-            ("FT0164", 6, record.clone()),
-            ("FT0164", 7, record.clone()),
+            ("FT0173", 2, record.clone()),
+            ("FT0171", 3, record.clone()),
+            ("FT0170", 4, record.clone()),
+            ("FT0175", 5, format!("{record}/body")),
+            ("FT0174", 6, record.clone()),
+            ("FT0174", 7, record.clone()),
         ],
         "{findings:#?}"
     );
     let by_rule = |id: &'static str| findings.iter().filter(move |f| f.rule.id == id);
-    let unknown = by_rule("FT0160").next().unwrap();
+    let unknown = by_rule("FT0170").next().unwrap();
     assert_eq!(
         unknown.help.as_deref(),
         Some("did you mean `payment.declined`?")
     );
-    let mixed = by_rule("FT0164")
+    let mixed = by_rule("FT0174")
         .find(|f| f.subject.contains_key("correlated"))
         .unwrap();
     assert_eq!(mixed.subject["service"], "payments");
     assert_eq!(mixed.subject["uncorrelated"], "1");
     assert_eq!(mixed.subject["correlated"], "5");
     assert!(
-        by_rule("FT0165")
+        by_rule("FT0175")
             .next()
             .unwrap()
             .message

@@ -291,10 +291,10 @@ fn the_basic_scenario_only_lacks_declarations() {
     // span ended while the scenario's other record is inside it.
     assert_eq!(
         rules,
-        ["FT0160", "FT0164", "FT0101", "FT0101", "FT0101", "FT0101"],
+        ["FT0170", "FT0174", "FT0101", "FT0101", "FT0101", "FT0101"],
         "{findings:#?}"
     );
-    assert_eq!(subject(&findings, "FT0160", "event"), ["order.shipped"]);
+    assert_eq!(subject(&findings, "FT0170", "event"), ["order.shipped"]);
     assert_eq!(
         subject(&findings, "FT0101", "metric"),
         [

@@ -8,7 +8,7 @@
 //! | ids | area |
 //! |---|---|
 //! | `FT00xx` | registry loading and validation ([`registry`]) |
-//! | `FT01xx` | exported telemetry ([`telemetry`]; log records and events `FT016x`, [`logs`]) |
+//! | `FT01xx` | exported telemetry ([`telemetry`]; log records and events `FT017x`, [`logs`]) |
 //! | `FT02xx` | Rust sources ([`source`]) |
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |

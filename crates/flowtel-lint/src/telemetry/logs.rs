@@ -1,4 +1,4 @@
-//! Per-record rules over OTLP log records (`FT016x`): declared events (name, required and
+//! Per-record rules over OTLP log records (`FT017x`): declared events (name, required and
 //! listed attributes, lowest severity), trace correlation, and body text that belongs in an
 //! attribute. Per-attribute checks (undeclared keys, personal data, enum values) are the
 //! attribute rules' in `otlp`; this module looks at a record as an event.
