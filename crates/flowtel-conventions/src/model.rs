@@ -1014,7 +1014,7 @@ impl BodyPattern {
         m.insert(
             "card-number".into(),
             BodyPattern {
-                pattern: r"\b(?:\d[ -]?){13,19}\b".into(),
+                pattern: r"(?-u:\b)[0-9](?:[ -]?[0-9]){12,18}(?-u:\b)".into(),
                 attribute: None,
                 pii: true,
             },
@@ -1022,7 +1022,7 @@ impl BodyPattern {
         m.insert(
             "uuid".into(),
             BodyPattern {
-                pattern: r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b".into(),
+                pattern: r"(?-u:\b)[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?-u:\b)".into(),
                 attribute: None,
                 pii: false,
             },

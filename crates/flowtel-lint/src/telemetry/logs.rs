@@ -31,7 +31,9 @@ const BRIDGE_NAMESPACES: [&str; 3] = ["code.", "exception.", "thread."];
 /// What the log rules keep across batches.
 pub(crate) struct LogChecks {
     patterns: Vec<(String, BodyPattern)>,
-    set: Option<RegexSet>,
+    /// The patterns compiled together, on the first record with a text body (compiling costs
+    /// more than most inputs without logs take to lint).
+    set: std::sync::OnceLock<Option<RegexSet>>,
     services: FastMap<u64, ServiceLogs>,
 }
 
@@ -50,21 +52,24 @@ impl LogChecks {
             .body_patterns
             .clone()
             .unwrap_or_else(BodyPattern::built_in);
-        // Broken patterns are `flowtel check`'s finding (FT0063); the linter skips them.
-        let patterns: Vec<(String, BodyPattern)> = configured
-            .into_iter()
-            .filter(|(_, p)| Regex::new(&p.pattern).is_ok())
-            .collect();
-        let set = if patterns.is_empty() {
-            None
-        } else {
-            RegexSet::new(patterns.iter().map(|(_, p)| p.pattern.as_str())).ok()
-        };
         LogChecks {
-            patterns,
-            set,
+            patterns: configured.into_iter().collect(),
+            set: std::sync::OnceLock::new(),
             services: fast_map(),
         }
+    }
+
+    /// The compiled patterns; broken ones are `flowtel check`'s finding (FT0063) and skipped.
+    fn set(&mut self) -> Option<&RegexSet> {
+        if self.set.get().is_none() {
+            self.patterns
+                .retain(|(_, p)| Regex::new(&p.pattern).is_ok());
+            let set = (!self.patterns.is_empty())
+                .then(|| RegexSet::new(self.patterns.iter().map(|(_, p)| p.pattern.as_str())).ok())
+                .flatten();
+            let _ = self.set.set(set);
+        }
+        self.set.get().and_then(Option::as_ref)
     }
 }
 
@@ -147,8 +152,15 @@ impl TelemetryLinter<'_> {
                 }
             }
         }
-        if let (Some(set), AnyValue::String(body)) = (&self.logs.set, &rec.body) {
-            for i in set.matches(body).iter() {
+        let matched: Vec<usize> = match &rec.body {
+            AnyValue::String(body) => match self.logs.set() {
+                Some(set) => set.matches(body).iter().collect(),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        {
+            for i in matched {
                 let (pname, p) = &self.logs.patterns[i];
                 let whose = name.unwrap_or(service);
                 self.found
