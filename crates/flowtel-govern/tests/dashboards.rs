@@ -355,3 +355,51 @@ fn dashboards_type_check_against_grafana_schema() {
         String::from_utf8_lossy(&v.stderr)
     );
 }
+
+/// Every panel query is PromQL that Prometheus parses (the dashboard-linter's
+/// `target-promql-rule`): `promtool check rules` on one recording rule per query, with
+/// `$__rate_interval` as Grafana would expand it.
+#[test]
+fn every_query_parses_as_promql() {
+    let ok = Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: `promtool` is not installed (Debian package `prometheus`)");
+        return;
+    }
+    let reg = bundled();
+    let plan = Plan::new(&reg);
+    let mut notes = Vec::new();
+    let mut rules = String::from("groups:\n  - name: dashboard-queries\n    rules:\n");
+    let mut n = 0;
+    for (_, d) in dashboards::build(&plan, &mut notes) {
+        for p in &d.panels {
+            for t in &p.targets {
+                n += 1;
+                let expr = t.expr.replace("$__rate_interval", "5m");
+                rules.push_str(&format!(
+                    "      - record: dashboard:query{n}\n        expr: |-\n"
+                ));
+                for line in expr.lines() {
+                    rules.push_str(&format!("          {line}\n"));
+                }
+            }
+        }
+    }
+    assert!(n > 50, "only {n} queries");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("queries.yml"), &rules).unwrap();
+    let out = Command::new("promtool")
+        .args(["check", "rules", "queries.yml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && text.contains("SUCCESS"), "{text}");
+}
