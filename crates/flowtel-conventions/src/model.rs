@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::duration::Duration;
+pub use crate::route::EntryRoute;
 
 /// The only schema identifier this version of flowtel reads.
 pub const SCHEMA_V1: &str = "flowtel/v1";
@@ -795,7 +796,7 @@ pub struct Flow {
     pub brief: Option<String>,
     /// HTTP routes (`METHOD /template`) that start this flow.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub entry: Vec<String>,
+    pub entry: Vec<EntryRoute>,
     /// Steps of the flow, by name.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub steps: IndexMap<String, Step>,

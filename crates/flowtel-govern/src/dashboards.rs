@@ -606,6 +606,22 @@ fn dashboard(uid: String, title: String, description: String, tags: &[&str]) -> 
     }
 }
 
+/// The Grafana unit ids these dashboards may use (from Grafana's `valueFormats/categories.ts`).
+pub const GRAFANA_UNITS: &[&str] = &[
+    "none",
+    "short",
+    "percent",
+    "percentunit",
+    "s",
+    "ms",
+    "µs",
+    "ns",
+    "bytes",
+    "Bps",
+    "reqps",
+    "ops",
+];
+
 /// Grafana unit of a UCUM unit.
 fn grafana_unit(ucum: &str) -> &'static str {
     match ucum {
@@ -1417,8 +1433,12 @@ pub fn lint(d: &Dashboard, known: &KnownSeries) -> Vec<Problem> {
         if p.description.as_deref().is_none_or(|s| s.trim().is_empty()) {
             problem(&p.title, "panel without a description".into());
         }
-        if p.unit().is_none_or(str::is_empty) {
-            problem(&p.title, "panel without a unit".into());
+        match p.unit() {
+            None | Some("") => problem(&p.title, "panel without a unit".into()),
+            Some(u) if !GRAFANA_UNITS.contains(&u) => {
+                problem(&p.title, format!("`{u}` is not a Grafana unit id"))
+            }
+            Some(_) => {}
         }
         if p.datasource
             .as_ref()

@@ -126,6 +126,7 @@ fn the_checks_catch_what_they_promise_to() {
     let (_, mut d) = dashboards::build(&plan, &mut notes).remove(3);
     let p = d.panels.iter_mut().find(|p| !p.is_row()).unwrap();
     p.description = None;
+    p.field_config.as_mut().unwrap().defaults.unit = Some("requests/s".into());
     p.targets[0].expr =
         "sum(flow_requests_total{flow_name=\"checkout\"}) + shop_orders_total".into();
     let dup = d.panels[2].id;
@@ -141,6 +142,10 @@ fn the_checks_catch_what_they_promise_to() {
         "{text}"
     );
     assert!(text.contains("panel without a description"), "{text}");
+    assert!(
+        text.contains("`requests/s` is not a Grafana unit id"),
+        "{text}"
+    );
     assert!(
         text.contains("counter `flow_requests_total` is not read through `rate`"),
         "{text}"

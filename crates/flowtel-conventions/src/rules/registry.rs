@@ -171,11 +171,11 @@ declare_rule!(BUDGET_OVER_SLO, "FT0021", "budget-over-slo", Warning,
 );
 
 declare_rule!(MALFORMED_ENTRY, "FT0022", "malformed-entry-route", Error,
-    summary: "A flow entry that is not `METHOD /route`.",
-    what: "Reports `entry` routes that are not an HTTP method followed by a route template starting with `/`, and routes claimed by two flows.",
-    why: "The server middleware maps requests to flows by these routes; a malformed or shared one maps requests to no flow or the wrong one.",
-    bad: "entry: ['/checkout']",
-    good: "entry: ['POST /checkout']",
+    summary: "A flow entry that is not `METHOD /route` in axum 0.8 syntax.",
+    what: "Reports `entry` routes that are not an HTTP method followed by a route template starting with `/` in axum 0.8 syntax (`{id}`, `{*rest}`), with the 0.8 form as the fix for axum 0.7's `:id` and `*rest`; and routes claimed by two flows.",
+    why: "The server middleware maps requests to flows by the router's matched route; a malformed or shared entry maps requests to no flow or the wrong one, and axum 0.8 matches `/orders/:id` literally, so that flow never starts.",
+    bad: "entry: ['/checkout', 'GET /orders/:id']",
+    good: "entry: ['POST /checkout', 'GET /orders/{id}']",
 );
 
 declare_rule!(DEPRECATION_TARGET_MISSING, "FT0023", "deprecation-target-missing", Warning,
