@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 
 use crate::model::{
-    Attribute, AttributeType, Defaults, Deprecation, Flow, LintConfig, Metric, Naming,
+    Attribute, AttributeType, Defaults, Deprecation, Event, Flow, LintConfig, Metric, Naming,
     PiiDetection, RegistryFile, Sampling, Span, SpanKind,
 };
 use crate::semconv::{Imported, root_namespace};
@@ -35,6 +35,8 @@ pub struct Origins {
     pub spans: HashMap<String, FileId>,
     /// Flow name to the file whose top-level `sampling` section sets its sampling.
     pub sampling: HashMap<String, FileId>,
+    /// Event name to the file that declares it (the last layer that touched it).
+    pub events: HashMap<String, FileId>,
 }
 
 /// A merged conventions registry: every layer applied from the most general to the most specific.
@@ -56,6 +58,8 @@ pub struct Registry {
     pub flows: IndexMap<String, Flow>,
     /// Every span convention (usually from OpenTelemetry's semantic conventions).
     pub spans: IndexMap<String, Span>,
+    /// Every declared log event.
+    pub events: IndexMap<String, Event>,
     /// Sampling per flow name, as the layers set it (the most specific layer wins per flow);
     /// [`Registry::sampling_of`] resolves a flow's effective policy with the defaults.
     pub sampling: IndexMap<String, Sampling>,

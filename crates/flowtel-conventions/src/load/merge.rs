@@ -28,6 +28,7 @@ impl Merger<'_> {
         let mut flow_layer: HashMap<String, FileId> = HashMap::new();
         let mut span_layer: HashMap<String, FileId> = HashMap::new();
         let mut sampling_layer: HashMap<String, FileId> = HashMap::new();
+        let mut event_layer: HashMap<String, FileId> = HashMap::new();
         for layer in ordered {
             let c = &layer.content;
             let f = layer.file;
@@ -46,6 +47,9 @@ impl Merger<'_> {
                 }
                 if let Some(a) = &l.alerts {
                     reg.lint.alerts = Some(a.clone());
+                }
+                if let Some(p) = &l.body_patterns {
+                    reg.lint.body_patterns = Some(p.clone());
                 }
             }
             for (name, attr) in &c.attributes {
@@ -125,6 +129,12 @@ impl Merger<'_> {
                 reg.spans.insert(id.clone(), span.clone());
                 span_layer.insert(id.clone(), f);
             }
+            // A later layer may restate an event (narrow it, as over OpenTelemetry's): the most
+            // specific definition is the one in force.
+            for (name, event) in &c.events {
+                reg.events.insert(name.clone(), event.clone());
+                event_layer.insert(name.clone(), f);
+            }
             for (flow, sampling) in &c.sampling {
                 reg.sampling.insert(flow.clone(), sampling.clone());
                 sampling_layer.insert(flow.clone(), f);
@@ -148,6 +158,7 @@ impl Merger<'_> {
             flows: flow_layer,
             spans: span_layer,
             sampling: sampling_layer,
+            events: event_layer,
         };
         reg
     }

@@ -411,9 +411,11 @@ impl Loader {
         sel.attributes.retain(|n| !taken.attributes.contains(n));
         sel.metrics.retain(|n| !taken.metrics.contains(n));
         sel.spans.retain(|n| !taken.spans.contains(n));
+        sel.events.retain(|n| !taken.events.contains(n));
         taken.attributes.extend(sel.attributes.iter().cloned());
         taken.metrics.extend(sel.metrics.iter().cloned());
         taken.spans.extend(sel.spans.iter().cloned());
+        taken.events.extend(sel.events.iter().cloned());
         let layers = imported.model.layers(&sel, &imported.file_ids);
         let file_ids = imported.file_ids.clone();
         for (i, content, tree) in layers {

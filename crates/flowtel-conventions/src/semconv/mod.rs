@@ -248,6 +248,8 @@ pub struct Selection {
     pub metrics: HashSet<String>,
     /// Span ids taken.
     pub spans: HashSet<String>,
+    /// Event names taken.
+    pub events: HashSet<String>,
 }
 
 impl Model {
@@ -275,6 +277,12 @@ impl Model {
             if wanted(root) {
                 sel.spans.insert(id.clone());
                 todo.extend(s.def.attributes.iter().cloned());
+            }
+        }
+        for (name, e) in &self.events {
+            if wanted(name) {
+                sel.events.insert(name.clone());
+                todo.extend(e.attributes.iter().map(|u| u.name.clone()));
             }
         }
         todo.extend(self.attributes.keys().filter(|n| wanted(n)).cloned());
@@ -376,6 +384,28 @@ impl Model {
                 .push((key(fid, s.pos, id), mapping(fid, s.pos, fields)));
             content.spans.insert(id.clone(), s.def.clone());
         }
+        for (name, e) in &self.events {
+            if !sel.events.contains(name) {
+                continue;
+            }
+            let file = e.pos.file;
+            let fid = file_ids.get(file as usize).copied().unwrap_or(0);
+            let Some((content, tree)) = slot_of(&mut contents, file, &version) else {
+                continue;
+            };
+            let attrs = e
+                .attributes
+                .iter()
+                .map(|u| {
+                    let p = if u.pos.file == file { u.pos } else { e.pos };
+                    scalar(fid, p, &u.name)
+                })
+                .collect();
+            let fields = vec![("attributes", seq(fid, e.pos, attrs))];
+            tree.events
+                .push((key(fid, e.pos, name), mapping(fid, e.pos, fields)));
+            content.events.insert(name.clone(), e.as_event());
+        }
         contents
             .into_iter()
             .enumerate()
@@ -412,6 +442,7 @@ struct Tree {
     attributes: Vec<(MarkedScalarNode, Node)>,
     metrics: Vec<(MarkedScalarNode, Node)>,
     spans: Vec<(MarkedScalarNode, Node)>,
+    events: Vec<(MarkedScalarNode, Node)>,
 }
 
 impl Tree {
@@ -426,6 +457,7 @@ impl Tree {
             ("attributes", self.attributes),
             ("metrics", self.metrics),
             ("spans", self.spans),
+            ("events", self.events),
         ] {
             if entries.is_empty() {
                 continue;

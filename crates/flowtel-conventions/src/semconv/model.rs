@@ -92,6 +92,25 @@ pub struct SemSignal {
     pub deprecated: Option<Deprecation>,
 }
 
+impl SemSignal {
+    /// The event as a flowtel event: every attribute it uses, the `required` ones also under
+    /// `required_attributes` (OpenTelemetry events set no severity, flow or rate).
+    pub fn as_event(&self) -> crate::model::Event {
+        crate::model::Event {
+            attributes: self.attributes.iter().map(|u| u.name.clone()).collect(),
+            required_attributes: self
+                .attributes
+                .iter()
+                .filter(|u| u.requirement == Requirement::Required)
+                .map(|u| u.name.clone())
+                .collect(),
+            stability: self.stability,
+            deprecated: self.deprecated.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 /// A resolved semantic-conventions registry.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
