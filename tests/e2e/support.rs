@@ -1,6 +1,6 @@
 //! Support for the end-to-end tests: where the workspace's binaries are, and running them.
 //!
-//! The tests run the real `flowtel` and `example-checkout` binaries that `cargo test --workspace`
+//! The tests run the real `flowtel` and `example-shop` binaries that `cargo test --workspace`
 //! builds into the same target directory as the test itself.
 #![forbid(unsafe_code)]
 
@@ -20,7 +20,7 @@ pub fn binary(name: &str) -> PathBuf {
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is not built; run `cargo build -p flowtel-cli -p example-checkout` (cargo test --workspace builds it)",
+        "{} is not built; run `cargo build -p flowtel-cli -p example-shop` (cargo test --workspace builds it)",
         path.display()
     );
     path

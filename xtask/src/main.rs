@@ -120,13 +120,13 @@ fn demo() -> Result<(), String> {
         "--quiet",
         "--release",
         "-p",
-        "example-checkout",
+        "example-shop",
         "--",
         "--out",
         &out_s,
     ]);
     run(
-        "example-checkout: two services, a few hundred checkout and login flows",
+        "example-shop: five services and a broker, a few hundred login, browse and checkout flows",
         example,
     )?;
     let mut files: Vec<String> = std::fs::read_dir(&out)

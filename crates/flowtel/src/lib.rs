@@ -23,6 +23,7 @@ pub mod export;
 pub mod init;
 pub mod layer;
 pub mod limits;
+pub mod messaging;
 pub mod meter;
 mod outcome;
 pub mod propagation;
