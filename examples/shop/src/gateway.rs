@@ -131,6 +131,15 @@ impl Broker {
     }
 }
 
+/// `--extra-label KEY=VALUE`: orders also counted through the OpenTelemetry API directly,
+/// bypassing flowtel's enforcement, with one label the conventions do not declare: the build a
+/// team ships when it records what it likes. The linters are there to catch it.
+#[derive(Clone)]
+struct Drift {
+    orders: flowtel::opentelemetry::metrics::Counter<u64>,
+    label: KeyValue,
+}
+
 #[derive(Clone)]
 struct Gateway {
     up: Arc<Upstreams>,
@@ -139,6 +148,7 @@ struct Gateway {
     broker: Arc<Broker>,
     propagator: flowtel::FlowPropagator,
     orders: flowtel::meter::Counter<u64>,
+    drift: Option<Drift>,
     next_order: Arc<AtomicU64>,
     published: Arc<AtomicU64>,
     faults: Arc<Faults>,
@@ -152,8 +162,20 @@ pub fn app(
     broker: redis::Client,
     faults: Arc<Faults>,
     published: Arc<AtomicU64>,
+    extra_label: Option<(String, String)>,
 ) -> Router {
     let http = client(telemetry);
+    let drift = extra_label.map(|(k, v)| {
+        use flowtel::opentelemetry::metrics::MeterProvider as _;
+        Drift {
+            orders: telemetry
+                .meter_provider()
+                .meter("example-shop-unchecked")
+                .u64_counter("checkout.orders")
+                .build(),
+            label: KeyValue::new(k, v),
+        }
+    });
     let gateway = Gateway {
         up: Arc::new(up),
         payments: tower::retry::RetryLayer::new(flowtel_tower::CountResends(RetryBusy { left: 2 }))
@@ -165,6 +187,7 @@ pub fn app(
         }),
         propagator: telemetry.propagator().clone(),
         orders: telemetry.meter().u64_counter("checkout.orders"),
+        drift,
         next_order: Arc::new(AtomicU64::new(100_000)),
         published,
         faults,
@@ -231,14 +254,17 @@ async fn checkout(g: &Gateway, order: &str, user: &str) -> Result<Reply, Gateway
     } else {
         "card"
     };
-    g.orders.add(
-        1,
-        &[
-            KeyValue::new("customer.tier", tier(user)),
-            KeyValue::new("payment.method", method),
-            KeyValue::new("outcome", outcome),
-        ],
-    );
+    let labels = [
+        KeyValue::new("customer.tier", tier(user)),
+        KeyValue::new("payment.method", method),
+        KeyValue::new("outcome", outcome),
+    ];
+    g.orders.add(1, &labels);
+    if let Some(d) = &g.drift {
+        let mut all = labels.to_vec();
+        all.push(d.label.clone());
+        d.orders.add(1, &all);
+    }
     result
 }
 

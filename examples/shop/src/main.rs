@@ -76,6 +76,10 @@ struct Args {
     /// to FILE (Prometheus `file_sd_configs` JSON).
     #[arg(long, value_name = "FILE")]
     metrics_targets: Option<PathBuf>,
+    /// Also count orders through the OpenTelemetry API directly with this undeclared label
+    /// (KEY=VALUE), bypassing flowtel: a non-conforming build, for trying the linters.
+    #[arg(long, value_name = "KEY=VALUE", hide = true)]
+    extra_label: Option<String>,
     /// How long to wait at the end for the orders worker to empty its queue.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     drain: Duration,
@@ -120,6 +124,14 @@ fn fault_plan(args: &Args) -> Result<FaultPlan, String> {
 
 fn run(args: &Args) -> Result<(), String> {
     let plan = fault_plan(args)?;
+    let extra_label = match &args.extra_label {
+        Some(kv) => Some(
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| format!("--extra-label {kv}: expected KEY=VALUE"))?,
+        ),
+        None => None,
+    };
     let conventions = match std::env::var_os("FLOWTEL_CONVENTIONS") {
         Some(path) => flowtel::conventions_from_path(std::path::Path::new(&path))?,
         None => flowtel::conventions!(),
@@ -185,6 +197,7 @@ fn run(args: &Args) -> Result<(), String> {
             client,
             share(&plan, "gateway"),
             published.clone(),
+            extra_label,
         );
         serve(gateway_dispatch, async move { Ok(app) })?
     };
