@@ -59,7 +59,7 @@ fn the_flow_slis_evaluate_on_the_shops_metrics_and_a_failing_catalog_burns_brows
             break;
         }
         std::thread::sleep(Duration::from_secs(1));
-        if let Some(v) = prometheus.value(r#"count(up{job="shop"} == 1)"#) {
+        if let Some(v) = prometheus.value(r#"count(up == 1)"#) {
             up = v;
         }
         let sli = prometheus

@@ -146,7 +146,7 @@ fn run_shop(
             {
                 slis.browse_burn_rate = Some(v);
             }
-            if let Some(v) = p.value(r#"count(up{job="shop"} == 1)"#) {
+            if let Some(v) = p.value(r#"count(up == 1)"#) {
                 slis.scraped_targets = v as usize;
             }
         }

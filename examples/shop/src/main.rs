@@ -10,7 +10,7 @@
 //! `DIR/traces.jsonl` and `DIR/metrics.jsonl`; `--otlp URL` sends it to an OTLP/HTTP endpoint
 //! (e.g. `flowtel live`) instead; with neither, the standard `OTEL_*` variables apply.
 //! `--metrics-targets FILE` also serves each service's metrics for Prometheus and writes the
-//! scrape targets to FILE (Prometheus `file_sd_configs` JSON). Faults: `--slow
+//! scrape targets to FILE (Prometheus `file_sd_configs` JSON, `job` = the service). Faults: `--slow
 //! payments=150ms`, `--slow payments=p99:400ms` (only the slowest 1%), `--fail catalog=2%`,
 //! `--saturate orders`. The conventions are the bundled `conventions/`, embedded at compile
 //! time, or the registry named by `FLOWTEL_CONVENTIONS`.
@@ -341,7 +341,7 @@ fn write_targets(
         .filter_map(|(name, t)| {
             let addr = t.prometheus_addr()?;
             Some(format!(
-                r#"{{"targets": ["{addr}"], "labels": {{"service": "{name}"}}}}"#
+                r#"{{"targets": ["{addr}"], "labels": {{"job": "{name}"}}}}"#
             ))
         })
         .collect();
