@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use flowtel_e2e::{binary, run, workspace};
+use flowtel_e2e::{binary, chromium, run, screenshot, workspace};
 use serde_json::Value;
 
 fn shop(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
@@ -157,6 +157,46 @@ fn a_slow_payments_service_leads_checkout_and_fails_the_release_while_browse_pas
     };
     assert_eq!(group("checkout")["verdict"], "fail", "{doc:#}");
     assert_eq!(group("browse")["verdict"], "pass", "{:#}", group("browse"));
+
+    // The report of the slowed run, as the README shows it: rendered by headless Chromium to
+    // target/shop-report/report.png (`FLOWTEL_UPDATE_DOCS=1` also copies it to
+    // docs/shop-report.png, the README's screenshot).
+    let report = dir.path().join("report.html");
+    let r = run(
+        "flowtel",
+        &[
+            "report",
+            &path(&slow, "traces.jsonl"),
+            "-o",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert!(report.exists(), "{r:?}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    for service in ["gateway", "identity", "catalog", "payments", "orders"] {
+        assert!(
+            html.contains(&format!("data-service=\"{service}\"")),
+            "{service}"
+        );
+    }
+    let Some(chrome) = chromium() else {
+        eprintln!("skipped the screenshot: no chromium installed");
+        return;
+    };
+    let shots = workspace().join("target/shop-report");
+    std::fs::create_dir_all(&shots).unwrap();
+    let png = shots.join("report.png");
+    let _ = std::fs::remove_file(&png);
+    screenshot(&chrome, &report, &png, 1200, 1500).unwrap();
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
+        "{} bytes",
+        bytes.len()
+    );
+    if std::env::var_os("FLOWTEL_UPDATE_DOCS").is_some() {
+        std::fs::copy(&png, workspace().join("docs/shop-report.png")).unwrap();
+    }
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! generates are loaded, the services are scraped on 127.0.0.1, and the flows' SLIs evaluate on
 //! the shop's real metrics. With `--fail catalog=10%`, browse (which calls the catalog) burns
 //! its error budget at many times the sustainable rate while checkout (which does not) burns
-//! none. Skipped with a message when Prometheus is not installed.
+//! none; with `--saturate orders` the early warning on the orders queue's growth is pending.
+//! Skipped with a message when Prometheus is not installed.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -45,6 +46,7 @@ fn the_flow_slis_evaluate_on_the_shops_metrics_and_a_failing_catalog_burns_brows
             .arg("--out")
             .arg(dir.path().join("shop"))
             .args(["--duration", "14s", "--rate", "80", "--fail", "catalog=10%"])
+            .args(["--saturate", "orders", "--drain", "1s"])
             .arg("--metrics-targets")
             .arg(&targets)
             .stdout(Stdio::null())
@@ -54,6 +56,7 @@ fn the_flow_slis_evaluate_on_the_shops_metrics_and_a_failing_catalog_burns_brows
     );
     let started = Instant::now();
     let (mut checkout_sli, mut browse_burn, mut checkout_burn, mut up) = (None, None, None, 0.0);
+    let mut saturation_warning = Vec::new();
     while started.elapsed() < Duration::from_secs(40) {
         if shop.0.try_wait().unwrap().is_some() {
             break;
@@ -68,6 +71,12 @@ fn the_flow_slis_evaluate_on_the_shops_metrics_and_a_failing_catalog_burns_brows
             prometheus.value(r#"flow:slo_burn_rate:rate5m{flow_name="browse",sli="availability"}"#);
         let checkout = prometheus
             .value(r#"flow:slo_burn_rate:rate5m{flow_name="checkout",sli="availability"}"#);
+        if let Ok(alerts) = prometheus.query(
+            r#"ALERTS{alertname="CheckoutSaturationGrowthOrdersQueueDepth",alertstate="pending"}"#,
+        ) && !alerts.is_empty()
+        {
+            saturation_warning = alerts;
+        }
         if sli.is_some() && browse.is_some() && checkout.is_some() {
             (checkout_sli, browse_burn, checkout_burn) = (sli, browse, checkout);
         }
@@ -86,4 +95,12 @@ fn the_flow_slis_evaluate_on_the_shops_metrics_and_a_failing_catalog_burns_brows
     // 14.4x that pages.
     let burn = browse_burn.expect("browse's burn rate evaluated");
     assert!(burn > 14.4, "browse burn rate {burn}");
+    // The saturated orders worker: its queue grows towards the declared limit, and the early
+    // warning on checkout's path is pending (it fires after its `for: 15m`), naming the worker.
+    assert!(
+        saturation_warning
+            .iter()
+            .any(|(labels, _)| labels["job"] == "orders" && labels["queue_name"] == "confirmations"),
+        "{saturation_warning:?}"
+    );
 }

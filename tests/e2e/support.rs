@@ -206,3 +206,46 @@ impl Drop for Prometheus {
         let _ = self.child.wait();
     }
 }
+
+/// Headless Chromium, when installed.
+pub fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Renders the page `html` with headless Chromium into the PNG `png`, `width`x`height`
+/// pixels, with a throwaway profile; the browser's stderr when no image came out.
+pub fn screenshot(
+    chrome: &Path,
+    html: &Path,
+    png: &Path,
+    width: u32,
+    height: u32,
+) -> Result<(), String> {
+    let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--virtual-time-budget=2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", chrome.display()))?;
+    if png.exists() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}

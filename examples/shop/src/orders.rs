@@ -138,7 +138,7 @@ async fn handle(propagator: &flowtel::FlowPropagator, faults: &Faults, message: 
 async fn order_fulfil(faults: &Faults, order: &str) -> Result<(), FulfilError> {
     // Reserve stock, print the label; a saturated warehouse is slow.
     let work = if faults.saturate {
-        Duration::from_millis(60)
+        Duration::from_millis(150)
     } else {
         Duration::from_millis(2 + order.len() as u64 % 3)
     };
