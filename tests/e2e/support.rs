@@ -138,8 +138,10 @@ impl Prometheus {
         let config_file = dir.join("prometheus.yml");
         std::fs::write(&config_file, config).map_err(|e| e.to_string())?;
         let mut last = String::new();
+        let log_file = dir.join("prometheus.log");
         for _ in 0..3 {
             let port = free_port();
+            let log = std::fs::File::create(&log_file).map_err(|e| e.to_string())?;
             let child = Command::new("prometheus")
                 .arg(format!("--config.file={}", config_file.display()))
                 .arg(format!(
@@ -149,14 +151,15 @@ impl Prometheus {
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg("--log.level=warn")
                 .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
+                .stderr(log)
                 .spawn()
                 .map_err(|e| format!("cannot start prometheus: {e}"))?;
             let mut p = Prometheus { child, port };
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
             while std::time::Instant::now() < deadline {
                 if let Ok(Some(status)) = p.child.try_wait() {
-                    last = format!("prometheus exited ({status})");
+                    let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+                    last = format!("prometheus exited ({status}): {}", log.trim());
                     break;
                 }
                 if http_get(port, "/-/ready").is_ok_and(|(s, _)| s == 200) {

@@ -234,6 +234,8 @@ pub fn demo(args: &[String]) -> Result<(), String> {
         let rules: Vec<PathBuf> = std::fs::read_dir(out.join("rules"))
             .map_err(|e| e.to_string())?
             .filter_map(|e| e.ok().map(|e| e.path()))
+            // The rule files (the generator's manifest beside them is not one).
+            .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
             .collect();
         let p = Prometheus::start(&out.join("prometheus"), &rules, &targets)?;
         eprintln!(
