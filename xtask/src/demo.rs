@@ -147,7 +147,7 @@ fn run_shop(
                 slis.browse_burn_rate = Some(v);
             }
             if let Some(v) = p.value(r#"count(up == 1)"#) {
-                slis.scraped_targets = v as usize;
+                slis.scraped_targets = slis.scraped_targets.max(v as usize);
             }
         }
         std::thread::sleep(Duration::from_secs(2));
