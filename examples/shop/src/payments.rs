@@ -117,9 +117,20 @@ async fn authorize(faults: &Faults, order: &str) -> Result<Decision, PaymentErro
         return Err(PaymentError::IssuerUnavailable);
     }
     // Every order ending in 7 is declined.
-    Ok(if order.ends_with('7') {
-        Decision::Declined
+    if order.ends_with('7') {
+        // The declared event `payment.declined` (conventions/shop.yaml: `warn` or above, in the
+        // checkout flow's `payment.authorize` step, requires `payment.decline_reason`). Written
+        // inside the step span, so flowtel exports it with this trace's ids and the flow.
+        tracing::event!(
+            name: "payment.declined",
+            tracing::Level::WARN,
+            payment.decline_reason = "card_expired",
+            payment.method = "card",
+            order.id = order,
+            "payment declined"
+        );
+        Ok(Decision::Declined)
     } else {
-        Decision::Approved
-    })
+        Ok(Decision::Approved)
+    }
 }
