@@ -3,8 +3,8 @@
 //!
 //! Authorizations wait in a work queue for one of a few issuer connections; the queue's depth
 //! is the saturation signal `orders.queue.depth{queue.name=authorizations}`, whose limit the
-//! conventions declare. The issuer is briefly busy for some orders: the first attempt gets a
-//! 503 and the gateway retries.
+//! conventions declare (`--saturate payments` leaves one slow connection). The issuer is
+//! briefly busy for some orders: the first attempt gets a 503 and the gateway retries.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -16,8 +16,10 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use flowtel::opentelemetry::KeyValue;
 
+use crate::faults::Faults;
+
 /// Issuer connections: authorizations beyond these wait in the queue.
-const ISSUER_CONNECTIONS: usize = 4;
+const ISSUER_CONNECTIONS: usize = 8;
 
 #[derive(Clone)]
 struct Payments {
@@ -25,29 +27,45 @@ struct Payments {
     queue: flowtel::Saturation,
     /// Orders whose first attempt found the issuer busy.
     busy_once: Arc<Mutex<HashSet<String>>>,
+    faults: Arc<Faults>,
 }
 
-/// Why a payment was not authorized.
+/// The issuer's answer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Authorized.
+    Approved,
+    /// The card issuer declined (the customer's outcome, not a failure of the shop).
+    Declined,
+}
+
+/// Why a payment could not be decided.
 #[derive(Debug)]
 pub enum PaymentError {
-    /// The card issuer declined.
-    Declined,
+    /// The issuer link failed (an injected `--fail payments=..`).
+    IssuerUnavailable,
 }
 
 impl flowtel::ErrorKind for PaymentError {
     fn kind(&self) -> &'static str {
         match self {
-            PaymentError::Declined => "card_declined",
+            PaymentError::IssuerUnavailable => "issuer_unavailable",
         }
     }
 }
 
 /// The router, instrumented with flowtel's server layer.
-pub fn app(telemetry: &flowtel::Telemetry) -> Router {
+pub fn app(telemetry: &flowtel::Telemetry, faults: Arc<Faults>) -> Router {
+    let connections = if faults.saturate {
+        1
+    } else {
+        ISSUER_CONNECTIONS
+    };
     let payments = Payments {
-        issuer: Arc::new(tokio::sync::Semaphore::new(ISSUER_CONNECTIONS)),
+        issuer: Arc::new(tokio::sync::Semaphore::new(connections)),
         queue: telemetry.saturation(flowtel::saturation!("orders.queue.depth")),
         busy_once: Arc::default(),
+        faults,
     };
     Router::new()
         .route("/payments/{order}", post(authorize_handler))
@@ -77,48 +95,27 @@ async fn authorize_handler(
     let Ok(_permit) = permit else {
         return (StatusCode::SERVICE_UNAVAILABLE, "closing");
     };
-    match authorize(&order).await {
-        Ok(()) => (StatusCode::OK, "authorized"),
-        Err(PaymentError::Declined) => (StatusCode::PAYMENT_REQUIRED, "declined"),
-    }
-}
-
-/// An injected issuer delay, for trying the flow analysis on a known slowdown:
-/// `EXAMPLE_PAYMENTS_DELAY_MS` milliseconds more on one order in `EXAMPLE_PAYMENTS_DELAY_EVERY`
-/// (default every order).
-fn injected_delay(order: &str) -> Duration {
-    static DELAY: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
-    let (ms, every) = *DELAY.get_or_init(|| {
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
-        (
-            var("EXAMPLE_PAYMENTS_DELAY_MS").unwrap_or(0),
-            var("EXAMPLE_PAYMENTS_DELAY_EVERY").unwrap_or(1).max(1),
-        )
-    });
-    if ms == 0 {
-        return Duration::ZERO;
-    }
-    // Spread over orders without a pattern in their numbers (FNV-1a of the id).
-    let hash = order.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    if hash % every == 0 {
-        Duration::from_millis(ms)
-    } else {
-        Duration::ZERO
+    match authorize(&p.faults, &order).await {
+        Ok(Decision::Approved) => (StatusCode::OK, "authorized"),
+        Ok(Decision::Declined) => (StatusCode::PAYMENT_REQUIRED, "declined"),
+        Err(PaymentError::IssuerUnavailable) => (StatusCode::INTERNAL_SERVER_ERROR, "issuer down"),
     }
 }
 
 /// Step `payment.authorize`; the flow is not named here: it comes from the caller.
 #[flowtel::step("payment.authorize", fields(order.id = order))]
-async fn authorize(order: &str) -> Result<(), PaymentError> {
-    // Issuer round trip.
-    tokio::time::sleep(Duration::from_millis(2 + order.len() as u64 % 5) + injected_delay(order))
-        .await;
+async fn authorize(faults: &Faults, order: &str) -> Result<Decision, PaymentError> {
+    // Issuer round trip (a saturated issuer is slower, too).
+    let base = Duration::from_millis(2 + order.len() as u64 % 5);
+    let saturated = if faults.saturate {
+        Duration::from_millis(20)
+    } else {
+        Duration::ZERO
+    };
+    tokio::time::sleep(base + saturated + faults.delay()).await;
+    if faults.fails() {
+        return Err(PaymentError::IssuerUnavailable);
+    }
     // Every order ending in 7 is declined.
     if order.ends_with('7') {
         // The declared event `payment.declined` (conventions/shop.yaml: `warn` or above, in the
@@ -132,8 +129,8 @@ async fn authorize(order: &str) -> Result<(), PaymentError> {
             order.id = order,
             "payment declined"
         );
-        Err(PaymentError::Declined)
+        Ok(Decision::Declined)
     } else {
-        Ok(())
+        Ok(Decision::Approved)
     }
 }
