@@ -52,7 +52,7 @@ fn a_new_service_gets_red_metrics_coverage_and_personal_data_checks() {
 
     // The services run on that registry: what they export holds the imported RED metrics.
     let out = dir.path().join("telemetry");
-    let ran = Command::new(binary("example-checkout"))
+    let ran = Command::new(binary("example-shop"))
         .args([
             "--out",
             out.to_str().unwrap(),

@@ -24,6 +24,7 @@ pub mod init;
 pub mod layer;
 pub mod limits;
 pub mod logs;
+pub mod messaging;
 pub mod meter;
 mod outcome;
 pub mod propagation;

@@ -161,3 +161,22 @@ fn a_flood_of_one_event_is_capped_and_counted() {
         "another event keeps its own budget"
     );
 }
+
+#[test]
+fn json_lines_mode_writes_the_records_to_logs_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let (telemetry, dispatch) = flowtel::init(conventions())
+        .service("payments", "1.0.0")
+        .json_lines(dir.path())
+        .build()
+        .expect("init");
+    tracing::dispatcher::with_default(&dispatch, || {
+        step_in_flow(|| {
+            tracing::event!(name: "payment.declined", tracing::Level::WARN, payment.decline_reason = "card_expired", "declined");
+        });
+    });
+    drop(telemetry);
+    let text = std::fs::read_to_string(dir.path().join("logs.jsonl")).unwrap();
+    assert!(text.contains("\"payment.declined\""), "{text}");
+    assert!(text.contains("\"traceId\""), "{text}");
+}
