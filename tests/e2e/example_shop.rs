@@ -23,7 +23,8 @@ fn the_example_shop_exports_telemetry_that_lints_clean() {
     );
     let traces = dir.path().join("traces.jsonl");
     let metrics = dir.path().join("metrics.jsonl");
-    assert!(traces.exists() && metrics.exists());
+    let logs = dir.path().join("logs.jsonl");
+    assert!(traces.exists() && metrics.exists() && logs.exists());
 
     // The linter, as CI runs it, finds nothing.
     let lint = run(
@@ -33,6 +34,7 @@ fn the_example_shop_exports_telemetry_that_lints_clean() {
             "telemetry",
             traces.to_str().unwrap(),
             metrics.to_str().unwrap(),
+            logs.to_str().unwrap(),
             "--format",
             "json",
         ],
@@ -44,6 +46,37 @@ fn the_example_shop_exports_telemetry_that_lints_clean() {
         "{report:#}"
     );
     assert_eq!(lint.status.code(), Some(0));
+
+    // Logs: every `payment.declined` is found from a checkout trace by its trace id.
+    let mut checkout_traces = BTreeSet::new();
+    for batch in flowtel_otlp::open(traces.to_str().unwrap()).unwrap() {
+        let batch = batch.unwrap();
+        for span in batch.spans() {
+            if text(attribute(&span.item.attributes, "flow.name")).as_deref() == Some("checkout") {
+                checkout_traces.insert(span.item.trace_id.to_string());
+            }
+        }
+    }
+    let mut declined = 0;
+    for batch in flowtel_otlp::open(logs.to_str().unwrap()).unwrap() {
+        let batch = batch.unwrap();
+        for rec in batch.log_records() {
+            if rec.item.event_name != "payment.declined" {
+                continue;
+            }
+            declined += 1;
+            let trace = rec.item.trace_id.expect("correlated").to_string();
+            assert!(
+                checkout_traces.contains(&trace),
+                "{trace} is no checkout trace"
+            );
+            assert_eq!(
+                text(attribute(&rec.item.attributes, "flow.name")).as_deref(),
+                Some("checkout")
+            );
+        }
+    }
+    assert!(declined > 0, "no payment.declined exported");
 
     // Spans: both services, both flows, the flow carried from the gateway into payments.
     let mut flows_by_service: HashMap<String, BTreeSet<String>> = HashMap::new();
