@@ -139,7 +139,7 @@ fn run(args: &Args) -> Result<(), String> {
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        for f in ["traces.jsonl", "metrics.jsonl"] {
+        for f in ["traces.jsonl", "metrics.jsonl", "logs.jsonl"] {
             let _ = std::fs::remove_file(dir.join(f));
         }
     }
