@@ -696,6 +696,11 @@ impl Loader {
                 if let Some(a) = &l.alerts {
                     reg.lint.alerts = Some(a.clone());
                 }
+                for a in &l.allow_attributes {
+                    if !reg.lint.allow_attributes.contains(a) {
+                        reg.lint.allow_attributes.push(a.clone());
+                    }
+                }
             }
             for (name, attr) in &c.attributes {
                 if let Some(&prev) = attr_layer.get(name) {

@@ -23,13 +23,16 @@
 //! assert!(findings.iter().any(|f| f.rule.name == "unknown-metric"));
 //! ```
 
+mod attributes;
 mod collect;
 mod coverage;
 mod index;
 mod otlp;
 mod prometheus;
 mod span_conventions;
+mod span_shape;
 mod tally;
+mod types;
 
 use flowtel_conventions::rules::registry::UNREADABLE_INPUT;
 use flowtel_conventions::rules::telemetry as rules;
@@ -56,6 +59,10 @@ pub struct TelemetryLinter<'r> {
     span_names: FastMap<u64, bool>,
     /// Span-convention verdicts by span shape.
     span_shapes: span_conventions::Shapes,
+    /// Verdicts on attribute keys no layer declares by name (bounded cache).
+    keys: FastMap<u64, attributes::KeyVerdict>,
+    /// Whether the batch in hand has typed values (OTLP; Prometheus labels are text).
+    typed_values: bool,
     /// Saturation signals seen (first place) and whether their limit gauge was seen.
     saturation: FastMap<&'r str, SaturationSeen>,
     stats: Stats,
@@ -108,6 +115,8 @@ impl<'r> TelemetryLinter<'r> {
             series,
             span_names: fast_map(),
             span_shapes: Default::default(),
+            keys: fast_map(),
+            typed_values: true,
             saturation: fast_map(),
             stats: Stats::default(),
             seen: coverage::SeenCollector::new(reg),
@@ -118,6 +127,7 @@ impl<'r> TelemetryLinter<'r> {
     pub fn batch(&mut self, batch: &Batch) {
         self.stats.batches += 1;
         self.seen.batch(batch);
+        self.typed_values = batch.prometheus.is_none();
         if let Some(exp) = &batch.prometheus {
             self.stats.items += exp.families.len() as u64;
             self.prometheus(batch, exp);
