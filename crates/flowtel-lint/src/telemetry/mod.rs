@@ -3,9 +3,10 @@
 //! Plain data in, findings out: a [`TelemetryLinter`] is fed [`flowtel_otlp::Batch`]es one at a
 //! time (from files through [`lint_inputs`], or from requests by the live receiver) and returns
 //! [`Finding`]s when [`TelemetryLinter::finish`] is called. Per-item rules (unknown metrics,
-//! undeclared labels, personal data, enum values, flows and steps, names, resources, the
-//! Prometheus rules) run while a batch is in hand; whole-input rules (series per metric, values
-//! per attribute) keep bounded tallies and report at the end. Memory is bounded by the largest
+//! undeclared labels and attributes, value types, personal data, enum values, flows and steps,
+//! span shape, names, resources, the Prometheus rules) run while a batch is in hand;
+//! whole-input rules (series per metric, values per attribute) keep bounded tallies and report
+//! at the end. Memory is bounded by the largest
 //! batch plus those capped tallies, never by the size of the input. Reading is left to
 //! `flowtel-otlp`; rendering to `flowtel_conventions::report`.
 //!
