@@ -96,6 +96,34 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
+            if let Some(p) = &c.pii {
+                for (name, pattern) in &p.value_patterns {
+                    if let Err(e) = Regex::new(pattern) {
+                        let msg = e.to_string();
+                        let first = msg.lines().last().unwrap_or(&msg).trim().to_string();
+                        self.push(
+                            Finding::new(
+                                &r::PII_DETECTION_INVALID,
+                                format!("personal-data value pattern `{name}` does not compile: {first}"),
+                            )
+                            .at(self.at(f, &[Seg::Key("pii"), Seg::Key("value_patterns"), Seg::Key(name)]))
+                            .help("fix the regular expression (Rust `regex` syntax), e.g. `^E[0-9]{6}$`"),
+                        );
+                    }
+                }
+                for (i, w) in p.key_words.iter().enumerate() {
+                    if w.trim().is_empty() || w.contains(['.', '_', '-', '/', ' ']) {
+                        self.push(
+                            Finding::new(
+                                &r::PII_DETECTION_INVALID,
+                                format!("personal-data key word `{w}` is not one word: keys are matched token by token"),
+                            )
+                            .at(self.at(f, &[Seg::Key("pii"), Seg::Key("key_words"), Seg::Index(i)]))
+                            .help("write single words (`email`, `badge`); `user_email` is matched by `email`"),
+                        );
+                    }
+                }
+            }
             if let Some(d) = &c.defaults {
                 self.duration(
                     &d.slo_window,
@@ -759,18 +787,24 @@ impl<'a> Validator<'a> {
             }
             for (i, entry) in flow.entry.iter().enumerate() {
                 let loc = self.at(f, &fl(&[Seg::Key("entry"), Seg::Index(i)]));
-                match parse_entry(entry) {
-                    Err(e) => self.push(
-                        Finding::new(
-                            &r::MALFORMED_ENTRY,
-                            format!("entry `{entry}` of flow `{name}`: {e}"),
-                        )
-                        .at(loc)
-                        .subject("flow", name)
-                        .help("write `METHOD /route/{param}`, e.g. `POST /checkout`"),
-                    ),
+                match entry.parsed() {
+                    Err(e) => {
+                        let help = match &e.fix {
+                            Some(fix) => format!("write `{fix}`"),
+                            None => "write `METHOD /route/{param}`, e.g. `POST /checkout`".into(),
+                        };
+                        self.push(
+                            Finding::new(
+                                &r::MALFORMED_ENTRY,
+                                format!("entry `{entry}` of flow `{name}`: {e}"),
+                            )
+                            .at(loc)
+                            .subject("flow", name)
+                            .help(help),
+                        );
+                    }
                     Ok(_) => {
-                        let key = normalise_entry(entry);
+                        let key = entry.shape().unwrap_or_default();
                         if let Some((other, other_loc)) = entries.get(&key) {
                             if other != name {
                                 self.push(
@@ -1012,42 +1046,6 @@ fn value_bound(a: &Attribute) -> Option<u64> {
         AttributeType::Bool => Some(2),
         _ => a.max_values.map(u64::from),
     }
-}
-
-/// HTTP methods an entry route may start with.
-pub const HTTP_METHODS: &[&str] = &[
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-];
-
-/// Splits an entry route `POST /checkout/{id}` into method and route template.
-pub fn parse_entry(entry: &str) -> Result<(&str, &str), String> {
-    let (method, route) = entry
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| "expected `METHOD /route`".to_string())?;
-    if !HTTP_METHODS.contains(&method) {
-        return Err(format!("`{method}` is not an HTTP method"));
-    }
-    let route = route.trim();
-    if !route.starts_with('/') {
-        return Err(format!("route `{route}` must start with `/`"));
-    }
-    Ok((method, route))
-}
-
-/// Route templates compare equal whatever their parameter names: `/a/{id}` and `/a/:x`.
-fn normalise_entry(entry: &str) -> String {
-    entry
-        .split('/')
-        .map(|seg| {
-            if seg.starts_with('{') || seg.starts_with(':') {
-                "{}"
-            } else {
-                seg
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// A conventional spelling of a name, for help texts: `CheckoutLatency` -> `checkout_latency`.

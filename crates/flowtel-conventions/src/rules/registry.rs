@@ -171,11 +171,11 @@ declare_rule!(BUDGET_OVER_SLO, "FT0021", "budget-over-slo", Warning,
 );
 
 declare_rule!(MALFORMED_ENTRY, "FT0022", "malformed-entry-route", Error,
-    summary: "A flow entry that is not `METHOD /route`.",
-    what: "Reports `entry` routes that are not an HTTP method followed by a route template starting with `/`, and routes claimed by two flows.",
-    why: "The server middleware maps requests to flows by these routes; a malformed or shared one maps requests to no flow or the wrong one.",
-    bad: "entry: ['/checkout']",
-    good: "entry: ['POST /checkout']",
+    summary: "A flow entry that is not `METHOD /route` in axum 0.8 syntax.",
+    what: "Reports `entry` routes that are not an HTTP method followed by a route template starting with `/` in axum 0.8 syntax (`{id}`, `{*rest}`), with the 0.8 form as the fix for axum 0.7's `:id` and `*rest`; and routes claimed by two flows.",
+    why: "The server middleware maps requests to flows by the router's matched route; a malformed or shared entry maps requests to no flow or the wrong one, and axum 0.8 matches `/orders/:id` literally, so that flow never starts.",
+    bad: "entry: ['/checkout', 'GET /orders/:id']",
+    good: "entry: ['POST /checkout', 'GET /orders/{id}']",
 );
 
 declare_rule!(DEPRECATION_TARGET_MISSING, "FT0023", "deprecation-target-missing", Warning,
@@ -282,6 +282,14 @@ declare_rule!(SAMPLING_UNKNOWN_FLOW, "FT0046", "sampling-unknown-flow", Error,
     good: "sampling:\n  browse: {ratio: 0.1}",
 );
 
+declare_rule!(PII_DETECTION_INVALID, "FT0050", "pii-detection-invalid", Error,
+    summary: "The `pii` section cannot be applied: a value pattern that does not compile, or a key word that is not one word.",
+    what: "Reports a `pii.value_patterns` entry that is not a valid regular expression (with the regex engine's message) and a `pii.key_words` entry that is empty or holds a separator (`.`, `_`, `-`, `/`, space), since keys are matched word by word.",
+    why: "A pattern that cannot be evaluated catches nothing, and a key word such as `user_email` never matches a token: personal data you meant to catch passes every linter and reaches metrics.",
+    bad: "pii:\n  key_words: [user_email]\n  value_patterns: {employee_id: '^E[0-9{6}$'}",
+    good: "pii:\n  key_words: [email, badge]\n  value_patterns: {employee_id: '^E[0-9]{6}$'}",
+);
+
 /// Every registry rule, in id order.
 pub static RULES: &[&Rule] = &[
     &MALFORMED_YAML,
@@ -319,4 +327,5 @@ pub static RULES: &[&Rule] = &[
     &LIMIT_METRIC_CONFLICT,
     &SAMPLING_RATIO,
     &SAMPLING_UNKNOWN_FLOW,
+    &PII_DETECTION_INVALID,
 ];

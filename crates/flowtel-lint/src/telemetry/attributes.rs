@@ -185,6 +185,10 @@ impl<'r> TelemetryLinter<'r> {
         if verdict.known {
             return;
         }
+        // A key that names personal data is reported as such (`personal-data-key`), once.
+        if self.ix.pii.key_word(key).is_some() {
+            return;
+        }
         // `exception.*` is what the SDKs record for an exception, on an `exception` event or
         // on a log record.
         if key.starts_with("exception.")
