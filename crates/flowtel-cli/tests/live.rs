@@ -34,9 +34,12 @@ fn python() -> Option<PathBuf> {
 
 const CONVENTIONS: &str = "crates/flowtel-lint/tests/fixtures/lint-test.yaml";
 
+/// (rule, signal, pointer) of findings.
+type Problems = BTreeSet<(String, String, String)>;
+
 /// (rule, signal, pointer) of every finding of a JSON report; the signal is taken from the
 /// file name (`traces.jsonl` or `live:/v1/traces`).
-fn problems(report: &[u8]) -> BTreeSet<(String, String, String)> {
+fn problems(report: &[u8]) -> Problems {
     let doc: serde_json::Value = serde_json::from_slice(report).expect("a JSON report");
     doc["findings"]
         .as_array()
@@ -64,12 +67,7 @@ fn live_and_files(
     python: &std::path::Path,
     conventions: &str,
     scenario: &str,
-) -> (
-    Option<i32>,
-    String,
-    BTreeSet<(String, String, String)>,
-    BTreeSet<(String, String, String)>,
-) {
+) -> (Option<i32>, String, Problems, Problems) {
     let mut live = Command::new(env!("CARGO_BIN_EXE_flowtel"))
         .current_dir(workspace())
         .args(["--conventions", conventions, "--format", "json", "live"])

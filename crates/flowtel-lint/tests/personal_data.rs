@@ -138,7 +138,11 @@ fn every_shape_and_key_word_is_caught_with_a_redacted_sample() {
         .map(|f| f.rule.id)
         .filter(|r| !matches!(*r, "FT0160" | "FT0161"))
         .collect();
-    assert_eq!(others, BTreeSet::from(["FT0102", "FT0122"]), "{findings:#?}");
+    assert_eq!(
+        others,
+        BTreeSet::from(["FT0102", "FT0122"]),
+        "{findings:#?}"
+    );
     let undeclared: BTreeSet<&str> = findings
         .iter()
         .filter(|f| f.rule.id == "FT0122")
@@ -146,7 +150,13 @@ fn every_shape_and_key_word_is_caught_with_a_redacted_sample() {
         .collect();
     assert_eq!(
         undeclared,
-        BTreeSet::from(["contact", "order.items", "order.note", "order.ref", "peer.host"])
+        BTreeSet::from([
+            "contact",
+            "order.items",
+            "order.note",
+            "order.ref",
+            "peer.host"
+        ])
     );
     assert!(
         findings
