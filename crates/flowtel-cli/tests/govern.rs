@@ -153,18 +153,21 @@ fn dashboards_and_runbooks_write_check_and_refuse_incomplete_conventions() {
         let out = flowtel(p.path(), &[cmd, "--check", "-o", &format!("gen-{cmd}")]);
         assert_eq!(out.status.code(), Some(1), "{cmd}: {}", text(&out));
     }
-    // A flow without an alert route: runbooks refuse with a located finding, write nothing.
+    // A flow without an alert route: the generators that route alerts refuse with a located
+    // finding and write nothing.
     std::fs::write(
         &shop,
         text_in.replace("    alert_route: catalog-oncall\n", ""),
     )
     .unwrap();
-    let out = flowtel(p.path(), &["runbooks", "-o", "rb", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["findings"][0]["rule"], "FT0702");
-    assert!(v["findings"][0]["location"]["line"].as_u64().unwrap() > 1);
-    assert!(!p.path().join("rb").exists());
+    for cmd in ["runbooks", "alerts", "slo"] {
+        let out = flowtel(p.path(), &[cmd, "-o", "rb", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["findings"][0]["rule"], "FT0702", "{cmd}");
+        assert!(v["findings"][0]["location"]["line"].as_u64().unwrap() > 1);
+        assert!(!p.path().join("rb").exists());
+    }
 }
 
 #[test]

@@ -505,3 +505,32 @@ fn a_flow_whose_services_declare_no_saturation_signal_is_said_so() {
         out.notes
     );
 }
+
+#[test]
+fn availability_ticket_fires_on_a_slow_burn_and_not_under_the_sustainable_rate() {
+    if promtool().is_none() {
+        return;
+    }
+    let rules = rules_for(CONVENTIONS);
+    let ticket = "CheckoutAvailabilityBurnRateTicket";
+    let page = "CheckoutAvailabilityBurnRatePage";
+    let cases = vec![
+        // 0.3% errors (3x the 0.1% budget) for 90 minutes: a ticket, never a page.
+        alert_case(
+            "1m",
+            &series("checkout", &[(997, 90)], &[(3, 90)]),
+            &[
+                ("10m", ticket, false),
+                ("1h", ticket, true),
+                ("1h", page, false),
+            ],
+        ),
+        // 0.05% errors: half the sustainable rate, no ticket.
+        alert_case(
+            "1m",
+            &series("checkout", &[(1999, 90)], &[(1, 90)]),
+            &[("1h", ticket, false), ("1h30m", ticket, false)],
+        ),
+    ];
+    promtool_test("ticket.yml", &rules, "1m", &cases);
+}

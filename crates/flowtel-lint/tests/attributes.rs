@@ -119,6 +119,8 @@ fn expected() -> Vec<(String, String, String, String)> {
         ),
         e("FT0112", "logs", format!("{LOG}/attributes/0"), "weird Key"),
         e("FT0122", "logs", format!("{LOG}/attributes/0"), "weird Key"),
+        // Not declared as a log event either (the log event rules' finding).
+        e("FT0170", "logs", LOG.into(), ""),
         e(
             "FT0122",
             "traces",
@@ -300,7 +302,7 @@ fn json_lines_give_exactly_the_expected_findings() {
 
     // JSON and SARIF carry the same findings.
     let doc = report::json_value(&findings);
-    assert_eq!(doc["summary"]["errors"], 6);
+    assert_eq!(doc["summary"]["errors"], 7);
     assert_eq!(doc["summary"]["warnings"], 9);
     let rules: Vec<&str> = doc["findings"]
         .as_array()

@@ -8,7 +8,7 @@
 //! | ids | area |
 //! |---|---|
 //! | `FT00xx` | registry loading and validation ([`registry`]) |
-//! | `FT01xx` | exported telemetry ([`telemetry`]) |
+//! | `FT01xx` | exported telemetry ([`telemetry`]; log records and events `FT017x`, [`logs`]) |
 //! | `FT02xx` | Rust sources ([`source`]) |
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
@@ -45,6 +45,7 @@ pub mod alerts;
 pub mod analysis;
 pub mod diff;
 pub mod govern;
+pub mod logs;
 pub mod registry;
 pub mod regress;
 pub mod runtime;
@@ -95,6 +96,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
     registry::RULES
         .iter()
         .chain(telemetry::RULES)
+        .chain(logs::RULES)
         .chain(source::RULES)
         .chain(diff::RULES)
         .chain(semconv::RULES)

@@ -28,6 +28,7 @@ mod attributes;
 mod collect;
 mod coverage;
 mod index;
+mod logs;
 mod otlp;
 mod prometheus;
 mod span_conventions;
@@ -69,6 +70,8 @@ pub struct TelemetryLinter<'r> {
     stats: Stats,
     /// What arrived of the declared flows, steps, services, routes and metrics.
     seen: coverage::SeenCollector,
+    /// Body patterns and per-service correlation of log records.
+    logs: logs::LogChecks,
 }
 
 /// What the input showed of one saturation signal.
@@ -121,6 +124,7 @@ impl<'r> TelemetryLinter<'r> {
             saturation: fast_map(),
             stats: Stats::default(),
             seen: coverage::SeenCollector::new(reg),
+            logs: logs::LogChecks::new(reg),
         }
     }
 
@@ -180,6 +184,7 @@ impl<'r> TelemetryLinter<'r> {
     }
 
     fn whole_input(&mut self) {
+        self.logs_whole_input();
         let mut missing: Vec<(&str, Option<Location>)> = self
             .saturation
             .iter()

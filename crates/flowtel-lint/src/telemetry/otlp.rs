@@ -243,6 +243,7 @@ impl<'r> TelemetryLinter<'r> {
                 &mut FlowAttrs::default(),
                 &|i| at(l.attribute_pointer(i)),
             );
+            self.log_record(batch, &l);
         }
         for m in batch.metrics() {
             let metric = m.item;
