@@ -18,6 +18,8 @@ fn registry() -> Registry {
     loaded.registry.expect("registry")
 }
 
+/// The findings of one fixture, but `FT0170 unknown-event`: the log event fixtures name
+/// events the conventions' `events` do not declare, which that rule reports on its own.
 fn lint(reg: &Registry, file: &Path) -> Vec<Finding> {
     let findings = lint_inputs(
         reg,
@@ -27,6 +29,7 @@ fn lint(reg: &Registry, file: &Path) -> Vec<Finding> {
     );
     findings
         .into_iter()
+        .filter(|f| f.rule.id != "FT0170")
         .map(|mut f| {
             if let Some(l) = &mut f.location {
                 l.file = file.file_name().unwrap().to_string_lossy().into_owned();
