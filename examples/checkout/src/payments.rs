@@ -121,6 +121,17 @@ async fn authorize(order: &str) -> Result<(), PaymentError> {
         .await;
     // Every order ending in 7 is declined.
     if order.ends_with('7') {
+        // The declared event `payment.declined` (conventions/shop.yaml: `warn` or above, in the
+        // checkout flow's `payment.authorize` step, requires `payment.decline_reason`). Written
+        // inside the step span, so flowtel exports it with this trace's ids and the flow.
+        tracing::event!(
+            name: "payment.declined",
+            tracing::Level::WARN,
+            payment.decline_reason = "card_expired",
+            payment.method = "card",
+            order.id = order,
+            "payment declined"
+        );
         Err(PaymentError::Declined)
     } else {
         Ok(())
