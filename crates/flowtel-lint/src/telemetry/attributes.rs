@@ -189,6 +189,11 @@ impl<'r> TelemetryLinter<'r> {
         if self.ix.pii.key_word(key).is_some() {
             return;
         }
+        // `tracing-opentelemetry` writes a `tracing` event's `level` and `target` on the span
+        // event it becomes.
+        if matches!(carrier, Carrier::Event(..)) && matches!(key, "level" | "target") {
+            return;
+        }
         // `exception.*` is what the SDKs record for an exception, on an `exception` event or
         // on a log record.
         if key.starts_with("exception.")
