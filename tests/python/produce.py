@@ -44,7 +44,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 
 @dataclass
@@ -164,6 +164,66 @@ def scenario_lint_violations(s: Signals) -> None:
         jobs.add(i + 1, {"job.id": f"job-{i % 5}"})
 
 
+def scenario_attributes(s: Signals) -> None:
+    """Span, event, link, log and resource attributes that are undeclared, misnamed or mistyped,
+    and spans of the wrong shape, for flowtel's attribute lint tests.
+
+    Against `crates/flowtel-lint/tests/fixtures/attributes-test.yaml` it must give exactly the
+    findings `crates/flowtel-lint/tests/attributes.rs` lists; change both together.
+    """
+    # Declared, well typed and well shaped: no finding.
+    with s.tracer.start_as_current_span(
+        "POST /orders/{id}/pay",
+        kind=SpanKind.SERVER,
+        attributes={
+            "http.request.method": "POST",
+            "http.route": "/orders/{id}/pay",
+            "http.response.status_code": 200,
+            "cart.size": 3,
+        },
+    ) as good:
+        good.record_exception(ValueError("declined"))  # exception.* are the SDK's own
+        good_context = good.get_span_context()
+    # The entry of `checkout` as an INTERNAL span, with an undeclared, a misnamed and a mistyped
+    # attribute, an undeclared event attribute and an undeclared link attribute.
+    with s.tracer.start_as_current_span(
+        "POST /checkout",
+        kind=SpanKind.INTERNAL,
+        attributes={
+            "totally.unknown": "x",
+            "HTTP_Method": "POST",
+            "http.response.status_code": "two hundred",
+        },
+        links=[Link(good_context, {"link.reason": "retry-of"})],
+    ) as entry:
+        entry.add_event("retry", attributes={"retry.reason": "timeout"})
+    # A failed flow without an ERROR status; a numeric string and a double for `int`s.
+    with s.tracer.start_as_current_span(
+        "checkout",
+        attributes={
+            "flowtel.kind": "flow",
+            "flow.name": "checkout",
+            "outcome": "error",
+            "error.type": "payment_declined",
+            "http.response.status_code": "502",
+            "cart.size": 2.5,
+        },
+    ):
+        # A step declared on `payments`, from this resource's service `gateway`.
+        with s.tracer.start_as_current_span(
+            "checkout payment.authorize",
+            attributes={"flowtel.kind": "step", "flow.name": "checkout", "flow.step": "payment.authorize", "outcome": "ok"},
+        ):
+            pass
+    s.logger.emit(
+        severity_number=SeverityNumber.INFO,
+        severity_text="INFO",
+        body="order shipped",
+        attributes={"weird Key": "v", "order.id": "o-42", "exception.type": "ValueError"},
+        event_name="Order Shipped",
+    )
+
+
 def scenario_logs(s: Signals) -> None:
     """Python `logging` through the SDK's LoggingHandler, against the bundled conventions'
     `payment.declined` event (warn, flow checkout, requires payment.decline_reason).
@@ -238,15 +298,24 @@ def scenario_personal_data(s: Signals) -> None:
 SCENARIOS: dict[str, Callable[[Signals], None]] = {
     "basic": scenario_basic,
     "lint-violations": scenario_lint_violations,
+    "attributes": scenario_attributes,
     "logs": scenario_logs,
     "personal-data": scenario_personal_data,
 }
 
 # Resource attributes per scenario (default: service.name, service.version and
 # deployment.environment.name all set).
-SCENARIO_RESOURCES: dict[str, dict[str, str]] = {
+SCENARIO_RESOURCES: dict[str, dict[str, str | int]] = {
     "logs": {"service.name": "payments", "service.version": "1.0.0", "deployment.environment.name": "test"},
     "lint-violations": {"service.name": "checkout-test", "service.version": "1.0.0"},
+    # `process.pid` is allowed by the test conventions, `host.arch` is not.
+    "attributes": {
+        "service.name": "gateway",
+        "service.version": "1.0.0",
+        "deployment.environment.name": "test",
+        "process.pid": 4242,
+        "host.arch": "amd64",
+    },
 }
 
 

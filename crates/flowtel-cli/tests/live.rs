@@ -34,9 +34,12 @@ fn python() -> Option<PathBuf> {
 
 const CONVENTIONS: &str = "crates/flowtel-lint/tests/fixtures/lint-test.yaml";
 
+/// (rule, signal, pointer) of findings.
+type Problems = BTreeSet<(String, String, String)>;
+
 /// (rule, signal, pointer) of every finding of a JSON report; the signal is taken from the
 /// file name (`traces.jsonl` or `live:/v1/traces`).
-fn problems(report: &[u8]) -> BTreeSet<(String, String, String)> {
+fn problems(report: &[u8]) -> Problems {
     let doc: serde_json::Value = serde_json::from_slice(report).expect("a JSON report");
     doc["findings"]
         .as_array()
@@ -57,14 +60,17 @@ fn problems(report: &[u8]) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
-#[test]
-fn python_sdk_over_otlp_http_gives_the_same_findings_and_exit_1() {
-    let Some(python) = python() else {
-        return;
-    };
+/// Runs `flowtel live` against `conventions`, sends it the Python SDK's `scenario` over
+/// OTLP/HTTP while the SDK also writes it to files, and returns live's exit code, its stderr,
+/// the problems it reported and those `flowtel lint telemetry` reports on the files.
+fn live_and_files(
+    python: &std::path::Path,
+    conventions: &str,
+    scenario: &str,
+) -> (Option<i32>, String, Problems, Problems) {
     let mut live = Command::new(env!("CARGO_BIN_EXE_flowtel"))
         .current_dir(workspace())
-        .args(["--conventions", CONVENTIONS, "--format", "json", "live"])
+        .args(["--conventions", conventions, "--format", "json", "live"])
         .args(["--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"])
         .args(["--until-idle", "2s"])
         .stdout(Stdio::piped())
@@ -83,10 +89,10 @@ fn python_sdk_over_otlp_http_gives_the_same_findings_and_exit_1() {
         .to_string();
 
     let files = tempfile::tempdir().unwrap();
-    let status = Command::new(&python)
+    let status = Command::new(python)
         .arg(workspace().join("tests/python/produce.py"))
         .arg(files.path())
-        .args(["--scenario", "lint-violations", "--format", "json"])
+        .args(["--scenario", scenario, "--format", "json"])
         .args(["--otlp-http", &url])
         .status()
         .unwrap();
@@ -95,8 +101,6 @@ fn python_sdk_over_otlp_http_gives_the_same_findings_and_exit_1() {
     let out = live.wait_with_output().unwrap();
     let mut rest = String::new();
     let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-    assert_eq!(out.status.code(), Some(1), "stderr: {rest}");
-    assert!(rest.contains("6 requests (0 rejected)"), "{rest}");
     let received = problems(&out.stdout);
 
     // The same telemetry, written by the SDK's JSON file exporters, linted from the files.
@@ -105,7 +109,7 @@ fn python_sdk_over_otlp_http_gives_the_same_findings_and_exit_1() {
         .current_dir(workspace())
         .args([
             "--conventions",
-            CONVENTIONS,
+            conventions,
             "--format",
             "json",
             "lint",
@@ -115,7 +119,41 @@ fn python_sdk_over_otlp_http_gives_the_same_findings_and_exit_1() {
         .output()
         .unwrap();
     assert_eq!(lint.status.code(), Some(1));
-    let from_files = problems(&lint.stdout);
+    (out.status.code(), rest, received, problems(&lint.stdout))
+}
+
+#[test]
+fn python_sdk_over_otlp_http_gives_the_same_findings_and_exit_1() {
+    let Some(python) = python() else {
+        return;
+    };
+    let (code, rest, received, from_files) =
+        live_and_files(&python, CONVENTIONS, "lint-violations");
+    assert_eq!(code, Some(1), "stderr: {rest}");
+    assert!(rest.contains("6 requests (0 rejected)"), "{rest}");
     assert_eq!(received.len(), 15, "{received:#?}");
     assert_eq!(received, from_files);
+}
+
+#[test]
+fn undeclared_misnamed_and_mistyped_attributes_are_found_live_as_in_files() {
+    let Some(python) = python() else {
+        return;
+    };
+    let (code, rest, received, from_files) = live_and_files(
+        &python,
+        "crates/flowtel-lint/tests/fixtures/attributes-test.yaml",
+        "attributes",
+    );
+    assert_eq!(code, Some(1), "stderr: {rest}");
+    assert_eq!(received, from_files);
+    let rules: BTreeSet<&str> = received.iter().map(|(r, _, _)| r.as_str()).collect();
+    assert_eq!(
+        rules,
+        BTreeSet::from([
+            "FT0112", "FT0122", "FT0123", "FT0124", "FT0125", "FT0126", "FT0170"
+        ])
+    );
+    // One per problem: see `crates/flowtel-lint/tests/attributes.rs` for each of them.
+    assert_eq!(received.len(), 16, "{received:#?}");
 }

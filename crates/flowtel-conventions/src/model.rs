@@ -977,11 +977,35 @@ pub struct LintConfig {
     /// which severities page, the scrape interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertLint>,
+    /// Attribute keys `flowtel lint telemetry` accepts on spans, events, links, log records and
+    /// resources without a declaration: a key (`host.name`) or a namespace (`process.*`, every
+    /// key under `process.`). Typically what SDKs and resource detectors add. Layers add to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_attributes: Vec<String>,
     /// Patterns of log body text that belongs in an attribute (an e-mail address, an id), by
     /// name; log records whose body matches one are reported. When absent, flowtel's built-in
     /// set ([`BodyPattern::built_in`]) applies; an empty map turns the check off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_patterns: Option<IndexMap<String, BodyPattern>>,
+}
+
+impl LintConfig {
+    /// Whether `key` is in `allow_attributes` (as itself or under an allowed namespace).
+    pub fn allows_attribute(&self, key: &str) -> bool {
+        self.allow_attributes
+            .iter()
+            .any(|p| attribute_pattern_matches(p, key))
+    }
+}
+
+/// Whether an `allow_attributes` entry matches a key: `ns.*` matches every key under `ns.`,
+/// `*` every key, anything else only itself.
+pub fn attribute_pattern_matches(pattern: &str, key: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some("") => true,
+        Some(prefix) if prefix.ends_with('.') => key.starts_with(prefix),
+        _ => pattern == key,
+    }
 }
 
 /// Text that should not be in a log body: a regular expression and the attribute that should

@@ -129,14 +129,35 @@ fn every_shape_and_key_word_is_caught_with_a_redacted_sample() {
     .collect();
     assert_eq!(personal(&findings), want, "{findings:#?}");
 
-    // Nothing else: the undeclared label is also reported as such, and the clean attributes
-    // (a route, a note, a declared network address holding an IP address) are not.
+    // Nothing else: the undeclared label is also reported as such, and so are the undeclared
+    // span and log attributes (but not the keys already reported as personal data); the clean
+    // attributes (a route, a note, a declared network address holding an IP address) are not
+    // personal data.
     let others: BTreeSet<&str> = findings
         .iter()
         .map(|f| f.rule.id)
         .filter(|r| !matches!(*r, "FT0160" | "FT0161"))
         .collect();
-    assert_eq!(others, BTreeSet::from(["FT0102"]), "{findings:#?}");
+    assert_eq!(
+        others,
+        BTreeSet::from(["FT0102", "FT0122"]),
+        "{findings:#?}"
+    );
+    let undeclared: BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f.rule.id == "FT0122")
+        .map(|f| f.subject["attribute"].as_str())
+        .collect();
+    assert_eq!(
+        undeclared,
+        BTreeSet::from([
+            "contact",
+            "order.items",
+            "order.note",
+            "order.ref",
+            "peer.host"
+        ])
+    );
     assert!(
         findings
             .iter()

@@ -61,7 +61,8 @@ pub(crate) fn outcome<C: Classify, ResB, E: fmt::Display + 'static>(
 /// Records the status and the `error.type` on the exchange's span.
 pub(crate) fn record_on_span(span: &tracing::Span, status: Option<u16>, error_type: Option<&str>) {
     if let Some(status) = status {
-        span.record("http.response.status_code", status);
+        // A u16 would reach the exporter as text; the conventions declare an `int`.
+        span.record("http.response.status_code", i64::from(status));
     }
     if let Some(e) = error_type {
         span.record("error.type", e);

@@ -148,7 +148,7 @@ where
             otel.status_code = Empty,
             http.request.method = method,
             server.address = address.as_deref(),
-            server.port = port,
+            server.port = port.map(i64::from),
             http.response.status_code = Empty,
             error.type = Empty,
             flow.name = flow.as_ref().map(StringValue::as_str),

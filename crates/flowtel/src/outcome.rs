@@ -10,6 +10,7 @@
 //! The span fields themselves are the contract with the runtime; this module only fills them.
 
 use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::ErrorKind;
 
@@ -74,6 +75,8 @@ pub fn record_outcome(span: &Span, error_type: Option<&'static str>) {
         Some(kind) => {
             span.record("outcome", "error");
             span.record("error.type", kind);
+            // Backends, tail samplers and error views read the span status, not `outcome`.
+            span.set_status(opentelemetry::trace::Status::error(kind));
         }
     }
 }

@@ -51,6 +51,11 @@ impl Merger<'_> {
                 if let Some(p) = &l.body_patterns {
                     reg.lint.body_patterns = Some(p.clone());
                 }
+                for a in &l.allow_attributes {
+                    if !reg.lint.allow_attributes.contains(a) {
+                        reg.lint.allow_attributes.push(a.clone());
+                    }
+                }
             }
             for (name, attr) in &c.attributes {
                 if let Some(&prev) = attr_layer.get(name) {

@@ -95,11 +95,11 @@ declare_rule!(UNKNOWN_STEP, "FT0111", "unknown-step", Error,
 );
 
 declare_rule!(NAME_NOT_CONVENTIONAL, "FT0112", "telemetry-name-not-conventional", Warning,
-    summary: "A span or metric name does not match the registry's `naming` pattern.",
-    what: "Reports span names that do not match `naming.span` and OTLP metric names that do not match `naming.metric`.",
-    why: "Consistent names make telemetry findable: a `CheckoutLatencyMs` next to `flow.duration` is missed by every query and every person looking for it.",
-    bad: "metrics: [{name: CheckoutLatencyMs}]",
-    good: "metrics: [{name: checkout.latency, unit: s}]",
+    summary: "A span, metric, attribute or log event name does not match the registry's `naming` pattern.",
+    what: "Reports span names that do not match `naming.span`, OTLP metric names that do not match `naming.metric`, and attribute keys the conventions do not declare (on spans, span events, links, log records and resources) and log event names that do not match `naming.attribute` (OpenTelemetry names events by the attribute naming rules). Declared names are checked by `flowtel check`.",
+    why: "Consistent names make telemetry findable: a `CheckoutLatencyMs` next to `flow.duration`, or an `HTTP_Method` next to `http.request.method`, is missed by every query and every person looking for it.",
+    bad: "metrics: [{name: CheckoutLatencyMs}]\nspan {HTTP_Method=\"GET\"}",
+    good: "metrics: [{name: checkout.latency, unit: s}]\nspan {http.request.method=\"GET\"}",
 );
 
 declare_rule!(MISSING_RESOURCE_ATTRIBUTE, "FT0113", "missing-resource-attribute", Error,
@@ -174,6 +174,46 @@ declare_rule!(MALFORMED_TELEMETRY, "FT0121", "malformed-telemetry", Fatal,
     good: "{\"resourceSpans\": [{\"scopeSpans\": []}]}",
 );
 
+declare_rule!(UNDECLARED_ATTRIBUTE, "FT0122", "undeclared-attribute", Warning,
+    summary: "A span, span event, link, log record or resource carries an attribute the conventions do not declare.",
+    what: "Reports every attribute key on a span, a span event, a link, a log record or a resource that no layer of the conventions declares (a `template` attribute declares the keys under it), once per signal and key, naming the first span, event or log record that carried it and the closest declared name (following a deprecated name to its replacement). Keys under `lint.allow_attributes` (`process.*`) are accepted, and so are those the OpenTelemetry SDKs write by specification: `telemetry.sdk.*`, `telemetry.distro.*`, `otel.scope.*`, `otel.status_code`, `otel.status_description`, the resource attributes every service must set, and `exception.*` on `exception` events and log records. Metric labels are checked by `undeclared-label`.",
+    why: "An undeclared attribute has no agreed type, meaning or owner: two services spell the same thing two ways (`http.method`, `HTTP_Method`), queries miss half the data, and personal data slips in under a name nobody reviewed.",
+    bad: "span \"POST /checkout\" {totally.unknown=\"x\", http.method=\"POST\"}",
+    good: "# conventions: attributes: {checkout.coupon: {type: string}}, or lint: {allow_attributes: [\"process.*\"]}\nspan \"POST /checkout\" {checkout.coupon=\"x\", http.request.method=\"POST\"}",
+);
+
+declare_rule!(ATTRIBUTE_TYPE_MISMATCH, "FT0123", "attribute-type-mismatch", Error,
+    summary: "An attribute value's OTLP type is not the type the conventions declare.",
+    what: "Compares the OTLP type of every value of a declared attribute (on spans, span events, links, log records, resources and OTLP metric data points) with its declared `type`: `int` wants `intValue`, `double` `doubleValue`, `string` `stringValue`, `bool` `boolValue`, an `enum` the type of its values (`intValue` when they are all integers), arrays an `arrayValue` of that type. An `int` sent as a numeric string (`\"200\"`) is reported as such. Prometheus labels are text and are not checked.",
+    why: "Backends store attributes by type: `http.response.status_code` as the string `\"500\"` does not match `>= 500`, splits one series into two, and breaks every typed column and query built on it.",
+    bad: "# conventions: http.response.status_code: {type: int}\nspan {http.response.status_code=\"200\"}",
+    good: "span {http.response.status_code=200}",
+);
+
+declare_rule!(ENTRY_SPAN_KIND, "FT0124", "entry-span-kind", Error,
+    summary: "The span of a flow's entry route is not a SERVER span.",
+    what: "Reports a span for one of a flow's `entry` routes (named `POST /checkout`, or carrying `http.request.method` and `http.route` that make it) whose kind is not SERVER. CLIENT spans, the caller's side of the same route, are not reported.",
+    why: "The entry span is where a flow starts: flow maps, latency and availability SLIs and the service map look for the SERVER span of the route; an INTERNAL one is counted as work inside another request, and the flow looks as if it never started.",
+    bad: "# conventions: checkout.entry: ['POST /checkout']\nspan \"POST /checkout\" kind=INTERNAL",
+    good: "span \"POST /checkout\" kind=SERVER",
+);
+
+declare_rule!(STEP_WRONG_SERVICE, "FT0125", "step-wrong-service", Error,
+    summary: "A step span comes from another service than the one its step is declared on.",
+    what: "Reports a span of a declared step (`flow.name` and `flow.step`) whose resource `service.name` is not the step's declared `service`.",
+    why: "Step budgets, owners and the service map say which service does a step; when another service does it, the map is wrong, the step's latency is blamed on the wrong team, and the declared service may not be doing the work at all.",
+    bad: "# conventions: payment.authorize: {service: payments}\nresource {service.name=gateway} span {flow.name=checkout, flow.step=payment.authorize}",
+    good: "resource {service.name=payments} span {flow.name=checkout, flow.step=payment.authorize}",
+);
+
+declare_rule!(FLOW_ERROR_WITHOUT_STATUS, "FT0126", "flow-error-without-status", Error,
+    summary: "A flow or step span that failed has no ERROR status.",
+    what: "Reports a flow or step span (`flowtel.kind` of `flow` or `step`, or carrying `flow.step`) with `outcome=error` or an `error.type` whose span status is not ERROR.",
+    why: "Tracing backends, tail samplers (keep errors) and error-rate views read the span status, not flowtel's attributes; a failed flow with an unset status is sampled away and counted as a success everywhere but flowtel's own metrics.",
+    bad: "span checkout {flowtel.kind=flow, outcome=error, error.type=payment_declined} status=UNSET",
+    good: "span checkout {flowtel.kind=flow, outcome=error, error.type=payment_declined} status=ERROR",
+);
+
 declare_rule!(SATURATION_LIMIT_MISSING, "FT0140", "saturation-limit-missing", Error,
     summary: "A saturation signal exported without its declared limit.",
     what: "For every metric the conventions declare with `saturation`, checks that the telemetry also carries its limit gauge `<name>.limit` (the flowtel SDK exports it beside the signal).",
@@ -237,6 +277,11 @@ pub static RULES: &[&Rule] = &[
     &PROMETHEUS_COLON_IN_NAME,
     &PROMETHEUS_MISSING_HELP,
     &MALFORMED_TELEMETRY,
+    &UNDECLARED_ATTRIBUTE,
+    &ATTRIBUTE_TYPE_MISMATCH,
+    &ENTRY_SPAN_KIND,
+    &STEP_WRONG_SERVICE,
+    &FLOW_ERROR_WITHOUT_STATUS,
     &SATURATION_LIMIT_MISSING,
     &SATURATION_LIMIT_MISMATCH,
     &COVERAGE_BELOW_MINIMUM,

@@ -25,6 +25,8 @@ pub(crate) struct AttrInfo<'r> {
     pub tally: Option<usize>,
     /// Closed enum: the allowed values.
     pub closed_enum: bool,
+    /// The OTLP type its values must have (`None`: any).
+    pub expect: Option<super::types::Expect>,
 }
 
 /// What the rules need to know about one declared metric.
@@ -57,6 +59,10 @@ pub(crate) struct Index<'r> {
     pub metrics: FastMap<&'r str, MetricInfo<'r>>,
     /// Prometheus family names to declared metric names.
     pub prom_metrics: FastMap<String, (&'r str, PromMatch)>,
+    /// `naming.attribute`, for undeclared keys and log event names.
+    pub attribute_naming: Option<Regex>,
+    /// Every flow's entry routes (`POST /checkout`) to the flow.
+    pub entries: FastMap<&'r str, &'r str>,
     pub metric_naming: Option<Regex>,
     pub span_naming: Option<Regex>,
     /// Number of attribute value tallies (attributes with `max_values`).
@@ -82,6 +88,7 @@ impl<'r> Index<'r> {
                     attr,
                     tally,
                     closed_enum: attr.ty == AttributeType::Enum && !attr.open,
+                    expect: super::types::Expect::of(attr),
                 },
             );
             prom_labels.insert(label_name(name), name.as_str());
@@ -120,8 +127,16 @@ impl<'r> Index<'r> {
                 },
             );
         }
+        let mut entries = fast_map();
+        for (flow, f) in &reg.flows {
+            for e in &f.entry {
+                entries.insert(e.as_str(), flow.as_str());
+            }
+        }
         Index {
             reg,
+            attribute_naming: Regex::new(&reg.naming.attribute).ok(),
+            entries,
             attributes,
             prom_labels,
             metrics,

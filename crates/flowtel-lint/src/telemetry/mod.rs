@@ -3,9 +3,10 @@
 //! Plain data in, findings out: a [`TelemetryLinter`] is fed [`flowtel_otlp::Batch`]es one at a
 //! time (from files through [`lint_inputs`], or from requests by the live receiver) and returns
 //! [`Finding`]s when [`TelemetryLinter::finish`] is called. Per-item rules (unknown metrics,
-//! undeclared labels, personal data, enum values, flows and steps, names, resources, the
-//! Prometheus rules) run while a batch is in hand; whole-input rules (series per metric, values
-//! per attribute) keep bounded tallies and report at the end. Memory is bounded by the largest
+//! undeclared labels and attributes, value types, personal data, enum values, flows and steps,
+//! span shape, names, resources, the Prometheus rules) run while a batch is in hand;
+//! whole-input rules (series per metric, values per attribute) keep bounded tallies and report
+//! at the end. Memory is bounded by the largest
 //! batch plus those capped tallies, never by the size of the input. Reading is left to
 //! `flowtel-otlp`; rendering to `flowtel_conventions::report`.
 //!
@@ -23,6 +24,7 @@
 //! assert!(findings.iter().any(|f| f.rule.name == "unknown-metric"));
 //! ```
 
+mod attributes;
 mod collect;
 mod coverage;
 mod index;
@@ -30,7 +32,9 @@ mod logs;
 mod otlp;
 mod prometheus;
 mod span_conventions;
+mod span_shape;
 mod tally;
+mod types;
 
 use flowtel_conventions::rules::registry::UNREADABLE_INPUT;
 use flowtel_conventions::rules::telemetry as rules;
@@ -57,6 +61,10 @@ pub struct TelemetryLinter<'r> {
     span_names: FastMap<u64, bool>,
     /// Span-convention verdicts by span shape.
     span_shapes: span_conventions::Shapes,
+    /// Verdicts on attribute keys no layer declares by name (bounded cache).
+    keys: FastMap<u64, attributes::KeyVerdict>,
+    /// Whether the batch in hand has typed values (OTLP; Prometheus labels are text).
+    typed_values: bool,
     /// Saturation signals seen (first place) and whether their limit gauge was seen.
     saturation: FastMap<&'r str, SaturationSeen>,
     stats: Stats,
@@ -111,6 +119,8 @@ impl<'r> TelemetryLinter<'r> {
             series,
             span_names: fast_map(),
             span_shapes: Default::default(),
+            keys: fast_map(),
+            typed_values: true,
             saturation: fast_map(),
             stats: Stats::default(),
             seen: coverage::SeenCollector::new(reg),
@@ -122,6 +132,7 @@ impl<'r> TelemetryLinter<'r> {
     pub fn batch(&mut self, batch: &Batch) {
         self.stats.batches += 1;
         self.seen.batch(batch);
+        self.typed_values = batch.prometheus.is_none();
         if let Some(exp) = &batch.prometheus {
             self.stats.items += exp.families.len() as u64;
             self.prometheus(batch, exp);

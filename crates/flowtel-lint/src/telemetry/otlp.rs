@@ -24,20 +24,71 @@ pub(crate) const REQUIRED_RESOURCE: [&str; 3] = [
 /// The prefix of flowtel's redaction hashes (`hash:` and 16 hex digits).
 const HASH_PREFIX: &str = "hash:";
 
-/// What carries a set of attributes.
+/// What carries a set of attributes: the signal and the name of the item, for messages.
 #[derive(Clone, Copy)]
 pub(crate) enum Carrier<'a> {
+    /// A span, by name.
     Span(&'a str),
-    Log,
+    /// An event of a span: the span's name and the event's.
+    Event(&'a str, &'a str),
+    /// A link of a span, by the span's name.
+    Link(&'a str),
+    /// A log record, by its event name (empty when it has none).
+    Log(&'a str),
+    /// A resource, by its `service.name` (empty when it has none).
+    Resource(&'a str),
+    /// A data point of a metric, by the metric's name.
     Metric(&'a str),
 }
 
 impl Carrier<'_> {
-    fn kind(self) -> &'static str {
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Carrier::Span(_) => "span",
-            Carrier::Log => "log record",
+            Carrier::Event(..) => "span event",
+            Carrier::Link(_) => "span link",
+            Carrier::Log(_) => "log record",
+            Carrier::Resource(_) => "resource",
             Carrier::Metric(_) => "metric",
+        }
+    }
+
+    /// The OTLP signal: `traces`, `logs`, `metrics` (`resource` for resources, which every
+    /// signal has).
+    pub(crate) fn signal(self) -> &'static str {
+        match self {
+            Carrier::Span(_) | Carrier::Event(..) | Carrier::Link(_) => "traces",
+            Carrier::Log(_) => "logs",
+            Carrier::Resource(_) => "resource",
+            Carrier::Metric(_) => "metrics",
+        }
+    }
+
+    /// The carrier as a message starts: "span `checkout`", "a log record", ...
+    pub(crate) fn describe(self) -> String {
+        match self {
+            Carrier::Span(s) => format!("span `{s}`"),
+            Carrier::Event(s, e) => format!("event `{e}` of span `{s}`"),
+            Carrier::Link(s) => format!("a link of span `{s}`"),
+            Carrier::Log("") => "a log record".to_string(),
+            Carrier::Log(e) => format!("log record `{e}`"),
+            Carrier::Resource("") => "a resource without `service.name`".to_string(),
+            Carrier::Resource(svc) => format!("the resource of service `{svc}`"),
+            Carrier::Metric(m) => format!("metric `{m}`"),
+        }
+    }
+
+    /// `f` with the carrier's subjects: `signal`, and `span`, `event`, `log_event`, `service`
+    /// or `metric` as they apply.
+    pub(crate) fn subjects(self, f: Finding) -> Finding {
+        let f = f.subject("signal", self.signal());
+        match self {
+            Carrier::Span(s) | Carrier::Link(s) => f.subject("span", s),
+            Carrier::Event(s, e) => f.subject("span", s).subject("event", e),
+            Carrier::Log("") | Carrier::Resource("") => f,
+            Carrier::Log(e) => f.subject("log_event", e),
+            Carrier::Resource(svc) => f.subject("service", svc),
+            Carrier::Metric(m) => f.subject("metric", m),
         }
     }
 }
@@ -135,6 +186,8 @@ pub(crate) struct FlowAttrs<'a> {
     pub kind: Option<&'a str>,
     pub flow: Option<(Val<'a>, usize)>,
     pub step: Option<(Val<'a>, usize)>,
+    /// `outcome=error` or an `error.type`: the work failed.
+    pub failed: bool,
 }
 
 impl<'r> TelemetryLinter<'r> {
@@ -142,36 +195,54 @@ impl<'r> TelemetryLinter<'r> {
         self.resources(batch);
         for s in batch.spans() {
             let span = s.item;
-            self.span_name(&span.name, || location(&batch.origin, s.pointer()));
+            let at = |p: String| location(&batch.origin, p);
+            self.span_name(&span.name, || at(s.pointer()));
             let mut fa = FlowAttrs::default();
-            for (i, kv) in span.attributes.iter().enumerate() {
-                self.attribute(
-                    Carrier::Span(&span.name),
-                    &kv.key,
-                    Val::of(&kv.value),
-                    &mut fa,
-                    i,
-                    &|i| location(&batch.origin, s.attribute_pointer(i)),
+            self.attributes(Carrier::Span(&span.name), &span.attributes, &mut fa, &|i| {
+                at(s.attribute_pointer(i))
+            });
+            self.flow(Some(&span.name), fa, &|i| match i {
+                Some(i) => at(s.attribute_pointer(i)),
+                None => at(s.pointer()),
+            });
+            self.span_convention(span, || at(s.pointer()));
+            self.span_shape(&s, fa, &|i| match i {
+                Some(i) => at(s.attribute_pointer(i)),
+                None => at(s.pointer()),
+            });
+            for (ei, ev) in span.events.iter().enumerate() {
+                self.attributes(
+                    Carrier::Event(&span.name, &ev.name),
+                    &ev.attributes,
+                    &mut FlowAttrs::default(),
+                    &|i| at(format!("{}/events/{ei}/attributes/{i}", s.pointer())),
                 );
             }
-            self.flow(Some(&span.name), fa, &|i| match i {
-                Some(i) => location(&batch.origin, s.attribute_pointer(i)),
-                None => location(&batch.origin, s.pointer()),
-            });
-            self.span_convention(span, || location(&batch.origin, s.pointer()));
+            for (li, link) in span.links.iter().enumerate() {
+                self.attributes(
+                    Carrier::Link(&span.name),
+                    &link.attributes,
+                    &mut FlowAttrs::default(),
+                    &|i| at(format!("{}/links/{li}/attributes/{i}", s.pointer())),
+                );
+            }
         }
         for l in batch.log_records() {
-            let mut fa = FlowAttrs::default();
-            for (i, kv) in l.item.attributes.iter().enumerate() {
-                self.attribute(
-                    Carrier::Log,
-                    &kv.key,
-                    Val::of(&kv.value),
-                    &mut fa,
-                    i,
-                    &|i| location(&batch.origin, l.attribute_pointer(i)),
-                );
-            }
+            let log = l.item;
+            let at = |p: String| location(&batch.origin, p);
+            self.log_event_name(&log.event_name, || {
+                let field = match batch.key_style {
+                    flowtel_otlp::KeyStyle::CamelCase => "eventName",
+                    flowtel_otlp::KeyStyle::SnakeCase => "event_name",
+                };
+                at(format!("{}/{field}", l.pointer()))
+            });
+            self.attributes(
+                Carrier::Log(&log.event_name),
+                &log.attributes,
+                &mut FlowAttrs::default(),
+                &|i| at(l.attribute_pointer(i)),
+            );
             self.log_record(batch, &l);
         }
         for m in batch.metrics() {
@@ -254,6 +325,14 @@ impl<'r> TelemetryLinter<'r> {
         };
         for (ri, attrs) in attrs.into_iter().enumerate() {
             let service = flowtel_otlp::attribute(attrs, "service.name").and_then(AnyValue::as_str);
+            if let Some(p) = batch.resource_pointer(ri) {
+                self.attributes(
+                    Carrier::Resource(service.unwrap_or("")),
+                    attrs,
+                    &mut FlowAttrs::default(),
+                    &|i| location(&batch.origin, format!("{p}/attributes/{i}")),
+                );
+            }
             for key in REQUIRED_RESOURCE {
                 if flowtel_otlp::attribute(attrs, key).is_some() {
                     continue;
@@ -361,21 +440,40 @@ impl<'r> TelemetryLinter<'r> {
             "flow.name" => fa.flow = Some((value, index)),
             "flow.step" => fa.step = Some((value, index)),
             "flowtel.kind" => fa.kind = value.as_str(),
+            "outcome" => fa.failed |= value.as_str() == Some("error"),
+            "error.type" => fa.failed = true,
             _ => {}
         }
         self.personal_data(carrier, key, value, index, loc);
         let Some(info) = self.ix.attribute(key) else {
+            self.undeclared(carrier, key, index, loc);
             return;
         };
         let info: &AttrInfo<'r> = info;
-        let name = info.name;
-        if info.attr.pii {
+        let (name, attr, closed_enum, expect, tally) = (
+            info.name,
+            info.attr,
+            info.closed_enum,
+            info.expect,
+            info.tally,
+        );
+        let mut type_ok = true;
+        if self.typed_values
+            && let Some(expect) = expect
+        {
+            type_ok = self.value_type(carrier, name, attr, expect, value, || loc(index));
+        }
+        if attr.pii {
             let hashed = value.as_str().is_some_and(is_hashed);
             if matches!(carrier, Carrier::Metric(_)) || !hashed {
-                let (kind, subject) = match carrier {
-                    Carrier::Span(s) | Carrier::Metric(s) => (carrier.kind(), s),
-                    Carrier::Log => (carrier.kind(), ""),
+                let subject = match carrier {
+                    Carrier::Span(s)
+                    | Carrier::Metric(s)
+                    | Carrier::Link(s)
+                    | Carrier::Event(s, _) => s,
+                    Carrier::Log(_) | Carrier::Resource(_) => "",
                 };
+                let kind = carrier.kind();
                 self.found.report((rules::PII_ATTRIBUTE.id, kind, subject, name), || {
                     let (message, help) = match carrier {
                         Carrier::Metric(m) => (
@@ -386,31 +484,39 @@ impl<'r> TelemetryLinter<'r> {
                             format!("span `{s}` carries the personal attribute `{name}` unredacted"),
                             format!("record it with `redact({name})` in the span's fields, or drop it"),
                         ),
-                        Carrier::Log => (
+                        Carrier::Log(_) => (
                             format!("a log record carries the personal attribute `{name}` unredacted"),
                             format!("hash `{name}` with flowtel's redaction before logging it, or drop it"),
                         ),
+                        other => (
+                            format!("{} carries the personal attribute `{name}` unredacted", other.describe()),
+                            format!("hash `{name}` with flowtel's redaction before recording it, or drop it"),
+                        ),
                     };
-                    let mut f = Finding::new(&rules::PII_ATTRIBUTE, message)
+                    let f = Finding::new(&rules::PII_ATTRIBUTE, message)
                         .at(loc(index))
                         .subject("attribute", name)
                         .help(help);
                     match carrier {
-                        Carrier::Span(s) => f = f.subject("span", s),
-                        Carrier::Metric(m) => f = f.subject("metric", m),
-                        Carrier::Log => f = f.subject("signal", "logs"),
+                        Carrier::Span(s) => f.subject("span", s),
+                        Carrier::Metric(m) => f.subject("metric", m),
+                        Carrier::Log(_) => f.subject("signal", "logs"),
+                        other => other.subjects(f),
                     }
-                    f
                 });
             }
         }
-        if info.closed_enum {
-            let ok = value
-                .as_str()
-                .is_some_and(|v| info.attr.values.iter().any(|a| a == v));
+        if closed_enum && type_ok {
+            let ok = match value {
+                Val::Str(v) => attr.values.iter().any(|a| a == v),
+                Val::Any(AnyValue::Int(i)) => {
+                    attr.values.iter().any(|a| a.parse::<i64>() == Ok(*i))
+                }
+                Val::Any(_) => false,
+            };
             if !ok {
                 let shown = value.text();
-                let values = info.attr.values.clone();
+                let values = attr.values.clone();
                 self.found.report((rules::ENUM_VALUE_OUTSIDE.id, name, value.hash()), || {
                     let suggestion = did_you_mean(&shown, values.iter().map(String::as_str));
                     Finding::new(
@@ -430,7 +536,7 @@ impl<'r> TelemetryLinter<'r> {
                 });
             }
         }
-        if let Some(dep) = &info.attr.deprecated {
+        if let Some(dep) = &attr.deprecated {
             let reg = self.ix.reg;
             self.found.report(
                 (semconv_rules::DEPRECATED_NAME.id, "attribute", name),
@@ -441,7 +547,7 @@ impl<'r> TelemetryLinter<'r> {
                 },
             );
         }
-        if let (Some(t), Some(max)) = (info.tally, info.attr.max_values) {
+        if let (Some(t), Some(max)) = (tally, attr.max_values) {
             let tally = &mut self.values[t];
             if tally.add(value.hash(), || value.text())
                 && tally.distinct() as u64 == u64::from(max) + 1
@@ -464,8 +570,8 @@ impl<'r> TelemetryLinter<'r> {
     ) {
         let declared = self.ix.attribute(key).map(|i| i.attr);
         let subject = match carrier {
-            Carrier::Span(s) | Carrier::Metric(s) => s,
-            Carrier::Log => "",
+            Carrier::Span(s) | Carrier::Metric(s) | Carrier::Link(s) | Carrier::Event(s, _) => s,
+            Carrier::Log(_) | Carrier::Resource(_) => "",
         };
         let kind = carrier.kind();
         if declared.is_none()
@@ -757,7 +863,8 @@ fn on_carrier(carrier: Carrier<'_>) -> String {
     match carrier {
         Carrier::Span(s) => format!("span `{s}`"),
         Carrier::Metric(m) => format!("metric `{m}`"),
-        Carrier::Log => "a log record".to_string(),
+        Carrier::Log(_) => "a log record".to_string(),
+        other => other.describe(),
     }
 }
 
@@ -765,7 +872,8 @@ fn with_carrier(f: Finding, carrier: Carrier<'_>) -> Finding {
     match carrier {
         Carrier::Span(s) => f.subject("span", s),
         Carrier::Metric(m) => f.subject("metric", m),
-        Carrier::Log => f.subject("signal", "logs"),
+        Carrier::Log(_) => f.subject("signal", "logs"),
+        other => other.subjects(f),
     }
 }
 
