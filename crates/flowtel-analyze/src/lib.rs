@@ -38,6 +38,6 @@ mod testing;
 pub use completeness::Completeness;
 pub use strings::{Strings, Sym};
 pub use trace::{
-    AssemblyOptions, AssemblyStats, FlowSource, Kind, NO_PARENT, Span, Trace, TraceSet,
-    TraceSetBuilder,
+    AssemblyOptions, AssemblyStats, FlowSource, Kind, NO_PARENT, SampledInput, Span, Trace,
+    TraceSet, TraceSetBuilder,
 };

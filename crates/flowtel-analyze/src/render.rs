@@ -75,6 +75,15 @@ fn edge_label(e: &Edge) -> String {
     l
 }
 
+/// `" (sampled: ~N traces)"` when sampled traces stand for more than were read.
+fn sampled_suffix(traces: u64, estimated: u64) -> String {
+    if estimated == traces {
+        String::new()
+    } else {
+        format!(" (sampled: they stand for ~{estimated}; counts weighed back)")
+    }
+}
+
 /// The maps as text: one block per map, an edge per line.
 pub fn map_human(maps: &[ServiceMap]) -> String {
     let mut out = String::new();
@@ -82,10 +91,11 @@ pub fn map_human(maps: &[ServiceMap]) -> String {
         let title = m.flow.as_deref().unwrap_or("all flows");
         let _ = writeln!(
             out,
-            "{title}: {} services, {} edges, {} traces",
+            "{title}: {} services, {} edges, {} traces{}",
             m.nodes.iter().filter(|n| !n.is_virtual).count(),
             m.edges.len(),
-            m.traces
+            m.traces,
+            sampled_suffix(m.traces, m.estimated_traces)
         );
         for e in &m.edges {
             let mark = if e.flagged {
@@ -377,8 +387,9 @@ pub fn critical_human(flows: &[FlowPaths]) -> String {
         let _ = writeln!(out, "{}", f.headline);
         let _ = writeln!(
             out,
-            "  {} traces; duration P50 {}, P95 {}, P99 {}, max {}",
+            "  {} traces{}; duration P50 {}, P95 {}, P99 {}, max {}",
             f.traces,
+            sampled_suffix(f.traces, f.estimated_traces),
             ms(f.duration.p50),
             ms(f.duration.p95),
             ms(f.duration.p99),

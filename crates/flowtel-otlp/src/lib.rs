@@ -34,6 +34,7 @@ pub mod model;
 pub mod prometheus;
 pub mod proto;
 pub mod reader;
+pub mod sampling;
 
 pub use error::{Error, ErrorKind, Result};
 pub use inputs::{InputPosition, InputSink, MAX_ERRORS_PER_INPUT, read_inputs};
