@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aggregates;
 pub mod completeness;
 pub mod critical;
 pub mod flows;
@@ -28,6 +29,7 @@ pub mod map;
 pub mod regress;
 pub mod render;
 pub mod stats;
+pub mod stream;
 pub mod strings;
 pub mod synth;
 pub mod trace;

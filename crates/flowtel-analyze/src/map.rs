@@ -111,6 +111,82 @@ struct NodeAcc {
     errors: f64,
 }
 
+/// One call between services in one trace, as the live aggregates count it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Call {
+    /// Caller's service.
+    pub client: Sym,
+    /// Callee: the service that answered, else the peer the caller named (empty when none).
+    pub server: Sym,
+    /// Client-side duration (nanoseconds), `None` when the call was inferred from a parent in
+    /// another service without client/server kinds.
+    pub client_ns: Option<u64>,
+    /// Server-side duration (nanoseconds), `None` for an uninstrumented peer.
+    pub server_ns: Option<u64>,
+    /// Whether the call failed (the client span, else the server span, failed).
+    pub failed: bool,
+    /// Whether it repeats an earlier call of the same parent to the same peer and route, or
+    /// carries `http.request.resend_count` > 0.
+    pub retry: bool,
+}
+
+/// The calls between services in `trace` of `set`, into `out` (cleared first), with the rules of
+/// [`ServiceMap::build`] applied to one trace: a client or producer span answered by a span of
+/// another service calls that service, else its peer; a child of a span in another service
+/// without client/server kinds is an inferred call.
+pub fn calls_of(set: &TraceSet, trace: &crate::trace::Trace, out: &mut Vec<Call>) {
+    out.clear();
+    let spans = set.spans_of(trace);
+    let base = trace.spans.start;
+    // First answering span of each outgoing span.
+    let mut answered: HashMap<u32, u32> = HashMap::new();
+    for (off, s) in spans.iter().enumerate() {
+        if s.parent == NO_PARENT {
+            continue;
+        }
+        let p = &set.spans[s.parent as usize];
+        if p.service != s.service && p.kind.is_outgoing() {
+            answered.entry(s.parent).or_insert(base + off as u32);
+        }
+    }
+    let mut seen: HashMap<(u32, Sym, Sym, Sym, Sym), u32> = HashMap::new();
+    for (off, s) in spans.iter().enumerate() {
+        let i = base + off as u32;
+        if s.kind.is_outgoing() {
+            let callee = answered.get(&i).map(|&c| &set.spans[c as usize]);
+            let server = callee.map_or(s.peer, |c| c.service);
+            if server == s.service {
+                continue;
+            }
+            let before = seen
+                .entry((s.parent, server, s.name, s.route, s.method))
+                .or_insert(0);
+            let retry = s.resend_count > 0 || (s.parent != NO_PARENT && *before > 0);
+            *before += 1;
+            out.push(Call {
+                client: s.service,
+                server,
+                client_ns: Some(s.duration()),
+                server_ns: callee.map(|c| c.duration()),
+                failed: s.is_error() || callee.is_some_and(|c| c.is_error()),
+                retry,
+            });
+        } else if s.parent != NO_PARENT {
+            let p = &set.spans[s.parent as usize];
+            if p.service != s.service && !p.kind.is_outgoing() {
+                out.push(Call {
+                    client: p.service,
+                    server: s.service,
+                    client_ns: None,
+                    server_ns: Some(s.duration()),
+                    failed: s.is_error(),
+                    retry: false,
+                });
+            }
+        }
+    }
+}
+
 /// A weighed count as a whole number.
 fn count(x: f64) -> u64 {
     x.round().max(0.0) as u64

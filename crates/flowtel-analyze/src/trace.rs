@@ -403,6 +403,27 @@ fn split_path(path: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether the analysis reads the span attribute `key` (the others can be dropped before
+/// assembly, as `flowtel live --analyze` does for the spans it holds).
+pub fn is_analysed_attribute(key: &str) -> bool {
+    matches!(
+        key,
+        "flow.name"
+            | "flow.step"
+            | "peer.service"
+            | "server.address"
+            | "server.port"
+            | "db.system.name"
+            | "db.system"
+            | "messaging.system"
+            | "http.route"
+            | "url.template"
+            | "http.request.method"
+            | "http.request.resend_count"
+            | "http.response.status_code"
+    )
+}
+
 /// Builds a [`TraceSet`] from batches; an [`InputSink`] for [`flowtel_otlp::read_inputs`].
 pub struct TraceSetBuilder {
     entries: Vec<Entry>,
@@ -554,6 +575,7 @@ impl TraceSetBuilder {
         let mut method = "";
         let mut resend = 0u32;
         let mut http_status = 0i64;
+        // Keep in step with `is_analysed_attribute`.
         for kv in &s.attributes {
             let v = &kv.value;
             match kv.key.as_str() {
