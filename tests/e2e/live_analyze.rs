@@ -220,7 +220,11 @@ fn two_instances_behind_a_trace_id_split_sum_in_prometheus_to_one_instance_s_vie
         }
     }
     assert!(ids.len() >= 100, "{} traces", ids.len());
-    eprintln!("sent {} lines in {:?}", text.lines().count(), sending.elapsed());
+    eprintln!(
+        "sent {} lines in {:?}",
+        text.lines().count(),
+        sending.elapsed()
+    );
 
     // Every trace completes after 2 s idle.
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -315,10 +315,26 @@ impl TraceSet {
 
     /// What the input says about sampling, `None` when no trace was sampled.
     pub fn sampled_input(&self) -> Option<SampledInput> {
-        (self.stats.sampled_traces > 0).then(|| SampledInput {
-            traces: self.stats.traces,
-            sampled_traces: self.stats.sampled_traces,
-            estimated_traces: self.stats.estimated_traces.round() as u64,
+        self.sampled_among(self.traces.iter())
+    }
+
+    /// What `traces` (of this set; a flow's, say) say about sampling, `None` when none of them
+    /// was sampled.
+    pub fn sampled_among<'a>(
+        &self,
+        traces: impl Iterator<Item = &'a Trace>,
+    ) -> Option<SampledInput> {
+        let (mut n, mut sampled, mut estimated) = (0u64, 0u64, 0f64);
+        for t in traces {
+            let w = t.weight();
+            n += 1;
+            sampled += u64::from(w > 1.0);
+            estimated += w;
+        }
+        (sampled > 0).then(|| SampledInput {
+            traces: n,
+            sampled_traces: sampled,
+            estimated_traces: estimated.round() as u64,
         })
     }
 

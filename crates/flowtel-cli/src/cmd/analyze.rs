@@ -234,7 +234,15 @@ pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
     let mut findings = loaded.findings;
     // Amplification is reported once, on the overall (or the chosen flow's) map.
     findings.extend(maps[0].findings());
-    let sampled = loaded.set.sampled_input();
+    let sampled = {
+        let set = &loaded.set;
+        let flow = args.inputs.flow.as_deref();
+        set.sampled_among(
+            set.traces
+                .iter()
+                .filter(|t| flow.is_none() || set.flow_of(t) == flow),
+        )
+    };
     let fatal = findings.iter().any(|f| f.severity == Severity::Fatal);
     match format {
         Format::Mermaid | Format::Dot | Format::Svg if !fatal => {
@@ -260,7 +268,8 @@ pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
             }];
             let mut human = render::map_human(&maps);
             if let Some(note) = &sampled {
-                human = format!("{}\n{human}", note.note());
+                human.push_str(&note.note());
+                human.push('\n');
             }
             sections.extend(sampling_section(sampled));
             emit(global, format, &human, &sections, &findings)
@@ -280,10 +289,11 @@ pub fn run_critical_path(global: &GlobalArgs, args: CriticalPathArgs) -> i32 {
         paths.retain(|p| set.flow_of(&set.traces[p.trace as usize]) == Some(f.as_str()));
     }
     let flows = flows::aggregate(set, &paths);
-    let sampled = set.sampled_input();
+    let sampled = set.sampled_among(paths.iter().map(|p| &set.traces[p.trace as usize]));
     let mut human = render::critical_human(&flows);
     if let Some(note) = &sampled {
-        human = format!("{}\n{human}", note.note());
+        human.push_str(&note.note());
+        human.push('\n');
     }
     let mut sections = if format == Format::Human {
         Vec::new()
