@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::finding::{Finding, Location};
 use crate::model::{
-    Attribute, AttributeType, Defaults, Flow, Import, Instrument, LintConfig, Metric, Naming,
-    PiiDetection, RegistryFile, SCHEMA_V1, Sampling, Span,
+    Attribute, AttributeType, Defaults, Event, Flow, Import, Instrument, LintConfig, Metric,
+    Naming, PiiDetection, RegistryFile, SCHEMA_V1, Sampling, Span,
 };
 use crate::rules::registry as rules;
 use crate::rules::semconv as semconv_rules;
@@ -48,6 +48,8 @@ pub struct Origins {
     pub spans: HashMap<String, FileId>,
     /// Flow name to the file whose top-level `sampling` section sets its sampling.
     pub sampling: HashMap<String, FileId>,
+    /// Event name to the file that declares it (the last layer that touched it).
+    pub events: HashMap<String, FileId>,
 }
 
 /// A merged conventions registry: every layer applied from the most general to the most specific.
@@ -69,6 +71,8 @@ pub struct Registry {
     pub flows: IndexMap<String, Flow>,
     /// Every span convention (usually from OpenTelemetry's semantic conventions).
     pub spans: IndexMap<String, Span>,
+    /// Every declared log event.
+    pub events: IndexMap<String, Event>,
     /// Sampling per flow name, as the layers set it (the most specific layer wins per flow);
     /// [`Registry::sampling_of`] resolves a flow's effective policy with the defaults.
     pub sampling: IndexMap<String, Sampling>,
@@ -549,9 +553,11 @@ impl Loader {
         sel.attributes.retain(|n| !taken.attributes.contains(n));
         sel.metrics.retain(|n| !taken.metrics.contains(n));
         sel.spans.retain(|n| !taken.spans.contains(n));
+        sel.events.retain(|n| !taken.events.contains(n));
         taken.attributes.extend(sel.attributes.iter().cloned());
         taken.metrics.extend(sel.metrics.iter().cloned());
         taken.spans.extend(sel.spans.iter().cloned());
+        taken.events.extend(sel.events.iter().cloned());
         let layers = imported.model.layers(&sel, &imported.file_ids);
         let file_ids = imported.file_ids.clone();
         for (i, content, tree) in layers {
@@ -682,6 +688,7 @@ impl Loader {
         let mut flow_layer: HashMap<String, FileId> = HashMap::new();
         let mut span_layer: HashMap<String, FileId> = HashMap::new();
         let mut sampling_layer: HashMap<String, FileId> = HashMap::new();
+        let mut event_layer: HashMap<String, FileId> = HashMap::new();
         let ordered = std::mem::take(&mut self.ordered);
         for layer in &ordered {
             let c = &layer.content;
@@ -701,6 +708,9 @@ impl Loader {
                 }
                 if let Some(a) = &l.alerts {
                     reg.lint.alerts = Some(a.clone());
+                }
+                if let Some(p) = &l.body_patterns {
+                    reg.lint.body_patterns = Some(p.clone());
                 }
             }
             for (name, attr) in &c.attributes {
@@ -780,6 +790,12 @@ impl Loader {
                 reg.spans.insert(id.clone(), span.clone());
                 span_layer.insert(id.clone(), f);
             }
+            // A later layer may restate an event (narrow it, as over OpenTelemetry's): the most
+            // specific definition is the one in force.
+            for (name, event) in &c.events {
+                reg.events.insert(name.clone(), event.clone());
+                event_layer.insert(name.clone(), f);
+            }
             for (flow, sampling) in &c.sampling {
                 reg.sampling.insert(flow.clone(), sampling.clone());
                 sampling_layer.insert(flow.clone(), f);
@@ -804,6 +820,7 @@ impl Loader {
             flows: flow_layer,
             spans: span_layer,
             sampling: sampling_layer,
+            events: event_layer,
         };
         reg.semconv = self.semconv.into_iter().map(|(_, i, _)| i).collect();
         reg.layers = ordered;

@@ -47,7 +47,7 @@ pub fn run(global: &GlobalArgs, generator: Generator, args: Args) -> i32 {
         return 0;
     };
     if args.check {
-        let drift = write::check_dir(&dir, &out);
+        let drift = write::check_dir(&dir, &out, generator.name());
         if drift.is_empty() {
             eprintln!(
                 "{}: {} file(s) in {} are up to date",
@@ -67,7 +67,7 @@ pub fn run(global: &GlobalArgs, generator: Generator, args: Args) -> i32 {
         );
         return 1;
     }
-    match write::write_dir(&dir, &out) {
+    match write::write_dir(&dir, &out, generator.name()) {
         Ok(()) => {
             for a in &out.files {
                 eprintln!("wrote {}", dir.join(&a.path).display());

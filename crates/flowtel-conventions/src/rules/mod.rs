@@ -1,20 +1,21 @@
 //! The rule catalogue: every check flowtel makes, declared once.
 //!
 //! Each rule has an id (`FT0012`), a kebab-case name, a default severity and its documentation in
-//! a fixed shape (what it does, why it matters, an example of bad and good). `flowtel explain`,
-//! the SARIF `rules` array and the rule table in the README are all generated from here. Rules are
+//! a fixed shape (what it does, why it matters, an example of bad and good). `flowtel explain`
+//! and the SARIF `rules` array are generated from here. Rules are
 //! grouped by the part of flowtel that raises them, one file per area:
 //!
 //! | ids | area |
 //! |---|---|
 //! | `FT00xx` | registry loading and validation ([`registry`]) |
-//! | `FT01xx` | exported telemetry ([`telemetry`]) |
+//! | `FT01xx` | exported telemetry ([`telemetry`]; log records and events `FT017x`, [`logs`]) |
 //! | `FT02xx` | Rust sources ([`source`]) |
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
 //! | `FT05xx` | Prometheus alerting rules and Alertmanager routing ([`alerts`]) |
 //! | `FT06xx` | flow analysis over traces ([`analysis`]) |
 //! | `FT07xx` | governance generators: what an artifact needs ([`govern`]) |
+//! | `FT08xx` | the SDK's enforcement at run time, counted in `flowtel.violations` ([`runtime`]) |
 //! | `FT09xx` | release regression check, `flowtel regress` ([`regress`]) |
 
 use serde::Serialize;
@@ -44,8 +45,10 @@ pub mod alerts;
 pub mod analysis;
 pub mod diff;
 pub mod govern;
+pub mod logs;
 pub mod registry;
 pub mod regress;
+pub mod runtime;
 pub mod semconv;
 pub mod source;
 pub mod telemetry;
@@ -93,12 +96,14 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
     registry::RULES
         .iter()
         .chain(telemetry::RULES)
+        .chain(logs::RULES)
         .chain(source::RULES)
         .chain(diff::RULES)
         .chain(semconv::RULES)
         .chain(alerts::RULES)
         .chain(analysis::RULES)
         .chain(govern::RULES)
+        .chain(runtime::RULES)
         .chain(regress::RULES)
         .copied()
 }
@@ -143,5 +148,16 @@ mod tests {
         assert_eq!(find("ft0003").map(|r| r.name), Some("unknown-key"));
         assert_eq!(find("unknown-key").map(|r| r.id), Some("FT0003"));
         assert!(find("FT9999").is_none());
+    }
+
+    #[test]
+    fn every_runtime_violation_is_a_catalogue_rule_with_its_label_as_name() {
+        for r in runtime::VIOLATIONS {
+            assert_eq!(find(r.name).map(|f| f.id), Some(r.id));
+        }
+        assert_eq!(find("cardinality-overflow").map(|r| r.id), Some("FT0802"));
+        for r in runtime::RULES {
+            assert!(runtime::VIOLATIONS.contains(r), "{} is not counted", r.id);
+        }
     }
 }

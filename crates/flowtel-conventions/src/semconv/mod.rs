@@ -156,6 +156,25 @@ pub struct SemSignal {
     pub deprecated: Option<Deprecation>,
 }
 
+impl SemSignal {
+    /// The event as a flowtel event: every attribute it uses, the `required` ones also under
+    /// `required_attributes` (OpenTelemetry events set no severity, flow or rate).
+    pub fn as_event(&self) -> crate::model::Event {
+        crate::model::Event {
+            attributes: self.attributes.iter().map(|u| u.name.clone()).collect(),
+            required_attributes: self
+                .attributes
+                .iter()
+                .filter(|u| u.requirement == Requirement::Required)
+                .map(|u| u.name.clone())
+                .collect(),
+            stability: self.stability,
+            deprecated: self.deprecated.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 /// A resolved semantic-conventions registry.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
@@ -400,6 +419,8 @@ pub struct Selection {
     pub metrics: HashSet<String>,
     /// Span ids taken.
     pub spans: HashSet<String>,
+    /// Event names taken.
+    pub events: HashSet<String>,
 }
 
 impl Model {
@@ -427,6 +448,12 @@ impl Model {
             if wanted(root) {
                 sel.spans.insert(id.clone());
                 todo.extend(s.def.attributes.iter().cloned());
+            }
+        }
+        for (name, e) in &self.events {
+            if wanted(name) {
+                sel.events.insert(name.clone());
+                todo.extend(e.attributes.iter().map(|u| u.name.clone()));
             }
         }
         todo.extend(self.attributes.keys().filter(|n| wanted(n)).cloned());
@@ -528,6 +555,28 @@ impl Model {
                 .push((key(fid, s.pos, id), mapping(fid, s.pos, fields)));
             content.spans.insert(id.clone(), s.def.clone());
         }
+        for (name, e) in &self.events {
+            if !sel.events.contains(name) {
+                continue;
+            }
+            let file = e.pos.file;
+            let fid = file_ids.get(file as usize).copied().unwrap_or(0);
+            let Some((content, tree)) = slot_of(&mut contents, file, &version) else {
+                continue;
+            };
+            let attrs = e
+                .attributes
+                .iter()
+                .map(|u| {
+                    let p = if u.pos.file == file { u.pos } else { e.pos };
+                    scalar(fid, p, &u.name)
+                })
+                .collect();
+            let fields = vec![("attributes", seq(fid, e.pos, attrs))];
+            tree.events
+                .push((key(fid, e.pos, name), mapping(fid, e.pos, fields)));
+            content.events.insert(name.clone(), e.as_event());
+        }
         contents
             .into_iter()
             .enumerate()
@@ -564,6 +613,7 @@ struct Tree {
     attributes: Vec<(MarkedScalarNode, Node)>,
     metrics: Vec<(MarkedScalarNode, Node)>,
     spans: Vec<(MarkedScalarNode, Node)>,
+    events: Vec<(MarkedScalarNode, Node)>,
 }
 
 impl Tree {
@@ -578,6 +628,7 @@ impl Tree {
             ("attributes", self.attributes),
             ("metrics", self.metrics),
             ("spans", self.spans),
+            ("events", self.events),
         ] {
             if entries.is_empty() {
                 continue;
