@@ -81,7 +81,8 @@ def serve(name: str, out_dir: str, ports: dict[str, int]) -> None:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
-            ctx = propagate.extract(dict(self.headers.items()))
+            # Header names arrive as sent (`Traceparent`); the propagators look up lower case.
+            ctx = propagate.extract({k.lower(): v for k, v in self.headers.items()})
             token = context.attach(ctx)
             flow = baggage.get_baggage("flow.name", ctx) or "checkout"
             route = self.path
