@@ -212,7 +212,7 @@ fn the_dashboard_of_a_removed_flow_is_stale_and_goes_on_the_next_write() {
     let out = flowtel(p.path(), &["dashboards", "--check", "-o", "gen"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
-        text(&out).contains("flowtel-browse.json: no longer generated"),
+        text(&out).contains("`flowtel-browse.json` is no longer generated"),
         "{}",
         text(&out)
     );

@@ -1203,3 +1203,11 @@ pub enum SeverityOverride {
 fn is_false(b: &bool) -> bool {
     !*b
 }
+
+/// The JSON Schema of a conventions file, generated once from the model.
+pub fn registry_schema() -> &'static serde_json::Value {
+    static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::to_value(schemars::schema_for!(RegistryFile)).unwrap_or(serde_json::Value::Null)
+    })
+}

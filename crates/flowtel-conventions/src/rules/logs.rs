@@ -4,7 +4,7 @@
 //! `flowtel lint telemetry` and `flowtel live` raise these; per-attribute checks on log
 //! records (undeclared keys, personal data, enum values) are the telemetry rules' own.
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(UNKNOWN_EVENT, "FT0170", "unknown-event", Error,
     summary: "A log record names an event that the conventions do not declare.",

@@ -18,20 +18,16 @@
 //! | `FT08xx` | the SDK's enforcement at run time, counted in `flowtel.violations` ([`runtime`]) |
 //! | `FT09xx` | release regression check, `flowtel regress` ([`regress`]) |
 
-use serde::Serialize;
-
-use crate::finding::Severity;
-
 /// Declares a rule as a `pub static` with its documentation. Used by every area file.
 macro_rules! declare_rule {
     ($ident:ident, $id:literal, $name:literal, $sev:ident,
      summary: $summary:literal, what: $what:literal, why: $why:literal,
      bad: $bad:literal, good: $good:literal $(,)?) => {
         #[doc = concat!("`", $id, " ", $name, "`: ", $summary)]
-        pub static $ident: $crate::rules::Rule = $crate::rules::Rule {
+        pub static $ident: $crate::rules::rule::Rule = $crate::rules::rule::Rule {
             id: $id,
             name: $name,
-            severity: $crate::finding::Severity::$sev,
+            severity: $crate::severity::Severity::$sev,
             summary: $summary,
             what: $what,
             why: $why,
@@ -40,6 +36,9 @@ macro_rules! declare_rule {
         };
     };
 }
+
+mod rule;
+pub use rule::Rule;
 
 pub mod alerts;
 pub mod analysis;
@@ -52,44 +51,6 @@ pub mod runtime;
 pub mod semconv;
 pub mod source;
 pub mod telemetry;
-
-/// A lint rule and its documentation.
-#[derive(Debug, PartialEq, Serialize)]
-pub struct Rule {
-    /// Stable id, `FT` and four digits.
-    pub id: &'static str,
-    /// Stable kebab-case name.
-    pub name: &'static str,
-    /// Severity unless the conventions' `lint.rules` override it.
-    pub severity: Severity,
-    /// One line, for listings and SARIF `shortDescription`.
-    pub summary: &'static str,
-    /// What it does.
-    pub what: &'static str,
-    /// Why it matters.
-    pub why: &'static str,
-    /// An example that triggers the rule.
-    pub bad: &'static str,
-    /// The same example, fixed.
-    pub good: &'static str,
-}
-
-impl Rule {
-    /// The explanation as `flowtel explain` prints it (Markdown).
-    pub fn explain(&self) -> String {
-        format!(
-            "# {id} {name}\n\nDefault severity: {sev}\n\n{summary}\n\n## What it does\n{what}\n\n## Why is this bad\n{why}\n\n## Example\n```\n{bad}\n```\nUse instead:\n```\n{good}\n```\n",
-            id = self.id,
-            name = self.name,
-            sev = self.severity,
-            summary = self.summary,
-            what = self.what,
-            why = self.why,
-            bad = self.bad.trim_end(),
-            good = self.good.trim_end(),
-        )
-    }
-}
 
 /// Every rule, in id order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {

@@ -1,6 +1,6 @@
 //! Rules over the conventions registry itself (`flowtel check`): `FT00xx`.
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(MALFORMED_YAML, "FT0001", "malformed-yaml", Fatal,
     summary: "The file is not valid YAML.",

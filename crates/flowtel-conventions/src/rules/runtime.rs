@@ -8,7 +8,7 @@
 //! an undeclared label, another instrument), it counts under that `FT01xx` rule; the rules here
 //! are the interventions only the runtime makes.
 
-use super::Rule;
+use super::rule::Rule;
 use super::telemetry;
 
 declare_rule!(PII_LABEL, "FT0801", "pii-label", Warning,
