@@ -15,7 +15,7 @@ fn text(v: Option<&AnyValue>) -> Option<String> {
 fn the_example_shop_exports_telemetry_that_lints_clean() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    let run_out = run("example-checkout", &["--out", out]);
+    let run_out = run("example-shop", &["--out", out]);
     assert!(
         run_out.status.success(),
         "example failed: {}",

@@ -9,13 +9,13 @@ use std::process::Command;
 use flowtel_e2e::{binary, run, workspace};
 
 fn slow_export(dir: &Path) -> PathBuf {
-    let out = Command::new(binary("example-checkout"))
+    let out = Command::new(binary("example-shop"))
         .args(["--out", dir.to_str().unwrap(), "--requests", "300"])
         .env("EXAMPLE_PAYMENTS_DELAY_MS", "300")
         .env("EXAMPLE_PAYMENTS_DELAY_EVERY", "10")
         .current_dir(workspace())
         .output()
-        .expect("run example-checkout");
+        .expect("run example-shop");
     assert!(
         out.status.success(),
         "{}",
@@ -152,10 +152,10 @@ fn an_injected_delay_is_named_as_the_tail_driver_over_budget_and_in_the_report()
         .output()
         .expect("run chromium");
     let dom = String::from_utf8_lossy(&dom.stdout);
-    // The map: one node per service (and no virtual node here).
+    // The map: one node per service of the shop (and no virtual node here).
     let nodes = dom.matches("class=\"node\"").count();
-    assert_eq!(nodes, 2, "{}", &dom[..dom.len().min(2000)]);
-    for service in ["gateway", "payments"] {
+    assert_eq!(nodes, 5, "{}", &dom[..dom.len().min(2000)]);
+    for service in ["gateway", "identity", "catalog", "payments", "orders"] {
         assert!(
             dom.contains(&format!("data-service=\"{service}\"")),
             "{service}"

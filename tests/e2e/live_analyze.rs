@@ -131,11 +131,11 @@ fn filtered(line: &Value, mut keep: impl FnMut(&str) -> bool) -> Value {
 }
 
 fn export(dir: &Path) -> PathBuf {
-    let out = Command::new(binary("example-checkout"))
+    let out = Command::new(binary("example-shop"))
         .args(["--out", dir.to_str().unwrap(), "--requests", "120"])
         .current_dir(workspace())
         .output()
-        .expect("run example-checkout");
+        .expect("run example-shop");
     assert!(
         out.status.success(),
         "{}",

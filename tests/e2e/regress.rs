@@ -11,7 +11,7 @@ use serde_json::Value;
 
 fn shop(dir: &Path, name: &str, delay_ms: u64) -> String {
     let out = dir.join(name);
-    let r = std::process::Command::new(binary("example-checkout"))
+    let r = std::process::Command::new(binary("example-shop"))
         .args([
             "--out",
             out.to_str().unwrap(),

@@ -37,7 +37,7 @@ fn live_receives_saturation_signals_with_their_declared_limits_and_lints_clean()
         .unwrap_or_else(|| panic!("no address announced: {line:?}"))
         .to_string();
     let example = run(
-        "example-checkout",
+        "example-shop",
         &["--otlp", &url, "--requests", "120", "--browse", "60"],
     );
     assert!(
@@ -106,7 +106,7 @@ fn retries_are_counted_checkout_is_kept_whole_and_browse_is_sampled() {
     let dir = tempfile::tempdir().unwrap();
     let (requests, browse) = (300usize, 1000usize);
     let out = run(
-        "example-checkout",
+        "example-shop",
         &[
             "--out",
             dir.path().to_str().unwrap(),

@@ -1,6 +1,6 @@
 //! Support for the end-to-end tests: where the workspace's binaries are, and running them.
 //!
-//! The tests run the real `flowtel` and `example-checkout` binaries that `cargo test --workspace`
+//! The tests run the real `flowtel` and `example-shop` binaries that `cargo test --workspace`
 //! builds into the same target directory as the test itself.
 #![forbid(unsafe_code)]
 
@@ -20,7 +20,7 @@ pub fn binary(name: &str) -> PathBuf {
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is not built; run `cargo build -p flowtel-cli -p example-checkout` (cargo test --workspace builds it)",
+        "{} is not built; run `cargo build -p flowtel-cli -p example-shop` (cargo test --workspace builds it)",
         path.display()
     );
     path
@@ -34,4 +34,221 @@ pub fn run(name: &str, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; bind it soon).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+/// `GET path` on 127.0.0.1:`port` over HTTP/1.1; the status and the body.
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Percent-encodes a query parameter.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A Prometheus server (Debian's `prometheus`) on 127.0.0.1, scraping the targets a
+/// `file_sd_configs` file lists every second and evaluating rule files every second; stopped
+/// (and waited for) on drop.
+pub struct Prometheus {
+    child: std::process::Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Prometheus {
+    /// Whether `prometheus` is installed.
+    pub fn installed() -> bool {
+        Command::new("prometheus")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Starts Prometheus with its data and configuration under `dir`, the rules of
+    /// `rule_files` (globs), scraping the targets `targets` lists; waits until it is ready.
+    pub fn start(dir: &Path, rule_files: &[PathBuf], targets: &Path) -> Result<Prometheus, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let rules: Vec<String> = rule_files
+            .iter()
+            .map(|r| format!("  - '{}'", r.display()))
+            .collect();
+        let config = format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+             rule_files:\n{}\n\
+             scrape_configs:\n\
+             \x20 - job_name: shop\n\
+             \x20   file_sd_configs: [{{files: ['{}'], refresh_interval: 1s}}]\n",
+            rules.join("\n"),
+            targets.display()
+        );
+        let config_file = dir.join("prometheus.yml");
+        std::fs::write(&config_file, config).map_err(|e| e.to_string())?;
+        let mut last = String::new();
+        let log_file = dir.join("prometheus.log");
+        for _ in 0..3 {
+            let port = free_port();
+            let log = std::fs::File::create(&log_file).map_err(|e| e.to_string())?;
+            let child = Command::new("prometheus")
+                .arg(format!("--config.file={}", config_file.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--log.level=warn")
+                .stdout(std::process::Stdio::null())
+                .stderr(log)
+                .spawn()
+                .map_err(|e| format!("cannot start prometheus: {e}"))?;
+            let mut p = Prometheus { child, port };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(status)) = p.child.try_wait() {
+                    let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+                    last = format!("prometheus exited ({status}): {}", log.trim());
+                    break;
+                }
+                if http_get(port, "/-/ready").is_ok_and(|(s, _)| s == 200) {
+                    return Ok(p);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            if last.is_empty() {
+                last = "prometheus not ready within 20 s".into();
+            }
+            drop(p);
+        }
+        Err(last)
+    }
+
+    /// An instant query: every series' labels and value (an empty result is an empty list).
+    pub fn query(&self, expr: &str) -> Result<Vec<(serde_json::Value, f64)>, String> {
+        let (status, body) = http_get(self.port, &format!("/api/v1/query?query={}", encode(expr)))
+            .map_err(|e| format!("query {expr}: {e}"))?;
+        let doc: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| format!("query {expr}: HTTP {status}, not JSON ({e}): {body}"))?;
+        if doc["status"] != "success" {
+            return Err(format!("query {expr}: {doc}"));
+        }
+        Ok(doc["data"]["result"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| {
+                        let v = r["value"][1].as_str()?.parse::<f64>().ok()?;
+                        Some((r["metric"].clone(), v))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The value of an expression that yields one series, when it has one.
+    pub fn value(&self, expr: &str) -> Option<f64> {
+        self.query(expr).ok()?.first().map(|(_, v)| *v)
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Headless Chromium, when installed.
+pub fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Renders the page `html` with headless Chromium into the PNG `png`, `width`x`height`
+/// pixels, with a throwaway profile; the browser's stderr when no image came out.
+pub fn screenshot(
+    chrome: &Path,
+    html: &Path,
+    png: &Path,
+    width: u32,
+    height: u32,
+) -> Result<(), String> {
+    let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = Command::new(chrome)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--virtual-time-budget=2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", chrome.display()))?;
+    if png.exists() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }

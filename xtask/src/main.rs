@@ -2,8 +2,9 @@
 //!
 //! - `ci`: what CI runs: formatting, clippy, every test, generated files up to date.
 //! - `schema`: regenerate `schema/flowtel.schema.json` from the conventions model.
-//! - `demo`: the main job on the bundled example (check the conventions, run the example
-//!   services, lint what they exported).
+//! - `demo [--release-check] [--duration 30s] [-- SHOP ARGS]`: the whole story on the example
+//!   shop (see `demo.rs`): run it, lint, map, critical path, budgets, report, governance
+//!   artifacts, the SLO rules in a real Prometheus, and a summary in words.
 //! - `bench`: every criterion benchmark.
 //! - `fuzz [--secs N] [TARGET...]`: every cargo-fuzz target (or the named ones) for N seconds
 //!   each (default 300) at the lowest CPU priority, reusing and growing each target's corpus;
@@ -19,22 +20,23 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod demo;
 mod structure;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root());
     c
 }
 
-fn run(step: &str, mut cmd: Command) -> Result<(), String> {
+pub(crate) fn run(step: &str, mut cmd: Command) -> Result<(), String> {
     eprintln!("== {step}");
     let status = cmd
         .status()
@@ -98,59 +100,6 @@ fn ci() -> Result<(), String> {
         "--ignored",
     ]);
     run("stress tests (release)", stress)?;
-    Ok(())
-}
-
-fn flowtel(args: &[&str]) -> Command {
-    let mut c = cargo();
-    c.args(["run", "--quiet", "--release", "-p", "flowtel-cli", "--"])
-        .args(args);
-    c
-}
-
-/// The main job on the bundled example: the conventions are valid, the example services run and
-/// export telemetry, and what they exported (and their sources) follows the conventions.
-fn demo() -> Result<(), String> {
-    let out = root().join("out/demo");
-    let _ = std::fs::remove_dir_all(&out);
-    let out_s = out.to_string_lossy().into_owned();
-    run(
-        "flowtel check conventions/",
-        flowtel(&["check", "conventions/"]),
-    )?;
-    let mut example = cargo();
-    example.args([
-        "run",
-        "--quiet",
-        "--release",
-        "-p",
-        "example-checkout",
-        "--",
-        "--out",
-        &out_s,
-    ]);
-    run(
-        "example-checkout: two services, a few hundred checkout and login flows",
-        example,
-    )?;
-    let mut files: Vec<String> = std::fs::read_dir(&out)
-        .map_err(|e| format!("{out_s}: {e}"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    files.sort();
-    let mut args = vec!["lint", "telemetry"];
-    args.extend(files.iter().map(String::as_str));
-    run(
-        "flowtel lint telemetry (what the services exported)",
-        flowtel(&args),
-    )?;
-    run(
-        "flowtel lint source examples/",
-        flowtel(&["lint", "source", "examples/"]),
-    )?;
-    eprintln!("\nThe exported telemetry is in {out_s}.");
     Ok(())
 }
 
@@ -303,7 +252,7 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "ci" => ci(),
         "schema" => schema(false),
-        "demo" => demo(),
+        "demo" => demo::demo(&std::env::args().skip(2).collect::<Vec<_>>()),
         "bench" => bench(),
         "soak" => soak(&std::env::args().skip(2).collect::<Vec<_>>()),
         "fuzz" => fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde::de::{self as sde, IgnoredAny, MapAccess, Visitor};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::io::{LineRead, read_line_bounded};
 use crate::model::{
     AnyValue, Batch, DataPoint, Format, InstrumentKind, KeyStyle, KeyValue, Metric, Origin,
     Payload, SpanId, Temporality, TraceId,
@@ -704,60 +705,6 @@ pub fn decode_json(name: &str, body: &[u8]) -> Result<Batch> {
     })
 }
 
-/// Outcome of reading one line.
-pub(crate) enum LineRead {
-    Eof,
-    /// A line of this many bytes (including the newline) is in the buffer.
-    Line(usize),
-    /// The line was longer than the limit; this many bytes were consumed and dropped.
-    TooLong(u64),
-}
-
-/// Reads one line into `buf` (cleared first), never buffering more than `limit` bytes.
-pub(crate) fn read_line_bounded<R: BufRead + ?Sized>(
-    src: &mut R,
-    buf: &mut Vec<u8>,
-    limit: usize,
-) -> std::io::Result<LineRead> {
-    buf.clear();
-    let mut consumed: u64 = 0;
-    let mut too_long = false;
-    loop {
-        let chunk = match src.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if chunk.is_empty() {
-            break;
-        }
-        let (take, done) = match memchr::memchr(b'\n', chunk) {
-            Some(i) => (i + 1, true),
-            None => (chunk.len(), false),
-        };
-        if !too_long {
-            if buf.len() + take > limit.saturating_add(1) {
-                too_long = true;
-                buf.clear();
-            } else {
-                buf.extend_from_slice(&chunk[..take]);
-            }
-        }
-        src.consume(take);
-        consumed += take as u64;
-        if done {
-            break;
-        }
-    }
-    Ok(if too_long {
-        LineRead::TooLong(consumed)
-    } else if consumed == 0 {
-        LineRead::Eof
-    } else {
-        LineRead::Line(buf.len())
-    })
-}
-
 fn is_blank(b: &[u8]) -> bool {
     b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
 }
@@ -892,7 +839,7 @@ impl JsonDocumentReader {
     ) -> Self {
         let mut buf = Vec::new();
         let mut pending = None;
-        match crate::reader::read_bounded(src, &mut buf, limit) {
+        match crate::io::read_bounded(src, &mut buf, limit) {
             Ok(true) => {}
             Ok(false) => {
                 pending = Some(

@@ -29,20 +29,26 @@
 
 pub mod error;
 pub mod inputs;
+mod io;
 pub mod json;
 pub mod model;
 pub mod prometheus;
 pub mod proto;
 pub mod reader;
+<<<<<<< HEAD
 pub mod sampling;
+=======
+pub mod scrape;
+>>>>>>> main
 
 pub use error::{Error, ErrorKind, Result};
 pub use inputs::{InputPosition, InputSink, MAX_ERRORS_PER_INPUT, read_inputs};
 pub use json::{JsonDocumentReader, JsonLinesReader, decode_json};
 pub use model::*;
-pub use prometheus::{Exposition, MetricFamily, MetricType, Sample, scrape};
+pub use prometheus::{Exposition, MetricFamily, MetricType, Sample};
 pub use proto::{Framing, Message, ProtoReader, decode_proto, from_message};
 pub use reader::{
     DEFAULT_MAX_BATCH_BYTES, ReadOptions, TelemetryReader, decode_request, detect_format,
     from_reader, open,
 };
+pub use scrape::scrape;

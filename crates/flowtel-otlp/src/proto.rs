@@ -632,7 +632,7 @@ impl<R: BufRead> ProtoReader<R> {
             Framing::Single => {
                 self.done = true;
                 self.buf.clear();
-                let fits = crate::reader::read_bounded(&mut self.src, &mut self.buf, self.limit)
+                let fits = crate::io::read_bounded(&mut self.src, &mut self.buf, self.limit)
                     .map_err(|e| Error::io(&self.file, e, start))?;
                 if !fits {
                     return Err(self.too_large(start, self.buf.len() as u64));

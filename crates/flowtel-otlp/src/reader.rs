@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::json::{JsonDocumentReader, JsonLinesReader, LineRead, read_line_bounded};
+use crate::io::{LineRead, read_bounded, read_line_bounded};
+use crate::json::{JsonDocumentReader, JsonLinesReader};
 use crate::model::{Batch, Format, Signal};
 use crate::prometheus;
 use crate::proto::{ProtoReader, detect_framing};
@@ -26,17 +27,6 @@ const PEEK: usize = 4096;
 const BUF: usize = 64 * 1024;
 
 type Src = Box<dyn BufRead + Send>;
-
-/// Reads `src` into `buf` up to `limit` bytes; `Ok(false)` if there was more (then `buf` holds
-/// `limit + 1` bytes).
-pub(crate) fn read_bounded<R: Read>(
-    src: R,
-    buf: &mut Vec<u8>,
-    limit: usize,
-) -> std::io::Result<bool> {
-    let n = src.take(limit as u64 + 1).read_to_end(buf)?;
-    Ok(n <= limit)
-}
 
 /// Options for opening inputs.
 #[derive(Clone, Debug)]
@@ -166,7 +156,7 @@ impl ReadOptions {
         }
         if path.starts_with("http://") || path.starts_with("https://") {
             let file: Arc<str> = Arc::from(path);
-            let exp = prometheus::scrape(path, self.scrape_timeout, self.max_batch_bytes)?;
+            let exp = crate::scrape::scrape(path, self.scrape_timeout, self.max_batch_bytes)?;
             let format = exp.format;
             let batch = prometheus::exposition_batch(exp, Arc::clone(&file), false);
             return Ok(TelemetryReader {

@@ -36,11 +36,13 @@ pub enum Rule {
     BaggageOverflow,
     /// Spans or metric batches the exporter could not deliver (collector down, queue full).
     ExportDropped,
+    /// Log records of one event beyond its per-second rate limit: dropped.
+    EventRateLimited,
 }
 
 impl Rule {
     /// Every rule, in a fixed order.
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::UnknownMetric,
         Rule::InstrumentMismatch,
         Rule::UndeclaredLabel,
@@ -50,6 +52,7 @@ impl Rule {
         Rule::PiiRedacted,
         Rule::BaggageOverflow,
         Rule::ExportDropped,
+        Rule::EventRateLimited,
     ];
 
     /// The rule's entry in the catalogue (`flowtel explain <id>` prints it): what it means,
@@ -65,6 +68,7 @@ impl Rule {
             Rule::PiiRedacted => &runtime::PII_REDACTED,
             Rule::BaggageOverflow => &runtime::BAGGAGE_OVERFLOW,
             Rule::ExportDropped => &runtime::EXPORT_DROPPED,
+            Rule::EventRateLimited => &runtime::EVENT_RATE_LIMITED,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Runs the example as users do and checks what it wrote: OTLP JSON lines with only declared
-//! metrics and labels, the resource attributes, the flow across both services, hashed user ids.
+//! metrics and labels, the resource attributes, the flow across the services and the broker,
+//! hashed user ids.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -65,7 +66,7 @@ fn declared_labels() -> HashMap<String, BTreeSet<String>> {
 #[test]
 fn writes_lint_clean_otlp_json_lines() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let status = Command::new(env!("CARGO_BIN_EXE_example-checkout"))
+    let status = Command::new(env!("CARGO_BIN_EXE_example-shop"))
         .args(["--out", dir.path().to_str().unwrap(), "--requests", "200"])
         .env_remove("FLOWTEL_CONVENTIONS")
         .status()
@@ -154,9 +155,10 @@ fn writes_lint_clean_otlp_json_lines() {
             }
         }
     }
+    // The flow crosses HTTP (payments) and the broker (the orders worker).
     assert_eq!(
         services_in_checkout,
-        BTreeSet::from(["gateway".to_owned(), "payments".to_owned()])
+        BTreeSet::from(["gateway", "orders", "payments"].map(str::to_owned))
     );
     assert!(hashed_users > 0);
 }

@@ -1,4 +1,4 @@
-//! `--otlp URL` sends both services' telemetry over OTLP/HTTP (protobuf) to a receiver.
+//! `--otlp URL` sends every service's telemetry over OTLP/HTTP (protobuf) to a receiver.
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -68,7 +68,7 @@ fn sends_otlp_http_to_a_receiver() {
             axum::serve(l, app).await.unwrap();
         });
     });
-    let status = Command::new(env!("CARGO_BIN_EXE_example-checkout"))
+    let status = Command::new(env!("CARGO_BIN_EXE_example-shop"))
         .args(["--otlp", &format!("http://{addr}"), "--requests", "40"])
         .env_remove("FLOWTEL_CONVENTIONS")
         .env_remove("OTEL_SERVICE_NAME")
@@ -84,7 +84,9 @@ fn sends_otlp_http_to_a_receiver() {
     );
     assert_eq!(
         got.services,
-        std::collections::BTreeSet::from(["gateway".to_owned(), "payments".to_owned()])
+        std::collections::BTreeSet::from(
+            ["catalog", "gateway", "identity", "orders", "payments"].map(str::to_owned)
+        )
     );
 }
 
@@ -92,7 +94,7 @@ fn sends_otlp_http_to_a_receiver() {
 /// of the load (the `sent N requests` line) to the process's exit, and its stderr.
 fn shutdown_time(addr: std::net::SocketAddr) -> (std::time::Duration, String) {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_example-checkout"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_example-shop"))
         .args(["--otlp", &format!("http://{addr}"), "--requests", "300"])
         .env_remove("FLOWTEL_CONVENTIONS")
         .env_remove("OTEL_SERVICE_NAME")
