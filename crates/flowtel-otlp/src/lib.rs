@@ -35,11 +35,8 @@ pub mod model;
 pub mod prometheus;
 pub mod proto;
 pub mod reader;
-<<<<<<< HEAD
 pub mod sampling;
-=======
 pub mod scrape;
->>>>>>> main
 
 pub use error::{Error, ErrorKind, Result};
 pub use inputs::{InputPosition, InputSink, MAX_ERRORS_PER_INPUT, read_inputs};
