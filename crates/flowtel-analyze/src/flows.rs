@@ -59,6 +59,10 @@ pub struct FlowPaths {
     pub flow: String,
     /// Traces of the flow.
     pub traces: u64,
+    /// The traces they stand for: sampled traces (`ot=th:` in `tracestate`) weighed by
+    /// 1 / their probability; equal to `traces` for unsampled input. Durations and shares are
+    /// those of the traces kept (a flow is sampled at one ratio, so they are unbiased).
+    pub estimated_traces: u64,
     /// Quantiles of the flow's duration (root span), nanoseconds.
     pub duration: Quantiles,
     /// Per service, largest share around P99 first.
@@ -248,9 +252,14 @@ fn flow_paths(set: &TraceSet, paths: &[TracePath], flow: Sym, members: &[usize])
         ),
         _ => format!("{flow_name}: P99 {}", crate::render::ms(duration.p99)),
     };
+    let estimated: f64 = members
+        .iter()
+        .map(|&i| set.traces[paths[i].trace as usize].weight())
+        .sum();
     FlowPaths {
         flow: flow_name,
         traces: n as u64,
+        estimated_traces: estimated.round() as u64,
         duration,
         services,
         steps,

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aggregates;
 pub mod completeness;
 pub mod critical;
 pub mod flows;
@@ -28,6 +29,7 @@ pub mod map;
 pub mod regress;
 pub mod render;
 pub mod stats;
+pub mod stream;
 pub mod strings;
 pub mod synth;
 pub mod trace;
@@ -38,6 +40,6 @@ mod testing;
 pub use completeness::Completeness;
 pub use strings::{Strings, Sym};
 pub use trace::{
-    AssemblyOptions, AssemblyStats, FlowSource, Kind, NO_PARENT, Span, Trace, TraceSet,
-    TraceSetBuilder,
+    AssemblyOptions, AssemblyStats, FlowSource, Kind, NO_PARENT, SampledInput, Span, Trace,
+    TraceSet, TraceSetBuilder,
 };

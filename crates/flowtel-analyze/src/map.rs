@@ -85,6 +85,10 @@ pub struct ServiceMap {
     pub flow: Option<String>,
     /// Traces the map is built from.
     pub traces: u64,
+    /// The traces they stand for: sampled traces (`ot=th:` in `tracestate`) weighed by
+    /// 1 / their probability; equal to `traces` for unsampled input. Calls, errors, retries and
+    /// span counts are weighed the same way.
+    pub estimated_traces: u64,
     /// Nodes, instrumented services first, by name.
     pub nodes: Vec<Node>,
     /// Edges, by caller then callee.
@@ -94,10 +98,98 @@ pub struct ServiceMap {
 #[derive(Default)]
 struct EdgeAcc {
     kind: &'static str,
-    calls: u64,
-    errors: u64,
-    retries: u64,
+    calls: f64,
+    errors: f64,
+    retries: f64,
     durations: Vec<u64>,
+}
+
+#[derive(Default)]
+struct NodeAcc {
+    is_virtual: bool,
+    spans: f64,
+    errors: f64,
+}
+
+/// One call between services in one trace, as the live aggregates count it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Call {
+    /// Caller's service.
+    pub client: Sym,
+    /// Callee: the service that answered, else the peer the caller named (empty when none).
+    pub server: Sym,
+    /// Client-side duration (nanoseconds), `None` when the call was inferred from a parent in
+    /// another service without client/server kinds.
+    pub client_ns: Option<u64>,
+    /// Server-side duration (nanoseconds), `None` for an uninstrumented peer.
+    pub server_ns: Option<u64>,
+    /// Whether the call failed (the client span, else the server span, failed).
+    pub failed: bool,
+    /// Whether it repeats an earlier call of the same parent to the same peer and route, or
+    /// carries `http.request.resend_count` > 0.
+    pub retry: bool,
+}
+
+/// The calls between services in `trace` of `set`, into `out` (cleared first), with the rules of
+/// [`ServiceMap::build`] applied to one trace: a client or producer span answered by a span of
+/// another service calls that service, else its peer; a child of a span in another service
+/// without client/server kinds is an inferred call.
+pub fn calls_of(set: &TraceSet, trace: &crate::trace::Trace, out: &mut Vec<Call>) {
+    out.clear();
+    let spans = set.spans_of(trace);
+    let base = trace.spans.start;
+    // First answering span of each outgoing span.
+    let mut answered: HashMap<u32, u32> = HashMap::new();
+    for (off, s) in spans.iter().enumerate() {
+        if s.parent == NO_PARENT {
+            continue;
+        }
+        let p = &set.spans[s.parent as usize];
+        if p.service != s.service && p.kind.is_outgoing() {
+            answered.entry(s.parent).or_insert(base + off as u32);
+        }
+    }
+    let mut seen: HashMap<(u32, Sym, Sym, Sym, Sym), u32> = HashMap::new();
+    for (off, s) in spans.iter().enumerate() {
+        let i = base + off as u32;
+        if s.kind.is_outgoing() {
+            let callee = answered.get(&i).map(|&c| &set.spans[c as usize]);
+            let server = callee.map_or(s.peer, |c| c.service);
+            if server == s.service {
+                continue;
+            }
+            let before = seen
+                .entry((s.parent, server, s.name, s.route, s.method))
+                .or_insert(0);
+            let retry = s.resend_count > 0 || (s.parent != NO_PARENT && *before > 0);
+            *before += 1;
+            out.push(Call {
+                client: s.service,
+                server,
+                client_ns: Some(s.duration()),
+                server_ns: callee.map(|c| c.duration()),
+                failed: s.is_error() || callee.is_some_and(|c| c.is_error()),
+                retry,
+            });
+        } else if s.parent != NO_PARENT {
+            let p = &set.spans[s.parent as usize];
+            if p.service != s.service && !p.kind.is_outgoing() {
+                out.push(Call {
+                    client: p.service,
+                    server: s.service,
+                    client_ns: None,
+                    server_ns: Some(s.duration()),
+                    failed: s.is_error(),
+                    retry: false,
+                });
+            }
+        }
+    }
+}
+
+/// A weighed count as a whole number.
+fn count(x: f64) -> u64 {
+    x.round().max(0.0) as u64
 }
 
 impl ServiceMap {
@@ -124,25 +216,23 @@ impl ServiceMap {
                 }
             }
         }
-        let mut nodes: HashMap<Sym, Node> = HashMap::new();
+        let mut nodes: HashMap<Sym, NodeAcc> = HashMap::new();
         let mut edges: HashMap<(Sym, Sym), EdgeAcc> = HashMap::new();
         let mut seen_calls: HashMap<(u32, Sym, Sym, Sym, Sym), u32> = HashMap::new();
         let mut traces = 0u64;
+        let mut estimated = 0f64;
         for (t, trace) in set.traces.iter().enumerate() {
             if !in_scope(t as u32) {
                 continue;
             }
             traces += 1;
+            let w = trace.weight();
+            estimated += w;
             for (off, s) in set.spans_of(trace).iter().enumerate() {
                 let i = trace.spans.start + off as u32;
-                let node = nodes.entry(s.service).or_insert_with(|| Node {
-                    name: set.str(s.service).to_string(),
-                    is_virtual: false,
-                    spans: 0,
-                    errors: 0,
-                });
-                node.spans += 1;
-                node.errors += u64::from(s.is_error());
+                let node = nodes.entry(s.service).or_default();
+                node.spans += w;
+                node.errors += if s.is_error() { w } else { 0.0 };
                 if s.kind.is_outgoing() {
                     let (to, is_virtual) = match callee.get(&i) {
                         Some(&(_, svc)) => (svc, false),
@@ -155,11 +245,9 @@ impl ServiceMap {
                         continue;
                     }
                     if is_virtual {
-                        nodes.entry(to).or_insert_with(|| Node {
-                            name: nodes_name(set, to),
+                        nodes.entry(to).or_insert_with(|| NodeAcc {
                             is_virtual: true,
-                            spans: 0,
-                            errors: 0,
+                            ..NodeAcc::default()
                         });
                     }
                     let key = (s.parent, to, s.name, s.route, s.method);
@@ -172,9 +260,9 @@ impl ServiceMap {
                     } else {
                         "request"
                     };
-                    e.calls += 1;
-                    e.errors += u64::from(s.is_error());
-                    e.retries += u64::from(retry);
+                    e.calls += w;
+                    e.errors += if s.is_error() { w } else { 0.0 };
+                    e.retries += if retry { w } else { 0.0 };
                     e.durations.push(s.duration());
                 } else if s.parent != NO_PARENT {
                     let p = &set.spans[s.parent as usize];
@@ -182,33 +270,42 @@ impl ServiceMap {
                         // Context crossed services without client/server kinds.
                         let e = edges.entry((p.service, s.service)).or_default();
                         e.kind = "inferred";
-                        e.calls += 1;
-                        e.errors += u64::from(s.is_error());
+                        e.calls += w;
+                        e.errors += if s.is_error() { w } else { 0.0 };
                         e.durations.push(s.duration());
                     }
                 }
             }
         }
-        let mut nodes: Vec<Node> = nodes.into_values().collect();
+        let mut nodes: Vec<Node> = nodes
+            .into_iter()
+            .map(|(sym, n)| Node {
+                name: nodes_name(set, sym),
+                is_virtual: n.is_virtual,
+                spans: count(n.spans),
+                errors: count(n.errors),
+            })
+            .collect();
         nodes.sort_by(|a, b| a.is_virtual.cmp(&b.is_virtual).then(a.name.cmp(&b.name)));
         let mut edges: Vec<Edge> = edges
             .into_iter()
             .map(|((from, to), mut acc)| {
-                let logical = acc.calls - acc.retries;
+                let (calls, retries) = (count(acc.calls), count(acc.retries));
+                let logical = calls - retries.min(calls);
                 let amplification = if logical > 0 {
-                    acc.calls as f64 / logical as f64
+                    calls as f64 / logical as f64
                 } else {
-                    acc.calls as f64
+                    calls as f64
                 };
                 Edge {
                     from: set.str(from).to_string(),
                     to: nodes_name(set, to),
                     kind: acc.kind,
-                    calls: acc.calls,
-                    errors: acc.errors,
-                    error_rate: acc.errors as f64 / acc.calls.max(1) as f64,
+                    calls,
+                    errors: count(acc.errors),
+                    error_rate: acc.errors / acc.calls.max(1.0),
                     latency: Quantiles::of(&mut acc.durations),
-                    retries: acc.retries,
+                    retries,
                     logical_calls: logical,
                     amplification,
                     flagged: amplification > AMPLIFICATION_LIMIT,
@@ -219,6 +316,7 @@ impl ServiceMap {
         ServiceMap {
             flow: flow.map(str::to_string),
             traces,
+            estimated_traces: count(estimated),
             nodes,
             edges,
         }
@@ -260,5 +358,82 @@ fn nodes_name(set: &TraceSet, sym: Sym) -> String {
     match set.str(sym) {
         "" => "unknown".to_string(),
         s => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{failed, span, with_attr};
+    use crate::testing::assemble;
+    use flowtel_otlp::SpanKind as K;
+
+    /// A gateway -> payments call in trace `t`; `trace_state` on every span.
+    fn call(t: u128, trace_state: &str, error: bool) -> Vec<(&'static str, flowtel_otlp::Span)> {
+        let base = t as u64 * 1_000;
+        let mut client = span(t, base + 2, base + 1, "POST", K::Client, 1010, 1090);
+        if error {
+            client = failed(client);
+        }
+        let mut spans = vec![
+            (
+                "gateway",
+                with_attr(
+                    span(t, base + 1, 0, "POST /checkout", K::Server, 1000, 1100),
+                    "flow.name",
+                    "checkout",
+                ),
+            ),
+            ("gateway", client),
+            (
+                "payments",
+                span(t, base + 3, base + 2, "POST /pay", K::Server, 1020, 1080),
+            ),
+        ];
+        for (_, s) in &mut spans {
+            s.trace_state = trace_state.to_string();
+        }
+        spans
+    }
+
+    #[test]
+    fn sampled_traces_are_weighed_back_to_the_traffic_they_stand_for() {
+        // Two traces kept by a 10% sampler (`th:e6666666666666`) and one unsampled trace.
+        let tenth = "ot=th:e6666666666666";
+        let mut spans = call(1, tenth, false);
+        spans.extend(call(2, tenth, true));
+        spans.extend(call(3, "", false));
+        let set = assemble(spans);
+        let sampled = set.sampled_input().expect("the input is sampled");
+        assert_eq!(sampled.traces, 3);
+        assert_eq!(sampled.sampled_traces, 2);
+        assert_eq!(sampled.estimated_traces, 21);
+        assert!(
+            sampled.note().contains("2 of 3 traces"),
+            "{}",
+            sampled.note()
+        );
+
+        let map = ServiceMap::build(&set, Some("checkout"));
+        assert_eq!((map.traces, map.estimated_traces), (3, 21));
+        let edge = &map.edges[0];
+        assert_eq!(
+            (edge.from.as_str(), edge.to.as_str()),
+            ("gateway", "payments")
+        );
+        assert_eq!(edge.calls, 21);
+        assert_eq!(edge.errors, 10);
+        assert!((edge.error_rate - 10.0 / 21.0).abs() < 1e-9);
+        let gateway = map.nodes.iter().find(|n| n.name == "gateway").unwrap();
+        assert_eq!(gateway.spans, 42);
+    }
+
+    #[test]
+    fn unsampled_input_is_not_called_sampled() {
+        let set = assemble(call(1, "vendor=x", false));
+        assert_eq!(set.sampled_input(), None);
+        let map = ServiceMap::build(&set, None);
+        assert_eq!((map.traces, map.estimated_traces), (1, 1));
+        assert_eq!(map.edges[0].calls, 1);
     }
 }

@@ -75,6 +75,15 @@ fn edge_label(e: &Edge) -> String {
     l
 }
 
+/// `" (sampled: ~N traces)"` when sampled traces stand for more than were read.
+fn sampled_suffix(traces: u64, estimated: u64) -> String {
+    if estimated == traces {
+        String::new()
+    } else {
+        format!(" (sampled: they stand for ~{estimated}; counts weighed back)")
+    }
+}
+
 /// The maps as text: one block per map, an edge per line.
 pub fn map_human(maps: &[ServiceMap]) -> String {
     let mut out = String::new();
@@ -82,10 +91,11 @@ pub fn map_human(maps: &[ServiceMap]) -> String {
         let title = m.flow.as_deref().unwrap_or("all flows");
         let _ = writeln!(
             out,
-            "{title}: {} services, {} edges, {} traces",
+            "{title}: {} services, {} edges, {} traces{}",
             m.nodes.iter().filter(|n| !n.is_virtual).count(),
             m.edges.len(),
-            m.traces
+            m.traces,
+            sampled_suffix(m.traces, m.estimated_traces)
         );
         for e in &m.edges {
             let mark = if e.flagged {
@@ -377,8 +387,9 @@ pub fn critical_human(flows: &[FlowPaths]) -> String {
         let _ = writeln!(out, "{}", f.headline);
         let _ = writeln!(
             out,
-            "  {} traces; duration P50 {}, P95 {}, P99 {}, max {}",
+            "  {} traces{}; duration P50 {}, P95 {}, P99 {}, max {}",
             f.traces,
+            sampled_suffix(f.traces, f.estimated_traces),
             ms(f.duration.p50),
             ms(f.duration.p95),
             ms(f.duration.p99),
@@ -521,5 +532,124 @@ mod tests {
         assert_eq!(ms(350_000), "0.35 ms");
         assert_eq!(ms(1_500), "1 us");
         assert_eq!(esc("<a&\"b\">"), "&lt;a&amp;&quot;b&quot;&gt;");
+    }
+
+    /// A small shop: checkout traces (gateway -> payments, one retried call that failed first,
+    /// an uninstrumented database) and a login trace; trace 4 is slow in payments.
+    fn shop() -> crate::TraceSet {
+        use crate::synth::{failed, span, with_attr, with_int};
+        use flowtel_otlp::SpanKind as K;
+        const MS: u64 = 1_000_000;
+        let at = 1_700_000_000_000 * MS;
+        let mut spans = Vec::new();
+        for t in 1..=4u128 {
+            let b = t as u64 * 100;
+            let slow = if t == 4 { 200 * MS } else { 0 };
+            let root = span(
+                t,
+                b + 1,
+                0,
+                "POST /checkout",
+                K::Server,
+                at,
+                at + 100 * MS + slow,
+            );
+            spans.push(("gateway", with_attr(root, "flow.name", "checkout")));
+            let cart = span(t, b + 2, b + 1, "cart", K::Internal, at + MS, at + 20 * MS);
+            spans.push(("gateway", with_attr(cart, "flow.step", "cart.load")));
+            let db = span(
+                t,
+                b + 3,
+                b + 2,
+                "SELECT",
+                K::Client,
+                at + 2 * MS,
+                at + 18 * MS,
+            );
+            spans.push(("gateway", with_attr(db, "db.system.name", "postgresql")));
+            let mut start = 25 * MS;
+            if t % 2 == 0 {
+                let first = span(
+                    t,
+                    b + 4,
+                    b + 1,
+                    "POST",
+                    K::Client,
+                    at + start,
+                    at + start + 5 * MS,
+                );
+                spans.push(("gateway", failed(first)));
+                let srv = span(
+                    t,
+                    b + 5,
+                    b + 4,
+                    "POST /pay",
+                    K::Server,
+                    at + start + MS,
+                    at + start + 4 * MS,
+                );
+                spans.push(("payments", failed(srv)));
+                start += 6 * MS;
+            }
+            let call = span(
+                t,
+                b + 6,
+                b + 1,
+                "POST",
+                K::Client,
+                at + start,
+                at + 95 * MS + slow,
+            );
+            let call = if t % 2 == 0 {
+                with_int(call, "http.request.resend_count", 1)
+            } else {
+                call
+            };
+            spans.push(("gateway", call));
+            let srv = span(
+                t,
+                b + 7,
+                b + 6,
+                "POST /pay",
+                K::Server,
+                at + start + MS,
+                at + 94 * MS + slow,
+            );
+            spans.push(("payments", with_attr(srv, "flow.step", "payment.authorize")));
+        }
+        let login = span(9, 901, 0, "POST /login", K::Server, at, at + 30 * MS);
+        spans.push(("gateway", login));
+        crate::testing::assemble(spans)
+    }
+
+    fn shop_maps(set: &crate::TraceSet) -> Vec<ServiceMap> {
+        vec![
+            ServiceMap::build(set, None),
+            ServiceMap::build(set, Some("checkout")),
+        ]
+    }
+
+    #[test]
+    fn map_outputs_are_stable() {
+        let set = shop();
+        let maps = shop_maps(&set);
+        insta::assert_snapshot!("map_human", map_human(&maps));
+        insta::assert_snapshot!("map_mermaid", map_mermaid(&maps));
+        insta::assert_snapshot!("map_dot", map_dot(&maps));
+        insta::assert_snapshot!("map_svg", map_svg(&maps[0]));
+        insta::assert_json_snapshot!("map_json", maps);
+    }
+
+    #[test]
+    fn critical_path_outputs_are_stable() {
+        let set = shop();
+        let paths = crate::critical::paths(&set);
+        let flows = crate::flows::aggregate(&set, &paths);
+        insta::assert_snapshot!("critical_human", critical_human(&flows));
+        insta::assert_json_snapshot!("critical_flows_json", flows);
+        let traces: Vec<_> = paths.iter().map(|p| p.report(&set)).collect();
+        insta::assert_json_snapshot!("critical_traces_json", traces);
+        let latency = LatencyReport::of(&set, &crate::testing::registry());
+        insta::assert_snapshot!("latency_human", latency_human(&latency));
     }
 }

@@ -257,3 +257,39 @@ pub fn generate(
         }
     }
 }
+
+/// One in-memory batch holding `spans`, each under a resource with its `service.name` (spans of
+/// one service in a row share a resource), as a receiver would decode it.
+pub fn batch(spans: Vec<(&str, flowtel_otlp::Span)>) -> flowtel_otlp::Batch {
+    let mut resources: Vec<flowtel_otlp::ResourceSpans> = Vec::new();
+    let mut last: Option<String> = None;
+    for (service, span) in spans {
+        if last.as_deref() != Some(service) {
+            resources.push(flowtel_otlp::ResourceSpans {
+                resource: flowtel_otlp::Resource {
+                    attributes: vec![KeyValue {
+                        key: "service.name".into(),
+                        value: AnyValue::String(service.to_string()),
+                    }],
+                    ..Default::default()
+                },
+                scopes: vec![flowtel_otlp::ScopeBlock::default()],
+                ..Default::default()
+            });
+            last = Some(service.to_string());
+        }
+        if let Some(r) = resources.last_mut() {
+            r.scopes[0].items.push(span);
+        }
+    }
+    flowtel_otlp::Batch::new(
+        flowtel_otlp::Origin {
+            file: "<memory>".into(),
+            line: None,
+            byte_offset: 0,
+            format: flowtel_otlp::Format::OtlpProtobuf,
+            gzip: false,
+        },
+        flowtel_otlp::Payload::Traces(resources),
+    )
+}

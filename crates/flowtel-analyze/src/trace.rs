@@ -173,7 +173,7 @@ pub enum FlowSource {
 }
 
 /// One assembled trace: a contiguous run of [`TraceSet::spans`], sorted by start time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Trace {
     /// Its trace id.
     pub trace_id: TraceId,
@@ -189,6 +189,9 @@ pub struct Trace {
     pub orphans: u32,
     /// Spans dropped because the trace was over `max_trace_spans`.
     pub dropped: u32,
+    /// The keep probability its spans carry (`ot=th:` in `tracestate`, OpenTelemetry's
+    /// probability sampling), `None` when they carry none (not sampled, or by an unknown ratio).
+    pub sampling_ratio: Option<f64>,
 }
 
 impl Trace {
@@ -206,10 +209,18 @@ impl Trace {
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
+
+    /// How many traces this one stands for: 1 / [`Trace::sampling_ratio`], 1 when unsampled.
+    pub fn weight(&self) -> f64 {
+        match self.sampling_ratio {
+            Some(r) if r > 0.0 => 1.0 / r,
+            _ => 1.0,
+        }
+    }
 }
 
 /// Counts of what assembly read, kept and skipped.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct AssemblyStats {
     /// Spans read from the inputs.
     pub spans_read: u64,
@@ -233,6 +244,10 @@ pub struct AssemblyStats {
     pub orphans: u64,
     /// Reader errors (unreadable or malformed input).
     pub input_errors: u64,
+    /// Traces whose spans carry a sampling probability below 1 (`ot=th:` in `tracestate`).
+    pub sampled_traces: u64,
+    /// The traces the input stands for: each sampled trace weighed by 1 / its probability.
+    pub estimated_traces: f64,
 }
 
 /// Assembly limits.
@@ -298,12 +313,60 @@ impl TraceSet {
         self.stats.input_errors > 0
     }
 
+    /// What the input says about sampling, `None` when no trace was sampled.
+    pub fn sampled_input(&self) -> Option<SampledInput> {
+        self.sampled_among(self.traces.iter())
+    }
+
+    /// What `traces` (of this set; a flow's, say) say about sampling, `None` when none of them
+    /// was sampled.
+    pub fn sampled_among<'a>(
+        &self,
+        traces: impl Iterator<Item = &'a Trace>,
+    ) -> Option<SampledInput> {
+        let (mut n, mut sampled, mut estimated) = (0u64, 0u64, 0f64);
+        for t in traces {
+            let w = t.weight();
+            n += 1;
+            sampled += u64::from(w > 1.0);
+            estimated += w;
+        }
+        (sampled > 0).then(|| SampledInput {
+            traces: n,
+            sampled_traces: sampled,
+            estimated_traces: estimated.round() as u64,
+        })
+    }
+
     /// Bytes held per span: spans, traces and strings over the spans held.
     pub fn bytes_per_span(&self) -> f64 {
         let bytes = self.spans.capacity() * std::mem::size_of::<Span>()
             + self.traces.capacity() * std::mem::size_of::<Trace>()
             + self.strings.heap_bytes();
         bytes as f64 / (self.spans.len().max(1)) as f64
+    }
+}
+
+/// A sampled input: how many traces carry a sampling probability below 1 and how many traces
+/// they stand for. `flowtel map` and `critical-path` print it so nobody reads a 10% sample's
+/// counts as the traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SampledInput {
+    /// Traces read.
+    pub traces: u64,
+    /// Of them, sampled (`ot=th:` in `tracestate` with a probability below 1).
+    pub sampled_traces: u64,
+    /// The traces they stand for, each sampled trace weighed by 1 / its probability.
+    pub estimated_traces: u64,
+}
+
+impl SampledInput {
+    /// The sentence the human outputs print.
+    pub fn note(&self) -> String {
+        format!(
+            "input was sampled: {} of {} traces carry a sampling probability below 1 (`ot=th` in tracestate); counts are weighed back to an estimated {} traces",
+            self.sampled_traces, self.traces, self.estimated_traces
+        )
     }
 }
 
@@ -329,6 +392,27 @@ impl Entry {
     }
 }
 
+/// Whether the analysis reads the span attribute `key` (the others can be dropped before
+/// assembly, as `flowtel live --analyze` does for the spans it holds).
+pub fn is_analysed_attribute(key: &str) -> bool {
+    matches!(
+        key,
+        "flow.name"
+            | "flow.step"
+            | "peer.service"
+            | "server.address"
+            | "server.port"
+            | "db.system.name"
+            | "db.system"
+            | "messaging.system"
+            | "http.route"
+            | "url.template"
+            | "http.request.method"
+            | "http.request.resend_count"
+            | "http.response.status_code"
+    )
+}
+
 /// Builds a [`TraceSet`] from batches; an [`InputSink`] for [`flowtel_otlp::read_inputs`].
 pub struct TraceSetBuilder {
     entries: Vec<Entry>,
@@ -336,6 +420,7 @@ pub struct TraceSetBuilder {
     strings: Strings,
     raw: Vec<Span>,
     trace_ids: Vec<TraceId>,
+    trace_ratio: Vec<Option<f64>>,
     trace_index: HashMap<TraceId, u32, RandomState>,
     stats: AssemblyStats,
     invalid_example: Option<Finding>,
@@ -356,6 +441,24 @@ impl TraceSetBuilder {
             strings: Strings::default(),
             raw: Vec::new(),
             trace_ids: Vec::new(),
+            trace_ratio: Vec::new(),
+            trace_index: HashMap::default(),
+            stats: AssemblyStats::default(),
+            invalid_example: None,
+            findings: Vec::new(),
+        }
+    }
+
+    /// An empty builder with the same flows' entry routes and options (for assembling many
+    /// small sets, one per completed trace, without reading the conventions again).
+    pub fn fresh(&self) -> TraceSetBuilder {
+        TraceSetBuilder {
+            entries: self.entries.clone(),
+            options: self.options,
+            strings: Strings::default(),
+            raw: Vec::new(),
+            trace_ids: Vec::new(),
+            trace_ratio: Vec::new(),
             trace_index: HashMap::default(),
             stats: AssemblyStats::default(),
             invalid_example: None,
@@ -438,6 +541,11 @@ impl TraceSetBuilder {
         let trace = *self.trace_index.entry(s.trace_id).or_insert(next);
         if trace == next {
             self.trace_ids.push(s.trace_id);
+            self.trace_ratio.push(None);
+        }
+        if !s.trace_state.is_empty() && self.trace_ratio[trace as usize].is_none() {
+            self.trace_ratio[trace as usize] =
+                flowtel_otlp::sampling::sampling_ratio(&s.trace_state);
         }
         let span = self.compact(s, service, trace);
         self.raw.push(span);
@@ -456,6 +564,7 @@ impl TraceSetBuilder {
         let mut method = "";
         let mut resend = 0u32;
         let mut http_status = 0i64;
+        // Keep in step with `is_analysed_attribute`.
         for kv in &s.attributes {
             let v = &kv.value;
             match kv.key.as_str() {
@@ -537,6 +646,7 @@ impl TraceSetBuilder {
             mut strings,
             raw,
             trace_ids,
+            trace_ratio,
             trace_index: _,
             mut stats,
             invalid_example,
@@ -656,7 +766,11 @@ impl TraceSetBuilder {
                 flow_source,
                 orphans,
                 dropped,
+                sampling_ratio: trace_ratio[t],
             });
+            let w = traces.last().map_or(1.0, Trace::weight);
+            stats.estimated_traces += w;
+            stats.sampled_traces += u64::from(w > 1.0);
         }
         drop(raw);
         drop(order);

@@ -58,6 +58,7 @@ pub(crate) async fn serve(
     on_ready(Bound {
         http: http_addr,
         grpc: grpc_addr,
+        metrics: None,
     });
     let ended = wait_for_end(&shared).await;
     let _ = stop_tx.send(true);

@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod analyze;
 mod grpc;
 mod http;
 mod status;
@@ -43,6 +44,9 @@ use std::time::{Duration, Instant};
 use flowtel_conventions::{Finding, Registry};
 use flowtel_lint::telemetry::TelemetryLinter;
 use flowtel_otlp::Batch;
+
+pub use analyze::{AnalyzeOptions, DEFAULT_METRICS_LISTEN};
+pub use flowtel_analyze::stream::{StreamOptions, StreamStats};
 
 /// Default OTLP/HTTP address.
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:4318";
@@ -57,6 +61,8 @@ pub struct Bound {
     pub http: SocketAddr,
     /// OTLP/gRPC, when enabled.
     pub grpc: Option<SocketAddr>,
+    /// The Prometheus endpoint of `--analyze` (`/metrics`), when enabled.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// How the receiver runs.
@@ -79,6 +85,8 @@ pub struct LiveOptions {
     pub duration: Option<Duration>,
     /// Stop on Ctrl-C (SIGINT) or SIGTERM; the report of what arrived is still returned.
     pub stop_on_ctrl_c: bool,
+    /// Also assemble traces and serve their aggregates for Prometheus (`--analyze`).
+    pub analyze: Option<AnalyzeOptions>,
 }
 
 impl Default for LiveOptions {
@@ -92,6 +100,7 @@ impl Default for LiveOptions {
             until_idle: None,
             duration: None,
             stop_on_ctrl_c: true,
+            analyze: None,
         }
     }
 }
@@ -121,6 +130,8 @@ pub struct LiveReport {
     pub stats: ReceiverStats,
     /// Why the run ended.
     pub ended: EndReason,
+    /// With `--analyze`: traces analysed, evicted, spans dropped.
+    pub analysis: Option<StreamStats>,
 }
 
 /// Why a run ended.
@@ -169,6 +180,11 @@ pub fn run(
     on_ready: impl FnOnce(Bound),
 ) -> std::io::Result<LiveReport> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(options.queue.max(1));
+    let analysis = match &options.analyze {
+        Some(a) => Some(analyze::Analysis::start(&reg, a)?),
+        None => None,
+    };
+    let to_analysis = analysis.as_ref().map(|a| a.to_analysis.clone());
     let lint_reg = Arc::clone(&reg);
     let linter = std::thread::Builder::new()
         .name("flowtel-live-lint".into())
@@ -177,7 +193,12 @@ pub fn run(
             let mut rejected = Vec::new();
             while let Ok(m) = rx.recv() {
                 match m {
-                    Message::Batch(b) => linter.batch(&b),
+                    Message::Batch(b) => {
+                        linter.batch(&b);
+                        if let Some(to) = &to_analysis {
+                            let _ = to.send(b);
+                        }
+                    }
                     Message::Rejected(f) => {
                         let f = *f;
                         if rejected.len() < flowtel_lint::telemetry::MAX_ERRORS_PER_INPUT {
@@ -207,7 +228,25 @@ pub fn run(
         options: options.clone(),
         to_linter: tx,
     });
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = match (&analysis, &options.analyze) {
+        (Some(a), Some(o)) => Some(runtime.block_on(a.serve(o.metrics_listen, async {
+            let _ = metrics_stopped.await;
+        }))?),
+        _ => None,
+    };
+    let metrics_addr = metrics.as_ref().map(|(addr, _)| *addr);
+    let on_ready = move |bound: Bound| {
+        on_ready(Bound {
+            metrics: metrics_addr,
+            ..bound
+        })
+    };
     let ended = runtime.block_on(http::serve(Arc::clone(&shared), on_ready))?;
+    let _ = stop_metrics.send(());
+    if let Some((_, task)) = metrics {
+        let _ = runtime.block_on(task);
+    }
     // Requests in flight finish decoding before the runtime goes away.
     runtime.shutdown_timeout(Duration::from_secs(5));
     let stats = ReceiverStats {
@@ -220,10 +259,13 @@ pub fn run(
     let (findings, coverage, items) = linter
         .join()
         .map_err(|_| std::io::Error::other("the lint thread stopped unexpectedly"))?;
+    // The lint thread's sender is gone with it: the analysis drains its queue and finishes.
+    let analysis = analysis.map(analyze::Analysis::finish);
     Ok(LiveReport {
         findings,
         coverage,
         stats: ReceiverStats { items, ..stats },
         ended,
+        analysis,
     })
 }

@@ -35,6 +35,7 @@ pub mod model;
 pub mod prometheus;
 pub mod proto;
 pub mod reader;
+pub mod sampling;
 pub mod scrape;
 
 pub use error::{Error, ErrorKind, Result};

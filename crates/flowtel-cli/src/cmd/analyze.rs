@@ -215,6 +215,15 @@ fn maps(set: &TraceSet, flow: Option<&str>) -> Vec<map::ServiceMap> {
     }
 }
 
+/// The `sampling` section of the JSON document when the input was sampled.
+fn sampling_section(sampled: Option<flowtel_analyze::SampledInput>) -> Option<Section> {
+    sampled.map(|s| Section {
+        key: "sampling",
+        value: serde_json::to_value(s).unwrap_or_default(),
+        human: String::new(),
+    })
+}
+
 /// `flowtel map`.
 pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
     let (format, loaded) = match start(global, &MAP_FORMATS, &args.inputs) {
@@ -225,6 +234,15 @@ pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
     let mut findings = loaded.findings;
     // Amplification is reported once, on the overall (or the chosen flow's) map.
     findings.extend(maps[0].findings());
+    let sampled = {
+        let set = &loaded.set;
+        let flow = args.inputs.flow.as_deref();
+        set.sampled_among(
+            set.traces
+                .iter()
+                .filter(|t| flow.is_none() || set.flow_of(t) == flow),
+        )
+    };
     let fatal = findings.iter().any(|f| f.severity == Severity::Fatal);
     match format {
         Format::Mermaid | Format::Dot | Format::Svg if !fatal => {
@@ -234,24 +252,27 @@ pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
                 _ => render::map_svg(&maps[0]),
             };
             print_out(&text);
+            if let Some(note) = &sampled {
+                eprintln!("note: {}", note.note());
+            }
             for f in &findings {
                 eprintln!("{}: {}", f.severity, f.message);
             }
             flowtel_conventions::exit_code(&findings, global.deny_warnings)
         }
         _ => {
-            let section = Section {
+            let mut sections = vec![Section {
                 key: "maps",
                 value: serde_json::to_value(&maps).unwrap_or_default(),
                 human: String::new(),
-            };
-            emit(
-                global,
-                format,
-                &render::map_human(&maps),
-                &[section],
-                &findings,
-            )
+            }];
+            let mut human = render::map_human(&maps);
+            if let Some(note) = &sampled {
+                human.push_str(&note.note());
+                human.push('\n');
+            }
+            sections.extend(sampling_section(sampled));
+            emit(global, format, &human, &sections, &findings)
         }
     }
 }
@@ -268,8 +289,13 @@ pub fn run_critical_path(global: &GlobalArgs, args: CriticalPathArgs) -> i32 {
         paths.retain(|p| set.flow_of(&set.traces[p.trace as usize]) == Some(f.as_str()));
     }
     let flows = flows::aggregate(set, &paths);
-    let human = render::critical_human(&flows);
-    let sections = if format == Format::Human {
+    let sampled = set.sampled_among(paths.iter().map(|p| &set.traces[p.trace as usize]));
+    let mut human = render::critical_human(&flows);
+    if let Some(note) = &sampled {
+        human.push_str(&note.note());
+        human.push('\n');
+    }
+    let mut sections = if format == Format::Human {
         Vec::new()
     } else {
         let traces: Vec<critical::TraceReport> = paths.iter().map(|p| p.report(set)).collect();
@@ -286,6 +312,7 @@ pub fn run_critical_path(global: &GlobalArgs, args: CriticalPathArgs) -> i32 {
             },
         ]
     };
+    sections.extend(sampling_section(sampled));
     emit(global, format, &human, &sections, &loaded.findings)
 }
 

@@ -47,6 +47,28 @@ pub struct Args {
     /// (0 to 1) of their steps, services and entry routes.
     #[arg(long, value_parser = super::lint::telemetry::parse_share, value_name = "SHARE")]
     pub min_coverage: Option<f64>,
+    /// Also assemble traces as they arrive and serve their map and critical-path aggregates as
+    /// Prometheus counters and histograms on `--metrics-listen`.
+    #[arg(long)]
+    pub analyze: bool,
+    /// With `--analyze`: where `GET /metrics` is served; port 0 picks a free port.
+    #[arg(long, default_value = flowtel_live::DEFAULT_METRICS_LISTEN, value_name = "ADDR", requires = "analyze")]
+    pub metrics_listen: SocketAddr,
+    /// With `--analyze`: a trace is complete after this long without a new span.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION", requires = "analyze")]
+    pub trace_idle: Duration,
+    /// With `--analyze`: traces held open at most; past it the one idle longest is analysed at
+    /// once (counted in `flowtel_traces_evicted_total`).
+    #[arg(long, default_value_t = 50_000, value_name = "N", requires = "analyze")]
+    pub max_open_traces: usize,
+    /// With `--analyze`: spans held at most over all open traces (evicting likewise).
+    #[arg(
+        long,
+        default_value_t = 500_000,
+        value_name = "N",
+        requires = "analyze"
+    )]
+    pub max_open_spans: usize,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -70,6 +92,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         max_concurrency: args.max_concurrency,
         until_idle: args.until_idle,
         duration: args.duration,
+        analyze: args.analyze.then(|| flowtel_live::AnalyzeOptions {
+            metrics_listen: args.metrics_listen,
+            stream: flowtel_live::StreamOptions {
+                trace_idle: args.trace_idle,
+                max_open_traces: args.max_open_traces.max(1),
+                max_open_spans: args.max_open_spans.max(1),
+                ..Default::default()
+            },
+        }),
         ..Default::default()
     };
     let report = flowtel_live::run(Arc::clone(&reg), options, |bound| {
@@ -79,6 +110,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         );
         if let Some(grpc) = bound.grpc {
             eprintln!("flowtel live: listening for OTLP/gRPC on http://{grpc}");
+        }
+        if let Some(metrics) = bound.metrics {
+            eprintln!("flowtel live: serving flow aggregates on http://{metrics}/metrics");
         }
     });
     match report {
@@ -90,6 +124,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
                 report.stats.items,
                 report.stats.bytes
             );
+            if let Some(a) = &report.analysis {
+                eprintln!(
+                    "flowtel live: analysed {} traces ({} evicted early to stay within the limits), {} spans dropped over the per-trace limit",
+                    a.completed, a.evicted, a.dropped
+                );
+            }
             if report.stats.requests + report.stats.rejected == 0 {
                 eprintln!(
                     "flowtel live: warning: no telemetry arrived; point the exporters at the addresses above (OTEL_EXPORTER_OTLP_ENDPOINT), or raise --until-idle"
