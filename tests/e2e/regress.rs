@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use flowtel_e2e::{binary, run, workspace};
+use flowtel_e2e::{binary, conventions_for_regress, run, workspace};
 use serde_json::Value;
 
 fn shop(dir: &Path, name: &str, delay_ms: u64) -> String {
@@ -33,11 +33,13 @@ fn shop(dir: &Path, name: &str, delay_ms: u64) -> String {
     out.to_str().unwrap().to_string()
 }
 
-fn regress(before: &str, after: &str, file: &str) -> (i32, Value) {
+fn regress(conventions: &Path, before: &str, after: &str, file: &str) -> (i32, Value) {
     let r = run(
         "flowtel",
         &[
             "regress",
+            "--conventions",
+            conventions.to_str().unwrap(),
             "--format",
             "json",
             &format!("{before}/{file}"),
@@ -76,16 +78,18 @@ fn a_tail_only_slowdown_of_payments_fails_checkout_and_passes_login() {
         (a.join().unwrap(), b.join().unwrap(), slow.join().unwrap())
     });
 
+    let conventions = conventions_for_regress(dir.path(), "50ms");
+
     for file in ["traces.jsonl", "metrics.jsonl"] {
         // Unchanged: every flow and step passes.
-        let (code, doc) = regress(&a, &b, file);
+        let (code, doc) = regress(&conventions, &a, &b, file);
         assert_eq!(code, 0, "{file}: {doc:#}");
         for g in doc["regress"]["groups"].as_array().unwrap() {
             assert_eq!(g["verdict"], "pass", "{file}: {g:#}");
         }
 
         // Payments slow in the tail: checkout fails on its P99, login passes.
-        let (code, doc) = regress(&a, &slow, file);
+        let (code, doc) = regress(&conventions, &a, &slow, file);
         assert_eq!(code, 1, "{file}: {doc:#}");
         let checkout = group(&doc, "checkout", None);
         assert_eq!(checkout["verdict"], "fail", "{file}: {checkout:#}");

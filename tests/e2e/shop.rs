@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use flowtel_e2e::{binary, chromium, run, screenshot, workspace};
+use flowtel_e2e::{binary, chromium, conventions_for_regress, run, screenshot, workspace};
 use serde_json::Value;
 
 fn shop(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
@@ -144,8 +144,11 @@ fn a_slow_payments_service_leads_checkout_and_fails_the_release_while_browse_pas
 
     // The release check: checkout fails, browse passes (from the metric exports, which count
     // every request whatever the trace sampling kept).
+    let conventions = conventions_for_regress(dir.path(), "50ms");
     let (code, doc) = json(&[
         "regress",
+        "--conventions",
+        conventions.to_str().unwrap(),
         &path(&normal, "metrics.jsonl"),
         "--",
         &path(&slow, "metrics.jsonl"),

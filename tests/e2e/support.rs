@@ -36,6 +36,28 @@ pub fn run(name: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
 }
 
+/// A copy of the bundled conventions in `dir` whose regression check ignores latency changes
+/// under `min_delta` (the bundled 5 ms is right for a quiet load-test machine; a test run shares
+/// its cores with other tests, whose scheduling noise reaches a few milliseconds in the tail).
+/// The tests that use it inject slowdowns far above it.
+pub fn conventions_for_regress(dir: &Path, min_delta: &str) -> PathBuf {
+    let out = dir.join("conventions");
+    std::fs::create_dir_all(&out).unwrap();
+    for entry in std::fs::read_dir(workspace().join("conventions")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = if text.contains("min_delta: 5ms") {
+            text.replace("min_delta: 5ms", &format!("min_delta: {min_delta}"))
+        } else {
+            text
+        };
+        std::fs::write(out.join(path.file_name().unwrap()), text).unwrap();
+    }
+    let all = std::fs::read_dir(&out).unwrap().count();
+    assert!(all >= 2, "conventions copied to {}", out.display());
+    out
+}
+
 /// A free TCP port on 127.0.0.1 (free when asked; bind it soon).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
