@@ -193,6 +193,7 @@ const FUZZ_CRATES: &[&str] = &[
     "crates/flowtel-conventions/fuzz",
     "crates/flowtel-lint/fuzz",
     "crates/flowtel/fuzz",
+    "crates/flowtel-analyze/fuzz",
 ];
 
 fn fuzz(args: &[String]) -> Result<(), String> {
