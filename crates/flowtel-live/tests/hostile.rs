@@ -70,7 +70,8 @@ fn dripped_bodies_time_out_without_holding_up_others() {
         .map(|_| {
             std::thread::spawn(move || {
                 let mut s = TcpStream::connect(addr).unwrap();
-                s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+                s.set_read_timeout(Some(Duration::from_millis(100)))
+                    .unwrap();
                 s.write_all(head(addr, SPANS.len()).as_bytes()).unwrap();
                 let mut raw = Vec::new();
                 for b in SPANS.as_bytes()[..40].iter() {
