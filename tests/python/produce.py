@@ -163,9 +163,42 @@ def scenario_lint_violations(s: Signals) -> None:
         jobs.add(i + 1, {"job.id": f"job-{i % 5}"})
 
 
+def scenario_personal_data(s: Signals) -> None:
+    """Personal data by shape, for flowtel's linter tests: each value shape and key word once.
+
+    Against `crates/flowtel-lint/tests/fixtures/personal-data.yaml` it must give exactly the
+    findings `crates/flowtel-lint/tests/personal_data.rs` lists; change both together.
+    """
+    with s.tracer.start_as_current_span(
+        "POST /signup",
+        kind=SpanKind.SERVER,
+        attributes={
+            "http.request.method": "POST",
+            "http.route": "/signup",
+            "user_email": "ada@example.com",  # undeclared key that says email; an e-mail value
+            "order.id": "4111 1111 1111 1111",  # declared, not pii: a card number
+            "order.items": 4111111111111111,  # a card number written as an integer
+            "server.address": "10.1.2.80",  # a declared network address: fine
+            "peer.host": "192.0.2.17",  # undeclared: an IP address
+            "visitor.badge": "B-77",  # key word added by the conventions
+            "order.ref": "E123456",  # value pattern added by the conventions
+            "order.note": "leave at the door",  # clean
+        },
+    ):
+        s.logger.emit(
+            severity_number=SeverityNumber.INFO,
+            severity_text="INFO",
+            body="signup",
+            attributes={"contact": "+44 20 7946 0958"},  # a phone number
+        )
+    orders = s.meter.create_counter("checkout.orders", unit="{order}", description="Orders placed.")
+    orders.add(1, {"customer.tier": "pro", "payment.method": "card", "outcome": "ok", "user_email": "ada@example.com"})
+
+
 SCENARIOS: dict[str, Callable[[Signals], None]] = {
     "basic": scenario_basic,
     "lint-violations": scenario_lint_violations,
+    "personal-data": scenario_personal_data,
 }
 
 # Resource attributes per scenario (default: service.name, service.version and

@@ -54,6 +54,10 @@ enum Command {
     Sampling(cmd::govern::Args),
     /// Generate OpenSLO v1 documents of the flows' SLOs.
     Openslo(cmd::govern::Args),
+    /// Generate Grafana dashboards: one per flow (SLO, RED per step, saturation, dependencies) and an overview.
+    Dashboards(cmd::govern::Args),
+    /// Generate Markdown runbooks, one per flow: owner, SLOs, steps, alerts, queries, what to check before scaling.
+    Runbooks(cmd::govern::Args),
     /// Release regression check: latency per flow and step, before against after, with budgets.
     Regress(cmd::regress::Args),
 }
@@ -81,6 +85,12 @@ fn main() -> ExitCode {
         Command::Slo(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Slo, a),
         Command::Alerts(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::Alerts, a),
         Command::Openslo(a) => cmd::govern::run(&cli.global, flowtel_govern::Generator::OpenSlo, a),
+        Command::Dashboards(a) => {
+            cmd::govern::run(&cli.global, flowtel_govern::Generator::Dashboards, a)
+        }
+        Command::Runbooks(a) => {
+            cmd::govern::run(&cli.global, flowtel_govern::Generator::Runbooks, a)
+        }
         Command::Sampling(a) => {
             cmd::govern::run(&cli.global, flowtel_govern::Generator::Sampling, a)
         }

@@ -123,3 +123,46 @@ fn generated_rules_and_routes_lint_clean() {
         text(&out)
     );
 }
+
+#[test]
+fn dashboards_and_runbooks_write_check_and_refuse_incomplete_conventions() {
+    let p = project();
+    for (cmd, file) in [
+        ("dashboards", "flowtel-checkout.json"),
+        ("runbooks", "checkout.md"),
+    ] {
+        let dir = format!("gen-{cmd}");
+        let out = flowtel(p.path(), &[cmd, "-o", &dir]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(p.path().join(&dir).join(file).is_file(), "{cmd}: no {file}");
+        let out = flowtel(p.path(), &[cmd, "--check", "-o", &dir]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    // A changed SLO makes both stale.
+    let shop = p.path().join("conventions/shop.yaml");
+    let text_in = std::fs::read_to_string(&shop).unwrap();
+    std::fs::write(
+        &shop,
+        text_in.replace(
+            "latency: {threshold: 500ms, target: 99}",
+            "latency: {threshold: 500ms, target: 99.5}",
+        ),
+    )
+    .unwrap();
+    for cmd in ["dashboards", "runbooks"] {
+        let out = flowtel(p.path(), &[cmd, "--check", "-o", &format!("gen-{cmd}")]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", text(&out));
+    }
+    // A flow without an alert route: runbooks refuse with a located finding, write nothing.
+    std::fs::write(
+        &shop,
+        text_in.replace("    alert_route: catalog-oncall\n", ""),
+    )
+    .unwrap();
+    let out = flowtel(p.path(), &["runbooks", "-o", "rb", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"][0]["rule"], "FT0702");
+    assert!(v["findings"][0]["location"]["line"].as_u64().unwrap() > 1);
+    assert!(!p.path().join("rb").exists());
+}

@@ -820,6 +820,97 @@ fn renamed_hint<'a>(added: impl Iterator<Item = &'a str>, removed: &str) -> Stri
     }
 }
 
+impl Differ<'_> {
+    /// Personal-data detection: a word, shape or pattern added makes the linters stricter and
+    /// drops more metric labels at run time (a minor change: no name a consumer uses changes);
+    /// one removed lets more through, which reviewers must see (minor too).
+    fn pii(&mut self) {
+        let (a, b) = (&self.old.pii, &self.new.pii);
+        if a == b {
+            return;
+        }
+        let mut what = Vec::new();
+        let set = |v: &[String]| -> Vec<String> {
+            let mut s: Vec<String> = v.iter().map(|w| w.trim().to_ascii_lowercase()).collect();
+            s.sort();
+            s.dedup();
+            s
+        };
+        let (wa, wb) = (set(&a.key_words), set(&b.key_words));
+        let added: Vec<&str> = wb
+            .iter()
+            .filter(|w| !wa.contains(w))
+            .map(String::as_str)
+            .collect();
+        let removed: Vec<&str> = wa
+            .iter()
+            .filter(|w| !wb.contains(w))
+            .map(String::as_str)
+            .collect();
+        if !added.is_empty() {
+            what.push(format!("key words added: {}", added.join(", ")));
+        }
+        if !removed.is_empty() {
+            what.push(format!(
+                "key words removed (no longer reported): {}",
+                removed.join(", ")
+            ));
+        }
+        let shapes =
+            |v: &[crate::model::ValueShape], w: &[crate::model::ValueShape]| -> Vec<&'static str> {
+                v.iter()
+                    .filter(|s| !w.contains(s))
+                    .map(|s| s.as_str())
+                    .collect()
+            };
+        let on = shapes(&b.value_shapes, &a.value_shapes);
+        let off = shapes(&a.value_shapes, &b.value_shapes);
+        if !on.is_empty() {
+            what.push(format!("value shapes added: {}", on.join(", ")));
+        }
+        if !off.is_empty() {
+            what.push(format!(
+                "value shapes removed (no longer reported or dropped): {}",
+                off.join(", ")
+            ));
+        }
+        for (name, p) in &b.value_patterns {
+            match a.value_patterns.get(name) {
+                None => what.push(format!("value pattern `{name}` added")),
+                Some(old) if old != p => {
+                    what.push(format!("value pattern `{name}` changed: `{old}` -> `{p}`"))
+                }
+                Some(_) => {}
+            }
+        }
+        for name in a
+            .value_patterns
+            .keys()
+            .filter(|n| !b.value_patterns.contains_key(*n))
+        {
+            what.push(format!("value pattern `{name}` removed"));
+        }
+        if what.is_empty() {
+            // Only order or spelling case changed.
+            return;
+        }
+        let at = self
+            .new
+            .layers
+            .iter()
+            .rev()
+            .find(|l| l.content.pii.is_some())
+            .and_then(|l| self.new.sources.locate(l.file, &[Seg::Key("pii")]));
+        self.push(
+            Bump::Minor,
+            "pii",
+            "pii",
+            format!("personal-data detection changed: {}", what.join("; ")),
+            at,
+        );
+    }
+}
+
 /// Compares two registries.
 pub fn diff(old: &Registry, new: &Registry) -> Diff {
     let mut d = Differ {
@@ -831,6 +922,7 @@ pub fn diff(old: &Registry, new: &Registry) -> Diff {
     d.metrics();
     d.flows();
     d.sampling();
+    d.pii();
     let mut changes = d.changes;
     changes.sort_by_key(|c| std::cmp::Reverse(c.bump));
     let required_bump = changes.iter().map(|c| c.bump).max().unwrap_or(Bump::None);

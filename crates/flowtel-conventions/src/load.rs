@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::finding::{Finding, Location};
 use crate::model::{
     Attribute, AttributeType, Defaults, Flow, Import, Instrument, LintConfig, Metric, Naming,
-    RegistryFile, SCHEMA_V1, Sampling, Span,
+    PiiDetection, RegistryFile, SCHEMA_V1, Sampling, Span,
 };
 use crate::rules::registry as rules;
 use crate::rules::semconv as semconv_rules;
@@ -76,6 +76,9 @@ pub struct Registry {
     pub semconv: Vec<Imported>,
     /// Lint severity overrides, merged across layers.
     pub lint: LintConfig,
+    /// Personal data by shape (from the most specific layer that sets it; flowtel's defaults
+    /// otherwise).
+    pub pii: PiiDetection,
     /// The layers in the order they were applied (imports first).
     pub layers: Vec<Layer>,
     /// Where each name was declared.
@@ -688,6 +691,9 @@ impl Loader {
             }
             if let Some(d) = &c.defaults {
                 reg.defaults = d.clone();
+            }
+            if let Some(p) = &c.pii {
+                reg.pii = p.clone();
             }
             if let Some(l) = &c.lint {
                 for (k, v) in &l.rules {

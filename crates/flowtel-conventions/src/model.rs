@@ -54,6 +54,11 @@ pub struct RegistryFile {
     /// Lint configuration: severity overrides per rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lint: Option<LintConfig>,
+    /// What counts as personal data by shape where nothing is declared `pii`: the words of
+    /// attribute keys and the value shapes that the linters report and the SDK drops from
+    /// metric labels. The most specific layer that sets it wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pii: Option<PiiDetection>,
 }
 
 /// An entry of `imports`.
@@ -865,6 +870,108 @@ impl Default for AlertLint {
             severity_label: Self::default_severity_label(),
             page_severities: Self::default_page_severities(),
             scrape_interval: Self::default_scrape_interval(),
+        }
+    }
+}
+
+/// Personal data by shape: how flowtel recognises personal data that is not declared `pii`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PiiDetection {
+    /// Words that, as a whole token of an attribute key (split at `.`, `_`, `-` and camel
+    /// case), say the key holds personal data: `user_email` has `email`. The word `name` counts
+    /// only after a person (`user_name`, `first.name`), never alone (`service.name`). Default:
+    /// flowtel's list (email, mail, phone, mobile, msisdn, ssn, passport, iban, card, pan, cvv,
+    /// ip, address, firstname, lastname, fullname, surname, birthdate, dob, name).
+    #[serde(default = "PiiDetection::default_key_words")]
+    pub key_words: Vec<String>,
+    /// Built-in value shapes reported on attributes not declared `pii` and dropped from metric
+    /// labels at run time. Default: all of them.
+    #[serde(default = "PiiDetection::default_value_shapes")]
+    pub value_shapes: Vec<ValueShape>,
+    /// Further value shapes, by name: a string value that the regular expression matches (Rust
+    /// `regex` syntax; anchor it with `^...$` to match whole values) is personal data.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub value_patterns: IndexMap<String, String>,
+}
+
+impl PiiDetection {
+    /// flowtel's words for personal-data keys.
+    pub const DEFAULT_KEY_WORDS: &[&str] = &[
+        "email",
+        "mail",
+        "phone",
+        "mobile",
+        "msisdn",
+        "ssn",
+        "passport",
+        "iban",
+        "card",
+        "pan",
+        "cvv",
+        "ip",
+        "address",
+        "firstname",
+        "lastname",
+        "fullname",
+        "surname",
+        "birthdate",
+        "dob",
+        "name",
+    ];
+
+    fn default_key_words() -> Vec<String> {
+        Self::DEFAULT_KEY_WORDS
+            .iter()
+            .map(|w| w.to_string())
+            .collect()
+    }
+
+    fn default_value_shapes() -> Vec<ValueShape> {
+        ValueShape::ALL.to_vec()
+    }
+}
+
+impl Default for PiiDetection {
+    fn default() -> Self {
+        PiiDetection {
+            key_words: Self::default_key_words(),
+            value_shapes: Self::default_value_shapes(),
+            value_patterns: IndexMap::new(),
+        }
+    }
+}
+
+/// A built-in shape of personal-data values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueShape {
+    /// An e-mail address (`ada@example.com`).
+    Email,
+    /// An international phone number: `+` and 8 to 15 digits, separators allowed.
+    Phone,
+    /// A payment card number: 13 to 19 digits passing the Luhn check.
+    Card,
+    /// An IPv4 or IPv6 address.
+    Ip,
+}
+
+impl ValueShape {
+    /// Every built-in shape.
+    pub const ALL: [ValueShape; 4] = [
+        ValueShape::Email,
+        ValueShape::Phone,
+        ValueShape::Card,
+        ValueShape::Ip,
+    ];
+
+    /// The name as written in YAML and in findings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueShape::Email => "email",
+            ValueShape::Phone => "phone",
+            ValueShape::Card => "card",
+            ValueShape::Ip => "ip",
         }
     }
 }

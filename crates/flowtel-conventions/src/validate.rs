@@ -96,6 +96,34 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
+            if let Some(p) = &c.pii {
+                for (name, pattern) in &p.value_patterns {
+                    if let Err(e) = Regex::new(pattern) {
+                        let msg = e.to_string();
+                        let first = msg.lines().last().unwrap_or(&msg).trim().to_string();
+                        self.push(
+                            Finding::new(
+                                &r::PII_DETECTION_INVALID,
+                                format!("personal-data value pattern `{name}` does not compile: {first}"),
+                            )
+                            .at(self.at(f, &[Seg::Key("pii"), Seg::Key("value_patterns"), Seg::Key(name)]))
+                            .help("fix the regular expression (Rust `regex` syntax), e.g. `^E[0-9]{6}$`"),
+                        );
+                    }
+                }
+                for (i, w) in p.key_words.iter().enumerate() {
+                    if w.trim().is_empty() || w.contains(['.', '_', '-', '/', ' ']) {
+                        self.push(
+                            Finding::new(
+                                &r::PII_DETECTION_INVALID,
+                                format!("personal-data key word `{w}` is not one word: keys are matched token by token"),
+                            )
+                            .at(self.at(f, &[Seg::Key("pii"), Seg::Key("key_words"), Seg::Index(i)]))
+                            .help("write single words (`email`, `badge`); `user_email` is matched by `email`"),
+                        );
+                    }
+                }
+            }
             if let Some(d) = &c.defaults {
                 self.duration(
                     &d.slo_window,

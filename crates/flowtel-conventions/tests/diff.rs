@@ -237,3 +237,50 @@ fn regression_thresholds_are_compared_as_resolved_and_need_a_minor_bump() {
     assert_eq!(d.required_bump, Bump::Minor);
     assert!(d.bump_ok());
 }
+
+#[test]
+fn personal_data_detection_changes_are_minor_and_say_what_changed() {
+    let load = |version: &str, pii: &str| {
+        let text = format!("schema: flowtel/v1\nname: demo\nversion: {version}\n{pii}");
+        let loaded = flowtel_conventions::check_str("demo.yaml", &text);
+        assert!(
+            loaded
+                .findings
+                .iter()
+                .all(|f| f.severity < flowtel_conventions::Severity::Error),
+            "{:#?}",
+            loaded.findings
+        );
+        loaded.registry.unwrap()
+    };
+    let old = load("1.0.0", "");
+    // Written out, flowtel's defaults are no change.
+    let same = load("1.0.0", "pii:\n  value_shapes: [ip, card, phone, email]\n");
+    assert!(diff(&old, &same).changes.is_empty());
+
+    let new = load(
+        "1.1.0",
+        "pii:\n  key_words: [email, phone, badge]\n  value_shapes: [email, card]\n  value_patterns: {employee_id: '^E[0-9]{6}$'}\n",
+    );
+    let d = diff(&old, &new);
+    assert_eq!(d.changes.len(), 1, "{:#?}", d.changes);
+    let c = &d.changes[0];
+    assert_eq!(c.bump, Bump::Minor);
+    assert_eq!(c.kind, "pii");
+    for part in [
+        "key words added: badge",
+        "key words removed (no longer reported): address, birthdate",
+        "value shapes removed (no longer reported or dropped): phone, ip",
+        "value pattern `employee_id` added",
+    ] {
+        assert!(c.description.contains(part), "{part}: {}", c.description);
+    }
+    assert_eq!(c.location.as_ref().map(|l| l.line), Some(5));
+    assert!(d.bump_ok());
+    // The same change without a version bump is caught.
+    let unbumped = load(
+        "1.0.0",
+        "pii:\n  value_patterns: {employee_id: '^E[0-9]{6}$'}\n",
+    );
+    assert!(!diff(&old, &unbumped).bump_ok());
+}

@@ -8,6 +8,8 @@
 //! |---|---|---|
 //! | [`Generator::Slo`] | Prometheus recording and alerting rules ([`slo`]) | `promtool check rules`, `promtool test rules` |
 //! | [`Generator::Alerts`] | Alertmanager routes, inhibitions, receivers ([`alertmanager`]) | `amtool check-config`, `amtool config routes test` |
+//! | [`Generator::Dashboards`] | Grafana dashboards, one per flow and an overview ([`dashboards`]) | [`dashboards::lint`] (dashboard-linter rules, known metric names), `@grafana/schema`'s `Dashboard` type with TypeScript |
+//! | [`Generator::Runbooks`] | Markdown runbooks, one per flow ([`runbooks`]) | snapshots; every alert of the rules has its section |
 //! | [`Generator::Sampling`] | OpenTelemetry Collector `tail_sampling` and `loadbalancing` configuration ([`sampling`]) | the Collector's documented policy types and required keys |
 //!
 //! Every generator reads one [`plan::Plan`] (the flows resolved once) and returns plain data,
@@ -29,10 +31,12 @@
 
 pub mod alertmanager;
 pub mod burn;
+pub mod dashboards;
 pub mod names;
 pub mod openslo;
 pub mod plan;
 pub mod promql;
+pub mod runbooks;
 pub mod sampling;
 pub mod slo;
 pub mod write;
@@ -114,6 +118,10 @@ pub enum Generator {
     Sampling,
     /// OpenSLO v1 documents of the flows' SLOs.
     OpenSlo,
+    /// Grafana dashboards: one per flow and an overview.
+    Dashboards,
+    /// Markdown runbooks, one per flow.
+    Runbooks,
 }
 
 impl Generator {
@@ -124,6 +132,8 @@ impl Generator {
             Generator::Alerts => "alerts",
             Generator::Sampling => "sampling",
             Generator::OpenSlo => "openslo",
+            Generator::Dashboards => "dashboards",
+            Generator::Runbooks => "runbooks",
         }
     }
 
@@ -134,6 +144,8 @@ impl Generator {
             Generator::Alerts => &[Need::Route],
             Generator::Sampling => &[],
             Generator::OpenSlo => &[Need::Slo],
+            Generator::Dashboards => &[Need::Slo],
+            Generator::Runbooks => &[Need::Slo, Need::Route],
         }
     }
 
@@ -158,6 +170,27 @@ impl Generator {
                 path: openslo::FILE.into(),
                 contents: openslo::render(&plan),
             }],
+            Generator::Dashboards => dashboards::build(&plan, &mut notes)
+                .into_iter()
+                .map(|(path, d)| Artifact {
+                    path,
+                    contents: dashboards::to_json(&d),
+                })
+                .collect(),
+            Generator::Runbooks => {
+                for f in &plan.flows {
+                    if let Some(gap) = slo::saturation_gap(&plan, f) {
+                        notes.push(gap);
+                    }
+                }
+                plan.flows
+                    .iter()
+                    .map(|f| Artifact {
+                        path: runbooks::file(f.name),
+                        contents: runbooks::render(&plan, f, opts),
+                    })
+                    .collect()
+            }
             Generator::Sampling => vec![
                 Artifact {
                     path: sampling::LOADBALANCING_FILE.into(),

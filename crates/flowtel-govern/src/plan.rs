@@ -28,7 +28,58 @@ pub struct Plan<'r> {
     pub registry: &'r Registry,
     /// One entry per declared flow, in declaration order.
     pub flows: Vec<FlowPlan<'r>>,
+    /// The declared saturation signals, in declaration order.
+    pub saturation: Vec<SaturationSignal>,
 }
+
+/// A metric declared as a saturation signal (`metrics.<name>.saturation`), as the generators
+/// query it: per service instance (Prometheus target labels `job` and `instance`) and per
+/// resource (`per`), summed over every other label, against its declared limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SaturationSignal {
+    /// OpenTelemetry name (`http.server.active_requests`).
+    pub metric: String,
+    /// Prometheus name (`http_server_active_requests`).
+    pub prometheus: String,
+    /// Prometheus name of the derived limit gauge (`http_server_active_requests_limit`), when
+    /// the registry declares it.
+    pub limit_gauge: Option<String>,
+    /// Declared capacity, in the metric's unit.
+    pub limit: f64,
+    /// Fraction of `limit` at which the signal counts as nearly saturated.
+    pub warn: f64,
+    /// Prometheus labels of the `per` attributes (one resource each).
+    pub per: Vec<String>,
+    /// UCUM unit of the metric.
+    pub unit: String,
+    /// One-line description, if declared.
+    pub brief: Option<String>,
+}
+
+impl SaturationSignal {
+    /// The labels one resource is identified by: the target (`job`, `instance`) and `per`.
+    pub fn resource_labels(&self) -> Vec<String> {
+        let mut v = vec![TARGET_SERVICE.to_string(), "instance".to_string()];
+        v.extend(self.per.iter().cloned());
+        v
+    }
+
+    /// The signal's level per resource, restricted by `matchers`:
+    /// `sum by (job, instance, <per>) (signal{matchers})`.
+    pub fn level(&self, matchers: &[Matcher]) -> String {
+        let labels = self.resource_labels();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        promql::sum_by(
+            &labels,
+            &format!("{}{}", self.prometheus, promql::selector(matchers)),
+        )
+    }
+}
+
+/// The Prometheus target label that names the service: Prometheus's OTLP ingestion and the
+/// Collector's Prometheus exporters set `job` to `service.name` (prefixed by
+/// `service.namespace/` when there is one); a scrape job is named after the service.
+pub const TARGET_SERVICE: &str = "job";
 
 /// One flow, resolved.
 #[derive(Debug, Clone)]
@@ -154,7 +205,32 @@ impl<'r> Plan<'r> {
             .iter()
             .map(|(name, flow)| FlowPlan::new(registry, name, flow))
             .collect();
-        Plan { registry, flows }
+        let saturation = registry
+            .metrics
+            .iter()
+            .filter_map(|(name, m)| {
+                let sat = m.saturation.as_ref()?;
+                let limit_name = Metric::limit_metric_name(name);
+                Some(SaturationSignal {
+                    metric: name.clone(),
+                    prometheus: names::metric(name, m),
+                    limit_gauge: registry
+                        .metrics
+                        .get(&limit_name)
+                        .map(|lm| names::metric(&limit_name, lm)),
+                    limit: sat.limit,
+                    warn: sat.warn.unwrap_or(registry.defaults.saturation_warn),
+                    per: sat.per.iter().map(|l| names::label(l)).collect(),
+                    unit: m.unit.clone(),
+                    brief: m.brief.clone(),
+                })
+            })
+            .collect();
+        Plan {
+            registry,
+            flows,
+            saturation,
+        }
     }
 
     /// Findings for every flow that lacks what `needs` ask; empty when the plan is complete.
@@ -273,6 +349,25 @@ impl<'r> FlowPlan<'r> {
             window,
         });
         plan
+    }
+
+    /// The matcher selecting the series of the services on the flow's path by their target
+    /// label ([`TARGET_SERVICE`]), with or without a `service.namespace/` prefix; `None` when
+    /// the flow's steps name no service.
+    pub fn service_matcher(&self) -> Option<Matcher> {
+        if self.services.is_empty() {
+            return None;
+        }
+        let alternatives = self
+            .services
+            .iter()
+            .map(|s| promql::regex_escape(s))
+            .collect::<Vec<_>>()
+            .join("|");
+        Some(Matcher::re(
+            TARGET_SERVICE,
+            &format!("(.+/)?({alternatives})"),
+        ))
     }
 
     /// The flow's owner, or `unowned`.

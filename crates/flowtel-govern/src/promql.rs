@@ -69,6 +69,18 @@ pub fn escape(value: &str) -> String {
     out
 }
 
+/// Escapes the regex metacharacters of a literal (RE2 syntax, as Prometheus matchers use).
+pub fn regex_escape(literal: &str) -> String {
+    let mut out = String::with_capacity(literal.len());
+    for c in literal.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The matcher of a histogram bucket bound. Integral bounds match both spellings (`1` as
 /// OpenTelemetry exporters write it, `1.0` as Prometheus 3 normalises it).
 pub fn le_matcher(le: f64) -> Matcher {

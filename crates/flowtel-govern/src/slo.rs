@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 
 use crate::burn::{BurnWindow, Severity, recorded_windows};
-use crate::plan::{FlowPlan, LatencyObjective, Objectives, Plan, Sli, budget};
+use crate::plan::{FlowPlan, LatencyObjective, Objectives, Plan, SaturationSignal, Sli, budget};
 use crate::promql::{Matcher, duration, number, selector, sum_by, union_rate};
 use crate::{Options, names, yaml};
 
@@ -39,7 +39,8 @@ impl SliKind {
         }
     }
 
-    fn title(self) -> &'static str {
+    /// Capitalised (`Availability`), for alert names and titles.
+    pub fn title(self) -> &'static str {
         match self {
             SliKind::Availability => "Availability",
             SliKind::Latency => "Latency",
@@ -66,6 +67,42 @@ pub struct AlertRule {
     pub description: String,
     /// Comment lines written above the rule.
     pub comments: Vec<String>,
+    /// Static labels besides `flow`, `owner`, `severity` and `sli` (`signal` of a saturation
+    /// warning).
+    pub labels: Vec<(String, String)>,
+}
+
+/// The names of every series the rules of `plan` record (what dashboards may query besides the
+/// declared metrics).
+pub fn recorded_series(plan: &Plan<'_>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in &plan.flows {
+        let Some((o, _)) = f.measured() else {
+            continue;
+        };
+        for w in recorded_windows(o.window.seconds) {
+            let d = duration(w);
+            for base in [
+                "flow:slo_requests:rate",
+                "flow:slo_error_ratio:rate",
+                "flow:slo_burn_rate:rate",
+            ] {
+                out.push(format!("{base}{d}"));
+            }
+        }
+    }
+    out.extend(
+        [
+            "flow:slo_error_budget_remaining:ratio",
+            "flow:slo_objective:ratio",
+            "flow:slo_latency_p50:rate5m",
+            "flow:slo_latency_p99:rate5m",
+        ]
+        .map(String::from),
+    );
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The objectives of a flow as a list of `(kind, objective percent)`.
@@ -199,6 +236,7 @@ pub fn alerts(f: &FlowPlan<'_>, plan: &Plan<'_>) -> Vec<AlertRule> {
                     kind.as_str(),
                     o.window.prometheus(),
                 ),
+                labels: Vec::new(),
                 comments: vec![format!(
                     "{} burn rate, {}: {conditions} (budget share x {} / long window).",
                     kind.as_str(),
@@ -228,11 +266,13 @@ pub fn alerts(f: &FlowPlan<'_>, plan: &Plan<'_>) -> Vec<AlertRule> {
                 l.threshold_text
             ),
             comments: vec!["Early warning: tail expansion over the latency threshold.".into()],
+            labels: Vec::new(),
         });
     }
     if let Some(step_alert) = step_tail_alert(f, plan) {
         out.push(step_alert);
     }
+    out.extend(saturation_alerts(f, plan));
     if o.latency.is_some() || o.availability.is_some() {
         let p99 = quantile_expr(sli, 0.99, "1h", None);
         let p50 = quantile_expr(sli, 0.5, "1h", None);
@@ -249,6 +289,7 @@ pub fn alerts(f: &FlowPlan<'_>, plan: &Plan<'_>) -> Vec<AlertRule> {
                 "The P99/P50 latency ratio of flow {flow} over the last hour is more than 1.5 times the ratio of the same hour one week ago: a few requests got much slower while the median did not."
             ),
             comments: vec!["Early warning: tail expansion, P99/P50 against the same hour last week.".into()],
+            labels: Vec::new(),
         });
     }
     out
@@ -290,6 +331,7 @@ fn step_tail_alert(f: &FlowPlan<'_>, plan: &Plan<'_>) -> Option<AlertRule> {
             f.name
         ),
         comments: vec!["Early warning: a step's P99 over its declared p99 budget.".into()],
+        labels: Vec::new(),
     })
 }
 
@@ -310,7 +352,29 @@ pub fn render(plan: &Plan<'_>, opts: &Options, notes: &mut Vec<String>) -> Strin
         render_recording(&mut out, f, o, sli, notes);
         render_alerts(&mut out, f, plan, opts, notes);
     }
+    render_saturation(&mut out, plan);
     out
+}
+
+/// The level of every saturation signal per resource, recorded once for all flows (the
+/// saturation-growth warnings extrapolate these series).
+fn render_saturation(out: &mut String, plan: &Plan<'_>) {
+    if plan.saturation.is_empty() {
+        return;
+    }
+    out.push_str("\n  # Saturation signals: the level per service instance (and `per` resource), summed over every\n  # other label, as their declared limit applies to it.\n");
+    out.push_str("  - name: flowtel-saturation\n    rules:\n");
+    for s in &plan.saturation {
+        let _ = writeln!(
+            out,
+            "      # `{}`: limit {}, warn at {}%.",
+            s.metric,
+            number(s.limit),
+            number(crate::plan::round(s.warn * 100.0, 6))
+        );
+        let _ = writeln!(out, "      - record: {}", saturation_record(s));
+        let _ = writeln!(out, "        expr: {}", s.level(&[]));
+    }
 }
 
 fn render_recording(
@@ -482,26 +546,78 @@ fn render_alerts(
     for a in alerts(f, plan) {
         write_alert(out, f, &a, opts);
     }
-    let missing = saturation_gap(f);
-    if !missing.is_empty() {
-        let text = format!(
-            "flow `{flow}`: no saturation signal is declared for {}, so no saturation-growth warning is generated",
-            missing.join(", ")
-        );
+    if let Some(text) = saturation_gap(plan, f) {
         let _ = writeln!(out, "      # {text}.");
         notes.push(text);
     }
 }
 
-/// Services of a flow without a declared saturation signal (all of them until the conventions
-/// declare saturation signals).
-pub fn saturation_gap<'a>(f: &FlowPlan<'a>) -> Vec<String> {
+/// Why the conventions give flow `f` no saturation-growth warning, if they do not: its steps
+/// name no service, or no saturation signal is declared.
+pub fn saturation_gap(plan: &Plan<'_>, f: &FlowPlan<'_>) -> Option<String> {
     if f.services.is_empty() {
-        return vec![format!("flow `{}` (its steps name no service)", f.name)];
+        Some(format!(
+            "flow `{}`: its steps name no service, so no saturation signal can be attributed to it and no saturation-growth warning is generated",
+            f.name
+        ))
+    } else if plan.saturation.is_empty() {
+        Some(format!(
+            "flow `{}`: no saturation signal is declared for its services ({}), so no saturation-growth warning is generated; declare `saturation: {{limit: ...}}` on an in-flight or queue-depth metric",
+            f.name,
+            f.services.join(", ")
+        ))
+    } else {
+        None
     }
-    f.services
+}
+
+/// Name of the recording rule of a saturation signal's level per resource
+/// (`job_instance:http_server_active_requests:sum`).
+pub fn saturation_record(s: &SaturationSignal) -> String {
+    format!("{}:{}:sum", s.resource_labels().join("_"), s.prometheus)
+}
+
+/// How far ahead the saturation-growth warning looks, seconds.
+pub const SATURATION_HORIZON: u64 = 4 * 3_600;
+
+fn saturation_alerts(f: &FlowPlan<'_>, plan: &Plan<'_>) -> Vec<AlertRule> {
+    let Some(svc) = f.service_matcher() else {
+        return Vec::new();
+    };
+    let flow = f.name;
+    plan.saturation
         .iter()
-        .map(|s| format!("service `{s}`"))
+        .map(|s| {
+            let record = saturation_record(s);
+            let sel = selector(std::slice::from_ref(&svc));
+            AlertRule {
+                name: format!("{}SaturationGrowth{}", camel(flow), camel(&s.metric)),
+                expr: format!(
+                    "predict_linear({record}{sel}[1h], {SATURATION_HORIZON})\n> {}",
+                    number(s.limit)
+                ),
+                for_: "15m",
+                severity: Severity::Ticket,
+                sli: None,
+                labels: vec![("signal".into(), s.metric.clone())],
+                summary: format!(
+                    "`{}` of a service on flow {flow}'s path grows towards its limit {}",
+                    s.metric,
+                    number(s.limit)
+                ),
+                description: format!(
+                    "At the pace of the last hour, `{}` of a service instance ({{{{ $labels.job }}}} {{{{ $labels.instance }}}}) reaches its declared limit {} within 4 hours (predicted {{{{ $value | humanize }}}}). Flow {flow} passes through it: find what grows before adding capacity.",
+                    s.metric,
+                    number(s.limit)
+                ),
+                comments: vec![format!(
+                    "Early warning: saturation growth of `{}` (limit {}) on the services of flow {flow} ({}), predicted 4h ahead from the last hour.",
+                    s.metric,
+                    number(s.limit),
+                    f.services.join(", ")
+                )],
+            }
+        })
         .collect()
 }
 
@@ -518,6 +634,9 @@ fn write_alert(out: &mut String, f: &FlowPlan<'_>, a: &AlertRule, opts: &Options
     let _ = writeln!(out, "          severity: {}", a.severity.as_str());
     if let Some(k) = a.sli {
         let _ = writeln!(out, "          sli: {}", k.as_str());
+    }
+    for (k, v) in &a.labels {
+        let _ = writeln!(out, "          {k}: {}", yaml::scalar(v));
     }
     out.push_str("        annotations:\n");
     let _ = writeln!(out, "          summary: {}", yaml::quoted(&a.summary));

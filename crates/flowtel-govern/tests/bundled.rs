@@ -40,3 +40,39 @@ fn openslo_documents() {
     assert_eq!(text.matches("budgetingMethod: Occurrences").count(), 6);
     insta::assert_snapshot!("openslo", text);
 }
+
+#[test]
+fn runbooks() {
+    let out = generate(Generator::Runbooks);
+    let paths: Vec<&str> = out.files.iter().map(|a| a.path.as_str()).collect();
+    assert_eq!(paths, ["login.md", "browse.md", "checkout.md"]);
+    // Every alert the rules carry for a flow has its section, the anchor its runbook_url names.
+    let reg = bundled();
+    let plan = flowtel_govern::plan::Plan::new(&reg);
+    for (f, a) in plan.flows.iter().zip(&out.files) {
+        for alert in flowtel_govern::slo::alerts(f, &plan) {
+            assert!(
+                a.contents.contains(&format!("\n### {}\n", alert.name)),
+                "{} has no section for {}",
+                a.path,
+                alert.name
+            );
+        }
+        assert!(
+            !a.contents.contains("{{"),
+            "{}: an alert template leaked",
+            a.path
+        );
+    }
+    let checkout = &out.files[2].contents;
+    assert!(checkout.contains("`flowtel critical-path --flow checkout`"));
+    assert!(checkout.contains(
+        "| availability | 99.9% of requests succeed | 30d | 0.1% of requests | 43.2 min |"
+    ));
+    for a in &out.files {
+        insta::assert_snapshot!(
+            format!("runbook_{}", a.path.trim_end_matches(".md")),
+            a.contents
+        );
+    }
+}

@@ -6,7 +6,7 @@ use super::Rule;
 
 declare_rule!(FLOW_WITHOUT_SLO, "FT0701", "flow-without-slo", Fatal,
     summary: "A generator that needs every flow's SLO met a flow without one.",
-    what: "Reports a flow without `slo` (or with neither `availability` nor `latency`) when generating SLO rules, burn-rate alerts or OpenSLO documents.",
+    what: "Reports a flow without `slo` (or with neither `availability` nor `latency`) when generating SLO rules, burn-rate alerts, dashboards, runbooks or OpenSLO documents.",
     why: "An SLO artifact generated for some flows and silently not for others looks complete while a flow has no alerting at all.",
     bad: "flows:\n  checkout: {owner: team-payments, alert_route: payments-oncall}",
     good: "flows:\n  checkout:\n    owner: team-payments\n    alert_route: payments-oncall\n    slo: {availability: 99.9, latency: {threshold: 500ms, target: 99}}",

@@ -282,6 +282,14 @@ declare_rule!(SAMPLING_UNKNOWN_FLOW, "FT0046", "sampling-unknown-flow", Error,
     good: "sampling:\n  browse: {ratio: 0.1}",
 );
 
+declare_rule!(PII_DETECTION_INVALID, "FT0050", "pii-detection-invalid", Error,
+    summary: "The `pii` section cannot be applied: a value pattern that does not compile, or a key word that is not one word.",
+    what: "Reports a `pii.value_patterns` entry that is not a valid regular expression (with the regex engine's message) and a `pii.key_words` entry that is empty or holds a separator (`.`, `_`, `-`, `/`, space), since keys are matched word by word.",
+    why: "A pattern that cannot be evaluated catches nothing, and a key word such as `user_email` never matches a token: personal data you meant to catch passes every linter and reaches metrics.",
+    bad: "pii:\n  key_words: [user_email]\n  value_patterns: {employee_id: '^E[0-9{6}$'}",
+    good: "pii:\n  key_words: [email, badge]\n  value_patterns: {employee_id: '^E[0-9]{6}$'}",
+);
+
 /// Every registry rule, in id order.
 pub static RULES: &[&Rule] = &[
     &MALFORMED_YAML,
@@ -319,4 +327,5 @@ pub static RULES: &[&Rule] = &[
     &LIMIT_METRIC_CONFLICT,
     &SAMPLING_RATIO,
     &SAMPLING_UNKNOWN_FLOW,
+    &PII_DETECTION_INVALID,
 ];

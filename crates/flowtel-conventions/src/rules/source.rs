@@ -73,7 +73,7 @@ declare_rule!(SOURCE_NOT_PARSED, "FT0208", "source-not-parsed", Warning,
 
 declare_rule!(PII_NAMED_KEY_IN_SOURCE, "FT0220", "personal-data-key-in-source", Error,
     summary: "Code records an undeclared attribute key whose name says personal data.",
-    what: "Reports undeclared attribute keys (span fields, `KeyValue::new` keys, metric labels) with a token such as `email`, `phone`, `address`, `ip`, `card`, `ssn` or a person's `name` (`user_name`, `first.name`).",
+    what: "Reports undeclared attribute keys (span fields, `KeyValue::new` keys, metric labels) with a token from the conventions' `pii.key_words` (by default `email`, `phone`, `address`, `ip`, `card`, `ssn`, a person's `name` as in `user_name` or `first.name`, ...).",
     why: "An undeclared key has no `pii` marking, so nothing redacts it: `user_email = %email` puts addresses in every exported span. The runtime drops undeclared metric labels, but spans and logs carry them out.",
     bad: "counter.add(1, &[KeyValue::new(\"user_email\", email)]);",
     good: "// declare `user.email: {type: string, pii: true, redact: hash}` and record it with redact(..)\n#[flowtel::step(\"signup.create\", fields(user.email = redact(email)))]",

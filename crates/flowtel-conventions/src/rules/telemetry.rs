@@ -198,6 +198,22 @@ declare_rule!(COVERAGE_BELOW_MINIMUM, "FT0150", "coverage-below-minimum", Error,
     good: "flowtel lint telemetry --min-coverage 0.9 out/   # the load exercises every flow and step",
 );
 
+declare_rule!(PERSONAL_DATA_KEY, "FT0160", "personal-data-key", Error,
+    summary: "Telemetry carries an undeclared attribute whose name says personal data.",
+    what: "Reports an attribute key on a span, log record or metric data point (a label, in Prometheus input) that the conventions do not declare and that has a token from `pii.key_words` (`email`, `phone`, `address`, `ip`, `card`, `ssn`, a person's `name`, ...), as in `user_email` or `customer.firstName`.",
+    why: "An undeclared key has no `pii` marking, so nothing redacts it: the value leaves the service in clear, is copied to every backend and kept for months. The SDK drops undeclared metric labels, but spans and logs carry them out.",
+    bad: "span signup {user_email=\"ada@example.com\"}",
+    good: "# conventions: user.email: {type: string, pii: true, redact: hash}\nspan signup {user.email=\"hash:5f1c0a9e3b7d2c41\"}   # or drop the attribute",
+);
+
+declare_rule!(PERSONAL_DATA_VALUE, "FT0161", "personal-data-value", Error,
+    summary: "A value that looks like personal data on an attribute not declared `pii`.",
+    what: "Reports a string value shaped like an e-mail address, a phone number (`+` and 8 to 15 digits), a card number passing the Luhn check or an IP address (`pii.value_shapes`), or matching one of `pii.value_patterns`, on any attribute of a span, log record or data point that is not declared `pii: true`. The finding names the attribute and shows a redacted sample (`a***@example.com`). An IP address is expected on a declared attribute that is a network address (not `pii`, and its key ends in `address`, `addr` or `ip`, or its brief or examples speak of IP addresses, as OpenTelemetry's `server.address`, `client.address` and `network.peer.address` do): it is not reported there. Declare such an attribute `pii: true` where the addresses are people's.",
+    why: "Personal data hides in attributes named for something else (a free-text `order.note`, an e-mail address used as an id): a name-based check misses it, and once exported it cannot be recalled.",
+    bad: "span checkout {order.ref=\"ada@example.com\"}",
+    good: "span checkout {order.ref=\"ord-8812\"}   # or declare the attribute `pii: true` and redact it",
+);
+
 /// Every telemetry rule, in id order.
 pub static RULES: &[&Rule] = &[
     &UNKNOWN_METRIC,
@@ -224,4 +240,6 @@ pub static RULES: &[&Rule] = &[
     &SATURATION_LIMIT_MISSING,
     &SATURATION_LIMIT_MISMATCH,
     &COVERAGE_BELOW_MINIMUM,
+    &PERSONAL_DATA_KEY,
+    &PERSONAL_DATA_VALUE,
 ];

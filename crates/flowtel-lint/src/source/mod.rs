@@ -93,6 +93,7 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 struct Checker<'r> {
     reg: &'r Registry,
     span_pattern: Option<regex::Regex>,
+    pii: flowtel_conventions::pii::Detector,
 }
 
 impl<'r> Checker<'r> {
@@ -100,6 +101,7 @@ impl<'r> Checker<'r> {
         Checker {
             reg,
             span_pattern: regex::Regex::new(&reg.naming.span).ok(),
+            pii: flowtel_conventions::pii::Detector::for_registry(reg),
         }
     }
 
@@ -224,7 +226,7 @@ impl<'r> Checker<'r> {
 
     fn attribute(&self, key: &str, via: &str) -> Option<Finding> {
         let Some((_, attr)) = self.reg.attribute_for_key(key) else {
-            if let Some(word) = flowtel_conventions::pii::key_says_pii(key) {
+            if let Some(word) = self.pii.key_word(key) {
                 return Some(
                     Finding::new(
                         &rules::PII_NAMED_KEY_IN_SOURCE,

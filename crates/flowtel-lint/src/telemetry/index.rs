@@ -61,6 +61,8 @@ pub(crate) struct Index<'r> {
     pub span_naming: Option<Regex>,
     /// Number of attribute value tallies (attributes with `max_values`).
     pub value_tallies: usize,
+    /// Personal data by shape, as the conventions' `pii` section configures it.
+    pub pii: flowtel_conventions::pii::Detector,
 }
 
 impl<'r> Index<'r> {
@@ -127,6 +129,7 @@ impl<'r> Index<'r> {
             metric_naming: Regex::new(&reg.naming.metric).ok(),
             span_naming: Regex::new(&reg.naming.span).ok(),
             value_tallies,
+            pii: flowtel_conventions::pii::Detector::for_registry(reg),
         }
     }
 

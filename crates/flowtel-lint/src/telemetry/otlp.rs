@@ -362,6 +362,7 @@ impl<'r> TelemetryLinter<'r> {
             "flowtel.kind" => fa.kind = value.as_str(),
             _ => {}
         }
+        self.personal_data(carrier, key, value, index, loc);
         let Some(info) = self.ix.attribute(key) else {
             return;
         };
@@ -447,6 +448,78 @@ impl<'r> TelemetryLinter<'r> {
                 tally.first_over = Some(loc(index));
             }
         }
+    }
+
+    /// Personal data by shape: an undeclared key whose name says personal data, and a value
+    /// that looks like personal data on an attribute not declared `pii` (see
+    /// [`flowtel_conventions::pii`]). Reported once per carrier, attribute and shape.
+    pub(super) fn personal_data(
+        &mut self,
+        carrier: Carrier<'_>,
+        key: &str,
+        value: Val<'_>,
+        index: usize,
+        loc: &dyn Fn(usize) -> Location,
+    ) {
+        let declared = self.ix.attribute(key).map(|i| i.attr);
+        let subject = match carrier {
+            Carrier::Span(s) | Carrier::Metric(s) => s,
+            Carrier::Log => "",
+        };
+        let kind = carrier.kind();
+        if declared.is_none()
+            && let Some(word) = self.ix.pii.key_word(key)
+        {
+            self.found.report((rules::PERSONAL_DATA_KEY.id, kind, subject, key), || {
+                let on = on_carrier(carrier);
+                let mut f = Finding::new(
+                    &rules::PERSONAL_DATA_KEY,
+                    format!("{on} carries `{key}`, which the conventions do not declare and whose name says personal data (`{word}`)"),
+                )
+                .at(loc(index))
+                .subject("attribute", key)
+                .subject("word", word)
+                .help(format!(
+                    "stop recording `{key}`, or declare it under `attributes:` with `pii: true` (and `redact: hash` or `drop`) so flowtel redacts it; if it is not personal data, declare it without `pii`"
+                ));
+                f = with_carrier(f, carrier);
+                f
+            });
+        }
+        let shape = match value {
+            Val::Str(s) => self.ix.pii.attribute_value_shape(key, declared, s),
+            Val::Any(AnyValue::Int(i)) if !declared.is_some_and(|a| a.pii) => {
+                self.ix.pii.int_shape(*i)
+            }
+            Val::Any(_) => None,
+        };
+        let Some(shape) = shape else {
+            return;
+        };
+        let pii = &self.ix.pii;
+        self.found.report(
+            (rules::PERSONAL_DATA_VALUE.id, kind, subject, key, shape),
+            || {
+                let name = pii.shape_name(shape);
+                let sample = flowtel_conventions::pii::redacted_sample(&value.text(), shape);
+                let on = on_carrier(carrier);
+                let how = if declared.is_some() {
+                    format!("declared `{key}` `pii: true` (with `redact: hash` or `drop`) if it holds personal data")
+                } else {
+                    format!("declare `{key}` with `pii: true` (with `redact: hash` or `drop`) if it holds personal data")
+                };
+                let f = Finding::new(
+                    &rules::PERSONAL_DATA_VALUE,
+                    format!("{on} carries a value of `{key}` that looks like personal data ({name}): `{sample}`"),
+                )
+                .at(loc(index))
+                .subject("attribute", key)
+                .subject("shape", name)
+                .subject("sample", sample)
+                .help(format!("record an id or a class instead of the value, or {how}"));
+                with_carrier(f, carrier)
+            },
+        );
     }
 
     /// Checks the flow attributes gathered from one span or data point.
@@ -675,6 +748,23 @@ impl<'r> TelemetryLinter<'r> {
                 });
             }
         }
+    }
+}
+
+/// `span `checkout``, `metric `signup.requests``, `a log record`: the start of a message.
+fn on_carrier(carrier: Carrier<'_>) -> String {
+    match carrier {
+        Carrier::Span(s) => format!("span `{s}`"),
+        Carrier::Metric(m) => format!("metric `{m}`"),
+        Carrier::Log => "a log record".to_string(),
+    }
+}
+
+fn with_carrier(f: Finding, carrier: Carrier<'_>) -> Finding {
+    match carrier {
+        Carrier::Span(s) => f.subject("span", s),
+        Carrier::Metric(m) => f.subject("metric", m),
+        Carrier::Log => f.subject("signal", "logs"),
     }
 }
 
