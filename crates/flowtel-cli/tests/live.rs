@@ -66,7 +66,8 @@ fn python_sdk_over_otlp_http_gives_the_same_findings_and_exit_1() {
         .current_dir(workspace())
         .args(["--conventions", CONVENTIONS, "--format", "json", "live"])
         .args(["--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"])
-        .args(["--until-idle", "2s"])
+        // The Python SDK can take seconds to start on a loaded machine.
+        .args(["--until-idle", "8s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
