@@ -54,6 +54,7 @@ class Signals:
     tracer: object
     meter: object
     logger: object
+    logger_provider: object = None
 
 
 def scenario_basic(s: Signals) -> None:
@@ -163,6 +164,45 @@ def scenario_lint_violations(s: Signals) -> None:
         jobs.add(i + 1, {"job.id": f"job-{i % 5}"})
 
 
+def scenario_logs(s: Signals) -> None:
+    """Python `logging` through the SDK's LoggingHandler, against the bundled conventions'
+    `payment.declined` event (warn, flow checkout, requires payment.decline_reason).
+
+    Inside the checkout span: one correct event, one at INFO (too low), one without its
+    required attribute, one misspelt, one plain line with an e-mail address in the body.
+    Outside any span: the event (declared for a flow, so uncorrelated) and a plain error line
+    (uncorrelated while the service's other records correlate). flowtel's log tests list
+    exactly these; change both together.
+    """
+    import logging
+    import warnings
+
+    from opentelemetry.sdk._logs import LoggingHandler
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        handler = LoggingHandler(level=logging.DEBUG, logger_provider=s.logger_provider)
+    log = logging.getLogger("payments")
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    log.addHandler(handler)
+    declined = {"event.name": "payment.declined", "flow.name": "checkout", "flow.step": "payment.authorize"}
+    with s.tracer.start_as_current_span(
+        "checkout payment.authorize",
+        kind=SpanKind.SERVER,
+        attributes={"flowtel.kind": "step", "flow.name": "checkout", "flow.step": "payment.authorize"},
+    ):
+        log.warning("payment declined", extra={**declined, "payment.decline_reason": "card_expired"})
+        log.info("payment declined", extra={**declined, "payment.decline_reason": "limit_exceeded"})
+        log.error("payment declined", extra=declined)
+        log.warning("payment declined", extra={**declined, "event.name": "payment.decline", "payment.decline_reason": "card_expired"})
+        log.warning("refund requested by bob@example.com")
+    log.warning("payment declined", extra={"event.name": "payment.declined", "payment.decline_reason": "suspected_fraud"})
+    log.error("card network unreachable")
+    handler.flush()
+    log.removeHandler(handler)
+
+
 def scenario_personal_data(s: Signals) -> None:
     """Personal data by shape, for flowtel's linter tests: each value shape and key word once.
 
@@ -198,12 +238,14 @@ def scenario_personal_data(s: Signals) -> None:
 SCENARIOS: dict[str, Callable[[Signals], None]] = {
     "basic": scenario_basic,
     "lint-violations": scenario_lint_violations,
+    "logs": scenario_logs,
     "personal-data": scenario_personal_data,
 }
 
 # Resource attributes per scenario (default: service.name, service.version and
 # deployment.environment.name all set).
 SCENARIO_RESOURCES: dict[str, dict[str, str]] = {
+    "logs": {"service.name": "payments", "service.version": "1.0.0", "deployment.environment.name": "test"},
     "lint-violations": {"service.name": "checkout-test", "service.version": "1.0.0"},
 }
 
@@ -343,6 +385,7 @@ def main(argv: list[str]) -> int:
         tracer=tracer_provider.get_tracer("flowtel.producer", "0.1.0"),
         meter=meter_provider.get_meter("flowtel.producer", "0.1.0"),
         logger=logger_provider.get_logger("flowtel.producer", "0.1.0"),
+        logger_provider=logger_provider,
     )
     SCENARIOS[args.scenario](signals)
 

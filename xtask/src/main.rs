@@ -11,12 +11,16 @@
 //!   table (target, runs, seconds, corpus size, crashes) for `RELIABILITY.md`.
 //! - `soak [ARGS]`: soak and hostile load on `flowtel live` (release build) with an independent
 //!   Python client (`scripts/soak_live.py ARGS`: `--minutes`, `--rate`, `--hostile-from`).
+//! - `structure`: no file import circles in the crates `structure::CHECKED` lists
+//!   (also a test of this crate, so CI runs it).
 //! - `bench-live [ARGS]`: the receiver benchmark of `flowtel live` (release build) over OTLP/gRPC
 //!   and OTLP/HTTP with an independent Python client (`scripts/bench_live.py ARGS`).
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod structure;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -377,7 +381,8 @@ fn main() -> ExitCode {
         "soak" => soak(&std::env::args().skip(2).collect::<Vec<_>>()),
         "fuzz" => fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
         "bench-live" => bench_live(&std::env::args().skip(2).collect::<Vec<_>>()),
-        _ => Err("usage: cargo xtask <ci|schema|demo|bench|bench-live|fuzz|soak>".into()),
+        "structure" => structure::run(&root()),
+        _ => Err("usage: cargo xtask <ci|schema|demo|bench|bench-live|fuzz|soak|structure>".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,7 +23,7 @@ use std::ops::Range;
 use flowtel_conventions::rules::analysis as rules;
 use flowtel_conventions::rules::registry::UNREADABLE_INPUT;
 use flowtel_conventions::rules::telemetry::MALFORMED_TELEMETRY;
-use flowtel_conventions::{Finding, Location, Registry, Severity};
+use flowtel_conventions::{EntryRoute, Finding, Location, Registry, Severity};
 use flowtel_otlp::{
     AnyValue, Batch, Error as ReadError, ErrorKind, InputPosition, InputSink, ReadOptions, SpanId,
     StatusCode, TraceId,
@@ -307,53 +307,26 @@ impl TraceSet {
     }
 }
 
-/// A compiled `entry` route of a flow: `METHOD /path/{param}`.
+/// An `entry` route of a flow (parsed by the registry model) and the flow it starts.
 #[derive(Debug, Clone)]
 struct Entry {
     flow: String,
-    method: String,
-    segments: Vec<String>,
+    route: EntryRoute,
 }
 
 impl Entry {
-    fn parse(flow: &str, text: &str) -> Option<Entry> {
-        let (method, path) = text.trim().split_once(' ')?;
-        Some(Entry {
+    fn new(flow: &str, route: &EntryRoute) -> Option<Entry> {
+        route.route().is_some().then(|| Entry {
             flow: flow.to_string(),
-            method: method.to_ascii_uppercase(),
-            segments: split_path(path.trim()),
+            route: route.clone(),
         })
     }
 
+    /// `path` is a raw path (a query is ignored) or a route template.
     fn matches(&self, method: &str, path: &str) -> bool {
-        if !method.eq_ignore_ascii_case(&self.method) {
-            return false;
-        }
-        let mut got = path.trim_end_matches('/').split('/');
-        let mut want = self.segments.iter();
-        loop {
-            match (got.next(), want.next()) {
-                (None, None) => return true,
-                (Some(g), Some(w)) => {
-                    let param = w.starts_with('{') && w.ends_with('}');
-                    if !param && g != w {
-                        return false;
-                    }
-                }
-                _ => return false,
-            }
-        }
+        let path = path.split('?').next().unwrap_or("");
+        self.route.matches(method, path)
     }
-}
-
-fn split_path(path: &str) -> Vec<String> {
-    path.split('?')
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('/')
-        .split('/')
-        .map(str::to_string)
-        .collect()
 }
 
 /// Builds a [`TraceSet`] from batches; an [`InputSink`] for [`flowtel_otlp::read_inputs`].
@@ -375,7 +348,7 @@ impl TraceSetBuilder {
         let entries = reg
             .flows
             .iter()
-            .flat_map(|(name, flow)| flow.entry.iter().filter_map(|e| Entry::parse(name, e)))
+            .flat_map(|(name, flow)| flow.entry.iter().filter_map(|e| Entry::new(name, e)))
             .collect();
         TraceSetBuilder {
             entries,

@@ -210,6 +210,25 @@ fn explain_prints_the_rule_documentation() {
 }
 
 #[test]
+fn explain_knows_the_runtime_violation_rules_by_their_label_value() {
+    let out = flowtel(&["explain", "cardinality-overflow"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("# FT0802 cardinality-overflow"), "{text}");
+    assert!(text.contains("otel.metric.overflow=true"), "{text}");
+    let list = flowtel(&["explain", "--list"]);
+    let list = String::from_utf8_lossy(&list.stdout);
+    for label in [
+        "pii-label",
+        "export-dropped",
+        "baggage-overflow",
+        "pii-redacted",
+    ] {
+        assert!(list.contains(label), "{label} missing from:\n{list}");
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     assert_eq!(
         flowtel(&["check", "--format", "yaml"]).status.code(),

@@ -153,16 +153,74 @@ fn dashboards_and_runbooks_write_check_and_refuse_incomplete_conventions() {
         let out = flowtel(p.path(), &[cmd, "--check", "-o", &format!("gen-{cmd}")]);
         assert_eq!(out.status.code(), Some(1), "{cmd}: {}", text(&out));
     }
-    // A flow without an alert route: runbooks refuse with a located finding, write nothing.
+    // A flow without an alert route: the generators that route alerts refuse with a located
+    // finding and write nothing.
     std::fs::write(
         &shop,
         text_in.replace("    alert_route: catalog-oncall\n", ""),
     )
     .unwrap();
-    let out = flowtel(p.path(), &["runbooks", "-o", "rb", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["findings"][0]["rule"], "FT0702");
-    assert!(v["findings"][0]["location"]["line"].as_u64().unwrap() > 1);
-    assert!(!p.path().join("rb").exists());
+    for cmd in ["runbooks", "alerts", "slo"] {
+        let out = flowtel(p.path(), &[cmd, "-o", "rb", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["findings"][0]["rule"], "FT0702", "{cmd}");
+        assert!(v["findings"][0]["location"]["line"].as_u64().unwrap() > 1);
+        assert!(!p.path().join("rb").exists());
+    }
+}
+
+#[test]
+fn every_generator_that_needs_slos_refuses_a_flow_without_one() {
+    let p = project();
+    let shop = p.path().join("conventions/shop.yaml");
+    let text_in = std::fs::read_to_string(&shop).unwrap();
+    std::fs::write(
+        &shop,
+        text_in.replace(
+            "    slo:\n      availability: 99.9\n      latency: {threshold: 200ms, target: 95}\n",
+            "",
+        ),
+    )
+    .unwrap();
+    for cmd in ["slo", "openslo", "dashboards", "runbooks"] {
+        let out = flowtel(p.path(), &[cmd, "-o", "gen", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["findings"][0]["rule"], "FT0701", "{cmd}");
+        assert!(v["findings"][0]["location"]["line"].as_u64().unwrap() > 1);
+    }
+    assert!(!p.path().join("gen").exists());
+}
+
+#[test]
+fn the_dashboard_of_a_removed_flow_is_stale_and_goes_on_the_next_write() {
+    let p = project();
+    let out = flowtel(p.path(), &["dashboards", "-o", "gen"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = flowtel(p.path(), &["slo", "-o", "gen"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(p.path().join("gen/flowtel-browse.json").is_file());
+    // Remove the browse flow (and its sampling entry).
+    let shop = p.path().join("conventions/shop.yaml");
+    let text_in = std::fs::read_to_string(&shop).unwrap();
+    let start = text_in.find("  browse:\n").unwrap();
+    let end = text_in.find("  checkout:\n").unwrap();
+    let mut changed = format!("{}{}", &text_in[..start], &text_in[end..]);
+    changed = changed.replace("  browse: {ratio: 0.1, keep_slower_than: 150ms}\n", "");
+    std::fs::write(&shop, changed).unwrap();
+    let out = flowtel(p.path(), &["dashboards", "--check", "-o", "gen"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("`flowtel-browse.json` is no longer generated"),
+        "{}",
+        text(&out)
+    );
+    let out = flowtel(p.path(), &["dashboards", "-o", "gen"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!p.path().join("gen/flowtel-browse.json").exists());
+    // The other generator's file in the same folder is left alone.
+    assert!(p.path().join("gen/flowtel-slo.rules.yml").is_file());
+    let out = flowtel(p.path(), &["dashboards", "--check", "-o", "gen"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

@@ -32,6 +32,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::load::Registry;
+use crate::route::EntryRoute;
 
 /// What telemetry showed, as names. Fill it with the methods (or the fields) while reading;
 /// only names the registry declares matter to [`coverage`], so a reader may skip the rest to
@@ -226,7 +227,7 @@ pub fn coverage(reg: &Registry, seen: &Seen) -> Coverage {
             .filter_map(|s| s.service.as_deref())
             .collect();
         let services = Items::of(services, |s| has(&seen.services, s));
-        let entry = Items::of(flow.entry.iter().map(String::as_str), |e| {
+        let entry = Items::of(flow.entry.iter().map(EntryRoute::as_str), |e| {
             seen.routes.contains(&normalize_entry(e))
         });
         let was_seen = seen.flows.contains(name);

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::finding::{Finding, Location};
 use crate::load::Registry;
-use crate::model::{Attribute, Flow, Metric};
+use crate::model::{Attribute, Event, Flow, LogSeverity, Metric};
 use crate::rules::diff as r;
 use crate::source::Seg;
 
@@ -804,6 +804,185 @@ impl Differ<'_> {
     }
 }
 
+impl Differ<'_> {
+    fn events(&mut self) {
+        let (old, new) = (self.old, self.new);
+        for (name, a) in &old.events {
+            let of = old.origins.events.get(name).copied();
+            let nf = new.origins.events.get(name).copied();
+            let Some(b) = new.events.get(name) else {
+                let hint = renamed_hint(
+                    new.events.iter().filter_map(|(n, x)| {
+                        (x.deprecated.is_none() && !old.events.contains_key(n))
+                            .then_some(n.as_str())
+                    }),
+                    name,
+                );
+                self.push(
+                    Bump::Major,
+                    "event",
+                    name,
+                    format!("event `{name}` was removed{hint}: services that log it now fail `flowtel::event!` and the linters"),
+                    self.loc_old("events", of, &[Seg::Name(name)]),
+                );
+                continue;
+            };
+            self.event(name, a, b, nf);
+        }
+        for name in new.events.keys().filter(|n| !old.events.contains_key(*n)) {
+            let nf = new.origins.events.get(name).copied();
+            self.push(
+                Bump::Minor,
+                "event",
+                name,
+                format!("event `{name}` was added"),
+                self.loc_new("events", nf, &[Seg::Name(name)]),
+            );
+        }
+    }
+
+    fn event(&mut self, name: &str, a: &Event, b: &Event, nf: Option<usize>) {
+        let at = |d: &Self, key: &str| d.loc_new("events", nf, &[Seg::Key(name), Seg::Key(key)]);
+        for r in b
+            .required_attributes
+            .iter()
+            .filter(|r| !a.required_attributes.contains(r))
+        {
+            let was = if a.allows(r) {
+                "optional"
+            } else {
+                "not listed"
+            };
+            self.push(
+                Bump::Major,
+                "event",
+                name,
+                format!("event `{name}` now requires attribute `{r}` (it was {was}): records written without it are reported"),
+                at(self, "required_attributes"),
+            );
+        }
+        for r in a
+            .required_attributes
+            .iter()
+            .filter(|r| !b.required_attributes.contains(r))
+        {
+            let now = if b.allows(r) {
+                "optional"
+            } else {
+                "no longer allowed"
+            };
+            let bump = if b.allows(r) {
+                Bump::Minor
+            } else {
+                Bump::Major
+            };
+            self.push(
+                bump,
+                "event",
+                name,
+                format!("event `{name}` no longer requires attribute `{r}` (now {now})"),
+                at(self, "required_attributes"),
+            );
+        }
+        for r in a
+            .attributes
+            .iter()
+            .filter(|r| !b.allows(r) && !a.required_attributes.contains(r))
+        {
+            self.push(
+                Bump::Major,
+                "event",
+                name,
+                format!("attribute `{r}` was removed from event `{name}`: code that writes it no longer compiles"),
+                at(self, "attributes"),
+            );
+        }
+        for r in b.attributes.iter().filter(|r| !a.allows(r)) {
+            self.push(
+                Bump::Minor,
+                "event",
+                name,
+                format!("event `{name}` may now carry attribute `{r}`"),
+                at(self, "attributes"),
+            );
+        }
+        if a.severity != b.severity {
+            let rank = |s: Option<LogSeverity>| s.map_or(0, |s| s.number());
+            let bump = if rank(b.severity) > rank(a.severity) {
+                Bump::Major
+            } else {
+                Bump::Minor
+            };
+            let show = |s: Option<LogSeverity>| {
+                s.map_or("any".to_string(), |s| format!("`{}`", s.as_str()))
+            };
+            self.push(
+                bump,
+                "event",
+                name,
+                format!(
+                    "lowest severity of event `{name}` changed from {} to {}",
+                    show(a.severity),
+                    show(b.severity)
+                ),
+                at(self, "severity"),
+            );
+        }
+        if a.flow != b.flow || a.step != b.step {
+            let show = |e: &Event| match (&e.flow, &e.step) {
+                (Some(f), Some(s)) => format!("`{f}` step `{s}`"),
+                (Some(f), None) => format!("`{f}`"),
+                _ => "no flow".to_string(),
+            };
+            let bump = if b.flow.is_none() {
+                Bump::Minor
+            } else {
+                Bump::Major
+            };
+            self.push(
+                bump,
+                "event",
+                name,
+                format!("event `{name}` moved from {} to {}", show(a), show(b)),
+                at(self, "flow"),
+            );
+        }
+        if a.rate_limit != b.rate_limit {
+            self.push(
+                Bump::Patch,
+                "event",
+                name,
+                format!(
+                    "rate limit of event `{name}` changed from {} to {}",
+                    opt(a.rate_limit),
+                    opt(b.rate_limit)
+                ),
+                at(self, "rate_limit"),
+            );
+        }
+        if a.deprecated.is_none()
+            && let Some(d) = &b.deprecated
+        {
+            self.push(
+                Bump::Minor,
+                "event",
+                name,
+                format!("event `{name}` was deprecated: {}", d.describe()),
+                at(self, "deprecated"),
+            );
+        }
+        if a.brief != b.brief {
+            self.push(
+                Bump::Patch,
+                "event",
+                name,
+                format!("documentation of event `{name}` changed"),
+                at(self, "brief"),
+            );
+        }
+    }
+}
+
 fn opt(v: Option<u32>) -> String {
     v.map_or_else(|| "unset".into(), |v| v.to_string())
 }
@@ -921,6 +1100,7 @@ pub fn diff(old: &Registry, new: &Registry) -> Diff {
     d.attributes();
     d.metrics();
     d.flows();
+    d.events();
     d.sampling();
     d.pii();
     let mut changes = d.changes;

@@ -49,7 +49,7 @@ impl MapShape {
 pub fn registry_shape() -> &'static Shape {
     static SHAPE: OnceLock<Shape> = OnceLock::new();
     SHAPE.get_or_init(|| {
-        let root = crate::load::registry_schema();
+        let root = crate::model::registry_schema();
         compile(root, root, 0)
     })
 }

@@ -7,6 +7,7 @@
 //! - [`model`]: the schema as plain data (and the JSON Schema generated from it),
 //! - [`load`]: reading files and folders, following `imports`, merging layers,
 //! - [`validate`]: the registry rules, [`diff`]: comparing two versions,
+//! - [`route`]: flows' entry routes (`METHOD /route`), parsed once,
 //! - [`prometheus`]: the OpenTelemetry-to-Prometheus translation of metric and label names,
 //! - [`finding`], [`rules`]: the one finding type and the rule catalogue shared by all of
 //!   flowtel,
@@ -37,8 +38,11 @@ pub mod output;
 pub mod pii;
 pub mod prometheus;
 pub mod recorded;
+pub mod registry;
+pub mod route;
 pub mod rules;
 pub mod semconv;
+pub mod severity;
 pub mod source;
 pub mod units;
 pub mod validate;

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::duration::Duration;
+pub use crate::route::EntryRoute;
 
 /// The only schema identifier this version of flowtel reads.
 pub const SCHEMA_V1: &str = "flowtel/v1";
@@ -47,6 +48,10 @@ pub struct RegistryFile {
     /// Usually imported from OpenTelemetry's semantic conventions.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub spans: IndexMap<String, Span>,
+    /// Log events, by name (`payment.declined`): what a service logs as a declared event, with
+    /// its severity and attributes. OpenTelemetry's event groups import here.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub events: IndexMap<String, Event>,
     /// Head and tail sampling per flow, by flow name (`browse: {ratio: 0.1}`); flows not listed
     /// use `defaults.sampling`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
@@ -101,6 +106,9 @@ pub struct Naming {
     /// Regex for span names.
     #[serde(default = "Naming::default_span")]
     pub span: String,
+    /// Regex for log event names.
+    #[serde(default = "Naming::default_event")]
+    pub event: String,
 }
 
 impl Naming {
@@ -119,6 +127,9 @@ impl Naming {
     fn default_span() -> String {
         r"^\S(.*\S)?$".into()
     }
+    fn default_event() -> String {
+        r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$".into()
+    }
 }
 
 impl Default for Naming {
@@ -129,6 +140,7 @@ impl Default for Naming {
             flow: Self::default_flow(),
             step: Self::default_step(),
             span: Self::default_span(),
+            event: Self::default_event(),
         }
     }
 }
@@ -154,6 +166,10 @@ pub struct Defaults {
     /// Thresholds of the release regression check for flows that do not set their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regress: Option<Regress>,
+    /// Log records of one event a process exports per second before the excess is dropped
+    /// and counted in `flowtel.violations` (an event's own `rate_limit` overrides it).
+    #[serde(default = "Defaults::default_event_rate_limit")]
+    pub event_rate_limit: u32,
 }
 
 impl Defaults {
@@ -166,6 +182,9 @@ impl Defaults {
     fn default_saturation_warn() -> f64 {
         0.8
     }
+    fn default_event_rate_limit() -> u32 {
+        100
+    }
 }
 
 impl Default for Defaults {
@@ -176,6 +195,7 @@ impl Default for Defaults {
             saturation_warn: Self::default_saturation_warn(),
             sampling: SamplingDefaults::default(),
             regress: None,
+            event_rate_limit: Self::default_event_rate_limit(),
         }
     }
 }
@@ -424,6 +444,142 @@ pub struct Span {
     pub deprecated: Option<Deprecation>,
 }
 
+/// Severity of a log record, as OpenTelemetry's log data model ranks them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum LogSeverity {
+    /// `TRACE` (severity numbers 1-4).
+    Trace,
+    /// `DEBUG` (5-8).
+    Debug,
+    /// `INFO` (9-12).
+    Info,
+    /// `WARN` (13-16).
+    #[serde(alias = "warning")]
+    Warn,
+    /// `ERROR` (17-20).
+    Error,
+    /// `FATAL` (21-24).
+    Fatal,
+}
+
+impl LogSeverity {
+    /// Every severity, lowest first.
+    pub const ALL: [LogSeverity; 6] = [
+        LogSeverity::Trace,
+        LogSeverity::Debug,
+        LogSeverity::Info,
+        LogSeverity::Warn,
+        LogSeverity::Error,
+        LogSeverity::Fatal,
+    ];
+
+    /// The name as written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogSeverity::Trace => "trace",
+            LogSeverity::Debug => "debug",
+            LogSeverity::Info => "info",
+            LogSeverity::Warn => "warn",
+            LogSeverity::Error => "error",
+            LogSeverity::Fatal => "fatal",
+        }
+    }
+
+    /// The lowest OpenTelemetry severity number of this range (`INFO` is 9).
+    pub fn number(self) -> i32 {
+        match self {
+            LogSeverity::Trace => 1,
+            LogSeverity::Debug => 5,
+            LogSeverity::Info => 9,
+            LogSeverity::Warn => 13,
+            LogSeverity::Error => 17,
+            LogSeverity::Fatal => 21,
+        }
+    }
+
+    /// The range an OpenTelemetry severity number (1-24) falls in; `None` for 0 (unspecified)
+    /// and numbers out of range.
+    pub fn from_number(n: i32) -> Option<Self> {
+        match n {
+            1..=24 => Some(Self::ALL[((n - 1) / 4) as usize]),
+            _ => None,
+        }
+    }
+
+    /// Reads a severity name or text (`warn`, `WARNING`, `Info`), case-insensitively.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_ascii_lowercase();
+        let base = s.trim_end_matches(|c: char| c.is_ascii_digit());
+        Some(match base {
+            "trace" => LogSeverity::Trace,
+            "debug" => LogSeverity::Debug,
+            "info" | "information" => LogSeverity::Info,
+            "warn" | "warning" => LogSeverity::Warn,
+            "error" => LogSeverity::Error,
+            "fatal" | "critical" => LogSeverity::Fatal,
+            _ => return None,
+        })
+    }
+}
+
+/// A declared log event: a log record with a name (`payment.declined`), a severity and known
+/// attributes, written by services with `flowtel::event!` or a `tracing` event of that name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// One-line description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brief: Option<String>,
+    /// Lowest severity the event may be logged at (any when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<LogSeverity>,
+    /// Attribute keys the event may carry (declared attributes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
+    /// Attribute keys the event must carry (declared attributes; allowed without repeating
+    /// them under `attributes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_attributes: Vec<String>,
+    /// Flow the event belongs to: it is logged inside that flow's trace, with `flow.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
+    /// Step of `flow` the event is logged in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Records of this event a process exports per second (default
+    /// `defaults.event_rate_limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    /// Maturity of the definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<Stability>,
+    /// Set when the event should no longer be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<Deprecation>,
+}
+
+impl Event {
+    /// Whether the event may carry `key` (listed under `attributes` or `required_attributes`).
+    pub fn allows(&self, key: &str) -> bool {
+        self.attributes.iter().any(|a| a == key)
+            || self.required_attributes.iter().any(|a| a == key)
+    }
+
+    /// Every attribute the event may carry: `attributes`, then the required ones not listed
+    /// there.
+    pub fn all_attributes(&self) -> impl Iterator<Item = &str> {
+        self.attributes.iter().map(String::as_str).chain(
+            self.required_attributes
+                .iter()
+                .filter(|r| !self.attributes.contains(r))
+                .map(String::as_str),
+        )
+    }
+}
+
 /// A deprecation: a reason text, or the name that replaces it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -640,7 +796,7 @@ pub struct Flow {
     pub brief: Option<String>,
     /// HTTP routes (`METHOD /template`) that start this flow.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub entry: Vec<String>,
+    pub entry: Vec<EntryRoute>,
     /// Steps of the flow, by name.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub steps: IndexMap<String, Step>,
@@ -821,6 +977,59 @@ pub struct LintConfig {
     /// which severities page, the scrape interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertLint>,
+    /// Patterns of log body text that belongs in an attribute (an e-mail address, an id), by
+    /// name; log records whose body matches one are reported. When absent, flowtel's built-in
+    /// set ([`BodyPattern::built_in`]) applies; an empty map turns the check off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_patterns: Option<IndexMap<String, BodyPattern>>,
+}
+
+/// Text that should not be in a log body: a regular expression and the attribute that should
+/// carry the value instead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BodyPattern {
+    /// Regular expression matched against the body text.
+    pub pattern: String,
+    /// Declared attribute that should carry the value instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// The value is personal data: the finding is a warning about a leak, not only style.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pii: bool,
+}
+
+impl BodyPattern {
+    /// The built-in patterns: e-mail addresses and payment card numbers (personal data), UUIDs
+    /// (ids that belong in attributes).
+    pub fn built_in() -> IndexMap<String, BodyPattern> {
+        let mut m = IndexMap::new();
+        m.insert(
+            "email".into(),
+            BodyPattern {
+                pattern: r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}".into(),
+                attribute: None,
+                pii: true,
+            },
+        );
+        m.insert(
+            "card-number".into(),
+            BodyPattern {
+                pattern: r"(?-u:\b)[0-9](?:[ -]?[0-9]){12,18}(?-u:\b)".into(),
+                attribute: None,
+                pii: true,
+            },
+        );
+        m.insert(
+            "uuid".into(),
+            BodyPattern {
+                pattern: r"(?-u:\b)[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?-u:\b)".into(),
+                attribute: None,
+                pii: false,
+            },
+        );
+        m
+    }
 }
 
 /// Configuration of `flowtel lint alerts`.
@@ -993,4 +1202,12 @@ pub enum SeverityOverride {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// The JSON Schema of a conventions file, generated once from the model.
+pub fn registry_schema() -> &'static serde_json::Value {
+    static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::to_value(schemars::schema_for!(RegistryFile)).unwrap_or(serde_json::Value::Null)
+    })
 }

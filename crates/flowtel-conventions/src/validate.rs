@@ -31,6 +31,8 @@ pub fn validate(reg: &Registry) -> Vec<Finding> {
     v.flows(&naming);
     v.recorded_metrics();
     v.sampling();
+    v.events(&naming);
+    v.body_patterns();
     v.findings
 }
 
@@ -39,6 +41,7 @@ struct CompiledNaming {
     attribute: Option<Regex>,
     flow: Option<Regex>,
     step: Option<Regex>,
+    event: Option<Regex>,
 }
 
 struct Validator<'a> {
@@ -81,6 +84,7 @@ impl<'a> Validator<'a> {
                     ("flow", &n.flow),
                     ("step", &n.step),
                     ("span", &n.span),
+                    ("event", &n.event),
                 ] {
                     if let Err(e) = Regex::new(pattern) {
                         let msg = e.to_string();
@@ -213,6 +217,7 @@ impl<'a> Validator<'a> {
             attribute: Regex::new(&n.attribute).ok(),
             flow: Regex::new(&n.flow).ok(),
             step: Regex::new(&n.step).ok(),
+            event: Regex::new(&n.event).ok(),
         }
     }
 
@@ -244,6 +249,174 @@ impl<'a> Validator<'a> {
                     suggest_name(name)
                 )),
             );
+        }
+    }
+
+    /// Log events: names, attributes (declared; required `pii` ones must survive redaction),
+    /// flow and step.
+    fn events(&mut self, naming: &CompiledNaming) {
+        let reg = self.reg;
+        for (name, ev) in &reg.events {
+            let f = Self::origin(&reg.origins.events, name);
+            if self.reg.is_semconv_file(f) {
+                continue; // OpenTelemetry's own events: checked by the semconv rules
+            }
+            self.name_check(
+                "event",
+                name,
+                &naming.event,
+                f,
+                &[Seg::Key("events"), Seg::Name(name)],
+            );
+            for (list, keys) in [
+                ("attributes", &ev.attributes),
+                ("required_attributes", &ev.required_attributes),
+            ] {
+                for (i, key) in keys.iter().enumerate() {
+                    let loc = || {
+                        self.at(
+                            f,
+                            &[
+                                Seg::Key("events"),
+                                Seg::Key(name),
+                                Seg::Key(list),
+                                Seg::Index(i),
+                            ],
+                        )
+                    };
+                    match reg.attributes.get(key) {
+                        None => self.push(
+                            Finding::new(&r::EVENT_UNDECLARED_ATTRIBUTE, format!("event `{name}` lists attribute `{key}`, which is not declared"))
+                                .at(loc())
+                                .subject("event", name)
+                                .subject("attribute", key)
+                                .maybe_help(did_you_mean(key, reg.attributes.keys().map(String::as_str)).map(|s| format!("did you mean `{s}`?")))
+                                .help_if_none(format!("declare `{key}` under `attributes`, or drop it from the event")),
+                        ),
+                        Some(a)
+                            if list == "required_attributes"
+                                && a.pii
+                                && a.redact != Some(crate::model::Redaction::Hash) =>
+                        {
+                            self.push(
+                                Finding::new(&r::EVENT_REQUIRED_PII_DROPPED, format!("event `{name}` requires `{key}`, which is personal data that redaction drops from every log record"))
+                                    .at(loc())
+                                    .subject("event", name)
+                                    .subject("attribute", key)
+                                    .help(format!("set `redact: hash` on attribute `{key}` so records keep a correlatable hash, or make it optional under `attributes`")),
+                            )
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            let at = |k: &'a str| [Seg::Key("events"), Seg::Key(name), Seg::Key(k)];
+            match (&ev.flow, &ev.step) {
+                (None, Some(step)) => self.push(
+                    Finding::new(
+                        &r::EVENT_UNKNOWN_FLOW,
+                        format!("event `{name}` names step `{step}` but no flow"),
+                    )
+                    .at(self.at(f, &at("step")))
+                    .subject("event", name)
+                    .help("add `flow: <flow>`, the flow whose step this is"),
+                ),
+                (Some(flow), step) => match reg.flows.get(flow) {
+                    None => self.push(
+                        Finding::new(
+                            &r::EVENT_UNKNOWN_FLOW,
+                            format!(
+                                "event `{name}` belongs to flow `{flow}`, which is not declared"
+                            ),
+                        )
+                        .at(self.at(f, &at("flow")))
+                        .subject("event", name)
+                        .subject("flow", flow)
+                        .maybe_help(
+                            did_you_mean(flow, reg.flows.keys().map(String::as_str))
+                                .map(|s| format!("did you mean `{s}`?")),
+                        )
+                        .help_if_none("name a declared flow, or drop `flow`"),
+                    ),
+                    Some(fl) => {
+                        if let Some(step) = step
+                            && !fl.steps.contains_key(step)
+                        {
+                            self.push(
+                                Finding::new(
+                                    &r::EVENT_UNKNOWN_FLOW,
+                                    format!("event `{name}` names step `{step}`, which flow `{flow}` does not have"),
+                                )
+                                .at(self.at(f, &at("step")))
+                                .subject("event", name)
+                                .subject("flow", flow)
+                                .subject("step", step)
+                                .maybe_help(
+                                    did_you_mean(step, fl.steps.keys().map(String::as_str))
+                                        .map(|s| format!("did you mean `{s}`?")),
+                                )
+                                .help_if_none(format!("name a step of `{flow}`, or drop `step`")),
+                            );
+                        }
+                    }
+                },
+                (None, None) => {}
+            }
+        }
+    }
+
+    /// `lint.body_patterns`: each pattern compiles and names a declared attribute.
+    fn body_patterns(&mut self) {
+        for layer in &self.reg.layers {
+            let Some(patterns) = layer
+                .content
+                .lint
+                .as_ref()
+                .and_then(|l| l.body_patterns.as_ref())
+            else {
+                continue;
+            };
+            let f = layer.file;
+            for (name, p) in patterns {
+                let at = |k: &'a str| {
+                    [
+                        Seg::Key("lint"),
+                        Seg::Key("body_patterns"),
+                        Seg::Key(name),
+                        Seg::Key(k),
+                    ]
+                };
+                if let Err(e) = Regex::new(&p.pattern) {
+                    let msg = e.to_string();
+                    let first = msg.lines().last().unwrap_or(&msg).trim().to_string();
+                    self.push(
+                        Finding::new(
+                            &r::INVALID_BODY_PATTERN,
+                            format!("body pattern `{name}` does not compile: {first}"),
+                        )
+                        .at(self.at(f, &at("pattern")))
+                        .subject("pattern", name)
+                        .help("fix the regular expression (Rust `regex` syntax)"),
+                    );
+                }
+                if let Some(attr) = &p.attribute
+                    && !self.reg.attributes.contains_key(attr)
+                {
+                    self.push(
+                        Finding::new(
+                            &r::INVALID_BODY_PATTERN,
+                            format!("body pattern `{name}` names attribute `{attr}`, which is not declared"),
+                        )
+                        .at(self.at(f, &at("attribute")))
+                        .subject("pattern", name)
+                        .maybe_help(
+                            did_you_mean(attr, self.reg.attributes.keys().map(String::as_str))
+                                .map(|s| format!("did you mean `{s}`?")),
+                        )
+                        .help_if_none(format!("declare `{attr}` under `attributes`")),
+                    );
+                }
+            }
         }
     }
 
@@ -787,18 +960,24 @@ impl<'a> Validator<'a> {
             }
             for (i, entry) in flow.entry.iter().enumerate() {
                 let loc = self.at(f, &fl(&[Seg::Key("entry"), Seg::Index(i)]));
-                match parse_entry(entry) {
-                    Err(e) => self.push(
-                        Finding::new(
-                            &r::MALFORMED_ENTRY,
-                            format!("entry `{entry}` of flow `{name}`: {e}"),
-                        )
-                        .at(loc)
-                        .subject("flow", name)
-                        .help("write `METHOD /route/{param}`, e.g. `POST /checkout`"),
-                    ),
+                match entry.parsed() {
+                    Err(e) => {
+                        let help = match &e.fix {
+                            Some(fix) => format!("write `{fix}`"),
+                            None => "write `METHOD /route/{param}`, e.g. `POST /checkout`".into(),
+                        };
+                        self.push(
+                            Finding::new(
+                                &r::MALFORMED_ENTRY,
+                                format!("entry `{entry}` of flow `{name}`: {e}"),
+                            )
+                            .at(loc)
+                            .subject("flow", name)
+                            .help(help),
+                        );
+                    }
                     Ok(_) => {
-                        let key = normalise_entry(entry);
+                        let key = entry.shape().unwrap_or_default();
                         if let Some((other, other_loc)) = entries.get(&key) {
                             if other != name {
                                 self.push(
@@ -1040,42 +1219,6 @@ fn value_bound(a: &Attribute) -> Option<u64> {
         AttributeType::Bool => Some(2),
         _ => a.max_values.map(u64::from),
     }
-}
-
-/// HTTP methods an entry route may start with.
-pub const HTTP_METHODS: &[&str] = &[
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-];
-
-/// Splits an entry route `POST /checkout/{id}` into method and route template.
-pub fn parse_entry(entry: &str) -> Result<(&str, &str), String> {
-    let (method, route) = entry
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| "expected `METHOD /route`".to_string())?;
-    if !HTTP_METHODS.contains(&method) {
-        return Err(format!("`{method}` is not an HTTP method"));
-    }
-    let route = route.trim();
-    if !route.starts_with('/') {
-        return Err(format!("route `{route}` must start with `/`"));
-    }
-    Ok((method, route))
-}
-
-/// Route templates compare equal whatever their parameter names: `/a/{id}` and `/a/:x`.
-fn normalise_entry(entry: &str) -> String {
-    entry
-        .split('/')
-        .map(|seg| {
-            if seg.starts_with('{') || seg.starts_with(':') {
-                "{}"
-            } else {
-                seg
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// A conventional spelling of a name, for help texts: `CheckoutLatency` -> `checkout_latency`.

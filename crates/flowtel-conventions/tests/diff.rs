@@ -238,6 +238,86 @@ fn regression_thresholds_are_compared_as_resolved_and_need_a_minor_bump() {
     assert!(d.bump_ok());
 }
 
+fn registry_of(name: &str, text: &str) -> Registry {
+    let loaded = flowtel_conventions::check_str(name, text);
+    assert!(
+        loaded
+            .findings
+            .iter()
+            .all(|f| f.severity < flowtel_conventions::Severity::Error),
+        "{:#?}",
+        loaded.findings
+    );
+    loaded.registry.unwrap()
+}
+
+const EVENTS_BASE: &str = "schema: flowtel/v1\nname: demo\nversion: 1.0.0\nattributes:\n  payment.decline_reason: {type: string}\n  order.id: {type: string}\n  payment.method: {type: string}\n";
+
+#[test]
+fn removing_an_event_or_requiring_an_attribute_is_breaking() {
+    let old = registry_of(
+        "old.yaml",
+        &format!(
+            "{EVENTS_BASE}events:\n  payment.declined: {{severity: warn, attributes: [order.id], required_attributes: [payment.decline_reason]}}\n  cart.saved: {{attributes: [order.id]}}\n"
+        ),
+    );
+    let new = registry_of(
+        "new.yaml",
+        &format!(
+            "{EVENTS_BASE}events:\n  payment.declined: {{severity: warn, attributes: [payment.method], required_attributes: [payment.decline_reason, order.id]}}\n  payment.retried: {{}}\n"
+        ),
+    );
+    let d = diff(&old, &new);
+    let by_bump = |b: Bump| -> Vec<&str> {
+        d.changes
+            .iter()
+            .filter(|c| c.kind == "event" && c.bump == b)
+            .map(|c| c.description.as_str())
+            .collect()
+    };
+    assert_eq!(
+        by_bump(Bump::Major),
+        [
+            "event `payment.declined` now requires attribute `order.id` (it was optional): records written without it are reported",
+            "event `cart.saved` was removed: services that log it now fail `flowtel::event!` and the linters",
+        ]
+    );
+    assert_eq!(
+        by_bump(Bump::Minor),
+        [
+            "event `payment.declined` may now carry attribute `payment.method`",
+            "event `payment.retried` was added",
+        ]
+    );
+    assert_eq!(d.required_bump, Bump::Major);
+    // A removal points into the old file at the event's name.
+    let removed = d
+        .changes
+        .iter()
+        .find(|c| c.name == "cart.saved")
+        .and_then(|c| c.location.as_ref())
+        .unwrap();
+    assert!(removed.file.ends_with("old.yaml"));
+    assert_eq!((removed.line, removed.column), (10, 3));
+}
+
+#[test]
+fn raising_an_events_lowest_severity_is_breaking_lowering_it_is_not() {
+    let at = |sev: &str| {
+        registry_of(
+            "e.yaml",
+            &format!("{EVENTS_BASE}events:\n  payment.declined: {{severity: {sev}}}\n"),
+        )
+    };
+    let up = diff(&at("info"), &at("error"));
+    assert_eq!(up.required_bump, Bump::Major);
+    assert_eq!(
+        up.changes[0].description,
+        "lowest severity of event `payment.declined` changed from `info` to `error`"
+    );
+    assert_eq!(diff(&at("error"), &at("info")).required_bump, Bump::Minor);
+}
+
 #[test]
 fn personal_data_detection_changes_are_minor_and_say_what_changed() {
     let load = |version: &str, pii: &str| {

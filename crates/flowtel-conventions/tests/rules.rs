@@ -97,6 +97,18 @@ fn malformed_yaml_is_an_input_error_and_rule_breaks_are_findings() {
 }
 
 #[test]
+fn an_axum_07_entry_route_is_flagged_with_the_axum_08_form_as_fix() {
+    let loaded = check(&fixtures().join("broken/FT0022-entry-axum07.yaml"));
+    let f = loaded
+        .findings
+        .iter()
+        .find(|f| f.rule.id == "FT0022")
+        .expect("FT0022 for `GET /orders/:id`");
+    assert!(f.message.contains("axum 0.7"), "{}", f.message);
+    assert_eq!(f.help.as_deref(), Some("write `GET /orders/{id}`"));
+}
+
+#[test]
 fn bundled_conventions_are_clean() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
     let loaded = check(&dir);

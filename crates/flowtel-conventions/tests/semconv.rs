@@ -588,3 +588,29 @@ fn embedded_registries_import_semconv_from_the_embedded_files() {
     );
     assert!(reg.is_semconv_file(reg.origins.attributes["shop.region"]));
 }
+
+#[test]
+fn event_groups_import_as_events_with_their_attributes() {
+    let Some(model) = model() else { return };
+    let (reg, _) = whole(&model);
+    assert_eq!(reg.events.len(), 32);
+    let crash = &reg.events["app.crash"];
+    assert!(crash.attributes.iter().any(|a| a == "exception.type"));
+    assert_eq!(crash.stability, Some(Stability::Development));
+    // `only` takes a namespace's events and the attributes they use; a layer adds its own
+    // event over them, referencing imported attributes.
+    let (_d, loaded) = layer(
+        "schema: flowtel/v1\nname: acme\nversion: 1.0.0\nimports: [{semconv: '{model}', only: [app]}]\n\
+events:\n  acme.cart.saved: {severity: info, attributes: [exception.type]}\n",
+        &model,
+    );
+    assert!(loaded.findings.is_empty(), "{:#?}", loaded.findings);
+    let reg = loaded.registry.unwrap();
+    assert!(reg.events.contains_key("app.crash"));
+    assert!(reg.events.contains_key("acme.cart.saved"));
+    assert!(!reg.events.contains_key("exception"));
+    assert!(reg.attributes.contains_key("app.crash.id"));
+    // The event's place is OpenTelemetry's file.
+    let f = reg.origins.events["app.crash"];
+    assert!(reg.sources.file(f).path.ends_with("app/events.yaml"));
+}

@@ -606,6 +606,22 @@ fn dashboard(uid: String, title: String, description: String, tags: &[&str]) -> 
     }
 }
 
+/// The Grafana unit ids these dashboards may use (from Grafana's `valueFormats/categories.ts`).
+pub const GRAFANA_UNITS: &[&str] = &[
+    "none",
+    "short",
+    "percent",
+    "percentunit",
+    "s",
+    "ms",
+    "µs",
+    "ns",
+    "bytes",
+    "Bps",
+    "reqps",
+    "ops",
+];
+
 /// Grafana unit of a UCUM unit.
 fn grafana_unit(ucum: &str) -> &'static str {
     match ucum {
@@ -623,6 +639,12 @@ fn grafana_unit(ucum: &str) -> &'static str {
 /// `rate(series{m1}[$__rate_interval]) or rate(series{m2}[$__rate_interval])`.
 fn rates(series: &str, sets: &[Vec<Matcher>]) -> String {
     crate::promql::union_rate(series, sets, RATE_INTERVAL)
+}
+
+/// `part / whole`, with a series that has no `part` (no errors yet) reading 0 rather than
+/// missing.
+fn ratio(part: &str, whole: &str) -> String {
+    format!("(\n  {part}\n  or\n  0 * {whole}\n)\n/\n{whole}")
 }
 
 fn with(base: &[Matcher], extra: &[Matcher]) -> Vec<Matcher> {
@@ -673,7 +695,7 @@ fn overview(plan: &Plan<'_>) -> Dashboard {
             f.owner(),
             f.route()
         ));
-        let Some((o, sli)) = f.measured() else {
+        let Some((o, _)) = f.measured() else {
             continue;
         };
         let fsel = |extra: &[Matcher]| selector(&with(&[Matcher::eq(&fl, f.name)], extra));
@@ -741,7 +763,6 @@ fn overview(plan: &Plan<'_>) -> Dashboard {
         }
         p.links = vec![flow_link(f)];
         b.add(p);
-        let _ = sli;
     }
     d.panels = b.panels;
     d
@@ -936,10 +957,9 @@ fn flow_dashboard(plan: &Plan<'_>, f: &FlowPlan<'_>, notes: &mut Vec<String>) ->
                     "Share of entry requests that fail (a 5xx status or a set `error.type`). The dashed line is the error budget of the availability objective.",
                 )
                 .query(
-                    format!(
-                        "{}\n/\n{}",
-                        sum_by(&by_refs, &rates(&count, &sli.error_sets())),
-                        sum_by(&by_refs, &requests)
+                    ratio(
+                        &sum_by(&by_refs, &rates(&count, &sli.error_sets())),
+                        &sum_by(&by_refs, &requests),
                     ),
                     legend(&by),
                 )
@@ -1072,7 +1092,7 @@ fn steps(b: &mut Board, plan: &Plan<'_>, f: &FlowPlan<'_>, notes: &mut Vec<Strin
                 "percentunit",
                 format!("Share of each step's executions of flow {flow} that end in an error."),
             )
-            .query(format!("{errors}\n/\n{step_rate}"), format!("{{{{{st}}}}}"))
+            .query(ratio(&errors, &step_rate), format!("{{{{{st}}}}}"))
             .width(12),
         );
     }
@@ -1218,10 +1238,7 @@ fn dependencies(b: &mut Board, plan: &Plan<'_>, f: &FlowPlan<'_>) {
                     ),
                 )
                 .query(
-                    format!(
-                        "{}\n/\n{total}",
-                        sum_by(&[TARGET_SERVICE], &rates(&count, &sets))
-                    ),
+                    ratio(&sum_by(&[TARGET_SERVICE], &rates(&count, &sets)), &total),
                     format!("{{{{{TARGET_SERVICE}}}}}"),
                 ),
             );
@@ -1271,9 +1288,9 @@ fn dependencies(b: &mut Board, plan: &Plan<'_>, f: &FlowPlan<'_>) {
                     format!("Share of the outgoing HTTP calls of flow {flow} that a dependency answered with a 5xx, by dependency (`server.address`)."),
                 )
                 .query(
-                    format!(
-                        "{}\n/\n{total}",
-                        sum_by(&[&addr], &format!("rate({name}_count{errors}[{RATE_INTERVAL}])"))
+                    ratio(
+                        &sum_by(&[&addr], &format!("rate({name}_count{errors}[{RATE_INTERVAL}])")),
+                        &total,
                     ),
                     format!("{{{{{addr}}}}}"),
                 ),
@@ -1416,8 +1433,12 @@ pub fn lint(d: &Dashboard, known: &KnownSeries) -> Vec<Problem> {
         if p.description.as_deref().is_none_or(|s| s.trim().is_empty()) {
             problem(&p.title, "panel without a description".into());
         }
-        if p.unit().is_none_or(str::is_empty) {
-            problem(&p.title, "panel without a unit".into());
+        match p.unit() {
+            None | Some("") => problem(&p.title, "panel without a unit".into()),
+            Some(u) if !GRAFANA_UNITS.contains(&u) => {
+                problem(&p.title, format!("`{u}` is not a Grafana unit id"))
+            }
+            Some(_) => {}
         }
         if p.datasource
             .as_ref()
@@ -1476,11 +1497,18 @@ const KEYWORDS: &[&str] = &[
     "nan",
 ];
 
-/// The metric names a PromQL expression reads, each with the byte range of its selector
-/// (name through the closing `}`) and what follows it.
-fn metric_refs(expr: &str) -> Vec<(String, usize, usize)> {
+/// What a PromQL expression reads: the series names, each with the byte range of its selector
+/// (name through the closing `}`), and the range durations (`[...]`), outside string literals.
+#[derive(Debug, Default)]
+struct Scan {
+    refs: Vec<(String, usize, usize)>,
+    ranges: Vec<String>,
+}
+
+fn scan(expr: &str) -> Scan {
     let bytes = expr.as_bytes();
     let mut out = Vec::new();
+    let mut ranges = Vec::new();
     let mut i = 0;
     // Depth of a label list after `by`/`without`/`on`/`ignoring`/`group_*`: names there are labels.
     let mut label_list = false;
@@ -1500,9 +1528,11 @@ fn metric_refs(expr: &str) -> Vec<(String, usize, usize)> {
             }
             '{' => i += selector_len(&expr[i..]),
             '[' => {
+                let start = i + 1;
                 while i < bytes.len() && bytes[i] != b']' {
                     i += 1;
                 }
+                ranges.push(expr[start.min(i)..i].to_string());
                 i += 1;
             }
             '(' => {
@@ -1558,7 +1588,7 @@ fn metric_refs(expr: &str) -> Vec<(String, usize, usize)> {
             _ => i += 1,
         }
     }
-    out
+    Scan { refs: out, ranges }
 }
 
 /// Length of the label matchers `{...}` at the start of `s`, through the closing brace, with
@@ -1585,7 +1615,8 @@ fn selector_len(s: &str) -> usize {
 /// than `$__rate_interval`.
 pub fn check_expr(expr: &str, known: &KnownSeries) -> Vec<String> {
     let mut out = Vec::new();
-    for (name, start, end) in metric_refs(expr) {
+    let scanned = scan(expr);
+    for (name, start, end) in scanned.refs {
         match known.counter(&name) {
             None => out.push(format!(
                 "`{name}` is neither a declared metric's series nor recorded by `flowtel slo`"
@@ -1603,21 +1634,10 @@ pub fn check_expr(expr: &str, known: &KnownSeries) -> Vec<String> {
             Some(false) => {}
         }
     }
-    let mut rest = expr;
-    while let Some(open) = rest.find('[') {
-        let close = rest[open..]
-            .find(']')
-            .map(|c| open + c)
-            .unwrap_or(rest.len());
-        let range = &rest[open + 1..close.min(rest.len())];
+    for range in scanned.ranges {
         if range != RATE_INTERVAL {
             out.push(format!("range `[{range}]` is not `[{RATE_INTERVAL}]`"));
         }
-        rest = &rest[close.min(rest.len())..];
-        if rest.is_empty() {
-            break;
-        }
-        rest = &rest[1..];
     }
     out
 }
@@ -1658,6 +1678,20 @@ mod tests {
         );
         assert_eq!(check_expr("rate(req_total[5m])", &k).len(), 2);
         assert!(check_expr("max by (job, instance) (inflight{job=~\"a|b\"})", &k).is_empty());
+    }
+
+    proptest::proptest! {
+        /// Whatever a label value holds (routes carry braces; values may hold quotes, brackets
+        /// and PromQL words), the scanner finds exactly the series outside the matchers.
+        #[test]
+        fn label_values_never_look_like_series(value in "[ -~]{0,24}") {
+            let k = known();
+            let sel = selector(&[Matcher::eq("http_route", &value), Matcher::eq("job", "a")]);
+            let good = format!("sum by (job) (rate(req_total{sel}[$__rate_interval])) / inflight{sel}");
+            proptest::prop_assert!(check_expr(&good, &k).is_empty(), "{}: {:?}", good, check_expr(&good, &k));
+            let bad = format!("sum(req_total{sel}) + nope{sel}");
+            proptest::prop_assert_eq!(check_expr(&bad, &k).len(), 2, "{}", bad);
+        }
     }
 
     #[test]

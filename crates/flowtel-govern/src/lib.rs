@@ -14,9 +14,12 @@
 //!
 //! Every generator reads one [`plan::Plan`] (the flows resolved once) and returns plain data,
 //! an [`Output`]: files by relative path and notes for the user. Rendering is deterministic
-//! (byte-identical on re-run); [`write`] puts files into a folder atomically or compares them
-//! with what a folder holds (`--check`). A flow that lacks what a generator needs is a located
-//! finding of the `FT07xx` rules, and nothing is generated.
+//! (byte-identical on re-run); [`Output::file_set`] hands the files to the output layer
+//! ([`flowtel_conventions::output::files::FileSet`]), which writes them into a folder
+//! atomically, compares them with what a folder holds (`--check`, stale files included) or
+//! prints them; each generator keeps its own manifest, so generators can share a folder. A
+//! flow that lacks what a generator needs is a located finding of the `FT07xx` rules, and
+//! nothing is generated.
 //!
 //! ```
 //! let loaded = flowtel_conventions::check_str("flowtel.yaml", "schema: flowtel/v1\nname: demo\nversion: 1.0.0\nattributes:\n  flow.name: {type: string}\n  http.response.status_code: {type: int}\nmetrics:\n  http.server.request.duration: {instrument: histogram, unit: s, labels: [flow.name, http.response.status_code], buckets: [0.1, 0.5]}\nflows:\n  checkout: {owner: team-payments, alert_route: payments-oncall, slo: {availability: 99.9}}\n");
@@ -39,7 +42,6 @@ pub mod promql;
 pub mod runbooks;
 pub mod sampling;
 pub mod slo;
-pub mod write;
 pub mod yaml;
 
 use flowtel_conventions::{Finding, Registry};
@@ -105,6 +107,18 @@ pub struct Output {
     pub files: Vec<Artifact>,
     /// Things the user should know (an approximated threshold, a missing saturation signal).
     pub notes: Vec<String>,
+}
+
+impl Output {
+    /// The files as the output layer writes, checks and prints them, owned by `generator`
+    /// (its manifest in the folder is `.flowtel-<generator>.generated`).
+    pub fn file_set(&self, generator: Generator) -> flowtel_conventions::output::files::FileSet {
+        let mut set = flowtel_conventions::output::files::FileSet::owned_by(generator.name());
+        for a in &self.files {
+            set.add(a.path.clone(), a.contents.as_bytes());
+        }
+        set
+    }
 }
 
 /// The generators.

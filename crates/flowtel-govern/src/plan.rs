@@ -6,7 +6,7 @@
 
 use flowtel_conventions::rules::govern as rules;
 use flowtel_conventions::source::Seg;
-use flowtel_conventions::validate::{bucket_bound, parse_entry};
+use flowtel_conventions::validate::bucket_bound;
 use flowtel_conventions::{Finding, Flow, Instrument, Location, Metric, Registry};
 
 use crate::names;
@@ -454,9 +454,10 @@ impl Sli {
         let mut requests: Vec<Vec<Matcher>> = Vec::new();
         if method || route {
             for entry in &flow.entry {
-                let Ok((verb, path)) = parse_entry(entry) else {
+                let Some((verb, path)) = entry.method().zip(entry.route()) else {
                     continue;
                 };
+                let path = path.as_str();
                 let mut set = vec![flow_matcher.clone()];
                 if method {
                     set.push(Matcher::eq(

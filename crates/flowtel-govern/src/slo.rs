@@ -4,12 +4,16 @@
 //! every window the alerts read, error budget remaining over the SLO window, P50/P99 latency)
 //! and one group of alerts: multi-window, multi-burn-rate pages and tickets ([`crate::burn`]),
 //! and the early warnings that open tickets before the budget burns (tail expansion against the
-//! latency threshold, the step budgets and last week's tail ratio; saturation growth).
+//! latency threshold, the step budgets and last week's tail ratio; saturation growth: each
+//! declared saturation signal of the services on the flow's path, by `predict_linear` over the
+//! last hour, crossing its declared limit within 4 hours). A flow whose services have no
+//! declared saturation signal gets none, and the file and the notes say so.
 //!
 //! Recorded series (labels `flow_name` and, where two SLIs share a name, `sli`):
 //! `flow:slo_requests:rate<w>`, `flow:slo_error_ratio:rate<w>`, `flow:slo_burn_rate:rate<w>`,
 //! `flow:slo_error_budget_remaining:ratio`, `flow:slo_objective:ratio`,
-//! `flow:slo_latency_p50:rate5m`, `flow:slo_latency_p99:rate5m`.
+//! `flow:slo_latency_p50:rate5m`, `flow:slo_latency_p99:rate5m`; and per saturation signal, its
+//! level per service instance and resource (`job_instance:<signal>:sum`).
 
 use std::fmt::Write as _;
 

@@ -126,6 +126,7 @@ fn the_checks_catch_what_they_promise_to() {
     let (_, mut d) = dashboards::build(&plan, &mut notes).remove(3);
     let p = d.panels.iter_mut().find(|p| !p.is_row()).unwrap();
     p.description = None;
+    p.field_config.as_mut().unwrap().defaults.unit = Some("requests/s".into());
     p.targets[0].expr =
         "sum(flow_requests_total{flow_name=\"checkout\"}) + shop_orders_total".into();
     let dup = d.panels[2].id;
@@ -141,6 +142,10 @@ fn the_checks_catch_what_they_promise_to() {
         "{text}"
     );
     assert!(text.contains("panel without a description"), "{text}");
+    assert!(
+        text.contains("`requests/s` is not a Grafana unit id"),
+        "{text}"
+    );
     assert!(
         text.contains("counter `flow_requests_total` is not read through `rate`"),
         "{text}"
@@ -312,12 +317,18 @@ fn dashboards_type_check_against_grafana_schema() {
     let (ok, text) = tsc(&dir, &files);
     assert!(ok, "tsc rejects a generated dashboard:\n{text}");
 
-    // The check can fail: a wrong field type and an unknown enum value are rejected.
+    // The check can fail: a wrong field type, an unknown enum value and an unknown field are rejected.
     let good = &out.files[1].contents;
     let wrong_type = good.replacen("\"editable\": false", "\"editable\": \"no\"", 1);
     let wrong_enum = good.replacen("\"mode\": \"absolute\"", "\"mode\": \"relative\"", 1);
+    let unknown_field = good.replacen(
+        "\"editable\": false",
+        "\"editable\": false, \"bogus\": 1",
+        1,
+    );
     assert_ne!(&wrong_type, good);
     assert_ne!(&wrong_enum, good);
+    assert_ne!(&unknown_field, good);
     let (ok, text) = tsc(
         &dir,
         &[
@@ -348,4 +359,52 @@ fn dashboards_type_check_against_grafana_schema() {
         "{}",
         String::from_utf8_lossy(&v.stderr)
     );
+}
+
+/// Every panel query is PromQL that Prometheus parses (the dashboard-linter's
+/// `target-promql-rule`): `promtool check rules` on one recording rule per query, with
+/// `$__rate_interval` as Grafana would expand it.
+#[test]
+fn every_query_parses_as_promql() {
+    let ok = Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: `promtool` is not installed (Debian package `prometheus`)");
+        return;
+    }
+    let reg = bundled();
+    let plan = Plan::new(&reg);
+    let mut notes = Vec::new();
+    let mut rules = String::from("groups:\n  - name: dashboard-queries\n    rules:\n");
+    let mut n = 0;
+    for (_, d) in dashboards::build(&plan, &mut notes) {
+        for p in &d.panels {
+            for t in &p.targets {
+                n += 1;
+                let expr = t.expr.replace("$__rate_interval", "5m");
+                rules.push_str(&format!(
+                    "      - record: dashboard:query{n}\n        expr: |-\n"
+                ));
+                for line in expr.lines() {
+                    rules.push_str(&format!("          {line}\n"));
+                }
+            }
+        }
+    }
+    assert!(n > 50, "only {n} queries");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("queries.yml"), &rules).unwrap();
+    let out = Command::new("promtool")
+        .args(["check", "rules", "queries.yml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && text.contains("SUCCESS"), "{text}");
 }

@@ -1,6 +1,9 @@
 //! The generated rules as Prometheus itself reads them: `promtool check rules` on the bundled
-//! conventions, and `promtool test rules` with input series that make each burn-rate alert fire
-//! exactly when both of its windows burn above the factor, and stay quiet otherwise.
+//! conventions, and `promtool test rules` with input series that make each alert fire where it
+//! should and stay quiet where it should: the availability and latency burn-rate pages (exactly
+//! when both windows burn above the factor) and tickets, and the early warnings (P99 over the
+//! latency threshold, a step over its p99 budget, the tail ratio against last week, a
+//! saturation signal predicted to cross its limit within 4 hours).
 //! Skips with a message when `promtool` is not installed (`.ci/run` installs it).
 
 use std::path::Path;
@@ -232,4 +235,302 @@ fn page_fires_exactly_when_both_windows_burn_above_the_factor() {
     std::fs::write(dir.path().join("test.yml"), &tests).unwrap();
     let text = run(dir.path(), &["test", "rules", "test.yml"]);
     assert!(text.contains("SUCCESS"), "{text}");
+}
+
+/// A latency-only flow with a step budget and a saturation signal on its one service:
+/// `pay`, 99% of requests under 500ms over 30d, step `authorize` (service `payments`) with a
+/// p99 budget of 400ms, `orders.queue.depth` limited to 100.
+const PAY: &str = r#"schema: flowtel/v1
+name: early-warning-test
+version: 1.0.0
+attributes:
+  flow.name: {type: string}
+  flow.step: {type: string}
+  http.response.status_code: {type: int}
+metrics:
+  http.server.request.duration:
+    instrument: histogram
+    unit: s
+    labels: [http.response.status_code, flow.name]
+    buckets: [0.1, 0.5, 1]
+  flow.step.duration:
+    instrument: histogram
+    unit: s
+    labels: [flow.name, flow.step]
+    buckets: [0.1, 0.4, 1]
+  orders.queue.depth:
+    instrument: updown_counter
+    unit: '{order}'
+    saturation: {limit: 100}
+flows:
+  pay:
+    owner: team-payments
+    alert_route: payments-oncall
+    steps:
+      authorize: {service: payments, budget: {p99: 400ms}}
+    slo: {latency: {threshold: 500ms, target: 99}, window: 30d}
+"#;
+
+/// A histogram's series, one sample per interval. `segments` are `(counts, intervals)`, the
+/// counts per interval under each of `bounds` (cumulative, the last `+Inf`).
+fn histogram(metric: &str, labels: &str, bounds: &[&str], segments: &[(Vec<u64>, u64)]) -> String {
+    let mut s = String::new();
+    for (i, le) in bounds.iter().enumerate() {
+        let per: Vec<(u64, u64)> = segments.iter().map(|(c, n)| (c[i], *n)).collect();
+        s.push_str(&format!(
+            "      - series: '{metric}_bucket{{{labels},le=\"{le}\"}}'\n        values: '{}'\n",
+            counter(&per)
+        ));
+    }
+    let per: Vec<(u64, u64)> = segments
+        .iter()
+        .map(|(c, n)| (*c.last().unwrap(), *n))
+        .collect();
+    s.push_str(&format!(
+        "      - series: '{metric}_count{{{labels}}}'\n        values: '{}'\n",
+        counter(&per)
+    ));
+    s
+}
+
+/// Entry requests of `pay`: 1000 a minute (or interval), of which `slow` over 500ms, by segment.
+fn pay_requests(segments: &[(u64, u64)]) -> String {
+    let segs: Vec<(Vec<u64>, u64)> = segments
+        .iter()
+        .map(|(slow, n)| (vec![600, 1000 - slow, 1000, 1000], *n))
+        .collect();
+    histogram(
+        "http_server_request_duration_seconds",
+        "flow_name=\"pay\",http_response_status_code=\"200\"",
+        &["0.1", "0.5", "1", "+Inf"],
+        &segs,
+    )
+}
+
+/// Executions of step `authorize`: 1000 a minute, `slow` of them over 400ms.
+fn step(slow: u64, minutes: u64) -> String {
+    histogram(
+        "flow_step_duration_seconds",
+        "flow_name=\"pay\",flow_step=\"authorize\"",
+        &["0.1", "0.4", "1", "+Inf"],
+        &[(vec![600, 1000 - slow, 1000, 1000], minutes)],
+    )
+}
+
+fn queue(job: &str, values: &str) -> String {
+    format!(
+        "      - series: 'orders_queue_depth{{job=\"{job}\",instance=\"{job}-1\",service_name=\"{job}\"}}'\n        values: '{values}'\n"
+    )
+}
+
+/// A promtool test case of `(eval time, alert, firing?)` checks, through the `ALERTS` series.
+fn alert_case(interval: &str, series: &str, checks: &[(&str, &str, bool)]) -> String {
+    let mut s =
+        format!("  - interval: {interval}\n    input_series:\n{series}    promql_expr_test:\n");
+    for (at, alert, firing) in checks {
+        let expected = if *firing {
+            "\n          - labels: '{}'\n            value: 1"
+        } else {
+            " []"
+        };
+        s.push_str(&format!(
+            "      - expr: count(ALERTS{{alertname=\"{alert}\",alertstate=\"firing\"}})\n        eval_time: {at}\n        exp_samples:{expected}\n"
+        ));
+    }
+    s
+}
+
+fn promtool_test(name: &str, rules: &str, evaluation_interval: &str, cases: &[String]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.yml"), rules).unwrap();
+    let mut tests =
+        format!("rule_files: [rules.yml]\nevaluation_interval: {evaluation_interval}\ntests:\n");
+    for c in cases {
+        tests.push_str(c);
+    }
+    std::fs::write(dir.path().join(name), &tests).unwrap();
+    let text = run(dir.path(), &["test", "rules", name]);
+    assert!(text.contains("SUCCESS"), "{text}");
+}
+
+#[test]
+fn latency_alerts_tickets_and_early_warnings_fire_and_stay_quiet_where_they_should() {
+    if promtool().is_none() {
+        return;
+    }
+    let rules = rules_for(PAY);
+    let page = "PayLatencyBurnRatePage";
+    let ticket = "PayLatencyBurnRateTicket";
+    let tail = "PayTailOverThreshold";
+    let step_tail = "PayStepTailOverBudget";
+    let growth = "PaySaturationGrowthOrdersQueueDepth";
+    let cases = vec![
+        // Latency budget 1%: 15% slow (15x) pages once the 1h window is above 14.4x too, not
+        // while only the 5m window is; the ticket fires with it.
+        alert_case(
+            "1m",
+            &pay_requests(&[(0, 360), (150, 200)]),
+            &[
+                ("6h50m", page, false),
+                ("7h05m", page, true),
+                ("7h05m", ticket, true),
+            ],
+        ),
+        // 14% slow never pages, but burns far faster than the window allows: ticket.
+        alert_case(
+            "1m",
+            &pay_requests(&[(0, 360), (140, 200)]),
+            &[("8h", page, false), ("8h", ticket, true)],
+        ),
+        // 2% slow (2x) for an hour: a ticket (3d and 6h above 1x), no page.
+        alert_case(
+            "1m",
+            &pay_requests(&[(20, 90)]),
+            &[("30m", ticket, true), ("1h", ticket, true), ("1h", page, false)],
+        ),
+        // 0.5% slow (half the budget's pace): nothing at all, the P99 stays under 500ms.
+        alert_case(
+            "1m",
+            &format!("{}{}", pay_requests(&[(5, 480)]), step(5, 480)),
+            &[
+                ("8h", ticket, false),
+                ("8h", page, false),
+                ("8h", tail, false),
+                ("8h", step_tail, false),
+            ],
+        ),
+        // 5% slow: the P99 (about 900ms) sits over the 500ms threshold; a ticket after 30
+        // minutes of it, none before. The step over its 400ms p99 budget likewise.
+        alert_case(
+            "1m",
+            &format!("{}{}", pay_requests(&[(50, 60)]), step(20, 60)),
+            &[
+                ("20m", tail, false),
+                ("40m", tail, true),
+                ("20m", step_tail, false),
+                ("40m", step_tail, true),
+                ("40m", page, false),
+            ],
+        ),
+        // The payments queue grows 12 an hour from 40: at 2h (64, heading for 112 in 4h) the
+        // warning fires. A flat queue at 90 does not, nor a fast-growing one of a service that
+        // is not on the flow's path.
+        alert_case(
+            "1m",
+            &queue("payments", "40+0.2x180"),
+            &[("50m", growth, false), ("2h", growth, true)],
+        )
+        .replace(
+            "    promql_expr_test:\n",
+            &format!(
+                "    promql_expr_test:\n      - expr: count by (flow, owner, severity, signal, job, instance) (ALERTS{{alertname=\"{growth}\",alertstate=\"firing\"}})\n        eval_time: 2h\n        exp_samples:\n          - labels: '{{flow=\"pay\",owner=\"team-payments\",severity=\"ticket\",signal=\"orders.queue.depth\",job=\"payments\",instance=\"payments-1\"}}'\n            value: 1\n"
+            ),
+        ),
+        alert_case(
+            "1m",
+            &format!(
+                "{}{}",
+                queue("payments", "90+0x180"),
+                queue("catalog", "0+1x180")
+            ),
+            &[("2h", growth, false), ("3h", growth, false)],
+        ),
+    ];
+    promtool_test("test.yml", &rules, "1m", &cases);
+}
+
+#[test]
+fn tail_expansion_compares_the_tail_ratio_with_the_same_hour_last_week() {
+    if promtool().is_none() {
+        return;
+    }
+    let rules = rules_for(PAY);
+    let alert = "PayTailExpansion";
+    // Ten-minute samples of 1000 requests. Last week's distribution: P50 ~83ms, P99 ~495ms
+    // (ratio ~5.9). Expanded: 5% over 500ms, P99 ~900ms (ratio ~10.8, 1.8 times last week's):
+    // fires. Mildly expanded: 1.5% over 500ms, P99 ~667ms (1.35 times): quiet.
+    let week = 7 * 24 * 6 + 6; // a week and an hour of ten-minute samples
+    let series = |slow: u64| {
+        let segs = vec![
+            (vec![600, 995, 1000, 1000], week),
+            (vec![600, 1000 - slow, 1000, 1000], 12),
+        ];
+        histogram(
+            "http_server_request_duration_seconds",
+            "flow_name=\"pay\",http_response_status_code=\"200\"",
+            &["0.1", "0.5", "1", "+Inf"],
+            &segs,
+        )
+    };
+    let at_start = "169h";
+    let later = "170h30m"; // on an evaluation (every 30 minutes here)
+    let cases = vec![
+        alert_case(
+            "10m",
+            &series(50),
+            &[(at_start, alert, false), (later, alert, true)],
+        ),
+        alert_case("10m", &series(15), &[(later, alert, false)]),
+        alert_case("10m", &series(5), &[(later, alert, false)]),
+    ];
+    promtool_test("tail.yml", &rules, "30m", &cases);
+}
+
+#[test]
+fn a_flow_whose_services_declare_no_saturation_signal_is_said_so() {
+    let without = PAY.replace("    saturation: {limit: 100}\n", "");
+    assert_ne!(without, PAY);
+    let loaded = flowtel_conventions::check_str("flowtel.yaml", &without);
+    let out = Generator::Slo
+        .generate(&loaded.registry.unwrap(), &Options::default())
+        .unwrap();
+    let said = "flow `pay`: no saturation signal is declared for its services (payments), so no saturation-growth warning is generated";
+    assert!(
+        out.notes.iter().any(|n| n.starts_with(said)),
+        "{:?}",
+        out.notes
+    );
+    assert!(out.files[0].contents.contains(&format!("# {said}")));
+    assert!(!out.files[0].contents.contains("SaturationGrowth"));
+    // Flows whose steps name no service cannot be attributed a signal either, and say so.
+    let loaded = flowtel_conventions::check_str("flowtel.yaml", CONVENTIONS);
+    let out = Generator::Slo
+        .generate(&loaded.registry.unwrap(), &Options::default())
+        .unwrap();
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.starts_with("flow `checkout`: its steps name no service")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn availability_ticket_fires_on_a_slow_burn_and_not_under_the_sustainable_rate() {
+    if promtool().is_none() {
+        return;
+    }
+    let rules = rules_for(CONVENTIONS);
+    let ticket = "CheckoutAvailabilityBurnRateTicket";
+    let page = "CheckoutAvailabilityBurnRatePage";
+    let cases = vec![
+        // 0.3% errors (3x the 0.1% budget) for 90 minutes: a ticket, never a page.
+        alert_case(
+            "1m",
+            &series("checkout", &[(997, 90)], &[(3, 90)]),
+            &[
+                ("10m", ticket, false),
+                ("1h", ticket, true),
+                ("1h", page, false),
+            ],
+        ),
+        // 0.05% errors: half the sustainable rate, no ticket.
+        alert_case(
+            "1m",
+            &series("checkout", &[(1999, 90)], &[(1, 90)]),
+            &[("1h", ticket, false), ("1h30m", ticket, false)],
+        ),
+    ];
+    promtool_test("ticket.yml", &rules, "1m", &cases);
 }

@@ -38,8 +38,8 @@ struct Shared {
     /// `http.server.active_requests`, the server's concurrency saturation signal.
     active: Saturation,
     propagator: FlowPropagator,
-    /// Route of every registry `entry` to its methods and their flows.
-    entries: HashMap<String, Vec<(String, StringValue)>>,
+    /// Route template of every registry `entry` to its methods and their flows.
+    entries: HashMap<String, Vec<(&'static str, StringValue)>>,
     /// Flow names of the registry, so baggage values of known flows are not copied.
     flows: HashMap<String, StringValue>,
 }
@@ -90,7 +90,7 @@ impl Shared {
         let methods = self.entries.get(route)?;
         methods
             .iter()
-            .find(|(m, _)| m == method.as_str())
+            .find(|(m, _)| *m == method.as_str())
             .map(|(_, flow)| flow.clone())
     }
 }
@@ -124,13 +124,12 @@ impl FlowServerLayer {
         for (name, flow) in &registry.flows {
             let value = StringValue::from(Arc::<str>::from(name.as_str()));
             flows.insert(name.clone(), value.clone());
-            for entry in &flow.entry {
-                if let Some((method, route)) = entry.trim().split_once(' ') {
-                    entries
-                        .entry(route.trim().to_owned())
-                        .or_insert_with(Vec::new)
-                        .push((method.trim().to_owned(), value.clone()));
-                }
+            // Malformed entries are `flowtel check`'s to report (FT0022); they start no flow.
+            for (method, route) in flow.entry.iter().filter_map(|e| e.parsed().ok()) {
+                entries
+                    .entry(route.as_str().to_owned())
+                    .or_insert_with(Vec::new)
+                    .push((method, value.clone()));
             }
         }
         FlowServerLayer {

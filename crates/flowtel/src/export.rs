@@ -1,7 +1,7 @@
 //! Exporters writing OTLP JSON lines, and metric-export accounting.
 //!
-//! [`JsonLinesSpanExporter`] and [`JsonLinesMetricExporter`] write one
-//! `ExportTraceServiceRequest` / `ExportMetricsServiceRequest` per line in the OTLP JSON
+//! [`JsonLinesSpanExporter`], [`JsonLinesMetricExporter`] and [`JsonLinesLogExporter`] write one
+//! `ExportTraceServiceRequest` / `ExportMetricsServiceRequest` / `ExportLogsServiceRequest` per line in the OTLP JSON
 //! encoding (camelCase, hex ids, 64-bit integers as strings), the shape the OpenTelemetry
 //! Collector's file exporter writes and `flowtel lint telemetry` reads. [`CountingMetricExporter`]
 //! counts metric batches an exporter failed to deliver. Choosing an exporter is `init`'s job.
@@ -12,9 +12,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::Temporality;
@@ -70,6 +72,39 @@ impl SpanExporter for JsonLinesSpanExporter {
         let request = ExportTraceServiceRequest {
             resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
         };
+        write_line(&self.sink, &request)
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.resource = resource.into();
+    }
+}
+
+/// Writes log records as OTLP JSON lines (`ExportLogsServiceRequest` per line).
+#[derive(Debug)]
+pub struct JsonLinesLogExporter {
+    sink: Sink,
+    resource: ResourceAttributesWithSchema,
+}
+
+impl JsonLinesLogExporter {
+    /// Appends to the file at `path` (created when missing).
+    pub fn append(path: &Path) -> std::io::Result<Self> {
+        Ok(JsonLinesLogExporter {
+            sink: open(path)?,
+            resource: ResourceAttributesWithSchema::default(),
+        })
+    }
+}
+
+impl opentelemetry_sdk::logs::LogExporter for JsonLinesLogExporter {
+    async fn export(&self, batch: opentelemetry_sdk::logs::LogBatch<'_>) -> OTelSdkResult {
+        let request = ExportLogsServiceRequest {
+            resource_logs: group_logs_by_resource_and_scope(&batch, &self.resource),
+        };
+        if request.resource_logs.is_empty() {
+            return Ok(());
+        }
         write_line(&self.sink, &request)
     }
 

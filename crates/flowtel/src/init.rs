@@ -16,6 +16,9 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{KeyValue, metrics::MeterProvider as _};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{
+    BatchLogProcessor, InMemoryLogExporter, SdkLoggerProvider, SimpleLogProcessor,
+};
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::{
@@ -31,8 +34,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use crate::Conventions;
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 use crate::export::CountingMetricExporter;
-use crate::export::{JsonLinesMetricExporter, JsonLinesSpanExporter};
+use crate::export::{JsonLinesLogExporter, JsonLinesMetricExporter, JsonLinesSpanExporter};
 use crate::layer::FlowLayer;
+use crate::logs::{FlowLogProcessor, LogLayer};
 use crate::meter::Meter;
 use crate::propagation::FlowPropagator;
 use crate::redact::{RedactingSpanExporter, Redactor};
@@ -52,6 +56,7 @@ pub fn init(conventions: Conventions) -> TelemetryBuilder {
         filter: None,
         shutdown_timeout: None,
         context_activation: true,
+        console: false,
     }
 }
 
@@ -147,6 +152,7 @@ pub struct TelemetryBuilder {
     filter: Option<String>,
     shutdown_timeout: Option<Duration>,
     context_activation: bool,
+    console: bool,
 }
 
 impl TelemetryBuilder {
@@ -162,6 +168,14 @@ impl TelemetryBuilder {
     /// through `tracing`; flowtel's own propagation and flow lookup work in both modes.
     pub fn context_activation(mut self, activate: bool) -> Self {
         self.context_activation = activate;
+        self
+    }
+
+    /// Also write events to stderr with `tracing-subscriber`'s `fmt` layer, as a service that
+    /// used `tracing_subscriber::fmt` before flowtel did (default: off; events are exported as
+    /// log records either way).
+    pub fn console(mut self, on: bool) -> Self {
+        self.console = on;
         self
     }
 
@@ -193,15 +207,16 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Append OTLP JSON lines to `dir/traces.jsonl` and `dir/metrics.jsonl` (several services
-    /// of one process may share the folder).
+    /// Append OTLP JSON lines to `dir/traces.jsonl`, `dir/metrics.jsonl` and `dir/logs.jsonl`
+    /// (several services of one process may share the folder).
     pub fn json_lines(mut self, dir: impl Into<PathBuf>) -> Self {
         self.export = Export::JsonLines(dir.into());
         self
     }
 
     /// Keep everything in memory (no exporter): read it back with
-    /// [`Telemetry::finished_spans`] and [`Telemetry::finished_metrics`].
+    /// [`Telemetry::finished_spans`], [`Telemetry::finished_metrics`] and
+    /// [`Telemetry::finished_logs`].
     pub fn in_memory(mut self) -> Self {
         self.export = Export::InMemory;
         self
@@ -272,7 +287,8 @@ impl TelemetryBuilder {
         let mut meters = SdkMeterProvider::builder()
             .with_resource(resource.clone())
             .with_view(view(registry));
-        let mut traces = SdkTracerProvider::builder().with_resource(resource);
+        let mut traces = SdkTracerProvider::builder().with_resource(resource.clone());
+        let mut logs = SdkLoggerProvider::builder().with_resource(resource);
         // Head sampling per flow from the conventions, unless the operator chose a sampler
         // with OpenTelemetry's own variable (the SDK reads it when none is set here).
         if std::env::var_os("OTEL_TRACES_SAMPLER").is_none_or(|v| v.is_empty()) {
@@ -298,10 +314,17 @@ impl TelemetryBuilder {
             )
         }
         let mut memory = None;
+        let mut memory_logs = None;
+        fn batch_logs<E: opentelemetry_sdk::logs::LogExporter + 'static>(
+            exporter: E,
+        ) -> FlowLogProcessor<BatchLogProcessor> {
+            FlowLogProcessor::new(BatchLogProcessor::builder(exporter).build())
+        }
         match &self.export {
             #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
             Export::Otlp { endpoint } => {
-                let (spans, metrics) = otlp_exporters(endpoint.as_deref())?;
+                let (spans, metrics, log_exporter) = otlp_exporters(endpoint.as_deref())?;
+                logs = logs.with_log_processor(batch_logs(log_exporter));
                 traces = traces.with_span_processor(batch(
                     redacting(
                         CountingSpanExporter::new(spans, accounting.clone()),
@@ -334,6 +357,9 @@ impl TelemetryBuilder {
                     .map_err(io("traces.jsonl"))?;
                 let metrics = JsonLinesMetricExporter::append(&dir.join("metrics.jsonl"))
                     .map_err(io("metrics.jsonl"))?;
+                let log_exporter = JsonLinesLogExporter::append(&dir.join("logs.jsonl"))
+                    .map_err(io("logs.jsonl"))?;
+                logs = logs.with_log_processor(batch_logs(log_exporter));
                 traces = traces.with_span_processor(batch(
                     redacting(
                         CountingSpanExporter::new(spans, accounting.clone()),
@@ -351,6 +377,11 @@ impl TelemetryBuilder {
                     traces.with_simple_exporter(redacting(spans.clone(), &redactor, &violations));
                 meters = meters.with_reader(self.periodic(metrics.clone()));
                 memory = Some((spans, metrics));
+                let log_exporter = InMemoryLogExporter::default();
+                logs = logs.with_log_processor(FlowLogProcessor::new(SimpleLogProcessor::new(
+                    log_exporter.clone(),
+                )));
+                memory_logs = Some(log_exporter);
             }
             Export::Nowhere => {}
         }
@@ -372,6 +403,7 @@ impl TelemetryBuilder {
 
         let meter_provider = meters.build();
         let tracer_provider = traces.build();
+        let logger_provider = logs.build();
         let meter = Meter::with_violations(
             self.conventions.clone(),
             meter_provider.meter("flowtel"),
@@ -398,6 +430,16 @@ impl TelemetryBuilder {
                     // parent; `context_activation(false)` trades that for speed.
                     .with_context_activation(self.context_activation),
             )
+            .with(LogLayer::new(
+                &logger_provider,
+                registry,
+                redactor.clone(),
+                violations.clone(),
+            ))
+            .with(
+                self.console
+                    .then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr)),
+            )
             .with(filter);
         let propagator = FlowPropagator::new(Some(violations));
         let batched = matches!(self.export, Export::Otlp { .. } | Export::JsonLines(_));
@@ -409,9 +451,11 @@ impl TelemetryBuilder {
                 .unwrap_or(crate::shutdown::DEFAULT_SHUTDOWN_TIMEOUT),
             tracer_provider,
             meter_provider,
+            logger_provider,
             meter,
             propagator,
             memory,
+            memory_logs,
             prometheus,
         };
         Ok((telemetry, Dispatch::new(subscriber)))
@@ -490,6 +534,7 @@ fn view(
 type OtlpPair = (
     opentelemetry_otlp::SpanExporter,
     opentelemetry_otlp::MetricExporter,
+    opentelemetry_otlp::LogExporter,
 );
 
 #[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
@@ -510,13 +555,16 @@ fn otlp_exporters(endpoint: Option<&str>) -> Result<OtlpPair, InitError> {
             let mut metrics = opentelemetry_otlp::MetricExporter::builder()
                 .with_tonic()
                 .with_temporality(Temporality::Cumulative);
+            let mut logs = opentelemetry_otlp::LogExporter::builder().with_tonic();
             if let Some(e) = endpoint {
                 spans = spans.with_endpoint(e);
                 metrics = metrics.with_endpoint(e);
+                logs = logs.with_endpoint(e);
             }
             return Ok((
                 spans.build().map_err(err("traces"))?,
                 metrics.build().map_err(err("metrics"))?,
+                logs.build().map_err(err("logs"))?,
             ));
         }
         #[cfg(not(feature = "otlp-grpc"))]
@@ -539,13 +587,18 @@ fn otlp_exporters(endpoint: Option<&str>) -> Result<OtlpPair, InitError> {
             .with_http()
             .with_protocol(protocol)
             .with_temporality(Temporality::Cumulative);
+        let mut logs = opentelemetry_otlp::LogExporter::builder()
+            .with_http()
+            .with_protocol(protocol);
         if let Some(base) = endpoint {
             spans = spans.with_endpoint(format!("{base}/v1/traces"));
             metrics = metrics.with_endpoint(format!("{base}/v1/metrics"));
+            logs = logs.with_endpoint(format!("{base}/v1/logs"));
         }
         Ok((
             spans.build().map_err(err("traces"))?,
             metrics.build().map_err(err("metrics"))?,
+            logs.build().map_err(err("logs"))?,
         ))
     }
     #[cfg(not(feature = "otlp-http"))]
@@ -564,9 +617,11 @@ pub struct Telemetry {
     shutdown_timeout: Duration,
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
+    logger_provider: SdkLoggerProvider,
     meter: Meter,
     propagator: FlowPropagator,
     memory: Option<(InMemorySpanExporter, InMemoryMetricExporter)>,
+    memory_logs: Option<InMemoryLogExporter>,
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     prometheus: Option<crate::scrape::ScrapeServer>,
 }
@@ -619,10 +674,26 @@ impl Telemetry {
         None
     }
 
+    /// The underlying SDK logger provider (log records from `tracing` events).
+    pub fn logger_provider(&self) -> &SdkLoggerProvider {
+        &self.logger_provider
+    }
+
     /// Exports whatever is pending now.
     pub fn flush(&self) {
         let _ = self.tracer_provider.force_flush();
         let _ = self.meter_provider.force_flush();
+        let _ = self.logger_provider.force_flush();
+    }
+
+    /// Log records emitted so far (in-memory mode; empty otherwise), with their resource.
+    pub fn finished_logs(
+        &self,
+    ) -> Vec<opentelemetry_sdk::logs::in_memory_exporter::LogDataWithResource> {
+        match &self.memory_logs {
+            Some(logs) => logs.get_emitted_logs().unwrap_or_default(),
+            None => Vec::new(),
+        }
     }
 
     /// Spans finished so far (in-memory mode; empty otherwise).
@@ -646,6 +717,11 @@ impl Drop for Telemetry {
     /// Exports what is pending and shuts the providers down within the shutdown deadline
     /// ([`TelemetryBuilder::shutdown_timeout`]), whatever the collector does.
     fn drop(&mut self) {
+        // Log records first (their batch queue is bounded; what does not leave by the deadline
+        // is dropped), then spans and metrics within the same deadline.
+        let _ = self
+            .logger_provider
+            .shutdown_with_timeout(self.shutdown_timeout);
         crate::shutdown::shut_down(
             &self.tracer_provider,
             &self.meter_provider,

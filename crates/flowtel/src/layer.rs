@@ -332,6 +332,27 @@ where
     }
 }
 
+/// The flow and step an event inside `scope` (leaf first) belongs to: the nearest span that
+/// knows the flow, and the nearest step span's step.
+pub(crate) fn flow_of_scope<'a, R: tracing_subscriber::registry::LookupSpan<'a>>(
+    scope: tracing_subscriber::registry::Scope<'a, R>,
+) -> Option<(StringValue, Option<StringValue>)> {
+    let mut step = None;
+    for span in scope {
+        let ext = span.extensions();
+        let Some(data) = ext.get::<FlowSpan>() else {
+            continue;
+        };
+        if step.is_none() && data.kind == Kind::Step {
+            step = data.step.clone();
+        }
+        if let Some(flow) = &data.flow {
+            return Some((flow.clone(), step));
+        }
+    }
+    None
+}
+
 /// The flow the current span belongs to, or else the `flow.name` of the current
 /// OpenTelemetry context's baggage.
 pub fn current_flow() -> Option<StringValue> {

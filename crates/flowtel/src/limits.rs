@@ -7,7 +7,10 @@
 //!   Label sets beyond it fold into one series carrying `otel.metric.overflow=true`, as the SDK
 //!   does, but without the SDK's write-locked overflow path.
 //!
-//! The limiter also drops labels the metric does not declare. Every admitted label set owns a
+//! The limiter also drops labels the metric does not declare, and declared labels whose value
+//! looks like personal data (an e-mail address, a phone or card number, an IP address, a
+//! registry pattern: [`flowtel_conventions::pii`]). That check runs only where a label set is
+//! not found as it is, so an admitted set costs nothing more. Every admitted label set owns a
 //! *bound* SDK instrument handle, so the steady-state record is one hash, one read-locked lookup
 //! in one of 16 shards, and a direct write to the bound aggregator: no allocation, no global
 //! lock. Counting what was dropped or folded is left to [`Violations`]; which labels a metric
@@ -19,6 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use opentelemetry::{Key, KeyValue, Value};
+
+use flowtel_conventions::pii::{Detector, Shape};
 
 use crate::violations::{Rule, Violations};
 
@@ -319,11 +324,19 @@ struct Series<H> {
 /// Binds a label set to an SDK handle; called once per admitted label set.
 pub type Binder<H> = Box<dyn Fn(&[KeyValue]) -> H + Send + Sync>;
 
+/// Which declared labels are checked for personal data by shape.
+struct PiiShapes {
+    detector: Arc<Detector>,
+    /// Bit `i`: an IP address is what label `i` declares (a network address), not personal data.
+    ip_ok: u32,
+}
+
 /// Caps the distinct label sets of one metric and drops undeclared labels.
 pub struct CardinalityLimiter<H> {
     metric: Box<str>,
     labels: Box<[LabelSpec]>,
     pii: Box<[Key]>,
+    shapes: Option<PiiShapes>,
     limit: usize,
     len: AtomicUsize,
     series: Sharded<Series<H>>,
@@ -361,6 +374,7 @@ impl<H> CardinalityLimiter<H> {
             metric: metric.into(),
             labels: labels.into(),
             pii: pii.into(),
+            shapes: None,
             limit,
             len: AtomicUsize::new(0),
             series: Sharded::new(),
@@ -368,6 +382,21 @@ impl<H> CardinalityLimiter<H> {
             bind,
             violations,
         }
+    }
+
+    /// Drops declared labels whose value `detector` finds personal data, counted as
+    /// [`Rule::PiiLabel`]; an IP address is kept on the labels named in `ip_addresses` (declared
+    /// network addresses such as `server.address`). Values are checked only for label sets not
+    /// already admitted, so the steady-state record path is unchanged.
+    pub fn with_pii_shapes(mut self, detector: Arc<Detector>, ip_addresses: &[Key]) -> Self {
+        let ip_ok = self
+            .labels
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| ip_addresses.contains(&l.key))
+            .fold(0u32, |m, (i, _)| m | (1 << i));
+        self.shapes = Some(PiiShapes { detector, ip_ok });
+        self
     }
 
     /// Distinct label sets admitted so far (the overflow series not included).
@@ -433,6 +462,12 @@ impl<H> CardinalityLimiter<H> {
         let mut changed = false;
         for (i, v) in picked.iter().enumerate() {
             if let Some(v) = *v {
+                // Personal data first, so it never takes a slot of the value cap.
+                if let Some(shape) = self.personal_shape(i, v) {
+                    self.count_personal(i, shape);
+                    changed = true;
+                    continue;
+                }
                 let c = self.cap_value(i, v);
                 changed |= c != v;
                 capped[i] = Some(c);
@@ -479,6 +514,33 @@ impl<H> CardinalityLimiter<H> {
             .overflow
             .get_or_init(|| (self.bind)(&[KeyValue::new(OVERFLOW_KEY, true)]));
         f(overflow)
+    }
+
+    /// The personal-data shape of label `i`'s value, when the limiter checks shapes.
+    fn personal_shape(&self, i: usize, v: ValueRef<'_>) -> Option<Shape> {
+        let shapes = self.shapes.as_ref()?;
+        let shape = match v {
+            ValueRef::Str(s) if s.len() <= MAX_VALUE_LEN && s != OTHER => {
+                shapes.detector.value_shape(s)
+            }
+            ValueRef::I64(n) => shapes.detector.int_shape(n),
+            _ => None,
+        }?;
+        (shape != Shape::Ip || shapes.ip_ok & (1 << i) == 0).then_some(shape)
+    }
+
+    #[cold]
+    fn count_personal(&self, i: usize, shape: Shape) {
+        self.violations.count(Rule::PiiLabel, 1, || {
+            let name = self
+                .shapes
+                .as_ref()
+                .map_or(shape.as_str(), |s| s.detector.shape_name(shape));
+            format!(
+                "label `{}` dropped from metric `{}`: its value looks like personal data ({name})",
+                self.labels[i].key, self.metric
+            )
+        });
     }
 
     fn cap_value<'a>(&self, i: usize, v: ValueRef<'a>) -> ValueRef<'a> {
@@ -596,6 +658,72 @@ mod tests {
         assert_eq!(got, vec![KeyValue::new("flow.name", "checkout")]);
         assert_eq!(v.get(Rule::PiiLabel), 1);
         assert_eq!(v.get(Rule::UndeclaredLabel), 1);
+    }
+
+    #[test]
+    fn declared_labels_whose_values_look_personal_are_dropped_and_counted() {
+        let (l, v) = limiter(
+            &[("flow.name", None), ("server.address", None), ("n", None)],
+            10,
+        );
+        let l = l.with_pii_shapes(
+            Arc::new(Detector::default()),
+            &[Key::from_static_str("server.address")],
+        );
+        let want = vec![
+            KeyValue::new("flow.name", "checkout"),
+            KeyValue::new("server.address", "10.1.2.80"),
+        ];
+        for _ in 0..3 {
+            let got = record(
+                &l,
+                &[
+                    KeyValue::new("flow.name", "checkout"),
+                    KeyValue::new("server.address", "10.1.2.80"),
+                    KeyValue::new("n", "ada@example.com"),
+                ],
+            );
+            assert_eq!(got, want);
+        }
+        // A card number as an integer, an IP address where none is declared: dropped too.
+        assert_eq!(
+            record(
+                &l,
+                &[
+                    KeyValue::new("flow.name", "checkout"),
+                    KeyValue::new("server.address", "10.1.2.80"),
+                    KeyValue::new("n", 4_111_111_111_111_111_i64),
+                ],
+            ),
+            want
+        );
+        assert_eq!(
+            record(&l, &[KeyValue::new("flow.name", "192.0.2.17")]),
+            Vec::<KeyValue>::new()
+        );
+        assert_eq!(v.get(Rule::PiiLabel), 5);
+        assert_eq!(v.get(Rule::UndeclaredLabel), 0);
+        // Clean values are kept, and the personal ones never became series of their own.
+        let clean = record(
+            &l,
+            &[
+                KeyValue::new("flow.name", "checkout"),
+                KeyValue::new("n", "7"),
+            ],
+        );
+        assert_eq!(clean.len(), 2);
+        assert_eq!(l.len(), 3);
+        assert_eq!(v.get(Rule::PiiLabel), 5);
+    }
+
+    #[test]
+    fn without_shapes_values_are_not_judged() {
+        let (l, v) = limiter(&[("n", None)], 10);
+        assert_eq!(
+            record(&l, &[KeyValue::new("n", "ada@example.com")]),
+            vec![KeyValue::new("n", "ada@example.com")]
+        );
+        assert_eq!(v.get(Rule::PiiLabel), 0);
     }
 
     #[test]

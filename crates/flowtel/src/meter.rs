@@ -37,6 +37,8 @@ struct MeterInner {
     otel: opentelemetry::metrics::Meter,
     violations: Arc<Violations>,
     caps: AttributeCaps,
+    /// Personal data by shape, as the registry's `pii` section configures it.
+    pii_shapes: Arc<flowtel_conventions::pii::Detector>,
     instruments: Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>,
     _violations_counter: Option<ObservableCounter<u64>>,
 }
@@ -63,6 +65,9 @@ impl Meter {
         violations: Arc<Violations>,
     ) -> Meter {
         let caps = AttributeCaps::from_registry(&conventions);
+        let pii_shapes = Arc::new(flowtel_conventions::pii::Detector::for_registry(
+            &conventions,
+        ));
         // Always registered, declared or not, so that dropped data is never invisible; the
         // registry's declaration gives the unit and description when it has one.
         let (unit, brief) = match conventions.metrics.get(VIOLATIONS_METRIC) {
@@ -93,6 +98,7 @@ impl Meter {
                 conventions,
                 otel,
                 violations,
+                pii_shapes,
                 caps,
                 instruments: Mutex::new(HashMap::new()),
                 _violations_counter: violations_counter,
@@ -309,14 +315,28 @@ impl Meter {
         let limit = metric
             .cardinality_limit
             .unwrap_or(registry.defaults.cardinality_limit) as usize;
-        let limiter = Arc::new(CardinalityLimiter::new(
-            name,
-            labels,
-            pii,
-            limit,
-            inner.violations.clone(),
-            build(&inner.otel, &spec),
-        ));
+        let ip_addresses: Vec<Key> = metric
+            .labels
+            .iter()
+            .filter(|l| {
+                registry
+                    .attributes
+                    .get(l.as_str())
+                    .is_some_and(|a| flowtel_conventions::pii::declares_network_address(l, a))
+            })
+            .map(|l| Key::from(l.clone()))
+            .collect();
+        let limiter = Arc::new(
+            CardinalityLimiter::new(
+                name,
+                labels,
+                pii,
+                limit,
+                inner.violations.clone(),
+                build(&inner.otel, &spec),
+            )
+            .with_pii_shapes(inner.pii_shapes.clone(), &ip_addresses),
+        );
         instruments.insert(name.to_owned(), limiter.clone());
         Some(limiter)
     }

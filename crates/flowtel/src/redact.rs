@@ -99,6 +99,14 @@ impl Redactor {
         self.pii.is_empty()
     }
 
+    /// How the attribute `key` is redacted, `None` when it is not personal data.
+    pub fn redaction_of(&self, key: &'static str) -> Option<Redaction> {
+        if self.pii.is_empty() {
+            return None;
+        }
+        self.pii.get(&Key::from_static_str(key)).copied()
+    }
+
     /// Redacts `attrs` in place; returns how many values were removed or hashed.
     pub fn redact(&self, attrs: &mut Vec<KeyValue>) -> u64 {
         if self.pii.is_empty() {

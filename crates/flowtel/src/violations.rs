@@ -4,10 +4,14 @@
 //! exported as the registry's `flowtel.violations{rule=...}` counter (an observable counter, so
 //! the hot path pays one relaxed atomic add). In debug builds the first violation of each rule
 //! is also printed once to stderr, so a developer sees the mistake while writing the code. The
-//! rules themselves are enforced elsewhere (`limits`, `meter`, `redact`, `propagation`).
+//! rules themselves are enforced elsewhere (`limits`, `meter`, `redact`, `propagation`); each
+//! is declared, with what / why / fix, in the one rule catalogue
+//! (`flowtel_conventions::rules::runtime::VIOLATIONS`), whose names are the label values.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use flowtel_conventions::rules::{Rule as CatalogueRule, runtime, telemetry};
 
 /// A rule of runtime enforcement; its [`id`](Rule::id) is the value of the `rule` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,11 +36,13 @@ pub enum Rule {
     BaggageOverflow,
     /// Spans or metric batches the exporter could not deliver (collector down, queue full).
     ExportDropped,
+    /// Log records of one event beyond its per-second rate limit: dropped.
+    EventRateLimited,
 }
 
 impl Rule {
     /// Every rule, in a fixed order.
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::UnknownMetric,
         Rule::InstrumentMismatch,
         Rule::UndeclaredLabel,
@@ -46,21 +52,31 @@ impl Rule {
         Rule::PiiRedacted,
         Rule::BaggageOverflow,
         Rule::ExportDropped,
+        Rule::EventRateLimited,
     ];
 
-    /// The value of the `rule` label.
-    pub fn id(self) -> &'static str {
+    /// The rule's entry in the catalogue (`flowtel explain <id>` prints it): what it means,
+    /// why it matters, how to fix it.
+    pub fn catalogue(self) -> &'static CatalogueRule {
         match self {
-            Rule::UnknownMetric => "unknown-metric",
-            Rule::InstrumentMismatch => "instrument-mismatch",
-            Rule::UndeclaredLabel => "undeclared-label",
-            Rule::PiiLabel => "pii-label",
-            Rule::CardinalityOverflow => "cardinality-overflow",
-            Rule::ValueOverflow => "value-overflow",
-            Rule::PiiRedacted => "pii-redacted",
-            Rule::BaggageOverflow => "baggage-overflow",
-            Rule::ExportDropped => "export-dropped",
+            Rule::UnknownMetric => &telemetry::UNKNOWN_METRIC,
+            Rule::InstrumentMismatch => &telemetry::INSTRUMENT_MISMATCH,
+            Rule::UndeclaredLabel => &telemetry::UNDECLARED_LABEL,
+            Rule::PiiLabel => &runtime::PII_LABEL,
+            Rule::CardinalityOverflow => &runtime::CARDINALITY_OVERFLOW,
+            Rule::ValueOverflow => &runtime::VALUE_OVERFLOW,
+            Rule::PiiRedacted => &runtime::PII_REDACTED,
+            Rule::BaggageOverflow => &runtime::BAGGAGE_OVERFLOW,
+            Rule::ExportDropped => &runtime::EXPORT_DROPPED,
+            Rule::EventRateLimited => &runtime::EVENT_RATE_LIMITED,
         }
+    }
+
+    /// The value of the `rule` label: the catalogue rule's name (`cardinality-overflow`), which
+    /// `flowtel explain` also accepts. (The catalogue's own `id` is the `FT08xx` number.)
+    #[allow(clippy::misnamed_getters)]
+    pub fn id(self) -> &'static str {
+        self.catalogue().name
     }
 
     fn index(self) -> usize {
@@ -145,5 +161,14 @@ mod tests {
             assert_eq!(r.index(), i);
             assert!(r.id().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
         }
+    }
+
+    #[test]
+    fn the_rules_are_the_catalogues_runtime_violations() {
+        let ours: Vec<&str> = Rule::ALL.iter().map(|r| r.catalogue().id).collect();
+        let catalogue: Vec<&str> = runtime::VIOLATIONS.iter().map(|r| r.id).collect();
+        assert_eq!(ours, catalogue);
+        assert_eq!(Rule::CardinalityOverflow.id(), "cardinality-overflow");
+        assert_eq!(Rule::UndeclaredLabel.id(), "undeclared-label");
     }
 }

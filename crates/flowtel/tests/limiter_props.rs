@@ -20,6 +20,7 @@ fn limiter(
     limit: usize,
     route_cap: usize,
     bound: Arc<Mutex<Vec<Arc<Handle>>>>,
+    violations: Arc<Violations>,
 ) -> (CardinalityLimiter<Arc<Handle>>, Arc<ValueCap>) {
     let cap = Arc::new(ValueCap::new(route_cap));
     let labels = vec![
@@ -37,7 +38,7 @@ fn limiter(
         labels,
         vec![Key::from_static_str("user.id")],
         limit,
-        Arc::new(Violations::new()),
+        violations,
         Box::new(move |kvs: &[KeyValue]| {
             let h = Arc::new(Handle {
                 labels: kvs.to_vec(),
@@ -67,7 +68,7 @@ proptest! {
         records in proptest::collection::vec((value(), value(), any::<bool>()), 1..400),
     ) {
         let bound = Arc::new(Mutex::new(Vec::new()));
-        let (l, cap) = limiter(limit, route_cap, bound.clone());
+        let (l, cap) = limiter(limit, route_cap, bound.clone(), Arc::new(Violations::new()));
         let records = Arc::new(records);
         std::thread::scope(|s| {
             for t in 0..threads {
@@ -118,5 +119,62 @@ proptest! {
         // Distinct bound label sets: no series was bound twice.
         let distinct: HashSet<String> = bound.iter().map(|h| format!("{:?}", h.labels)).collect();
         prop_assert_eq!(distinct.len(), bound.len());
+    }
+}
+
+/// Values of every kind: clean ones, and ones shaped like personal data.
+fn maybe_personal() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-c]{1,2}",
+        "/r/[0-9]{1,3}",
+        "[a-z]{1,8}@[a-z]{1,6}\\.(com|org)",
+        Just("4111 1111 1111 1111".to_string()),
+        "\\+44 [0-9]{2} [0-9]{4} [0-9]{4}",
+        "(10|192)\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
+        "[ -~]{0,40}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn values_shaped_like_personal_data_never_reach_a_series(
+        limit in 1usize..64,
+        route_cap in 1usize..32,
+        records in proptest::collection::vec((maybe_personal(), maybe_personal()), 1..300),
+    ) {
+        let detector = Arc::new(flowtel_conventions::pii::Detector::default());
+        let bound = Arc::new(Mutex::new(Vec::new()));
+        let violations = Arc::new(Violations::new());
+        let (l, cap) = limiter(limit, route_cap, bound.clone(), violations.clone());
+        let l = l.with_pii_shapes(detector.clone(), &[]);
+        let personal = |s: &str| detector.value_shape(s).is_some();
+        let mut expected_drops = 0u64;
+        for (route, tenant) in &records {
+            expected_drops += u64::from(personal(route)) + u64::from(personal(tenant));
+            let attrs = [
+                KeyValue::new("http.route", route.clone()),
+                KeyValue::new("tenant", tenant.clone()),
+            ];
+            l.with_series(&attrs, |h| h.count.fetch_add(1, Ordering::Relaxed));
+        }
+        let bound = bound.lock().unwrap();
+        for h in bound.iter() {
+            for kv in &h.labels {
+                prop_assert!(!personal(&kv.value.to_string()), "{:?}", h.labels);
+            }
+        }
+        // Personal values take no slot of the route cap, and every record is counted once.
+        let clean_routes: HashSet<&str> = records
+            .iter()
+            .map(|(r, _)| r.as_str())
+            .filter(|r| !personal(r))
+            .collect();
+        prop_assert!(cap.len() <= clean_routes.len().min(route_cap));
+        let total: u64 = bound.iter().map(|h| h.count.load(Ordering::Relaxed)).sum();
+        prop_assert_eq!(total, records.len() as u64);
+        // Every personal value dropped is counted as `pii-label`.
+        prop_assert_eq!(violations.get(flowtel::violations::Rule::PiiLabel), expected_drops);
     }
 }

@@ -175,8 +175,8 @@ impl SideSink {
         let mut entries = HashMap::new();
         for (name, flow) in &reg.flows {
             for e in &flow.entry {
-                if let Ok((method, route)) = flowtel_conventions::validate::parse_entry(e) {
-                    entries.insert(entry_key(method, route), name.clone());
+                if let Ok((method, route)) = e.parsed() {
+                    entries.insert(entry_key(method, route.as_str()), name.clone());
                 }
             }
         }

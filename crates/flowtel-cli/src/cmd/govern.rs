@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use flowtel_conventions::report::SourceText;
-use flowtel_govern::{Generator, Options, write};
+use flowtel_govern::{Generator, Options};
 
 use crate::common::{GlobalArgs, io_finding, print_out};
 
@@ -42,23 +42,27 @@ pub fn run(global: &GlobalArgs, generator: Generator, args: Args) -> i32 {
     for note in &out.notes {
         eprintln!("note: {note}");
     }
+    let files = out.file_set(generator);
     let Some(dir) = args.output else {
-        print_out(&write::to_stdout(&out));
+        print_out(&String::from_utf8_lossy(&files.to_stdout()));
         return 0;
     };
     if args.check {
-        let drift = write::check_dir(&dir, &out);
+        let drift = match files.check(&dir) {
+            Ok(d) => d,
+            Err(e) => return global.emit(&[io_finding(&dir, "read", &e)], None),
+        };
         if drift.is_empty() {
             eprintln!(
                 "{}: {} file(s) in {} are up to date",
                 generator.name(),
-                out.files.len(),
+                files.len(),
                 dir.display()
             );
             return 0;
         }
         for d in &drift {
-            eprintln!("{d}");
+            eprintln!("{}: {d}", dir.display());
         }
         eprintln!(
             "help: regenerate with `flowtel {} -o {}`",
@@ -67,10 +71,10 @@ pub fn run(global: &GlobalArgs, generator: Generator, args: Args) -> i32 {
         );
         return 1;
     }
-    match write::write_dir(&dir, &out) {
+    match files.write_to(&dir) {
         Ok(()) => {
-            for a in &out.files {
-                eprintln!("wrote {}", dir.join(&a.path).display());
+            for (path, _) in files.iter() {
+                eprintln!("wrote {}", dir.join(path).display());
             }
             0
         }

@@ -7,7 +7,9 @@
 //! swapped in with two renames; a failure before the swap removes the staging folder and leaves
 //! `DIR` as it was. `DIR/.flowtel-generated` lists what flowtel wrote, so a file a generator no
 //! longer produces is removed on the next write (and reported as stale by `--check`), while a
-//! file someone else put there is kept. [`write_file`] does the same for one file (`-o
+//! file someone else put there is kept. A set made with [`FileSet::owned_by`] keeps its own
+//! manifest (`.flowtel-<owner>.generated`), so several generators can share one folder, each
+//! replacing and reporting only what it wrote. [`write_file`] does the same for one file (`-o
 //! report.html`): a temporary file beside it, then a rename.
 
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ pub const MANIFEST: &str = ".flowtel-generated";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FileSet {
     files: BTreeMap<String, Vec<u8>>,
+    manifest: Option<String>,
 }
 
 /// How a folder differs from a [`FileSet`] (`--check`).
@@ -49,6 +52,21 @@ impl FileSet {
     /// An empty set.
     pub fn new() -> Self {
         FileSet::default()
+    }
+
+    /// An empty set of one generator (`slo`, `dashboards`) that shares its output folder with
+    /// others: its manifest is `.flowtel-<owner>.generated`, and writing it replaces, removes and
+    /// reports as stale only files listed there.
+    pub fn owned_by(owner: &str) -> Self {
+        FileSet {
+            files: BTreeMap::new(),
+            manifest: Some(format!(".flowtel-{owner}.generated")),
+        }
+    }
+
+    /// The manifest's file name in the output folder.
+    pub fn manifest(&self) -> &str {
+        self.manifest.as_deref().unwrap_or(MANIFEST)
     }
 
     /// Adds (or replaces) a file. `path` is relative, `/`-separated, without `..`; anything else
@@ -112,7 +130,7 @@ impl FileSet {
                 Err(e) => return Err(e),
             }
         }
-        for p in read_manifest(dir)? {
+        for p in read_manifest(dir, self.manifest())? {
             if !self.files.contains_key(&p) && dir.join(&p).exists() {
                 out.push(Difference::Stale(p));
             }
@@ -169,9 +187,9 @@ impl FileSet {
     fn stage(&self, dir: &Path, stage: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(stage)?;
         if dir.is_dir() {
-            let generated: Vec<String> = read_manifest(dir)?;
+            let generated: Vec<String> = read_manifest(dir, self.manifest())?;
             carry_over(dir, stage, Path::new(""), &|rel: &str| {
-                rel == MANIFEST
+                rel == self.manifest()
                     || generated.iter().any(|g| g == rel)
                     || self.files.contains_key(rel)
             })?;
@@ -184,7 +202,7 @@ impl FileSet {
             manifest.push_str(p);
             manifest.push('\n');
         }
-        write_synced(&stage.join(MANIFEST), manifest.as_bytes())
+        write_synced(&stage.join(self.manifest()), manifest.as_bytes())
     }
 }
 
@@ -220,8 +238,8 @@ fn write_synced(path: &Path, content: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-fn read_manifest(dir: &Path) -> std::io::Result<Vec<String>> {
-    match std::fs::read_to_string(dir.join(MANIFEST)) {
+fn read_manifest(dir: &Path, manifest: &str) -> std::io::Result<Vec<String>> {
+    match std::fs::read_to_string(dir.join(manifest)) {
         Ok(text) => Ok(text
             .lines()
             .filter(|l| !l.is_empty() && check_relative(l).is_ok())
@@ -315,6 +333,41 @@ mod tests {
         // Nothing is left beside the folder.
         let siblings: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
         assert_eq!(siblings.len(), 1);
+    }
+
+    #[test]
+    fn generators_share_a_folder_each_with_its_own_manifest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        let owned = |owner: &str, files: &[(&str, &str)]| {
+            let mut s = FileSet::owned_by(owner);
+            for (p, c) in files {
+                s.add(*p, c.as_bytes());
+            }
+            s
+        };
+        owned("slo", &[("rules.yml", "r\n")])
+            .write_to(&dir)
+            .unwrap();
+        owned("dashboards", &[("a.json", "a\n"), ("b.json", "b\n")])
+            .write_to(&dir)
+            .unwrap();
+        let fewer = owned("dashboards", &[("a.json", "a\n")]);
+        assert_eq!(
+            fewer.check(&dir).unwrap(),
+            [Difference::Stale("b.json".into())]
+        );
+        fewer.write_to(&dir).unwrap();
+        assert!(!dir.join("b.json").exists());
+        assert!(fewer.check(&dir).unwrap().is_empty());
+        // The other generator's file and manifest stay.
+        assert!(
+            owned("slo", &[("rules.yml", "r\n")])
+                .check(&dir)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(dir.join(".flowtel-slo.generated").is_file());
     }
 
     #[test]

@@ -7,8 +7,6 @@
 //! whole rule catalogue so code-scanning UIs can show each rule's help. Findings should be
 //! [`super::settle`]d first.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
@@ -16,60 +14,9 @@ use serde_json::{Value, json};
 use super::{Format, Render, RenderOptions, Unsupported};
 use crate::finding::{Finding, Severity, Summary};
 use crate::rules;
-use crate::source::SourceMap;
 
 pub use super::TOOL_VERSION;
-
-/// Gives the renderer the text of a line of an input file.
-pub trait SourceText {
-    /// The 1-based `line` of `file` (as named in findings), when available.
-    fn line(&self, file: &str, line: u32) -> Option<String>;
-}
-
-impl SourceText for SourceMap {
-    fn line(&self, file: &str, line: u32) -> Option<String> {
-        SourceMap::line(self, file, line).map(str::to_string)
-    }
-}
-
-/// No source text: findings render without snippets.
-pub struct NoSource;
-
-impl SourceText for NoSource {
-    fn line(&self, _: &str, _: u32) -> Option<String> {
-        None
-    }
-}
-
-/// Reads lines from files on disk, caching each file; files over 8 MiB are not read.
-#[derive(Default)]
-pub struct DiskSource {
-    cache: RefCell<HashMap<String, Option<Vec<String>>>>,
-}
-
-impl SourceText for DiskSource {
-    fn line(&self, file: &str, line: u32) -> Option<String> {
-        let mut cache = self.cache.borrow_mut();
-        let lines = cache.entry(file.to_string()).or_insert_with(|| {
-            let meta = std::fs::metadata(file).ok()?;
-            if meta.len() > 8 * 1024 * 1024 {
-                return None;
-            }
-            let text = std::fs::read_to_string(file).ok()?;
-            Some(text.lines().map(str::to_string).collect())
-        });
-        lines.as_ref()?.get(line.checked_sub(1)? as usize).cloned()
-    }
-}
-
-/// Chains two sources: the first that has the line wins.
-pub struct Either<'a>(pub &'a dyn SourceText, pub &'a dyn SourceText);
-
-impl SourceText for Either<'_> {
-    fn line(&self, file: &str, line: u32) -> Option<String> {
-        self.0.line(file, line).or_else(|| self.1.line(file, line))
-    }
-}
+pub use super::sources::{DiskSource, Either, NoSource, SourceText};
 
 /// Findings ready to render: human output lists every finding, or groups them by rule with at
 /// most `max_examples` shown per rule ([`human_grouped`], for large inputs); summary

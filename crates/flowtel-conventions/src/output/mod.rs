@@ -81,6 +81,7 @@ pub mod findings;
 pub mod json;
 pub mod markdown;
 pub mod rules;
+pub mod sources;
 
 use std::fmt;
 use std::str::FromStr;
@@ -88,7 +89,7 @@ use std::str::FromStr;
 use crate::finding::{Finding, Severity};
 use crate::model::{LintConfig, SeverityOverride};
 
-pub use findings::{DiskSource, Either, NoSource, SourceText};
+pub use sources::{DiskSource, Either, NoSource, SourceText};
 
 /// Version written into every report.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -4,7 +4,7 @@
 //! belong, pages on causes instead of symptoms, alerts tied to no flow and no owner, and the
 //! hygiene every rule file needs. Unreadable files are [`super::registry::UNREADABLE_INPUT`].
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(RULE_FILE_MALFORMED, "FT0501", "rule-file-malformed", Error,
     summary: "A rule file or Alertmanager configuration that is not valid YAML or not of the expected shape.",

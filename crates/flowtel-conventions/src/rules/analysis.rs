@@ -5,7 +5,7 @@
 //! cycles, oversized traces) and how complete the traces are; the analyses report budgets
 //! exceeded and dependencies that amplify load with retries.
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(PARTIAL_TRACES, "FT0601", "partial-traces", Error,
     summary: "Too many traces of a flow are partial: spans whose parent never arrived.",

@@ -1,6 +1,6 @@
 //! Rules of `flowtel diff`, which compares two versions of a registry: `FT03xx`.
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(BREAKING_CHANGE, "FT0301", "breaking-change", Warning,
     summary: "A change that breaks emitters or consumers of the old conventions.",

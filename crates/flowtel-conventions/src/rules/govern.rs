@@ -2,7 +2,7 @@
 //! `openslo`) raise when the conventions lack what an artifact needs: `FT07xx`. They are input
 //! errors: the generator writes nothing and exits 2.
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(FLOW_WITHOUT_SLO, "FT0701", "flow-without-slo", Fatal,
     summary: "A generator that needs every flow's SLO met a flow without one.",

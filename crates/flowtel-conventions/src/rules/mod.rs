@@ -1,25 +1,22 @@
 //! The rule catalogue: every check flowtel makes, declared once.
 //!
 //! Each rule has an id (`FT0012`), a kebab-case name, a default severity and its documentation in
-//! a fixed shape (what it does, why it matters, an example of bad and good). `flowtel explain`,
-//! the SARIF `rules` array and the rule table in the README are all generated from here. Rules are
+//! a fixed shape (what it does, why it matters, an example of bad and good). `flowtel explain`
+//! and the SARIF `rules` array are generated from here. Rules are
 //! grouped by the part of flowtel that raises them, one file per area:
 //!
 //! | ids | area |
 //! |---|---|
 //! | `FT00xx` | registry loading and validation ([`registry`]) |
-//! | `FT01xx` | exported telemetry ([`telemetry`]) |
+//! | `FT01xx` | exported telemetry ([`telemetry`]; log records and events `FT017x`, [`logs`]) |
 //! | `FT02xx` | Rust sources ([`source`]) |
 //! | `FT03xx` | conventions updates, `flowtel diff` ([`diff`]) |
 //! | `FT04xx` | OpenTelemetry semantic conventions and deprecations ([`semconv`]) |
 //! | `FT05xx` | Prometheus alerting rules and Alertmanager routing ([`alerts`]) |
 //! | `FT06xx` | flow analysis over traces ([`analysis`]) |
 //! | `FT07xx` | governance generators: what an artifact needs ([`govern`]) |
+//! | `FT08xx` | the SDK's enforcement at run time, counted in `flowtel.violations` ([`runtime`]) |
 //! | `FT09xx` | release regression check, `flowtel regress` ([`regress`]) |
-
-use serde::Serialize;
-
-use crate::finding::Severity;
 
 /// Declares a rule as a `pub static` with its documentation. Used by every area file.
 macro_rules! declare_rule {
@@ -27,10 +24,10 @@ macro_rules! declare_rule {
      summary: $summary:literal, what: $what:literal, why: $why:literal,
      bad: $bad:literal, good: $good:literal $(,)?) => {
         #[doc = concat!("`", $id, " ", $name, "`: ", $summary)]
-        pub static $ident: $crate::rules::Rule = $crate::rules::Rule {
+        pub static $ident: $crate::rules::rule::Rule = $crate::rules::rule::Rule {
             id: $id,
             name: $name,
-            severity: $crate::finding::Severity::$sev,
+            severity: $crate::severity::Severity::$sev,
             summary: $summary,
             what: $what,
             why: $why,
@@ -40,65 +37,34 @@ macro_rules! declare_rule {
     };
 }
 
+mod rule;
+pub use rule::Rule;
+
 pub mod alerts;
 pub mod analysis;
 pub mod diff;
 pub mod govern;
+pub mod logs;
 pub mod registry;
 pub mod regress;
+pub mod runtime;
 pub mod semconv;
 pub mod source;
 pub mod telemetry;
-
-/// A lint rule and its documentation.
-#[derive(Debug, PartialEq, Serialize)]
-pub struct Rule {
-    /// Stable id, `FT` and four digits.
-    pub id: &'static str,
-    /// Stable kebab-case name.
-    pub name: &'static str,
-    /// Severity unless the conventions' `lint.rules` override it.
-    pub severity: Severity,
-    /// One line, for listings and SARIF `shortDescription`.
-    pub summary: &'static str,
-    /// What it does.
-    pub what: &'static str,
-    /// Why it matters.
-    pub why: &'static str,
-    /// An example that triggers the rule.
-    pub bad: &'static str,
-    /// The same example, fixed.
-    pub good: &'static str,
-}
-
-impl Rule {
-    /// The explanation as `flowtel explain` prints it (Markdown).
-    pub fn explain(&self) -> String {
-        format!(
-            "# {id} {name}\n\nDefault severity: {sev}\n\n{summary}\n\n## What it does\n{what}\n\n## Why is this bad\n{why}\n\n## Example\n```\n{bad}\n```\nUse instead:\n```\n{good}\n```\n",
-            id = self.id,
-            name = self.name,
-            sev = self.severity,
-            summary = self.summary,
-            what = self.what,
-            why = self.why,
-            bad = self.bad.trim_end(),
-            good = self.good.trim_end(),
-        )
-    }
-}
 
 /// Every rule, in id order.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
     registry::RULES
         .iter()
         .chain(telemetry::RULES)
+        .chain(logs::RULES)
         .chain(source::RULES)
         .chain(diff::RULES)
         .chain(semconv::RULES)
         .chain(alerts::RULES)
         .chain(analysis::RULES)
         .chain(govern::RULES)
+        .chain(runtime::RULES)
         .chain(regress::RULES)
         .copied()
 }
@@ -143,5 +109,16 @@ mod tests {
         assert_eq!(find("ft0003").map(|r| r.name), Some("unknown-key"));
         assert_eq!(find("unknown-key").map(|r| r.id), Some("FT0003"));
         assert!(find("FT9999").is_none());
+    }
+
+    #[test]
+    fn every_runtime_violation_is_a_catalogue_rule_with_its_label_as_name() {
+        for r in runtime::VIOLATIONS {
+            assert_eq!(find(r.name).map(|f| f.id), Some(r.id));
+        }
+        assert_eq!(find("cardinality-overflow").map(|r| r.id), Some("FT0802"));
+        for r in runtime::RULES {
+            assert!(runtime::VIOLATIONS.contains(r), "{} is not counted", r.id);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Rules over the conventions registry itself (`flowtel check`): `FT00xx`.
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(MALFORMED_YAML, "FT0001", "malformed-yaml", Fatal,
     summary: "The file is not valid YAML.",
@@ -171,11 +171,11 @@ declare_rule!(BUDGET_OVER_SLO, "FT0021", "budget-over-slo", Warning,
 );
 
 declare_rule!(MALFORMED_ENTRY, "FT0022", "malformed-entry-route", Error,
-    summary: "A flow entry that is not `METHOD /route`.",
-    what: "Reports `entry` routes that are not an HTTP method followed by a route template starting with `/`, and routes claimed by two flows.",
-    why: "The server middleware maps requests to flows by these routes; a malformed or shared one maps requests to no flow or the wrong one.",
-    bad: "entry: ['/checkout']",
-    good: "entry: ['POST /checkout']",
+    summary: "A flow entry that is not `METHOD /route` in axum 0.8 syntax.",
+    what: "Reports `entry` routes that are not an HTTP method followed by a route template starting with `/` in axum 0.8 syntax (`{id}`, `{*rest}`), with the 0.8 form as the fix for axum 0.7's `:id` and `*rest`; and routes claimed by two flows.",
+    why: "The server middleware maps requests to flows by the router's matched route; a malformed or shared entry maps requests to no flow or the wrong one, and axum 0.8 matches `/orders/:id` literally, so that flow never starts.",
+    bad: "entry: ['/checkout', 'GET /orders/:id']",
+    good: "entry: ['POST /checkout', 'GET /orders/{id}']",
 );
 
 declare_rule!(DEPRECATION_TARGET_MISSING, "FT0023", "deprecation-target-missing", Warning,
@@ -282,6 +282,38 @@ declare_rule!(SAMPLING_UNKNOWN_FLOW, "FT0046", "sampling-unknown-flow", Error,
     good: "sampling:\n  browse: {ratio: 0.1}",
 );
 
+declare_rule!(EVENT_UNDECLARED_ATTRIBUTE, "FT0060", "event-undeclared-attribute", Error,
+    summary: "A log event lists an attribute that is not declared.",
+    what: "Reports an entry of an event's `attributes` or `required_attributes` that is not a declared attribute, with the closest declared name as a suggestion.",
+    why: "An event's attributes are checked in code (`flowtel::event!`), at run time (redaction) and by the linters against the declared attributes; an undeclared one has no type, no `pii` flag and no bound, so none of them can check it.",
+    bad: "attributes:\n  payment.decline_reason: {type: string}\nevents:\n  payment.declined: {attributes: [payment.decline_reson]}",
+    good: "attributes:\n  payment.decline_reason: {type: string}\nevents:\n  payment.declined: {attributes: [payment.decline_reason]}",
+);
+
+declare_rule!(EVENT_REQUIRED_PII_DROPPED, "FT0061", "event-required-pii-dropped", Error,
+    summary: "A log event requires a personal attribute that redaction drops.",
+    what: "Reports a `required_attributes` entry that is `pii: true` without `redact: hash`: flowtel drops such attributes from every log record, so the event can never carry what it requires.",
+    why: "Every record of the event would then be reported as missing the attribute, or the attribute would have to be logged in clear. Hashing keeps equal values correlatable without exposing them.",
+    bad: "attributes:\n  user.email: {type: string, pii: true}\nevents:\n  login.failed: {required_attributes: [user.email]}",
+    good: "attributes:\n  user.email: {type: string, pii: true, redact: hash}\nevents:\n  login.failed: {required_attributes: [user.email]}",
+);
+
+declare_rule!(EVENT_UNKNOWN_FLOW, "FT0062", "event-unknown-flow", Error,
+    summary: "A log event names a flow or step that is not declared.",
+    what: "Reports an event whose `flow` is not a declared flow, whose `step` is not a step of that flow, or which names a `step` without a `flow`.",
+    why: "Events declared for a flow are checked to arrive inside that flow's traces; a misspelt flow makes that check report every record.",
+    bad: "events:\n  payment.declined: {flow: chekout, step: payment.authorize}",
+    good: "events:\n  payment.declined: {flow: checkout, step: payment.authorize}",
+);
+
+declare_rule!(INVALID_BODY_PATTERN, "FT0063", "invalid-body-pattern", Error,
+    summary: "A `lint.body_patterns` entry that is not a valid regular expression or names an undeclared attribute.",
+    what: "Reports a body pattern whose `pattern` does not compile (Rust `regex` syntax) or whose `attribute` is not declared.",
+    why: "The telemetry linter checks log bodies against these patterns; a broken one checks nothing.",
+    bad: "lint:\n  body_patterns:\n    order-id: {pattern: 'ord-[0-9+', attribute: order.id}",
+    good: "lint:\n  body_patterns:\n    order-id: {pattern: 'ord-[0-9]+', attribute: order.id}",
+);
+
 declare_rule!(PII_DETECTION_INVALID, "FT0050", "pii-detection-invalid", Error,
     summary: "The `pii` section cannot be applied: a value pattern that does not compile, or a key word that is not one word.",
     what: "Reports a `pii.value_patterns` entry that is not a valid regular expression (with the regex engine's message) and a `pii.key_words` entry that is empty or holds a separator (`.`, `_`, `-`, `/`, space), since keys are matched word by word.",
@@ -328,4 +360,8 @@ pub static RULES: &[&Rule] = &[
     &SAMPLING_RATIO,
     &SAMPLING_UNKNOWN_FLOW,
     &PII_DETECTION_INVALID,
+    &EVENT_UNDECLARED_ATTRIBUTE,
+    &EVENT_REQUIRED_PII_DROPPED,
+    &EVENT_UNKNOWN_FLOW,
+    &INVALID_BODY_PATTERN,
 ];

@@ -4,7 +4,7 @@
 //! or step that is not a clean pass is one finding of these rules, and inputs that cannot be
 //! compared at all are one fatal finding.
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(LATENCY_REGRESSION, "FT0901", "latency-regression", Error,
     summary: "A flow or step got significantly slower between two releases, by more than the threshold.",

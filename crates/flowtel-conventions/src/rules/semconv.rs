@@ -1,6 +1,6 @@
 //! Rules about OpenTelemetry semantic-conventions layers and deprecated names: `FT04xx`.
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(SEMCONV_REDEFINED, "FT0401", "semconv-redefined", Error,
     summary: "A flowtel layer redefines a semantic-conventions name with another type, instrument or unit.",

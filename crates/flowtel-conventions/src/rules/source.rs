@@ -5,7 +5,7 @@
 //! `metrics` crate's macros. Deprecated names in source are reported with
 //! [`super::semconv::DEPRECATED_NAME`], so each idea has one rule whoever checks it.
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(UNKNOWN_METRIC_IN_SOURCE, "FT0201", "unknown-metric-name-in-source", Error,
     summary: "Code creates a metric that the conventions do not declare.",

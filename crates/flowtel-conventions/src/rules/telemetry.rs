@@ -4,7 +4,7 @@
 //! reported with [`super::semconv::DEPRECATED_NAME`] and missing required metric labels with
 //! [`super::semconv::MISSING_REQUIRED_ATTRIBUTE`], so each idea has one rule whoever checks it.
 
-use super::Rule;
+use super::rule::Rule;
 
 declare_rule!(UNKNOWN_METRIC, "FT0101", "unknown-metric", Error,
     summary: "A metric that the conventions do not declare.",

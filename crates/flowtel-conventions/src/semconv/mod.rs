@@ -19,25 +19,25 @@
 //! A conventions file imports a registry with `imports: [{semconv: path/to/model, only: [http]}]`
 //! (`only` optional: root namespaces to take; attributes the taken metrics and spans use, and
 //! the replacements of deprecated names, come along). The loader turns every semantic-conventions
-//! file that defines something into an ordinary [`crate::load::Layer`] below the flowtel layers,
+//! file that defines something into an ordinary [`crate::registry::Layer`] below the flowtel layers,
 //! with a node tree shaped like a flowtel file whose positions are those of the OpenTelemetry
 //! YAML, so every finding about a semantic-conventions item names its file, line and column.
 //! `flowtel check path/to/model` checks a registry folder on its own.
 //!
 //! # Registry API for linters
-//! On a loaded [`Registry`]:
-//! - [`Registry::deprecation_of`] (attribute, else metric), [`Registry::attribute_deprecation`],
-//!   [`Registry::metric_deprecation`]: the [`Deprecation`] of a name; [`Deprecation::describe`]
+//! On a loaded [`crate::Registry`]:
+//! - [`crate::Registry::deprecation_of`] (attribute, else metric), [`crate::Registry::attribute_deprecation`],
+//!   [`crate::Registry::metric_deprecation`]: the [`Deprecation`] of a name; [`Deprecation::describe`]
 //!   words it for messages;
-//! - [`Registry::replacement_of`]: the name to use instead, following renames to the end
+//! - [`crate::Registry::replacement_of`]: the name to use instead, following renames to the end
 //!   (`http.method` -> `http.request.method`);
-//! - [`Registry::attribute_for_key`]: the attribute declaring a key, `template[...]` attributes
+//! - [`crate::Registry::attribute_for_key`]: the attribute declaring a key, `template[...]` attributes
 //!   included (`http.request.header.content-type` -> `http.request.header`);
-//! - [`Registry::required_labels`]: labels every data point of a metric must carry;
-//! - [`Registry::span_conventions`] / [`Registry::required_span_attributes`]: span
-//!   conventions and their required attributes; [`Registry::span_convention_for`] picks the
+//! - [`crate::Registry::required_labels`]: labels every data point of a metric must carry;
+//! - [`crate::Registry::span_conventions`] / [`crate::Registry::required_span_attributes`]: span
+//!   conventions and their required attributes; [`crate::Registry::span_convention_for`] picks the
 //!   convention an exported span follows from its kind and attribute keys;
-//! - [`Registry::semconv_owns`]: whether a name falls in a namespace the conventions own.
+//! - [`crate::Registry::semconv_owns`]: whether a name falls in a namespace the conventions own.
 //!
 //! Report with the rules of [`crate::rules::semconv`]: `DEPRECATED_NAME` (FT0403) and
 //! `MISSING_REQUIRED_ATTRIBUTE` (FT0404). [`lint`] has the checks ready-made:
@@ -46,6 +46,7 @@
 
 pub mod layering;
 pub mod lint;
+mod model;
 pub mod read;
 pub mod resolve;
 pub mod yaml;
@@ -54,173 +55,20 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use indexmap::IndexMap;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode};
 use marked_yaml::{Marker, Node, Span as YamlSpan};
 
-use crate::finding::{Finding, Location};
-use crate::load::Registry;
 use crate::model::RegistryFile;
-use crate::model::{
-    Attribute, AttributeType, Deprecation, Metric, Requirement, SCHEMA_V1, Span, SpanKind,
-    Stability,
-};
-use crate::rules::semconv as rules;
+use crate::model::SCHEMA_V1;
 use crate::source::{FileId, display_path};
 
+pub use model::{AttrUse, Model, ProblemKind, SemAttribute, SemMetric, SemSignal, SemSpan};
 pub use read::Pos;
 
 /// Largest semantic-conventions file read.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Most files read from one registry folder.
 pub const MAX_FILES: usize = 10_000;
-
-/// What kind of problem a semantic-conventions file has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProblemKind {
-    /// A value that cannot be read (`FT0406`).
-    Malformed,
-    /// A reference that names nothing (`FT0405`).
-    Unresolved,
-}
-
-/// A resolved attribute definition.
-#[derive(Debug, Clone)]
-pub struct SemAttribute {
-    /// The definition as a flowtel attribute.
-    pub def: Attribute,
-    /// Where its key is written.
-    pub pos: Pos,
-    /// Where its type is written.
-    pub type_pos: Pos,
-    /// Where `deprecated` is written.
-    pub deprecated_pos: Option<Pos>,
-    /// Where each of `def.values` is written.
-    pub member_pos: Vec<Pos>,
-    /// Whether the enum's values are integers (`rpc.grpc.status_code`).
-    pub int_values: bool,
-}
-
-/// An attribute as a metric, span, event or entity uses it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttrUse {
-    /// The attribute.
-    pub name: String,
-    /// How strongly the convention asks for it.
-    pub requirement: Requirement,
-    /// Where the use is written in the using group (the `ref`, or the `extends` / `ref_group`
-    /// it comes through).
-    pub pos: Pos,
-}
-
-/// A resolved metric.
-#[derive(Debug, Clone)]
-pub struct SemMetric {
-    /// The definition as a flowtel metric (labels: every attribute; `required_labels`).
-    pub def: Metric,
-    /// Where its name is written.
-    pub pos: Pos,
-    /// Where its instrument is written.
-    pub instrument_pos: Pos,
-    /// Where its unit is written.
-    pub unit_pos: Pos,
-    /// Where `deprecated` is written.
-    pub deprecated_pos: Option<Pos>,
-    /// Its attributes with requirement levels.
-    pub attributes: Vec<AttrUse>,
-}
-
-/// A resolved span convention.
-#[derive(Debug, Clone)]
-pub struct SemSpan {
-    /// The definition as a flowtel span convention.
-    pub def: Span,
-    /// Where its id is written.
-    pub pos: Pos,
-    /// Its attributes with requirement levels.
-    pub attributes: Vec<AttrUse>,
-}
-
-/// A resolved event or entity.
-#[derive(Debug, Clone)]
-pub struct SemSignal {
-    /// Group id.
-    pub id: String,
-    /// Where its id is written.
-    pub pos: Pos,
-    /// Its attributes with requirement levels.
-    pub attributes: Vec<AttrUse>,
-    /// Stability.
-    pub stability: Option<Stability>,
-    /// Deprecation.
-    pub deprecated: Option<Deprecation>,
-}
-
-/// A resolved semantic-conventions registry.
-#[derive(Debug, Clone, Default)]
-pub struct Model {
-    /// The files read, in order (`Pos::file` indexes this).
-    pub files: Vec<PathBuf>,
-    /// The files as shown in findings.
-    pub displays: Vec<String>,
-    /// Version of the conventions (from `manifest.yaml`'s `schema_url`), when known.
-    pub version: Option<String>,
-    /// Attributes by key.
-    pub attributes: IndexMap<String, SemAttribute>,
-    /// Metrics by name.
-    pub metrics: IndexMap<String, SemMetric>,
-    /// Span conventions by id.
-    pub spans: IndexMap<String, SemSpan>,
-    /// Events by name.
-    pub events: IndexMap<String, SemSignal>,
-    /// Entities by name.
-    pub entities: IndexMap<String, SemSignal>,
-    /// Problems found reading and resolving.
-    pub problems: Vec<(ProblemKind, Pos, String)>,
-}
-
-impl Model {
-    /// The location of a position.
-    pub fn location(&self, pos: Pos) -> Location {
-        let file = self
-            .displays
-            .get(pos.file as usize)
-            .cloned()
-            .unwrap_or_default();
-        Location::new(file, pos.line, pos.column)
-    }
-
-    /// The problems as findings (`FT0405`, `FT0406`).
-    pub fn findings(&self) -> Vec<Finding> {
-        self.problems
-            .iter()
-            .map(|(kind, pos, msg)| {
-                let (rule, help) = match kind {
-                    ProblemKind::Malformed => (
-                        &rules::SEMCONV_MALFORMED,
-                        "see OpenTelemetry's semantic-conventions syntax; the definition is left out",
-                    ),
-                    ProblemKind::Unresolved => (
-                        &rules::SEMCONV_UNRESOLVED,
-                        "fix the name, or define what it refers to",
-                    ),
-                };
-                Finding::new(rule, msg.clone())
-                    .at(self.location(*pos))
-                    .help(help)
-            })
-            .collect()
-    }
-
-    /// Root namespaces the conventions define names in (`http`, `db`, ...).
-    pub fn namespaces(&self) -> BTreeSet<String> {
-        self.attributes
-            .keys()
-            .chain(self.metrics.keys())
-            .filter_map(|n| n.split_once('.').map(|(root, _)| root.to_string()))
-            .collect()
-    }
-}
 
 /// Whether a folder holds a semantic-conventions registry rather than flowtel files: it has a
 /// `manifest.yaml` / `registry_manifest.yaml`, or its YAML files start like semantic-conventions
@@ -400,6 +248,8 @@ pub struct Selection {
     pub metrics: HashSet<String>,
     /// Span ids taken.
     pub spans: HashSet<String>,
+    /// Event names taken.
+    pub events: HashSet<String>,
 }
 
 impl Model {
@@ -427,6 +277,12 @@ impl Model {
             if wanted(root) {
                 sel.spans.insert(id.clone());
                 todo.extend(s.def.attributes.iter().cloned());
+            }
+        }
+        for (name, e) in &self.events {
+            if wanted(name) {
+                sel.events.insert(name.clone());
+                todo.extend(e.attributes.iter().map(|u| u.name.clone()));
             }
         }
         todo.extend(self.attributes.keys().filter(|n| wanted(n)).cloned());
@@ -528,6 +384,28 @@ impl Model {
                 .push((key(fid, s.pos, id), mapping(fid, s.pos, fields)));
             content.spans.insert(id.clone(), s.def.clone());
         }
+        for (name, e) in &self.events {
+            if !sel.events.contains(name) {
+                continue;
+            }
+            let file = e.pos.file;
+            let fid = file_ids.get(file as usize).copied().unwrap_or(0);
+            let Some((content, tree)) = slot_of(&mut contents, file, &version) else {
+                continue;
+            };
+            let attrs = e
+                .attributes
+                .iter()
+                .map(|u| {
+                    let p = if u.pos.file == file { u.pos } else { e.pos };
+                    scalar(fid, p, &u.name)
+                })
+                .collect();
+            let fields = vec![("attributes", seq(fid, e.pos, attrs))];
+            tree.events
+                .push((key(fid, e.pos, name), mapping(fid, e.pos, fields)));
+            content.events.insert(name.clone(), e.as_event());
+        }
         contents
             .into_iter()
             .enumerate()
@@ -564,6 +442,7 @@ struct Tree {
     attributes: Vec<(MarkedScalarNode, Node)>,
     metrics: Vec<(MarkedScalarNode, Node)>,
     spans: Vec<(MarkedScalarNode, Node)>,
+    events: Vec<(MarkedScalarNode, Node)>,
 }
 
 impl Tree {
@@ -578,6 +457,7 @@ impl Tree {
             ("attributes", self.attributes),
             ("metrics", self.metrics),
             ("spans", self.spans),
+            ("events", self.events),
         ] {
             if entries.is_empty() {
                 continue;
@@ -627,138 +507,4 @@ pub struct Imported {
     pub file_ids: Vec<FileId>,
     /// Root namespaces the conventions own.
     pub namespaces: BTreeSet<String>,
-}
-
-impl Registry {
-    /// Whether a file of the registry belongs to an imported semantic-conventions registry.
-    pub fn is_semconv_file(&self, file: FileId) -> bool {
-        self.semconv.iter().any(|s| s.file_ids.contains(&file))
-    }
-
-    /// Whether `name` lies in a root namespace that imported semantic conventions own.
-    pub fn semconv_owns(&self, name: &str) -> bool {
-        name.contains('.')
-            && self
-                .semconv
-                .iter()
-                .any(|s| s.namespaces.contains(root_namespace(name)))
-    }
-
-    /// The deprecation of an attribute.
-    pub fn attribute_deprecation(&self, name: &str) -> Option<&Deprecation> {
-        self.attributes.get(name)?.deprecated.as_ref()
-    }
-
-    /// The deprecation of a metric.
-    pub fn metric_deprecation(&self, name: &str) -> Option<&Deprecation> {
-        self.metrics.get(name)?.deprecated.as_ref()
-    }
-
-    /// The deprecation of a name: as an attribute, else as a metric.
-    pub fn deprecation_of(&self, name: &str) -> Option<&Deprecation> {
-        self.attribute_deprecation(name)
-            .or_else(|| self.metric_deprecation(name))
-    }
-
-    /// The name to use instead of a deprecated one, following renames to a name that is not
-    /// deprecated itself (or the last one of the chain). `None` when the name is not
-    /// deprecated or its deprecation names no replacement.
-    pub fn replacement_of(&self, name: &str) -> Option<&str> {
-        let is_attr = self.attributes.contains_key(name);
-        let dep = |n: &str| {
-            if is_attr {
-                self.attribute_deprecation(n)
-            } else {
-                self.metric_deprecation(n)
-            }
-        };
-        let mut current = dep(name)?.renamed_to()?;
-        for _ in 0..16 {
-            match dep(current).and_then(|d| d.renamed_to()) {
-                Some(next) if next != current => current = next,
-                _ => break,
-            }
-        }
-        Some(current)
-    }
-
-    /// The attribute that declares a key: the key itself, or the `template[...]` attribute whose
-    /// name prefixes it (`http.request.header.content-type`). Returns the declared name too.
-    pub fn attribute_for_key<'a>(&'a self, key: &str) -> Option<(&'a str, &'a Attribute)> {
-        if let Some((k, a)) = self.attributes.get_key_value(key) {
-            return Some((k.as_str(), a));
-        }
-        let mut prefix = key;
-        while let Some((head, _)) = prefix.rsplit_once('.') {
-            if let Some((k, a)) = self.attributes.get_key_value(head)
-                && a.ty == AttributeType::Template
-            {
-                return Some((k.as_str(), a));
-            }
-            prefix = head;
-        }
-        None
-    }
-
-    /// Labels every data point of a metric must carry (empty for unknown metrics).
-    pub fn required_labels(&self, metric: &str) -> &[String] {
-        self.metrics
-            .get(metric)
-            .map_or(&[], |m| m.required_labels.as_slice())
-    }
-
-    /// Every span convention, by id.
-    pub fn span_conventions(&self) -> &IndexMap<String, Span> {
-        &self.spans
-    }
-
-    /// Attributes a span convention requires (empty for unknown ids).
-    pub fn required_span_attributes(&self, id: &str) -> &[String] {
-        self.spans
-            .get(id)
-            .map_or(&[], |s| s.required_attributes.as_slice())
-    }
-
-    /// The span convention an exported span most likely follows: among the conventions of its
-    /// kind that are not deprecated, the one sharing the most attribute keys with the span,
-    /// counting only conventions that share at least one key outside the general `server`,
-    /// `client`, `network`, `error`, `url`, `user_agent` namespaces. `None` when nothing fits.
-    pub fn span_convention_for(
-        &self,
-        kind: SpanKind,
-        has_attribute: impl Fn(&str) -> bool,
-    ) -> Option<(&str, &Span)> {
-        const GENERAL: &[&str] = &["server", "client", "network", "error", "url", "user_agent"];
-        let mut best: Option<(usize, usize, &str, &Span)> = None;
-        for (id, s) in &self.spans {
-            if s.kind != Some(kind) || s.deprecated.is_some() {
-                continue;
-            }
-            let mut shared = 0;
-            let mut specific = 0;
-            for a in &s.attributes {
-                if has_attribute(a) {
-                    shared += 1;
-                    if !GENERAL.contains(&root_namespace(a)) {
-                        specific += 1;
-                    }
-                }
-            }
-            if specific == 0 {
-                continue;
-            }
-            // Most shared keys wins; on a tie, the convention asking for fewer keys (the more
-            // general one) wins, so refinements are only picked on evidence.
-            let better = match best {
-                None => true,
-                Some((bs, blen, _, _)) => {
-                    shared > bs || (shared == bs && s.attributes.len() < blen)
-                }
-            };
-            if better {
-                best = Some((shared, s.attributes.len(), id.as_str(), s));
-            }
-        }
-        best.map(|(_, _, id, s)| (id, s))
-    }
 }

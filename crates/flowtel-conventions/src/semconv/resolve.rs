@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
+use super::model::{AttrUse, Model, ProblemKind, SemAttribute, SemMetric, SemSignal, SemSpan};
 use super::read::{GroupKind, Pos, RawAttr, RawEntry, RawFile, RawGroup};
-use super::{AttrUse, Model, ProblemKind, SemAttribute, SemMetric, SemSignal, SemSpan};
 use crate::model::{Attribute, AttributeType, Metric, Requirement, Span};
 
 /// Resolves decoded files into a model (files keep their indices).

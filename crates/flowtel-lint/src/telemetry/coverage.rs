@@ -60,7 +60,7 @@ impl SeenCollector {
             .values()
             .flat_map(|f| f.entry.iter())
             .filter_map(|e| {
-                let mut p = e.split_whitespace();
+                let mut p = e.as_str().split_whitespace();
                 Some((
                     format!("{} {}", p.next()?.to_ascii_uppercase(), p.next()?),
                     false,

@@ -26,6 +26,7 @@
 mod collect;
 mod coverage;
 mod index;
+mod logs;
 mod otlp;
 mod prometheus;
 mod span_conventions;
@@ -61,6 +62,8 @@ pub struct TelemetryLinter<'r> {
     stats: Stats,
     /// What arrived of the declared flows, steps, services, routes and metrics.
     seen: coverage::SeenCollector,
+    /// Body patterns and per-service correlation of log records.
+    logs: logs::LogChecks,
 }
 
 /// What the input showed of one saturation signal.
@@ -111,6 +114,7 @@ impl<'r> TelemetryLinter<'r> {
             saturation: fast_map(),
             stats: Stats::default(),
             seen: coverage::SeenCollector::new(reg),
+            logs: logs::LogChecks::new(reg),
         }
     }
 
@@ -169,6 +173,7 @@ impl<'r> TelemetryLinter<'r> {
     }
 
     fn whole_input(&mut self) {
+        self.logs_whole_input();
         let mut missing: Vec<(&str, Option<Location>)> = self
             .saturation
             .iter()

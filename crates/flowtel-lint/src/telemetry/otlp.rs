@@ -172,6 +172,7 @@ impl<'r> TelemetryLinter<'r> {
                     &|i| location(&batch.origin, l.attribute_pointer(i)),
                 );
             }
+            self.log_record(batch, &l);
         }
         for m in batch.metrics() {
             let metric = m.item;

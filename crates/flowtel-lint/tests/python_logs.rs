@@ -1,0 +1,139 @@
+//! Log records from an independent producer: Python's `logging` through the OpenTelemetry
+//! Python SDK's `LoggingHandler` (`tests/python/produce.py --scenario logs`), linted against
+//! the bundled `conventions/` (event `payment.declined`: `warn`, flow `checkout`, requires
+//! `payment.decline_reason`). The correct event is found from its trace by trace id; the
+//! misspelt, too quiet, incomplete and uncorrelated ones are reported, each at its record.
+//!
+//! The interpreter is `$FLOWTEL_PYTHON`, by default `<workspace>/.venv/bin/python`;
+//! `FLOWTEL_SKIP_PYTHON=1` skips.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use flowtel_conventions::{Finding, Registry};
+use flowtel_lint::telemetry::lint_inputs;
+use flowtel_otlp::{AnyValue, ReadOptions};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn registry() -> Registry {
+    let loaded = flowtel_conventions::check(&workspace().join("conventions"));
+    loaded.registry.expect("the bundled conventions load")
+}
+
+fn produce() -> Option<tempfile::TempDir> {
+    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
+        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
+        return None;
+    }
+    let python = std::env::var_os("FLOWTEL_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "no Python interpreter at {} (set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
+        python.display()
+    );
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(&python)
+        .arg(workspace().join("tests/python/produce.py"))
+        .arg(out.path())
+        .args(["--scenario", "logs", "--format", "json"])
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    assert!(status.success(), "produce.py failed ({status})");
+    Some(out)
+}
+
+/// (rule, line of the JSON-lines batch, pointer) of the log findings (`FT017x`).
+fn log_findings(findings: &[Finding]) -> Vec<(&str, u32, String)> {
+    findings
+        .iter()
+        .filter(|f| f.rule.id.starts_with("FT017"))
+        .map(|f| {
+            let l = f.location.as_ref().expect("log findings are located");
+            assert!(l.file.ends_with("logs.jsonl"), "{}", l.file);
+            (f.rule.id, l.line, l.pointer.clone().unwrap_or_default())
+        })
+        .collect()
+}
+
+fn read(path: &Path) -> Vec<flowtel_otlp::Batch> {
+    flowtel_otlp::from_reader(
+        &path.display().to_string(),
+        std::fs::File::open(path).unwrap(),
+    )
+    .unwrap()
+    .map(|b| b.unwrap())
+    .collect()
+}
+
+#[test]
+fn python_logging_records_are_linted_as_events_with_their_correlation() {
+    let Some(dir) = produce() else { return };
+    let reg = registry();
+    let logs = dir.path().join("logs.jsonl");
+    let inputs = [
+        dir.path().join("traces.jsonl").display().to_string(),
+        logs.display().to_string(),
+    ];
+    let findings = lint_inputs(&reg, &inputs, &ReadOptions::default(), &mut |_| {});
+    let record = "/resourceLogs/0/scopeLogs/0/logRecords/0".to_string();
+    // The SimpleLogRecordProcessor writes one record per line, in the order logged.
+    assert_eq!(
+        log_findings(&findings),
+        [
+            ("FT0173", 2, record.clone()),
+            ("FT0171", 3, record.clone()),
+            ("FT0170", 4, record.clone()),
+            ("FT0175", 5, format!("{record}/body")),
+            ("FT0174", 6, record.clone()),
+            ("FT0174", 7, record.clone()),
+        ],
+        "{findings:#?}"
+    );
+    let by_rule = |id: &'static str| findings.iter().filter(move |f| f.rule.id == id);
+    let unknown = by_rule("FT0170").next().unwrap();
+    assert_eq!(
+        unknown.help.as_deref(),
+        Some("did you mean `payment.declined`?")
+    );
+    let mixed = by_rule("FT0174")
+        .find(|f| f.subject.contains_key("correlated"))
+        .unwrap();
+    assert_eq!(mixed.subject["service"], "payments");
+    assert_eq!(mixed.subject["uncorrelated"], "1");
+    assert_eq!(mixed.subject["correlated"], "5");
+    assert!(
+        by_rule("FT0175")
+            .next()
+            .unwrap()
+            .message
+            .contains("`email`"),
+        "the e-mail address in a body is reported as personal data"
+    );
+
+    // The correct event is found from the checkout trace: its trace and span ids are the
+    // step span's.
+    let spans: Vec<(String, String)> = read(&dir.path().join("traces.jsonl"))
+        .iter()
+        .flat_map(|b| {
+            b.spans()
+                .map(|s| (s.item.trace_id.to_string(), s.item.span_id.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let first = read(&logs).into_iter().next().unwrap();
+    let rec = first.log_records().next().unwrap().item.clone();
+    assert_eq!(
+        flowtel_otlp::attribute(&rec.attributes, "event.name").and_then(AnyValue::as_str),
+        Some("payment.declined")
+    );
+    let ids = (
+        rec.trace_id.expect("correlated").to_string(),
+        rec.span_id.expect("correlated").to_string(),
+    );
+    assert!(spans.contains(&ids), "{ids:?} not among {spans:?}");
+}

@@ -1,0 +1,393 @@
+//! Logs: `tracing` events exported as OpenTelemetry log records, correlated and bounded.
+//!
+//! [`LogLayer`] sits in the subscriber beside `tracing-opentelemetry` and hands each event to
+//! OpenTelemetry's own bridge (`opentelemetry-appender-tracing`), which maps level, name, fields
+//! and message and takes the trace and span ids from the current OpenTelemetry context (the
+//! span the event was written in, which `tracing-opentelemetry` activates on enter). Around the
+//! bridge, flowtel adds what the conventions ask for:
+//!
+//! - **flow context**: the event's `flow.name` and `flow.step`, found from the enclosing flow and
+//!   step spans, are added to the record by [`FlowLogProcessor`] on the emitting thread;
+//! - **a rate limit per event name** ([`EventLimiter`]): records of one event beyond its
+//!   `rate_limit` (or `defaults.event_rate_limit`) per second are dropped before any record is
+//!   built and counted as `event-rate-limited` in `flowtel.violations`. One atomic operation, a
+//!   fixed table: a hot loop that logs never blocks and never grows memory;
+//! - **personal data**: an event with a `pii` field does not go through the bridge; flowtel
+//!   builds the record itself, with the field hashed or dropped as on spans (the SDK's log
+//!   records cannot be edited after the fact), and counts `pii-redacted`.
+//!
+//! Export (OTLP, JSON lines, memory) is `init`'s choice, as for spans.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use flowtel_conventions::Registry;
+use flowtel_conventions::model::Redaction;
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::{InstrumentationScope, Key, StringValue};
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLogger, SdkLoggerProvider};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::layer::{STEP_FIELD, flow_of_scope};
+use crate::propagation::FLOW_KEY;
+use crate::redact::{Redactor, hash_pii};
+use crate::violations::{Rule, Violations};
+
+/// Slots of the rate-limit table: events whose names collide share a slot (and take turns
+/// resetting it), so the table never grows whatever names arrive.
+const SLOTS: usize = 4096;
+
+/// A per-second rate limit per event name, lock-free and of fixed size.
+pub struct EventLimiter {
+    start: Instant,
+    default_limit: u32,
+    /// Limits of the declared events that set their own, by name hash.
+    limits: HashMap<u64, u32, foldhash::fast::FixedState>,
+    /// Name hash per slot.
+    tags: Box<[AtomicU64]>,
+    /// `second << 32 | count` per slot.
+    windows: Box<[AtomicU64]>,
+}
+
+impl fmt::Debug for EventLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLimiter")
+            .field("default_limit", &self.default_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+fn name_hash(name: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x1095).hash_one(name)
+}
+
+impl EventLimiter {
+    /// The limits of `registry`: each event's `rate_limit`, else `defaults.event_rate_limit`.
+    pub fn from_registry(registry: &Registry) -> Self {
+        let limits = registry
+            .events
+            .iter()
+            .filter_map(|(n, e)| Some((name_hash(n), e.rate_limit?)))
+            .collect();
+        EventLimiter {
+            start: Instant::now(),
+            default_limit: registry.defaults.event_rate_limit,
+            limits,
+            tags: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            windows: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Whether one more record of event `name` may be exported now.
+    pub fn admit(&self, name: &str) -> bool {
+        let second = self.start.elapsed().as_secs() as u32;
+        self.admit_at(name, second)
+    }
+
+    fn admit_at(&self, name: &str, second: u32) -> bool {
+        let h = name_hash(name);
+        let limit = match self.limits.get(&h) {
+            Some(&l) => l,
+            None => self.default_limit,
+        };
+        let slot = (h as usize) & (SLOTS - 1);
+        let window = &self.windows[slot];
+        if self.tags[slot].swap(h, Ordering::Relaxed) != h {
+            // A new name in this slot: its window starts now.
+            window.store(u64::from(second) << 32, Ordering::Relaxed);
+        }
+        let mut cur = window.load(Ordering::Relaxed);
+        loop {
+            let (sec, count) = ((cur >> 32) as u32, cur as u32);
+            let next = if sec != second {
+                (u64::from(second) << 32) | 1
+            } else if count >= limit {
+                return false;
+            } else {
+                cur + 1
+            };
+            match window.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// The flow context of the event being emitted on this thread, from [`LogLayer`] to
+    /// [`FlowLogProcessor`] (the bridge's record passes between them inside one call).
+    static EMITTING: RefCell<Option<(StringValue, Option<StringValue>)>> = const { RefCell::new(None) };
+}
+
+/// A log processor that adds the emitting event's `flow.name` and `flow.step`, then hands the
+/// record to `inner` (a batch or simple processor with the chosen exporter).
+#[derive(Debug)]
+pub struct FlowLogProcessor<P> {
+    inner: P,
+}
+
+impl<P> FlowLogProcessor<P> {
+    /// Wraps `inner`.
+    pub fn new(inner: P) -> Self {
+        FlowLogProcessor { inner }
+    }
+}
+
+impl<P: LogProcessor> LogProcessor for FlowLogProcessor<P> {
+    fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        if let Some((flow, step)) = EMITTING.with(|e| e.borrow_mut().take()) {
+            add_flow(record, flow, step);
+        }
+        self.inner.emit(record, scope);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+fn add_flow(record: &mut SdkLogRecord, flow: StringValue, step: Option<StringValue>) {
+    let has = |r: &SdkLogRecord, k: &str| r.attributes_iter().any(|(key, _)| key.as_str() == k);
+    if !has(record, FLOW_KEY) {
+        record.add_attribute(Key::from_static_str(FLOW_KEY), AnyValue::String(flow));
+    }
+    if let Some(step) = step
+        && !has(record, STEP_FIELD)
+    {
+        record.add_attribute(Key::from_static_str(STEP_FIELD), AnyValue::String(step));
+    }
+}
+
+/// The `tracing` layer exporting events as OpenTelemetry log records (see the module docs).
+pub struct LogLayer {
+    bridge: OpenTelemetryTracingBridge<SdkLoggerProvider, SdkLogger>,
+    logger: SdkLogger,
+    limiter: EventLimiter,
+    redactor: Arc<Redactor>,
+    violations: Arc<Violations>,
+}
+
+impl fmt::Debug for LogLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogLayer")
+            .field("limiter", &self.limiter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogLayer {
+    /// A layer emitting through `provider`, limited and redacted as `registry` says, counting
+    /// its interventions in `violations`.
+    pub fn new(
+        provider: &SdkLoggerProvider,
+        registry: &Registry,
+        redactor: Arc<Redactor>,
+        violations: Arc<Violations>,
+    ) -> Self {
+        LogLayer {
+            bridge: OpenTelemetryTracingBridge::new(provider),
+            logger: provider.logger(""),
+            limiter: EventLimiter::from_registry(registry),
+            redactor,
+            violations,
+        }
+    }
+
+    /// Builds the record of an event with personal data, redacting as the conventions say.
+    fn emit_redacted(&self, event: &Event<'_>, flow: Option<(StringValue, Option<StringValue>)>) {
+        let meta = event.metadata();
+        let mut record = self.logger.create_log_record();
+        record.set_target(meta.target());
+        record.set_event_name(meta.name());
+        record.set_severity_number(severity(meta.level()));
+        record.set_severity_text(meta.level().as_str());
+        let mut visitor = RedactingVisitor {
+            record: &mut record,
+            redactor: &self.redactor,
+            redacted: 0,
+        };
+        event.record(&mut visitor);
+        let redacted = visitor.redacted;
+        if let Some((flow, step)) = flow {
+            add_flow(&mut record, flow, step);
+        }
+        self.violations.count(Rule::PiiRedacted, redacted, || {
+            format!("personal data on log event `{}` was redacted", meta.name())
+        });
+        self.logger.emit(record);
+    }
+}
+
+const fn severity(level: &Level) -> Severity {
+    match *level {
+        Level::TRACE => Severity::Trace,
+        Level::DEBUG => Severity::Debug,
+        Level::INFO => Severity::Info,
+        Level::WARN => Severity::Warn,
+        Level::ERROR => Severity::Error,
+    }
+}
+
+impl<S> Layer<S> for LogLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        if !self.limiter.admit(meta.name()) {
+            self.violations.count(Rule::EventRateLimited, 1, || {
+                format!(
+                    "log event `{}` was written more often than its rate limit; the excess is dropped",
+                    meta.name()
+                )
+            });
+            return;
+        }
+        let flow = ctx.event_scope(event).and_then(flow_of_scope);
+        let personal = !self.redactor.is_empty()
+            && meta
+                .fields()
+                .iter()
+                .any(|f| self.redactor.redaction_of(f.name()).is_some());
+        if personal {
+            self.emit_redacted(event, flow);
+            return;
+        }
+        let has_flow = flow.is_some();
+        if has_flow {
+            EMITTING.with(|e| *e.borrow_mut() = flow);
+        }
+        self.bridge.on_event(event, ctx);
+        if has_flow {
+            // Cleared whether or not a processor took it (a filtered record never reaches one).
+            EMITTING.with(|e| e.borrow_mut().take());
+        }
+    }
+}
+
+/// The bridge's field mapping (`message` is the body, other fields attributes), with `pii`
+/// fields hashed or dropped.
+struct RedactingVisitor<'a> {
+    record: &'a mut SdkLogRecord,
+    redactor: &'a Redactor,
+    redacted: u64,
+}
+
+impl RedactingVisitor<'_> {
+    fn put(&mut self, field: &Field, value: AnyValue, text: impl FnOnce() -> String) {
+        if field.name() == "message" {
+            self.record.set_body(value);
+            return;
+        }
+        match self.redactor.redaction_of(field.name()) {
+            None => self
+                .record
+                .add_attribute(Key::from_static_str(field.name()), value),
+            Some(Redaction::Drop) => self.redacted += 1,
+            Some(Redaction::Hash) => {
+                let text = text();
+                let hashed = if crate::redact::is_hashed(&text) {
+                    text
+                } else {
+                    self.redacted += 1;
+                    hash_pii(&text)
+                };
+                self.record
+                    .add_attribute(Key::from_static_str(field.name()), AnyValue::from(hashed));
+            }
+        }
+    }
+}
+
+impl Visit for RedactingVisitor<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let text = format!("{value:?}");
+        self.put(field, AnyValue::from(text.clone()), || text);
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, AnyValue::from(value.to_owned()), || value.to_owned());
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, AnyValue::from(value), || value.to_string());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        let v =
+            i64::try_from(value).map_or_else(|_| AnyValue::from(value.to_string()), AnyValue::from);
+        self.put(field, v, || value.to_string());
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, AnyValue::from(value), || value.to_string());
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, AnyValue::from(value), || value.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(yaml_events: &str) -> EventLimiter {
+        let text = format!(
+            "schema: flowtel/v1\nname: t\nversion: 1.0.0\ndefaults: {{event_rate_limit: 3}}\n{yaml_events}"
+        );
+        let reg = flowtel_conventions::check_str("t.yaml", &text)
+            .registry
+            .unwrap();
+        EventLimiter::from_registry(&reg)
+    }
+
+    #[test]
+    fn each_event_gets_its_own_budget_per_second() {
+        let l = limiter("events:\n  payment.declined: {rate_limit: 1}\n");
+        assert!(l.admit_at("payment.declined", 7));
+        assert!(!l.admit_at("payment.declined", 7), "own limit of 1");
+        let admitted = (0..10).filter(|_| l.admit_at("cache.miss", 7)).count();
+        assert_eq!(admitted, 3, "the default limit");
+        assert!(
+            l.admit_at("payment.declined", 8),
+            "a new second, a new budget"
+        );
+        assert!(l.admit_at("cache.miss", 8));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_more_than_the_limit_in_one_second(names in proptest::collection::vec(0u8..6, 0..200)) {
+            let l = limiter("");
+            let mut admitted = [0u32; 6];
+            for n in names {
+                if l.admit_at(&format!("event.{n}"), 1) {
+                    admitted[n as usize] += 1;
+                }
+            }
+            for a in admitted {
+                proptest::prop_assert!(a <= 3);
+            }
+        }
+    }
+}
