@@ -1,14 +1,18 @@
 """Soak and hostile load on `flowtel live`, with clients that share no code with flowtel.
 
-Usage: python scripts/soak_live.py FLOWTEL_BINARY [--minutes M] [--rate SPANS_PER_S] [--hostile-from F]
+Usage: python scripts/soak_live.py FLOWTEL_BINARY [--minutes M] [--rate SPANS_PER_S]
+       [--hostile-from F] [--spans-per-request N] [--drippers D]
 
-Well-behaved clients send OTLP/HTTP protobuf trace requests (100 spans each) at --rate spans/s
-for --minutes. From fraction F of the run on, a hostile client also runs: it holds many idle
-connections, and in turn sends oversized bodies, truncated bodies (then closes), gzip bombs,
-malformed protobuf, and bodies dripped a byte at a time. At the end flowtel is stopped with
-SIGTERM and its report read. Prints the well-behaved latency (median, P99) before and during
-the hostile load, flowtel's RSS over time (sampled every second), the answers the hostile
-requests got, and what flowtel's report counted.
+Well-behaved clients send OTLP/HTTP protobuf trace requests (--spans-per-request spans each) at
+--rate spans/s for --minutes; with --rate 0 they first run unthrottled for 20 s to measure the
+receiver's maximum rate, and the soak runs at half of it. From fraction F of the run on, a
+hostile client also runs: it holds many idle connections, keeps D bodies dripping at once
+(16 B every 0.5 s, never finishing within the receiver's body timeout), and in turn sends
+oversized bodies, truncated bodies (then closes), gzip bombs and malformed protobuf. At the end
+flowtel is stopped with SIGTERM and its report read. Prints the well-behaved latency (median,
+P99) before and during the hostile load, flowtel's RSS over time (sampled every second) and
+its drift before the hostile load, the answers the hostile requests got, and what flowtel's
+report counted.
 """
 
 import argparse
@@ -50,6 +54,8 @@ def main():
     ap.add_argument("--rate", type=float, default=150_000, help="spans/s of the good clients")
     ap.add_argument("--hostile-from", type=float, default=0.5)
     ap.add_argument("--max-body", type=int, default=4 << 20)
+    ap.add_argument("--spans-per-request", type=int, default=100)
+    ap.add_argument("--drippers", type=int, default=32)
     args = ap.parse_args()
 
     out = tempfile.mkdtemp()
@@ -69,8 +75,34 @@ def main():
     host, port = addr.rsplit(":", 1)
     port = int(port)
 
-    spans_per_req = 100
+    spans_per_req = args.spans_per_request
     bodies = [request(i, spans_per_req).SerializeToString() for i in range(10)]
+    workers = 4
+
+    if args.rate <= 0:
+        # Calibration: unthrottled clients for 20 s; the soak runs at half the rate reached.
+        done = threading.Event()
+        sent = [0] * workers
+
+        def flat_out(w):
+            conn = http.client.HTTPConnection(host, port, timeout=30)
+            while not done.is_set():
+                conn.request("POST", "/v1/traces", body=bodies[w % len(bodies)],
+                             headers={"Content-Type": "application/x-protobuf"})
+                conn.getresponse().read()
+                sent[w] += 1
+
+        cal = [threading.Thread(target=flat_out, args=(w,)) for w in range(workers)]
+        for t in cal:
+            t.start()
+        time.sleep(20)
+        done.set()
+        for t in cal:
+            t.join()
+        max_rate = sum(sent) * spans_per_req / 20
+        args.rate = max_rate / 2
+        print(f"calibration: {max_rate:.0f} spans/s maximum with {workers} clients; soaking at {args.rate:.0f}",
+              flush=True)
     duration = args.minutes * 60
     t0 = time.time()
     hostile_at = t0 + duration * args.hostile_from
@@ -108,15 +140,18 @@ def main():
         hostile_answers.setdefault(kind, {}).setdefault(status, 0)
         hostile_answers[kind][status] += 1
 
-    def raw(kind, head, body, drip=0.0, close_early=False):
+    def raw(kind, head, body, drip=0.0, close_early=False, chunk=64):
         try:
             s = socket.create_connection((host, port), timeout=15)
             s.sendall(head)
             if drip:
-                for i in range(0, len(body), 64):
+                for i in range(0, len(body), chunk):
                     if stop.is_set():
                         break
-                    s.sendall(body[i:i + 64])
+                    try:
+                        s.sendall(body[i:i + chunk])
+                    except OSError:
+                        break  # the receiver answered and closed: read its answer below
                     time.sleep(drip)
             else:
                 s.sendall(body)
@@ -124,7 +159,10 @@ def main():
                 s.close()
                 answer(kind, "closed by client")
                 return
-            data = s.recv(4096)
+            try:
+                data = s.recv(4096)
+            except ConnectionResetError:
+                data = b""
             s.close()
             m = re.match(rb"HTTP/1.1 (\d+)", data)
             answer(kind, m.group(1).decode() if m else "connection closed")
@@ -157,8 +195,17 @@ def main():
             ("truncated body", lambda: raw("truncated body", head(100_000), bodies[0][:5000], close_early=True)),
             ("gzip bomb", lambda: raw("gzip bomb", head(len(bomb), "Content-Encoding: gzip\r\n"), bomb)),
             ("malformed protobuf", lambda: raw("malformed protobuf", head(9), b"\xff" * 9)),
-            ("dripped body (64 B every 50 ms)", lambda: raw("dripped body (64 B every 50 ms)", head(4096), bodies[0][:4096], drip=0.05)),
         ]
+
+        def dripping():
+            # D bodies dripping at once, each 16 B every 0.5 s of a 4 KiB body: far slower than
+            # the body timeout allows.
+            while not stop.is_set():
+                raw(f"dripped body ({args.drippers} at once, 16 B every 0.5 s)", head(4096),
+                    bodies[0][:4096], drip=0.5, chunk=16)
+
+        for _ in range(args.drippers):
+            threading.Thread(target=dripping, daemon=True).start()
         threads = []
         i = 0
         while not stop.is_set():
@@ -175,7 +222,6 @@ def main():
         for s in idle:
             s.close()
 
-    workers = 4
     ts = [threading.Thread(target=good, args=(w, workers)) for w in range(workers)]
     ts.append(threading.Thread(target=hostile))
     for t in ts:
@@ -210,11 +256,17 @@ def main():
     if pre:
         print(f"  RSS before hostile load (30 s .. {duration * args.hostile_from:.0f} s): "
               f"min {min(pre) / 1024:.1f} MB, max {max(pre) / 1024:.1f} MB")
+        first = [kb for t, kb in rss if 30 <= t < 90]
+        last = [kb for t, kb in rss if duration * args.hostile_from - 60 <= t < duration * args.hostile_from]
+        if first and last:
+            a, b = statistics.median(first), statistics.median(last)
+            print(f"  RSS drift before hostile load: median of 30-90 s {a / 1024:.1f} MB, of the last "
+                  f"minute {b / 1024:.1f} MB: {100 * (b - a) / a:+.1f}% (flat: within 10%)")
     print("  hostile requests and their answers:")
     for kind, answers in hostile_answers.items():
         print(f"    {kind}: {answers}")
-    last = [l for l in stderr.splitlines() if "requests (" in l]
-    print(f"  flowtel: exit {code}; {last[-1] if last else stderr[-300:]}")
+    last = [l for l in stderr.splitlines() if "requests (" in l or "rejected:" in l]
+    print(f"  flowtel: exit {code}; {' / '.join(last) if last else stderr[-300:]}")
     print(f"  report: {len(doc['findings'])} findings, {rejected} about rejected requests")
 
 

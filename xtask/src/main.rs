@@ -6,9 +6,10 @@
 //!   shop (see `demo.rs`): run it, lint, map, critical path, budgets, report, governance
 //!   artifacts, the SLO rules in a real Prometheus, and a summary in words.
 //! - `bench`: every criterion benchmark.
-//! - `fuzz [--secs N] [TARGET...]`: every cargo-fuzz target (or the named ones) for N seconds
-//!   each (default 300) at the lowest CPU priority, reusing and growing each target's corpus;
-//!   prints a results table (target, runs, seconds, corpus size, crashes) for `RELIABILITY.md`.
+//! - `fuzz [--secs N] [--parallel] [TARGET...]`: every cargo-fuzz target (or the named ones)
+//!   for N seconds each (default 300) at the lowest CPU priority, one after another or, with
+//!   `--parallel`, all at once; reusing and growing each target's corpus; prints a results
+//!   table (target, runs, seconds, corpus size, crashes) for `RELIABILITY.md`.
 //! - `soak [ARGS]`: soak and hostile load on `flowtel live` (release build) with an independent
 //!   Python client (`scripts/soak_live.py ARGS`: `--minutes`, `--rate`, `--hostile-from`).
 //! - `structure`: no file import circles in the crates `structure::CHECKED` lists
@@ -146,10 +147,76 @@ const FUZZ_CRATES: &[&str] = &[
     "crates/flowtel-conventions/fuzz",
     "crates/flowtel-lint/fuzz",
     "crates/flowtel/fuzz",
+    "crates/flowtel-analyze/fuzz",
 ];
+
+/// Files in `d` whose names start with `prefix`.
+fn count_files(d: &Path, prefix: &str) -> usize {
+    std::fs::read_dir(d).map_or(0, |r| {
+        r.filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+            .count()
+    })
+}
+
+/// One target's run: its crate directory, name, and the counts before it.
+struct FuzzRun {
+    dir: PathBuf,
+    target: String,
+    corpus: PathBuf,
+    artifacts: PathBuf,
+    corpus_before: usize,
+    crashes_before: usize,
+}
+
+impl FuzzRun {
+    fn command(&self, secs: u64) -> Command {
+        let mut c = Command::new("nice");
+        c.current_dir(&self.dir)
+            .args(["-n", "19", "cargo", "+nightly", "fuzz", "run", &self.target])
+            .arg(&self.corpus)
+            .args([
+                "--",
+                &format!("-max_total_time={secs}"),
+                "-print_final_stats=1",
+                "-timeout=10",
+                "-rss_limit_mb=2048",
+            ]);
+        c
+    }
+
+    /// The results row, and the crashes it found.
+    fn row(&self, out: &std::process::Output, took: u64) -> (String, usize) {
+        let log = String::from_utf8_lossy(&out.stderr);
+        let runs = log
+            .lines()
+            .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+            .map(|n| n.trim().to_string())
+            .unwrap_or_else(|| "?".into());
+        let crashes = count_files(&self.artifacts, "")
+            .saturating_sub(self.crashes_before)
+            .max(usize::from(!out.status.success()));
+        if !out.status.success() {
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            eprintln!(
+                "== {} failed:\n{}",
+                self.target,
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        let row = format!(
+            "| {} | {runs} | {took} | {} -> {} | {crashes} |",
+            self.target,
+            self.corpus_before,
+            count_files(&self.corpus, "")
+        );
+        (row, crashes)
+    }
+}
 
 fn fuzz(args: &[String]) -> Result<(), String> {
     let mut secs = 300u64;
+    let mut parallel = false;
     let mut only = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -158,12 +225,13 @@ fn fuzz(args: &[String]) -> Result<(), String> {
                 .next()
                 .and_then(|v| v.parse().ok())
                 .ok_or("--secs takes a number of seconds")?;
+        } else if a == "--parallel" {
+            parallel = true;
         } else {
             only.push(a.clone());
         }
     }
-    let mut rows = Vec::new();
-    let mut crashes_total = 0;
+    let mut runs = Vec::new();
     for dir in FUZZ_CRATES {
         let dir = root().join(dir);
         let mut targets: Vec<String> = std::fs::read_dir(dir.join("fuzz_targets"))
@@ -189,49 +257,54 @@ fn fuzz(args: &[String]) -> Result<(), String> {
             let corpus = dir.join("corpus").join(&t);
             std::fs::create_dir_all(&corpus).map_err(|e| e.to_string())?;
             let artifacts = dir.join("artifacts").join(&t);
-            let count = |d: &Path, prefix: &str| {
-                std::fs::read_dir(d).map_or(0, |r| {
-                    r.filter_map(|e| e.ok())
-                        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
-                        .count()
-                })
-            };
-            let crashes_before = count(&artifacts, "");
-            let corpus_before = count(&corpus, "");
-            eprintln!("== fuzz {t} for {secs} s (corpus {corpus_before})");
-            let started = std::time::Instant::now();
-            let out = Command::new("nice")
-                .current_dir(&dir)
-                .args(["-n", "19", "cargo", "+nightly", "fuzz", "run", &t])
-                .arg(&corpus)
-                .args([
-                    "--",
-                    &format!("-max_total_time={secs}"),
-                    "-print_final_stats=1",
-                    "-timeout=10",
-                    "-rss_limit_mb=2048",
-                ])
+            runs.push(FuzzRun {
+                dir: dir.clone(),
+                corpus_before: count_files(&corpus, ""),
+                crashes_before: count_files(&artifacts, ""),
+                target: t,
+                corpus,
+                artifacts,
+            });
+        }
+    }
+    let mut rows = Vec::new();
+    let mut crashes_total = 0;
+    let started = std::time::Instant::now();
+    if parallel {
+        // Every target at once: the wall time of one target, each sharing the CPU.
+        eprintln!("== fuzz {} targets at once for {secs} s", runs.len());
+        let children = runs
+            .iter()
+            .map(|r| {
+                r.command(secs)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .map_err(|e| format!("cannot run cargo fuzz: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for (r, child) in runs.iter().zip(children) {
+            let out = child
+                .wait_with_output()
+                .map_err(|e| format!("cargo fuzz {}: {e}", r.target))?;
+            let (row, crashes) = r.row(&out, started.elapsed().as_secs());
+            rows.push(row);
+            crashes_total += crashes;
+        }
+    } else {
+        for r in &runs {
+            eprintln!(
+                "== fuzz {} for {secs} s (corpus {})",
+                r.target, r.corpus_before
+            );
+            let t = std::time::Instant::now();
+            let out = r
+                .command(secs)
                 .output()
                 .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
-            let took = started.elapsed().as_secs();
-            let log = String::from_utf8_lossy(&out.stderr);
-            let runs = log
-                .lines()
-                .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
-                .map(|n| n.trim().to_string())
-                .unwrap_or_else(|| "?".into());
-            let crashes = count(&artifacts, "")
-                .saturating_sub(crashes_before)
-                .max(usize::from(!out.status.success()));
+            let (row, crashes) = r.row(&out, t.elapsed().as_secs());
+            rows.push(row);
             crashes_total += crashes;
-            if !out.status.success() {
-                let tail: Vec<&str> = log.lines().rev().take(30).collect();
-                eprintln!("{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-            }
-            rows.push(format!(
-                "| {t} | {runs} | {took} | {corpus_before} -> {} | {crashes} |",
-                count(&corpus, "")
-            ));
         }
     }
     println!("| target | runs | seconds | corpus (files, before -> after) | crashes |");

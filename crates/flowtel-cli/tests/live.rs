@@ -72,7 +72,8 @@ fn live_and_files(
         .current_dir(workspace())
         .args(["--conventions", conventions, "--format", "json", "live"])
         .args(["--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0"])
-        .args(["--until-idle", "2s"])
+        // The Python SDK can take seconds to start on a loaded machine.
+        .args(["--until-idle", "8s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -108,7 +108,8 @@ async fn wait_for_end(shared: &Shared) -> EndReason {
             if let Some(idle) = opts.until_idle {
                 let last = Duration::from_millis(shared.last_request_ms.load(Ordering::Relaxed));
                 // A request in progress is not idleness.
-                let busy = shared.permits.available_permits() < opts.max_concurrency.max(1);
+                let busy = shared.permits.available_permits() < opts.max_concurrency.max(1)
+                    || shared.body_budget.available_permits() < crate::body_budget_kib(opts);
                 if !busy && now.saturating_sub(last) >= idle {
                     return EndReason::Idle;
                 }
@@ -171,6 +172,73 @@ fn answer(encoding: Encoding, status: StatusCode, body: Vec<u8>) -> Response {
 /// gRPC status codes used in `google.rpc.Status`.
 const INVALID_ARGUMENT: i32 = 3;
 const RESOURCE_EXHAUSTED: i32 = 8;
+const DEADLINE_EXCEEDED: i32 = 4;
+
+/// Why a request body could not be read.
+enum BodyError {
+    /// Over `max_body_bytes`.
+    TooLarge,
+    /// Not complete within `body_timeout`; how many bytes had come.
+    TimedOut(usize),
+    /// The connection failed mid-body.
+    Read(axum::Error),
+}
+
+/// Part of the body budget, given back when dropped.
+struct Budget<'a> {
+    semaphore: &'a tokio::sync::Semaphore,
+    kib: usize,
+}
+
+impl Drop for Budget<'_> {
+    fn drop(&mut self) {
+        self.semaphore.add_permits(self.kib);
+    }
+}
+
+/// Reads a body frame by frame within `body_timeout`, taking each frame's bytes from the shared
+/// budget before keeping it.
+async fn read_body(
+    shared: &Shared,
+    mut body: Body,
+    limit: usize,
+) -> Result<(Vec<u8>, Budget<'_>), BodyError> {
+    let deadline = tokio::time::Instant::now() + shared.options.body_timeout;
+    let mut budget = Budget {
+        semaphore: &shared.body_budget,
+        kib: 0,
+    };
+    let mut out = Vec::new();
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(BodyError::TimedOut(out.len())),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(BodyError::Read(e)),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let len = out.len() + data.len();
+        if len > limit {
+            return Err(BodyError::TooLarge);
+        }
+        let need = len.div_ceil(1024).saturating_sub(budget.kib);
+        if need > 0 {
+            let n = u32::try_from(need).unwrap_or(u32::MAX);
+            match tokio::time::timeout_at(deadline, shared.body_budget.acquire_many(n)).await {
+                Err(_) => return Err(BodyError::TimedOut(out.len())),
+                Ok(Err(_)) => return Err(BodyError::TimedOut(out.len())),
+                Ok(Ok(p)) => {
+                    p.forget();
+                    budget.kib += n as usize;
+                }
+            }
+        }
+        out.extend_from_slice(&data);
+    }
+    Ok((out, budget))
+}
 
 async fn export(shared: Arc<Shared>, signal: Signal, req: Request) -> Response {
     shared.touch();
@@ -206,22 +274,28 @@ async fn export(shared: Arc<Shared>, signal: Signal, req: Request) -> Response {
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large(&shared, signal, encoding, limit);
     }
-    // Bodies are read only with a permit: at most `max_concurrency` of them are in memory.
-    let Ok(_permit) = shared.permits.acquire().await else {
-        return answer(
-            encoding,
-            StatusCode::SERVICE_UNAVAILABLE,
-            encoding.status(14, "shutting down"),
-        );
-    };
-    let body = match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return too_large(&shared, signal, encoding, limit);
-            }
+    // The body's bytes are taken from the shared budget as they arrive, within the deadline.
+    let (body, _budget) = match read_body(&shared, body, limit).await {
+        Ok(read) => read,
+        Err(BodyError::TooLarge) => return too_large(&shared, signal, encoding, limit),
+        Err(BodyError::TimedOut(got)) => {
+            let timeout = shared.options.body_timeout;
+            let mut r = reject(
+                &shared,
+                signal,
+                encoding,
+                StatusCode::REQUEST_TIMEOUT,
+                DEADLINE_EXCEEDED,
+                format!(
+                    "the request body did not arrive within {} ms ({got} bytes came): send it at once",
+                    timeout.as_millis()
+                ),
+            );
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
+        Err(BodyError::Read(e)) => {
             return reject(
                 &shared,
                 signal,
@@ -231,6 +305,14 @@ async fn export(shared: Arc<Shared>, signal: Signal, req: Request) -> Response {
                 format!("the request body could not be read: {e}"),
             );
         }
+    };
+    // Decoding (inflating and parsing) holds one of `max_concurrency` permits.
+    let Ok(_permit) = shared.permits.acquire().await else {
+        return answer(
+            encoding,
+            StatusCode::SERVICE_UNAVAILABLE,
+            encoding.status(14, "shutting down"),
+        );
     };
     shared.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
     let seq = shared.sequence.fetch_add(1, Ordering::Relaxed) + 1;
@@ -329,6 +411,12 @@ fn reject(
 /// it was answered with).
 pub(crate) fn rejected(shared: &Shared, signal: Signal, via: &str, status: u16, message: &str) {
     shared.rejected.fetch_add(1, Ordering::Relaxed);
+    *shared
+        .rejections
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(format!("{via} {status}"))
+        .or_default() += 1;
     let seq = shared.sequence.fetch_add(1, Ordering::Relaxed) + 1;
     let finding = Finding::new(
         &MALFORMED_TELEMETRY,
@@ -342,6 +430,8 @@ pub(crate) fn rejected(shared: &Shared, signal: Signal, via: &str, status: u16, 
     // The sender was told; what it sent is a finding about it, not an input error of ours.
     .severity(Severity::Error)
     .subject("status", status.to_string());
+    // Never wait for the linter here: under a flood of bad requests some findings are left
+    // out (the report lists only the first ones anyway); `rejections` counts them all.
     let _ = shared
         .to_linter
         .try_send(Message::Rejected(Box::new(finding)));

@@ -10,10 +10,13 @@
 //! Answers follow the OTLP/HTTP specification: `200` with an empty `Export*ServiceResponse`
 //! (flowtel never rejects data, so there is no partial success to report), `400` with a
 //! `google.rpc.Status` naming the problem for malformed bodies, `413` for bodies over the
-//! limit, `415` for other content types or encodings, each in the request's encoding. Memory
-//! is bounded: at most [`LiveOptions::max_concurrency`] bodies of at most
-//! [`LiveOptions::max_body_bytes`] are read at once, and decoded batches wait for the linter
-//! in a queue of [`LiveOptions::queue`].
+//! limit, `408` for bodies that do not arrive within [`LiveOptions::body_timeout`] (slowly
+//! dripped or stalled), `415` for other content types or encodings, each in the request's
+//! encoding. Memory is bounded whatever clients do: request bodies being read share a budget of
+//! [`LiveOptions::max_concurrency`] x [`LiveOptions::max_body_bytes`] bytes, taken as their
+//! bytes arrive (so a client dripping a body holds only what it sent, and only until its
+//! timeout), at most [`LiveOptions::max_concurrency`] bodies are decoded at once, and decoded
+//! batches wait for the linter in a queue of [`LiveOptions::queue`].
 //!
 //! ```no_run
 //! # fn main() -> std::io::Result<()> {
@@ -75,8 +78,12 @@ pub struct LiveOptions {
     pub grpc_listen: Option<SocketAddr>,
     /// Largest request body accepted, compressed or inflated, in bytes.
     pub max_body_bytes: usize,
-    /// Requests whose bodies are read and decoded at the same time.
+    /// Requests decoded at the same time; bodies being read share a budget of this many
+    /// times [`LiveOptions::max_body_bytes`].
     pub max_concurrency: usize,
+    /// Longest time a request body may take to arrive once its headers have; a slower
+    /// request is answered `408` and its connection closed.
+    pub body_timeout: Duration,
     /// Decoded batches waiting for the linter.
     pub queue: usize,
     /// Stop after this long without a request (counted from the start, too).
@@ -96,6 +103,7 @@ impl Default for LiveOptions {
             grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 4317))),
             max_body_bytes: 16 * 1024 * 1024,
             max_concurrency: 8,
+            body_timeout: Duration::from_secs(10),
             queue: 4,
             until_idle: None,
             duration: None,
@@ -128,6 +136,9 @@ pub struct LiveReport {
     pub coverage: flowtel_lint::telemetry::Coverage,
     /// Counts.
     pub stats: ReceiverStats,
+    /// Rejected requests by how they were answered (`"HTTP 408"`, `"gRPC 3"`, ...), every one
+    /// counted (the findings list only the first of them).
+    pub rejections: std::collections::BTreeMap<String, u64>,
     /// Why the run ended.
     pub ended: EndReason,
     /// With `--analyze`: traces analysed, evicted, spans dropped.
@@ -152,10 +163,14 @@ pub(crate) struct Shared {
     pub last_request_ms: AtomicU64,
     pub requests: AtomicU64,
     pub rejected: AtomicU64,
+    /// Rejections by transport and status (the reject path only; never the success path).
+    pub rejections: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     pub bytes: AtomicU64,
     pub sequence: AtomicU64,
     pub options: LiveOptions,
     pub permits: tokio::sync::Semaphore,
+    /// Request body bytes that may be held while bodies are read, in KiB.
+    pub body_budget: tokio::sync::Semaphore,
     pub to_linter: std::sync::mpsc::SyncSender<Message>,
 }
 
@@ -170,6 +185,13 @@ impl Shared {
 pub(crate) enum Message {
     Batch(Box<Batch>),
     Rejected(Box<Finding>),
+}
+
+/// The body budget in KiB: `max_concurrency` bodies of `max_body_bytes`, at least one.
+pub(crate) fn body_budget_kib(options: &LiveOptions) -> usize {
+    let one = options.max_body_bytes.div_ceil(1024).max(1);
+    one.saturating_mul(options.max_concurrency.max(1))
+        .min(tokio::sync::Semaphore::MAX_PERMITS)
 }
 
 /// Runs the receiver until it is idle, its duration passes or Ctrl-C, and returns the report.
@@ -222,9 +244,11 @@ pub fn run(
         last_request_ms: AtomicU64::new(0),
         requests: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
+        rejections: Default::default(),
         bytes: AtomicU64::new(0),
         sequence: AtomicU64::new(0),
         permits: tokio::sync::Semaphore::new(options.max_concurrency.max(1)),
+        body_budget: tokio::sync::Semaphore::new(body_budget_kib(&options)),
         options: options.clone(),
         to_linter: tx,
     });
@@ -255,6 +279,12 @@ pub fn run(
         bytes: shared.bytes.load(Ordering::Relaxed),
         items: 0,
     };
+    let rejections = std::mem::take(
+        &mut *shared
+            .rejections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     drop(shared);
     let (findings, coverage, items) = linter
         .join()
@@ -265,6 +295,7 @@ pub fn run(
         findings,
         coverage,
         stats: ReceiverStats { items, ..stats },
+        rejections,
         ended,
         analysis,
     })

@@ -33,9 +33,14 @@ pub struct Args {
     /// Largest request body accepted (compressed or inflated); larger ones get 413.
     #[arg(long, default_value_t = 16 * 1024 * 1024, value_name = "BYTES")]
     pub max_body_bytes: usize,
-    /// Requests decoded at the same time.
+    /// Requests decoded at the same time; bodies being read share a budget of N times
+    /// --max-body-bytes.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub max_concurrency: usize,
+    /// Longest time a request body may take to arrive (e.g. `10s`); slower ones get 408 and
+    /// their connection is closed.
+    #[arg(long, value_parser = parse_duration, default_value = "10s", value_name = "DURATION")]
+    pub body_timeout: Duration,
     /// Examples shown per rule in the human report.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub max_examples: usize,
@@ -90,6 +95,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
         grpc_listen: (!args.no_grpc).then_some(args.grpc_listen),
         max_body_bytes: args.max_body_bytes,
         max_concurrency: args.max_concurrency,
+        body_timeout: args.body_timeout,
         until_idle: args.until_idle,
         duration: args.duration,
         analyze: args.analyze.then(|| flowtel_live::AnalyzeOptions {
@@ -129,6 +135,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
                     "flowtel live: analysed {} traces ({} evicted early to stay within the limits), {} spans dropped over the per-trace limit",
                     a.completed, a.evicted, a.dropped
                 );
+            }
+            if !report.rejections.is_empty() {
+                let by: Vec<String> = report
+                    .rejections
+                    .iter()
+                    .map(|(answer, n)| format!("{n} x {answer}"))
+                    .collect();
+                eprintln!("flowtel live: rejected: {}", by.join(", "));
             }
             if report.stats.requests + report.stats.rejected == 0 {
                 eprintln!(

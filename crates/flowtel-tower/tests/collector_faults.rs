@@ -1,0 +1,450 @@
+//! The collector misbehaving while a service serves, with real TCP collectors on 127.0.0.1:
+//! one that accepts and never answers, one that answers every export after 5 s, and one that
+//! flaps (up, then refusing connections and cutting those it had, in turn). Against a run
+//! exporting to files, request latency P99 through the tower stack stays within 1.1x, memory
+//! stays bounded by the export queues, what could not be sent is counted as
+//! `flowtel.violations{rule="export-dropped"}`, and once the flapping collector stays up the
+//! spans of requests served after that arrive.
+//!
+//! Heavy (timing): run in release with
+//! `cargo test -p flowtel-tower --release --test collector_faults -- --ignored` (CI runs it).
+//! `FLOWTEL_FAULT_SECS` sets the seconds of requests per scenario and round (default 1.5;
+//! `RELIABILITY.md` records a longer run).
+
+mod support;
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::post;
+use flowtel::Rule;
+use flowtel_tower::FlowServerLayer;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use support::conventions;
+use tower::ServiceExt;
+use tracing::field::Empty;
+
+/// The first four bytes of the trace ids the recovery check sends.
+const MARK: [u8; 4] = [0xfe, 0xed, 0xf0, 0x0d];
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+/// What a fake collector does with an export request.
+#[derive(Clone, Copy, Debug)]
+enum Behaviour {
+    /// Reads it and never answers.
+    Hung,
+    /// Answers `200` after this long.
+    Slow(Duration),
+    /// Answers `200` at once.
+    Healthy,
+}
+
+/// A collector speaking OTLP/HTTP protobuf over its own threads.
+struct Collector {
+    addr: SocketAddr,
+    /// While set (flapping collectors only), the collector goes up and down in turn.
+    flapping: Arc<AtomicBool>,
+    /// Whether it is accepting now.
+    up: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    spans: Arc<AtomicU64>,
+    marked: Arc<Mutex<HashSet<Vec<u8>>>>,
+}
+
+impl Collector {
+    fn start(behaviour: Behaviour, flap: Option<Duration>) -> Collector {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let c = Collector {
+            addr,
+            flapping: Arc::new(AtomicBool::new(flap.is_some())),
+            up: Arc::new(AtomicBool::new(true)),
+            stop: Arc::new(AtomicBool::new(false)),
+            spans: Arc::new(AtomicU64::new(0)),
+            marked: Arc::new(Mutex::new(HashSet::new())),
+        };
+        let (flapping, up, stop, spans, marked) = (
+            c.flapping.clone(),
+            c.up.clone(),
+            c.stop.clone(),
+            c.spans.clone(),
+            c.marked.clone(),
+        );
+        let period = flap.unwrap_or(Duration::from_secs(3600));
+        std::thread::spawn(move || {
+            let mut listener = Some(listener);
+            let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+            while !stop.load(Ordering::Relaxed) {
+                // Up: accept and serve until the period ends (or for good once not flapping).
+                let l = match listener.take() {
+                    Some(l) => l,
+                    None => match TcpListener::bind(addr) {
+                        Ok(l) => l,
+                        Err(_) => {
+                            std::thread::sleep(Duration::from_millis(20));
+                            continue;
+                        }
+                    },
+                };
+                l.set_nonblocking(true).unwrap();
+                up.store(true, Ordering::Relaxed);
+                let until = Instant::now() + period;
+                while !stop.load(Ordering::Relaxed)
+                    && (Instant::now() < until || !flapping.load(Ordering::Relaxed))
+                {
+                    match l.accept() {
+                        Ok((s, _)) => {
+                            s.set_nonblocking(false).unwrap();
+                            if let Ok(c) = s.try_clone() {
+                                conns.lock().unwrap().push(c);
+                            }
+                            let (spans, marked) = (spans.clone(), marked.clone());
+                            std::thread::spawn(move || serve(s, behaviour, &spans, &marked));
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                    }
+                }
+                // Down: refuse new connections and cut the ones in progress.
+                drop(l);
+                up.store(false, Ordering::Relaxed);
+                for c in conns.lock().unwrap().drain(..) {
+                    let _ = c.shutdown(std::net::Shutdown::Both);
+                }
+                if !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(period);
+                }
+            }
+        });
+        c
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn marked(&self) -> usize {
+        self.marked.lock().unwrap().len()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Serves one connection: HTTP/1.1 requests with a `Content-Length` body, kept alive.
+fn serve(
+    mut s: TcpStream,
+    behaviour: Behaviour,
+    spans: &AtomicU64,
+    marked: &Mutex<HashSet<Vec<u8>>>,
+) {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    loop {
+        let head_end = loop {
+            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break p + 4;
+            }
+            match s.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            match s.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body: Vec<u8> = buf.drain(..head_end + len).skip(head_end).collect();
+        match behaviour {
+            Behaviour::Hung => loop {
+                // Never answer; read whatever comes until the client gives up.
+                match s.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            },
+            Behaviour::Slow(d) => std::thread::sleep(d),
+            Behaviour::Healthy => {}
+        }
+        if head.starts_with("post /v1/traces") {
+            let req = ExportTraceServiceRequest::decode(body.as_slice()).expect("OTLP protobuf");
+            for span in req
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .flat_map(|s| &s.spans)
+            {
+                spans.fetch_add(1, Ordering::Relaxed);
+                if span.trace_id.starts_with(&MARK) {
+                    marked.lock().unwrap().insert(span.trace_id.clone());
+                }
+            }
+        }
+        let answer =
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n";
+        if s.write_all(answer).is_err() {
+            return;
+        }
+    }
+}
+
+fn app(telemetry: &flowtel::Telemetry) -> Router {
+    Router::new()
+        .route(
+            "/orders/{id}/pay",
+            post(|| async {
+                let step = tracing::info_span!(
+                    target: "flowtel::step",
+                    "payment.authorize",
+                    flowtel.kind = "step",
+                    flow.step = "payment.authorize",
+                    flow.name = Empty,
+                    otel.name = "payment.authorize",
+                    outcome = "ok",
+                    error.type = Empty,
+                );
+                let _entered = step.enter();
+                "paid"
+            }),
+        )
+        .layer(FlowServerLayer::new(telemetry))
+}
+
+fn request(i: u64, traceparent: Option<String>) -> http::Request<Body> {
+    let mut r = http::Request::post(format!("/orders/{}/pay", i % 10_000));
+    if let Some(tp) = traceparent {
+        r = r.header("traceparent", tp);
+    }
+    r.body(Body::empty()).unwrap()
+}
+
+/// Requests one after another for `secs`; returns the P99 latency in microseconds and how
+/// many requests were served.
+fn p99_for(
+    telemetry: &flowtel::Telemetry,
+    dispatch: &tracing::Dispatch,
+    secs: f64,
+) -> (f64, usize) {
+    let app = app(telemetry);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut lat: Vec<Duration> = tracing::dispatcher::with_default(dispatch, || {
+        rt.block_on(async {
+            let mut lat = Vec::new();
+            let end = Instant::now() + Duration::from_secs_f64(secs);
+            let mut i = 0;
+            while Instant::now() < end {
+                let req = request(i, None);
+                i += 1;
+                let t = Instant::now();
+                let resp = app.clone().oneshot(req).await.unwrap();
+                lat.push(t.elapsed());
+                assert_eq!(resp.status(), 200);
+            }
+            lat
+        })
+    });
+    lat.sort();
+    let n = lat.len();
+    (lat[(n * 99) / 100].as_secs_f64() * 1e6, n)
+}
+
+struct Scenario {
+    name: &'static str,
+    telemetry: Option<flowtel::Telemetry>,
+    dispatch: tracing::Dispatch,
+    collector: Option<Collector>,
+    p99s: Vec<f64>,
+    requests: usize,
+}
+
+#[test]
+#[ignore = "heavy (timing): run in release with -- --ignored"]
+fn collector_faults_while_serving() {
+    let secs: f64 = std::env::var("FLOWTEL_FAULT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1.5);
+    let flap = Duration::from_secs_f64((secs / 2.0).clamp(0.5, 3.0));
+    let dir = std::env::temp_dir().join(format!("flowtel-faults-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let build = |export: Result<String, std::path::PathBuf>| {
+        let b = flowtel::init(conventions())
+            .service("faulty", "1.0.0")
+            .metric_interval(Duration::from_millis(500))
+            .shutdown_timeout(Duration::from_secs(1));
+        match export {
+            Ok(url) => b.otlp_endpoint(&url),
+            Err(dir) => b.json_lines(dir),
+        }
+        .build()
+        .unwrap()
+    };
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    for (name, collector) in [
+        ("file", None),
+        ("hung", Some(Collector::start(Behaviour::Hung, None))),
+        (
+            "slow (5 s)",
+            Some(Collector::start(
+                Behaviour::Slow(Duration::from_secs(5)),
+                None,
+            )),
+        ),
+        (
+            "flapping",
+            Some(Collector::start(Behaviour::Healthy, Some(flap))),
+        ),
+    ] {
+        let export = match &collector {
+            Some(c) => Ok(c.url()),
+            None => Err(dir.clone()),
+        };
+        let (telemetry, dispatch) = build(export);
+        scenarios.push(Scenario {
+            name,
+            telemetry: Some(telemetry),
+            dispatch,
+            collector,
+            p99s: Vec::new(),
+            requests: 0,
+        });
+    }
+
+    // Interleaved rounds, so that the machine's load affects every scenario alike; the
+    // first round warms up (queues fill, exporters get stuck) and is not counted.
+    let mut rss_after_warm_up = 0;
+    for round in 0..4 {
+        for s in &mut scenarios {
+            let (p99, n) = p99_for(s.telemetry.as_ref().unwrap(), &s.dispatch, secs);
+            if round > 0 {
+                s.p99s.push(p99);
+            }
+            s.requests += n;
+        }
+        if round == 0 {
+            rss_after_warm_up = rss_bytes();
+        }
+    }
+    let rss_end = rss_bytes();
+    let best = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let file_p99 = best(&scenarios[0].p99s);
+    for s in &scenarios {
+        eprintln!(
+            "{:<11} P99 {:>7.1} us (rounds {:?}), {} requests, {:.2}x the file run",
+            s.name,
+            best(&s.p99s),
+            s.p99s.iter().map(|p| p.round()).collect::<Vec<_>>(),
+            s.requests,
+            best(&s.p99s) / file_p99
+        );
+    }
+    eprintln!(
+        "RSS after the warm-up round {} MB, after all rounds {} MB",
+        rss_after_warm_up >> 20,
+        rss_end >> 20
+    );
+    for s in &scenarios[1..] {
+        assert!(
+            best(&s.p99s) <= file_p99 * 1.1,
+            "{}: P99 {:.1} us against {file_p99:.1} us exporting to files",
+            s.name,
+            best(&s.p99s)
+        );
+    }
+    // Three faulty exporters hold at most their queues (2,048 spans each) whatever is sent.
+    assert!(
+        rss_end.saturating_sub(rss_after_warm_up) < 20 << 20,
+        "memory grew by {} MB",
+        rss_end.saturating_sub(rss_after_warm_up) >> 20
+    );
+
+    // Recovery: the flapping collector stays up; spans of requests served from then on arrive.
+    let flapping = scenarios.iter_mut().find(|s| s.name == "flapping").unwrap();
+    let collector = flapping.collector.as_ref().unwrap();
+    collector.flapping.store(false, Ordering::Relaxed);
+    while !collector.up.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let before = collector.spans.load(Ordering::Relaxed);
+    let telemetry = flapping.telemetry.as_ref().unwrap();
+    let app = app(telemetry);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    const MARKED: u64 = 50;
+    tracing::dispatcher::with_default(&flapping.dispatch, || {
+        rt.block_on(async {
+            for i in 0..MARKED {
+                let tp = format!("00-feedf00d{:024x}-{:016x}-01", i + 1, i + 1);
+                let resp = app.clone().oneshot(request(i, Some(tp))).await.unwrap();
+                assert_eq!(resp.status(), 200);
+            }
+        })
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while collector.marked() < MARKED as usize && Instant::now() < deadline {
+        telemetry.flush();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "flapping collector: {} spans before it stayed up, {} of {MARKED} marked traces after",
+        before,
+        collector.marked()
+    );
+    assert_eq!(
+        collector.marked(),
+        MARKED as usize,
+        "spans after recovery arrive"
+    );
+
+    // What could not be sent is counted, exactly when each telemetry shuts down.
+    for s in &mut scenarios {
+        let violations = s.telemetry.as_ref().unwrap().violations().clone();
+        let started = Instant::now();
+        drop(s.telemetry.take());
+        let dropped = violations.get(Rule::ExportDropped);
+        eprintln!(
+            "{:<11} export-dropped {dropped}, shutdown took {:?}",
+            s.name,
+            started.elapsed()
+        );
+        if s.name == "file" {
+            assert_eq!(dropped, 0);
+        } else {
+            assert!(dropped > 0, "{}: drops are counted", s.name);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{}: bounded shutdown",
+            s.name
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
