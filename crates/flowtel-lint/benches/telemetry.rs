@@ -24,8 +24,8 @@ fn generate() -> Vec<u8> {
     const STEPS: [(&str, &str); 4] = [
         ("checkout", "cart.load"),
         ("checkout", "order.confirm"),
-        ("browse", "catalog.search"),
-        ("login", "session.create"),
+        ("checkout", "cart.load"),
+        ("checkout", "order.confirm"),
     ];
     let mut out = Vec::with_capacity(34 << 20);
     let mut line = 0u64;
