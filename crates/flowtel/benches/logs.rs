@@ -120,13 +120,22 @@ fn flowtel_dispatch(rate_limit: u32) -> tracing::Dispatch {
     )
 }
 
-/// The plain bridge: spans, and `opentelemetry-appender-tracing` for events.
-fn bridge_dispatch() -> tracing::Dispatch {
+/// The plain bridge: spans, and `opentelemetry-appender-tracing` for events (with flowtel's
+/// flow layer when `flow_layer`, to tell its share from the log layer's).
+fn bridge_dispatch(flow_layer: bool) -> tracing::Dispatch {
     let logs = SdkLoggerProvider::builder()
         .with_log_processor(DiscardLogs)
         .build();
+    let flow = flow_layer.then(|| {
+        let meter = flowtel::Meter::new(
+            conventions(100),
+            SdkMeterProvider::builder().build().meter("bench"),
+        );
+        flowtel::FlowLayer::new(&meter)
+    });
     tracing::Dispatch::new(
         tracing_subscriber::registry()
+            .with(flow)
             .with(tracer_layer())
             .with(OpenTelemetryTracingBridge::new(&logs)),
     )
@@ -143,8 +152,9 @@ fn declared(order: &str) {
 }
 
 fn plain(order: &str) {
-    tracing::warn!(
+    tracing::event!(
         name: "payment.declined",
+        tracing::Level::WARN,
         payment.decline_reason = "card_expired",
         payment.method = "card",
         order.id = order,
@@ -163,20 +173,39 @@ fn in_step(f: impl FnOnce()) {
 fn events(c: &mut Criterion) {
     let order = "order-4711";
     let mut g = c.benchmark_group("event_in_span");
-    let bridge = bridge_dispatch();
-    tracing::dispatcher::with_default(&bridge, || {
-        in_step(|| g.bench_function("plain_bridge", |b| b.iter(|| plain(order))));
-    });
+    let bridge = bridge_dispatch(false);
+    let bridge_flow = bridge_dispatch(true);
     let exported = flowtel_dispatch(u32::MAX);
-    tracing::dispatcher::with_default(&exported, || {
-        in_step(|| g.bench_function("declared_event", |b| b.iter(|| declared(order))));
+    let capped = flowtel_dispatch(1);
+    // Twice, alternating, so that load on a shared machine weighs on both sides alike.
+    for round in ["", "_again"] {
+        tracing::dispatcher::with_default(&bridge, || {
+            in_step(|| {
+                g.bench_function(format!("plain_bridge{round}"), |b| b.iter(|| plain(order)));
+            });
+        });
+        tracing::dispatcher::with_default(&exported, || {
+            in_step(|| {
+                g.bench_function(format!("declared_event{round}"), |b| {
+                    b.iter(|| declared(order))
+                });
+            });
+        });
+    }
+    tracing::dispatcher::with_default(&bridge_flow, || {
         in_step(|| {
-            g.bench_function("declared_tracing_event", |b| b.iter(|| plain(order)))
+            g.bench_function("plain_bridge_with_flow_layer", |b| b.iter(|| plain(order)));
         });
     });
-    let capped = flowtel_dispatch(1);
+    tracing::dispatcher::with_default(&exported, || {
+        in_step(|| {
+            g.bench_function("declared_tracing_event", |b| b.iter(|| plain(order)));
+        });
+    });
     tracing::dispatcher::with_default(&capped, || {
-        in_step(|| g.bench_function("capped_flood", |b| b.iter(|| declared(order))));
+        in_step(|| {
+            g.bench_function("capped_flood", |b| b.iter(|| declared(order)));
+        });
     });
     g.finish();
 }

@@ -191,7 +191,9 @@ impl<'r> Checker<'r> {
             out.push((
                 Finding::new(
                     &rules::EVENT_ATTRIBUTE_NOT_LISTED_IN_SOURCE,
-                    format!("log event `{name}` gets attribute `{key}`, which the event does not list"),
+                    format!(
+                        "log event `{name}` gets attribute `{key}`, which the event does not list"
+                    ),
                 )
                 .subject("event", name)
                 .subject("attribute", key)

@@ -194,9 +194,11 @@ impl Scanner {
             }
             match segment.as_slice() {
                 // `name: "payment.declined"` names an event's log event.
-                [TokenTree::Ident(label), TokenTree::Punct(p), TokenTree::Literal(lit)]
-                    if !is_span && label == "name" && p.as_char() == ':' =>
-                {
+                [
+                    TokenTree::Ident(label),
+                    TokenTree::Punct(p),
+                    TokenTree::Literal(lit),
+                ] if !is_span && label == "name" && p.as_char() == ':' => {
                     event = string_literal(lit).map(|n| (n, lit.span()));
                 }
                 // `target: ..`, `parent: ..`, `name: ..`
@@ -675,10 +677,16 @@ mod tests {
         assert_eq!(
             uses(src),
             pairs(&[
-                ("payment.declined", r#"event warn! Some("warn") ["payment.decline_reason", "order.id"]"#),
+                (
+                    "payment.declined",
+                    r#"event warn! Some("warn") ["payment.decline_reason", "order.id"]"#
+                ),
                 ("payment.decline_reason", "attribute warn!"),
                 ("order.id", "attribute warn!"),
-                ("payment.declined", r#"event event! Some("error") ["retry.count"]"#),
+                (
+                    "payment.declined",
+                    r#"event event! Some("error") ["retry.count"]"#
+                ),
                 ("retry.count", "attribute event!"),
                 ("cart.saved", r#"event event! Some("info") ["cart.size"]"#),
                 ("cart.size", "attribute event!"),
