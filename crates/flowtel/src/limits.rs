@@ -271,10 +271,7 @@ impl<T> SlotTable<T> {
                 let slot = &chunk[i % CHUNK];
                 if slot.get().is_none() {
                     *len += 1;
-                    let entry = slot.get_or_init(|| Entry {
-                        hash,
-                        item: make(),
-                    });
+                    let entry = slot.get_or_init(|| Entry { hash, item: make() });
                     return (Found::Slot(&entry.item), true);
                 }
                 i = (i + 1) & self.mask;
