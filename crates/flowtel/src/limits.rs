@@ -11,9 +11,9 @@
 //! looks like personal data (an e-mail address, a phone or card number, an IP address, a
 //! registry pattern: [`flowtel_conventions::pii`]). That check runs only where a label set is
 //! not found as it is, so an admitted set costs nothing more. Every admitted label set owns a
-//! *bound* SDK instrument handle, so the steady-state record is one hash, one read-locked lookup
-//! in one of 16 shards, and a direct write to the bound aggregator: no allocation, no global
-//! lock. Counting what was dropped or folded is left to [`Violations`]; which labels a metric
+//! *bound* SDK instrument handle, so the steady-state record is one hash, a lookup in an
+//! insert-only table that takes no lock (a few atomic loads), and a direct write to the bound
+//! aggregator: no allocation, no lock. Counting what was dropped or folded is left to [`Violations`]; which labels a metric
 //! declares is decided by the caller (`meter`) from the registry.
 
 use std::collections::HashMap;
