@@ -408,3 +408,52 @@ fn flush_line(
 fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\""))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{AssemblyOptions, TraceSetBuilder};
+
+    #[test]
+    fn json_lines_read_back_as_the_generated_traces() {
+        let shape = Shape::default();
+        let mut file = Vec::new();
+        let written = write_json_lines(20, shape, 3, &mut file).unwrap();
+        let reg = crate::testing::registry();
+
+        let mut direct = TraceSetBuilder::new(&reg, AssemblyOptions::default());
+        generate(20, shape, 3, |svc, s| direct.add_span(svc, &s));
+        let direct = direct.finish();
+
+        let mut read = TraceSetBuilder::new(&reg, AssemblyOptions::default());
+        let text = String::from_utf8(file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let batch = flowtel_otlp::decode_json(&format!("line {i}"), line.as_bytes())
+                .unwrap_or_else(|e| panic!("line {i}: {e}"));
+            read.add_batch(&batch);
+        }
+        let read = read.finish();
+        assert_eq!(written, direct.stats.spans_held);
+        assert_eq!(read.stats.spans_held, direct.stats.spans_held);
+        assert_eq!(read.traces.len(), 20);
+        let shape_of = |set: &crate::TraceSet| {
+            let mut v: Vec<(String, u64, String, String, bool, u32)> = set
+                .spans
+                .iter()
+                .map(|s| {
+                    (
+                        s.span_id.to_string(),
+                        s.duration(),
+                        set.str(s.service).to_string(),
+                        set.str(s.label).to_string(),
+                        s.is_error(),
+                        s.resend_count,
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(shape_of(&read), shape_of(&direct));
+    }
+}
