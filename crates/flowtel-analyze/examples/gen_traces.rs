@@ -12,8 +12,10 @@ use flowtel_analyze::synth::{Shape, write_json_lines};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(spans), Some(path)) = (args.first().and_then(|n| n.parse::<u32>().ok()), args.get(1))
-    else {
+    let (Some(spans), Some(path)) = (
+        args.first().and_then(|n| n.parse::<u32>().ok()),
+        args.get(1),
+    ) else {
         eprintln!("usage: gen_traces SPANS FILE");
         std::process::exit(2);
     };

@@ -108,11 +108,7 @@ pub fn aggregate(set: &TraceSet, paths: &[TracePath]) -> Vec<FlowPaths> {
 }
 
 /// Mean critical-path time per (service, step) over `members`, and their mean duration.
-fn band_means(
-    set: &TraceSet,
-    paths: &[TracePath],
-    members: &[usize],
-) -> (StepMeans, f64) {
+fn band_means(set: &TraceSet, paths: &[TracePath], members: &[usize]) -> (StepMeans, f64) {
     let mut sum: HashMap<(Sym, Sym), u64, RandomState> = HashMap::default();
     let mut duration = 0u64;
     for &i in members {

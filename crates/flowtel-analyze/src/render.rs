@@ -721,7 +721,10 @@ mod tests {
         let set = shop();
         let maps = shop_maps(&set);
         let findings = maps[0].findings();
-        assert!(!findings.is_empty(), "the shop fixture has an amplified edge");
+        assert!(
+            !findings.is_empty(),
+            "the shop fixture has an amplified edge"
+        );
         let out = MapOutput {
             maps: &maps,
             sampled: None,
