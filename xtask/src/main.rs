@@ -87,8 +87,9 @@ fn ci() -> Result<(), String> {
     let mut test = cargo();
     test.args(["test", "--workspace", "--no-fail-fast"]);
     run("cargo test", test)?;
-    // The cardinality attack (1,000,000 requests) and exporter-down latency checks need release
-    // builds to finish in seconds and to measure what a service would see.
+    // The cardinality attack (1,000,000 requests), exporter-down latency checks and the
+    // hung / slow / flapping collector while serving (short version: 1.5 s per scenario and
+    // round) need release builds to finish in seconds and to measure what a service would see.
     let mut stress = cargo();
     stress.args([
         "test",
@@ -97,6 +98,8 @@ fn ci() -> Result<(), String> {
         "flowtel-tower",
         "--test",
         "stress",
+        "--test",
+        "collector_faults",
         "--",
         "--ignored",
     ]);

@@ -241,12 +241,14 @@ fn request(i: u64, traceparent: Option<String>) -> http::Request<Body> {
     r.body(Body::empty()).unwrap()
 }
 
-/// Requests one after another for `secs`; returns the P99 latency in microseconds and how
-/// many requests were served.
+/// Requests at `rate` per second for `secs` (a service under steady load, not a tight loop:
+/// no exporter keeps up with an unbounded span rate, and a file exporter dropping spans would
+/// be no baseline); returns the P99 latency in microseconds and how many requests were served.
 fn p99_for(
     telemetry: &flowtel::Telemetry,
     dispatch: &tracing::Dispatch,
     secs: f64,
+    rate: f64,
 ) -> (f64, usize) {
     let app = app(telemetry);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -256,7 +258,9 @@ fn p99_for(
     let mut lat: Vec<Duration> = tracing::dispatcher::with_default(dispatch, || {
         rt.block_on(async {
             let mut lat = Vec::new();
-            let end = Instant::now() + Duration::from_secs_f64(secs);
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            let mut next = Instant::now();
+            let end = next + Duration::from_secs_f64(secs);
             let mut i = 0;
             while Instant::now() < end {
                 let req = request(i, None);
@@ -265,6 +269,10 @@ fn p99_for(
                 let resp = app.clone().oneshot(req).await.unwrap();
                 lat.push(t.elapsed());
                 assert_eq!(resp.status(), 200);
+                next += interval;
+                if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
             }
             lat
         })
@@ -290,6 +298,11 @@ fn collector_faults_while_serving() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1.5);
+    // Requests per second while measuring (two spans each: the request and its step).
+    let rate: f64 = std::env::var("FLOWTEL_FAULT_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000.0);
     let flap = Duration::from_secs_f64((secs / 2.0).clamp(0.5, 3.0));
     let dir = std::env::temp_dir().join(format!("flowtel-faults-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -341,7 +354,7 @@ fn collector_faults_while_serving() {
     let mut rss_after_warm_up = 0;
     for round in 0..4 {
         for s in &mut scenarios {
-            let (p99, n) = p99_for(s.telemetry.as_ref().unwrap(), &s.dispatch, secs);
+            let (p99, n) = p99_for(s.telemetry.as_ref().unwrap(), &s.dispatch, secs, rate);
             if round > 0 {
                 s.p99s.push(p99);
             }
@@ -391,8 +404,10 @@ fn collector_faults_while_serving() {
     while !collector.up.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let before = collector.spans.load(Ordering::Relaxed);
     let telemetry = flapping.telemetry.as_ref().unwrap();
+    // What the queue held while the collector was down goes out first.
+    telemetry.flush();
+    let before = collector.spans.load(Ordering::Relaxed);
     let app = app(telemetry);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
