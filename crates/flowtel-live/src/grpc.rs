@@ -28,8 +28,7 @@ use prost::Message as _;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use crate::Shared;
-use crate::http::{queue, rejected, source_name};
+use crate::shared::{Shared, queue, rejected, source_name};
 
 /// The three OTLP services over one shared state.
 #[derive(Clone)]

@@ -1,10 +1,8 @@
 //! The OTLP/HTTP endpoints: routing, limits, decoding off the async threads, answers per the
-//! OTLP/HTTP specification, and the run loop that ends the server when it is idle or its time
-//! is up.
+//! OTLP/HTTP specification.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -12,140 +10,19 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use flowtel_conventions::rules::telemetry::MALFORMED_TELEMETRY;
-use flowtel_conventions::{Finding, Location, Severity};
 use flowtel_otlp::{ErrorKind, Signal};
 use http_body_util::BodyExt;
 
+use crate::shared::{Shared, queue, rejected};
 use crate::status::Encoding;
-use crate::{Bound, EndReason, Message, Shared};
 
-pub(crate) async fn serve(
-    shared: Arc<Shared>,
-    on_ready: impl FnOnce(Bound),
-) -> std::io::Result<EndReason> {
-    let listener = tokio::net::TcpListener::bind(shared.options.listen).await?;
-    let http_addr = listener.local_addr()?;
-    let grpc_listener = match shared.options.grpc_listen {
-        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
-        None => None,
-    };
-    let grpc_addr = match &grpc_listener {
-        Some(l) => Some(l.local_addr()?),
-        None => None,
-    };
-    let app = Router::new()
+/// The OTLP/HTTP routes over the shared state.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
-        .with_state(Arc::clone(&shared));
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let http = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stopped(stop_rx.clone()))
-            .into_future(),
-    );
-    let grpc = grpc_listener.map(|l| {
-        tokio::spawn(crate::grpc::serve(
-            Arc::clone(&shared),
-            l,
-            stopped(stop_rx.clone()),
-        ))
-    });
-    on_ready(Bound {
-        http: http_addr,
-        grpc: grpc_addr,
-        metrics: None,
-    });
-    let ended = wait_for_end(&shared).await;
-    let _ = stop_tx.send(true);
-    // Requests in flight finish; connections a client keeps open (gRPC channels do) are not
-    // waited for longer than the grace period.
-    finish(http, |r| r).await?;
-    if let Some(grpc) = grpc {
-        finish(grpc, |r| r.map_err(std::io::Error::other)).await?;
-    }
-    Ok(ended)
-}
-
-/// How long a stopping server may take to finish requests in flight.
-const GRACE: Duration = Duration::from_secs(2);
-
-async fn finish<T, E>(
-    task: tokio::task::JoinHandle<Result<T, E>>,
-    map: impl FnOnce(Result<T, E>) -> std::io::Result<T>,
-) -> std::io::Result<()> {
-    let abort = task.abort_handle();
-    match tokio::time::timeout(GRACE, task).await {
-        Ok(Ok(r)) => map(r).map(|_| ()),
-        Ok(Err(e)) if e.is_cancelled() => Ok(()),
-        Ok(Err(e)) => Err(std::io::Error::other(e)),
-        Err(_) => {
-            abort.abort();
-            Ok(())
-        }
-    }
-}
-
-async fn wait_for_end(shared: &Shared) -> EndReason {
-    let opts = &shared.options;
-    let ctrl_c = async {
-        if opts.stop_on_ctrl_c {
-            return interrupted().await;
-        }
-        std::future::pending::<()>().await
-    };
-    let timers = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let now = shared.start.elapsed();
-            if opts.duration.is_some_and(|d| now >= d) {
-                return EndReason::Duration;
-            }
-            if let Some(idle) = opts.until_idle {
-                let last = Duration::from_millis(shared.last_request_ms.load(Ordering::Relaxed));
-                // A request in progress is not idleness.
-                let busy = shared.permits.available_permits() < opts.max_concurrency.max(1)
-                    || shared.body_budget.available_permits() < crate::body_budget_kib(opts);
-                if !busy && now.saturating_sub(last) >= idle {
-                    return EndReason::Idle;
-                }
-            }
-        }
-    };
-    tokio::select! {
-        r = timers => r,
-        () = ctrl_c => EndReason::Interrupted,
-    }
-}
-
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill`, systemd and Kubernetes send);
-/// never when neither can be listened for.
-async fn interrupted() {
-    #[cfg(unix)]
-    let term = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    let int = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await
-        }
-    };
-    tokio::select! {
-        () = term => {}
-        () = int => {}
-    }
+        .with_state(shared)
 }
 
 async fn traces(State(s): State<Arc<Shared>>, req: Request) -> Response {
@@ -370,20 +247,6 @@ pub(crate) fn decode_and_queue(
     Ok(())
 }
 
-/// Queues a decoded batch for the linter (waiting while the queue is full), named after the
-/// endpoint and numbered by request.
-pub(crate) fn queue(shared: &Shared, signal: Signal, mut batch: flowtel_otlp::Batch, seq: u64) {
-    // The request number stands in for the line: findings say which request it was.
-    batch.origin.file = source_name(signal).into();
-    batch.origin.line = Some(seq);
-    let _ = shared.to_linter.send(Message::Batch(Box::new(batch)));
-}
-
-/// The file name findings of received telemetry carry.
-pub(crate) fn source_name(signal: Signal) -> String {
-    format!("live:/v1/{signal}")
-}
-
 fn too_large(shared: &Shared, signal: Signal, encoding: Encoding, limit: usize) -> Response {
     reject(
         shared,
@@ -405,36 +268,6 @@ fn reject(
 ) -> Response {
     rejected(shared, signal, "HTTP", status.as_u16(), &message);
     answer(encoding, status, encoding.status(code, &message))
-}
-
-/// Counts a rejected request and records it as a finding (`via` HTTP or gRPC, with the status
-/// it was answered with).
-pub(crate) fn rejected(shared: &Shared, signal: Signal, via: &str, status: u16, message: &str) {
-    shared.rejected.fetch_add(1, Ordering::Relaxed);
-    *shared
-        .rejections
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .entry(format!("{via} {status}"))
-        .or_default() += 1;
-    let seq = shared.sequence.fetch_add(1, Ordering::Relaxed) + 1;
-    let finding = Finding::new(
-        &MALFORMED_TELEMETRY,
-        format!("a {via} request to /v1/{signal} was rejected ({status}): {message}"),
-    )
-    .at(Location::new(
-        source_name(signal),
-        u32::try_from(seq).unwrap_or(u32::MAX),
-        1,
-    ))
-    // The sender was told; what it sent is a finding about it, not an input error of ours.
-    .severity(Severity::Error)
-    .subject("status", status.to_string());
-    // Never wait for the linter here: under a flood of bad requests some findings are left
-    // out (the report lists only the first ones anyway); `rejections` counts them all.
-    let _ = shared
-        .to_linter
-        .try_send(Message::Rejected(Box::new(finding)));
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {

@@ -37,162 +37,24 @@
 mod analyze;
 mod grpc;
 mod http;
+mod options;
+mod report;
+mod server;
+mod shared;
 mod status;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use flowtel_conventions::{Finding, Registry};
+use flowtel_conventions::Registry;
 use flowtel_lint::telemetry::TelemetryLinter;
-use flowtel_otlp::Batch;
 
 pub use analyze::{AnalyzeOptions, DEFAULT_METRICS_LISTEN};
 pub use flowtel_analyze::stream::{StreamOptions, StreamStats};
-
-/// Default OTLP/HTTP address.
-pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:4318";
-
-/// Default OTLP/gRPC address.
-pub const DEFAULT_GRPC_LISTEN: &str = "127.0.0.1:4317";
-
-/// The addresses a receiver listens on, once bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bound {
-    /// OTLP/HTTP.
-    pub http: SocketAddr,
-    /// OTLP/gRPC, when enabled.
-    pub grpc: Option<SocketAddr>,
-    /// The Prometheus endpoint of `--analyze` (`/metrics`), when enabled.
-    pub metrics: Option<SocketAddr>,
-}
-
-/// How the receiver runs.
-#[derive(Debug, Clone)]
-pub struct LiveOptions {
-    /// OTLP/HTTP address (port 0 picks a free port; see the `on_ready` callback of [`run`]).
-    pub listen: SocketAddr,
-    /// OTLP/gRPC address (`TraceService`, `MetricsService`, `LogsService`); `None` serves
-    /// OTLP/HTTP only.
-    pub grpc_listen: Option<SocketAddr>,
-    /// Largest request body accepted, compressed or inflated, in bytes.
-    pub max_body_bytes: usize,
-    /// Requests decoded at the same time; bodies being read share a budget of this many
-    /// times [`LiveOptions::max_body_bytes`].
-    pub max_concurrency: usize,
-    /// Longest time a request body may take to arrive once its headers have; a slower
-    /// request is answered `408` and its connection closed.
-    pub body_timeout: Duration,
-    /// Decoded batches waiting for the linter.
-    pub queue: usize,
-    /// Stop after this long without a request (counted from the start, too).
-    pub until_idle: Option<Duration>,
-    /// Stop after this long in any case.
-    pub duration: Option<Duration>,
-    /// Stop on Ctrl-C (SIGINT) or SIGTERM; the report of what arrived is still returned.
-    pub stop_on_ctrl_c: bool,
-    /// Also assemble traces and serve their aggregates for Prometheus (`--analyze`).
-    pub analyze: Option<AnalyzeOptions>,
-}
-
-impl Default for LiveOptions {
-    fn default() -> Self {
-        LiveOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 4318)),
-            grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 4317))),
-            max_body_bytes: 16 * 1024 * 1024,
-            max_concurrency: 8,
-            body_timeout: Duration::from_secs(10),
-            queue: 4,
-            until_idle: None,
-            duration: None,
-            stop_on_ctrl_c: true,
-            analyze: None,
-        }
-    }
-}
-
-/// What a run received.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReceiverStats {
-    /// Export requests answered with success.
-    pub requests: u64,
-    /// Requests answered with an error status (malformed, too large, unsupported).
-    pub rejected: u64,
-    /// Request body bytes received (as sent, before inflating).
-    pub bytes: u64,
-    /// Spans, metrics and log records linted.
-    pub items: u64,
-}
-
-/// The result of a run.
-#[derive(Debug)]
-pub struct LiveReport {
-    /// Lint findings over everything received (rejected requests are findings too, of the
-    /// `malformed-telemetry` rule, as warnings: the sender was told).
-    pub findings: Vec<Finding>,
-    /// Visibility coverage of the conventions by everything received.
-    pub coverage: flowtel_lint::telemetry::Coverage,
-    /// Counts.
-    pub stats: ReceiverStats,
-    /// Rejected requests by how they were answered (`"HTTP 408"`, `"gRPC 3"`, ...), every one
-    /// counted (the findings list only the first of them).
-    pub rejections: std::collections::BTreeMap<String, u64>,
-    /// Why the run ended.
-    pub ended: EndReason,
-    /// With `--analyze`: traces analysed, evicted, spans dropped.
-    pub analysis: Option<StreamStats>,
-}
-
-/// Why a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndReason {
-    /// No request for [`LiveOptions::until_idle`].
-    Idle,
-    /// [`LiveOptions::duration`] passed.
-    Duration,
-    /// Ctrl-C (SIGINT) or SIGTERM.
-    Interrupted,
-}
-
-/// Shared between the request handlers and the run loop.
-pub(crate) struct Shared {
-    pub start: Instant,
-    /// Milliseconds since `start` of the last request.
-    pub last_request_ms: AtomicU64,
-    pub requests: AtomicU64,
-    pub rejected: AtomicU64,
-    /// Rejections by transport and status (the reject path only; never the success path).
-    pub rejections: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
-    pub bytes: AtomicU64,
-    pub sequence: AtomicU64,
-    pub options: LiveOptions,
-    pub permits: tokio::sync::Semaphore,
-    /// Request body bytes that may be held while bodies are read, in KiB.
-    pub body_budget: tokio::sync::Semaphore,
-    pub to_linter: std::sync::mpsc::SyncSender<Message>,
-}
-
-impl Shared {
-    pub fn touch(&self) {
-        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_request_ms.store(ms, Ordering::Relaxed);
-    }
-}
-
-/// What the linter thread receives.
-pub(crate) enum Message {
-    Batch(Box<Batch>),
-    Rejected(Box<Finding>),
-}
-
-/// The body budget in KiB: `max_concurrency` bodies of `max_body_bytes`, at least one.
-pub(crate) fn body_budget_kib(options: &LiveOptions) -> usize {
-    let one = options.max_body_bytes.div_ceil(1024).max(1);
-    one.saturating_mul(options.max_concurrency.max(1))
-        .min(tokio::sync::Semaphore::MAX_PERMITS)
-}
+pub use options::{Bound, DEFAULT_GRPC_LISTEN, DEFAULT_HTTP_LISTEN, LiveOptions};
+pub use report::{EndReason, LiveReport, ReceiverStats};
+use shared::{Message, Shared, body_budget_kib};
 
 /// Runs the receiver until it is idle, its duration passes or Ctrl-C, and returns the report.
 /// `on_ready` is called with the bound addresses once the receiver accepts requests.
@@ -266,7 +128,7 @@ pub fn run(
             ..bound
         })
     };
-    let ended = runtime.block_on(http::serve(Arc::clone(&shared), on_ready))?;
+    let ended = runtime.block_on(server::serve(Arc::clone(&shared), on_ready))?;
     let _ = stop_metrics.send(());
     if let Some((_, task)) = metrics {
         let _ = runtime.block_on(task);

@@ -27,22 +27,26 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod de;
 pub mod error;
+pub mod exposition;
 pub mod inputs;
 mod io;
 pub mod json;
 pub mod model;
+mod origin;
 pub mod prometheus;
 pub mod proto;
 pub mod reader;
 pub mod sampling;
 pub mod scrape;
+mod value;
 
 pub use error::{Error, ErrorKind, Result};
+pub use exposition::{Exposition, MetricFamily, MetricType, Sample};
 pub use inputs::{InputPosition, InputSink, MAX_ERRORS_PER_INPUT, read_inputs};
 pub use json::{JsonDocumentReader, JsonLinesReader, decode_json};
 pub use model::*;
-pub use prometheus::{Exposition, MetricFamily, MetricType, Sample};
 pub use proto::{Framing, Message, ProtoReader, decode_proto, from_message};
 pub use reader::{
     DEFAULT_MAX_BATCH_BYTES, ReadOptions, TelemetryReader, decode_request, detect_format,

@@ -8,11 +8,13 @@
 //! or names); use the readers of this crate rather than calling them directly.
 
 use std::fmt;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::json::de;
+use crate::de;
+use crate::exposition::Exposition;
+pub use crate::origin::{Format, Origin};
+pub use crate::value::{AnyValue, KeyValue, attribute};
 
 macro_rules! otlp_enum {
     (
@@ -184,93 +186,30 @@ impl fmt::Debug for SpanId {
     }
 }
 
-/// An attribute value (OTLP `AnyValue`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum AnyValue {
-    /// No value set (`{}`), e.g. an absent log body.
-    #[default]
-    Empty,
-    /// `stringValue`.
-    String(String),
-    /// `boolValue`.
-    Bool(bool),
-    /// `intValue`.
-    Int(i64),
-    /// `doubleValue`.
-    Double(f64),
-    /// `arrayValue`.
-    Array(Vec<AnyValue>),
-    /// `kvlistValue`.
-    KvList(Vec<KeyValue>),
-    /// `bytesValue`.
-    Bytes(Vec<u8>),
-}
-
-impl AnyValue {
-    /// The string, if this is a string value.
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            AnyValue::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// The integer, if this is an int value.
-    pub fn as_i64(&self) -> Option<i64> {
-        match self {
-            AnyValue::Int(i) => Some(*i),
-            _ => None,
-        }
-    }
-
-    /// The number, if this is an int or double value.
-    pub fn as_f64(&self) -> Option<f64> {
-        match self {
-            AnyValue::Int(i) => Some(*i as f64),
-            AnyValue::Double(d) => Some(*d),
-            _ => None,
-        }
-    }
-
-    /// The bool, if this is a bool value.
-    pub fn as_bool(&self) -> Option<bool> {
-        match self {
-            AnyValue::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
-    /// The OTLP JSON name of the variant (`stringValue`, ..., `empty` for [`AnyValue::Empty`]).
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            AnyValue::Empty => "empty",
-            AnyValue::String(_) => "stringValue",
-            AnyValue::Bool(_) => "boolValue",
-            AnyValue::Int(_) => "intValue",
-            AnyValue::Double(_) => "doubleValue",
-            AnyValue::Array(_) => "arrayValue",
-            AnyValue::KvList(_) => "kvlistValue",
-            AnyValue::Bytes(_) => "bytesValue",
-        }
+impl<'de> Deserialize<'de> for TraceId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(opt_trace_id(d)?.unwrap_or_default())
     }
 }
 
-/// One attribute.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct KeyValue {
-    /// The attribute key.
-    pub key: String,
-    /// The value.
-    pub value: AnyValue,
+impl<'de> Deserialize<'de> for SpanId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(opt_span_id(d)?.unwrap_or_default())
+    }
 }
 
-/// Looks up an attribute by key (the first one, if the producer wrote duplicates).
-pub fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
-    attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .map(|kv| &kv.value)
+fn opt_trace_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<TraceId>, D::Error> {
+    Ok(de::opt_id(d, "trace id")?.map(TraceId))
+}
+
+fn opt_span_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SpanId>, D::Error> {
+    Ok(de::opt_id(d, "span id")?.map(SpanId))
+}
+
+fn severity_any<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    de::enum_any(d, "severityNumber", severity_from_name).map(|r| match r {
+        de::EnumRepr::Number(n) | de::EnumRepr::Known(n) => n,
+    })
 }
 
 /// A resource: the entity producing telemetry.
@@ -429,7 +368,7 @@ pub struct Span {
     #[serde(
         rename = "parentSpanId",
         alias = "parent_span_id",
-        deserialize_with = "de::opt_span_id"
+        deserialize_with = "opt_span_id"
     )]
     pub parent_span_id: Option<SpanId>,
     /// W3C trace state.
@@ -666,7 +605,7 @@ impl DataPoint {
 
 /// A metric.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(from = "crate::json::WireMetric")]
+#[serde(from = "WireMetric")]
 pub struct Metric {
     /// Metric name.
     pub name: String,
@@ -680,6 +619,67 @@ pub struct Metric {
     pub temporality: Temporality,
     /// Data points.
     pub points: Vec<DataPoint>,
+}
+
+/// A metric's data field (`sum`, `gauge`, ...) as written in JSON.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WireData {
+    #[serde(rename = "dataPoints", alias = "data_points")]
+    data_points: Vec<DataPoint>,
+    #[serde(rename = "aggregationTemporality", alias = "aggregation_temporality")]
+    aggregation_temporality: Temporality,
+    #[serde(rename = "isMonotonic", alias = "is_monotonic")]
+    is_monotonic: bool,
+}
+
+/// A metric as written in JSON: the data is a oneof of sibling keys.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WireMetric {
+    name: String,
+    description: String,
+    unit: String,
+    gauge: Option<WireData>,
+    sum: Option<WireData>,
+    histogram: Option<WireData>,
+    #[serde(rename = "exponentialHistogram", alias = "exponential_histogram")]
+    exponential_histogram: Option<WireData>,
+    summary: Option<WireData>,
+}
+
+impl From<WireMetric> for Metric {
+    fn from(w: WireMetric) -> Metric {
+        let (kind, data) = if let Some(d) = w.sum {
+            let k = if d.is_monotonic {
+                InstrumentKind::Counter
+            } else {
+                InstrumentKind::UpDownCounter
+            };
+            (k, Some(d))
+        } else if let Some(d) = w.gauge {
+            (InstrumentKind::Gauge, Some(d))
+        } else if let Some(d) = w.histogram {
+            (InstrumentKind::Histogram, Some(d))
+        } else if let Some(d) = w.exponential_histogram {
+            (InstrumentKind::ExponentialHistogram, Some(d))
+        } else if let Some(d) = w.summary {
+            (InstrumentKind::Summary, Some(d))
+        } else {
+            (InstrumentKind::Empty, None)
+        };
+        let (points, temporality) = data
+            .map(|d| (d.data_points, d.aggregation_temporality))
+            .unwrap_or_default();
+        Metric {
+            name: w.name,
+            description: w.description,
+            unit: w.unit,
+            kind,
+            temporality,
+            points,
+        }
+    }
 }
 
 /// A log record.
@@ -704,7 +704,7 @@ pub struct LogRecord {
     #[serde(
         rename = "severityNumber",
         alias = "severity_number",
-        deserialize_with = "de::severity_any"
+        deserialize_with = "severity_any"
     )]
     pub severity_number: i32,
     /// Severity text.
@@ -728,15 +728,11 @@ pub struct LogRecord {
     #[serde(
         rename = "traceId",
         alias = "trace_id",
-        deserialize_with = "de::opt_trace_id"
+        deserialize_with = "opt_trace_id"
     )]
     pub trace_id: Option<TraceId>,
     /// Span id, if the record is correlated.
-    #[serde(
-        rename = "spanId",
-        alias = "span_id",
-        deserialize_with = "de::opt_span_id"
-    )]
+    #[serde(rename = "spanId", alias = "span_id", deserialize_with = "opt_span_id")]
     pub span_id: Option<SpanId>,
     /// Event name (log-based events).
     #[serde(rename = "eventName", alias = "event_name")]
@@ -816,48 +812,6 @@ pub enum KeyStyle {
     SnakeCase,
 }
 
-/// The format an input was read as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// OTLP JSON, one request per line.
-    OtlpJsonLines,
-    /// OTLP JSON, one (possibly pretty-printed) document, or several concatenated.
-    OtlpJsonDocument,
-    /// OTLP protobuf.
-    OtlpProtobuf,
-    /// Prometheus text exposition format 0.0.4.
-    PrometheusText,
-    /// OpenMetrics text format 1.0.
-    OpenMetricsText,
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Format::OtlpJsonLines => "OTLP JSON lines",
-            Format::OtlpJsonDocument => "OTLP JSON document",
-            Format::OtlpProtobuf => "OTLP protobuf",
-            Format::PrometheusText => "Prometheus text 0.0.4",
-            Format::OpenMetricsText => "OpenMetrics text",
-        })
-    }
-}
-
-/// Where a batch came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Origin {
-    /// The file name as given (`-` for stdin, the URL of a scrape).
-    pub file: Arc<str>,
-    /// 1-based line where the batch starts (text input); `None` for protobuf.
-    pub line: Option<u64>,
-    /// Byte offset of the batch in the (decompressed) input.
-    pub byte_offset: u64,
-    /// The format the batch was read as.
-    pub format: Format,
-    /// Whether the input was gzip-compressed.
-    pub gzip: bool,
-}
-
 /// The content of a batch.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Payload {
@@ -883,7 +837,7 @@ pub struct Batch {
     pub payload: Payload,
     /// For Prometheus/OpenMetrics input: the exposition as parsed, with line numbers, for
     /// Prometheus-specific checks.
-    pub prometheus: Option<Box<crate::prometheus::Exposition>>,
+    pub prometheus: Option<Box<Exposition>>,
 }
 
 impl Batch {
@@ -1096,6 +1050,7 @@ impl Located<'_, Metric> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn severity_names_round_trip() {
