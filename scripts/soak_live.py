@@ -22,7 +22,10 @@ At the end flowtel is stopped with SIGTERM and its report read. Prints the well-
 (median, P99) before the hostile load, in the hostile windows and in the quiet windows between
 them, with the ratios; flowtel's CPU seconds per window kind; flowtel's RSS over time (sampled
 every second) and its drift before the hostile load; the answers the hostile requests got; and
-what flowtel's report counted.
+what flowtel's report counted. The receiver's memory is held to a stated bound: its RSS
+before the hostile load plus three times --max-concurrency x --max-body-bytes (bodies being
+read share a budget of one such product and may hold up to twice it while their buffers grow;
+bodies being inflated and decoded hold at most one more).
 """
 
 import argparse
@@ -204,6 +207,7 @@ def main():
     ap.add_argument("--hostile-period", type=float, default=30,
                     help="seconds of each hostile window and of each quiet window between them")
     ap.add_argument("--max-body", type=int, default=4 << 20)
+    ap.add_argument("--max-concurrency", type=int, default=8)
     ap.add_argument("--spans-per-request", type=int, default=100)
     ap.add_argument("--drippers", type=int, default=32)
     ap.add_argument("--clients", type=int, default=4)
@@ -214,7 +218,8 @@ def main():
     report = os.path.join(out_dir, "report.json")
     proc = subprocess.Popen(
         [args.binary, "live", "--listen", "127.0.0.1:0", "--no-grpc", "--format", "json",
-         "--max-body-bytes", str(args.max_body), "--body-timeout", f"{BODY_TIMEOUT:g}s", "-o", report],
+         "--max-body-bytes", str(args.max_body),
+         "--max-concurrency", str(args.max_concurrency), "--body-timeout", f"{BODY_TIMEOUT:g}s", "-o", report],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     addr = None
     while addr is None:
@@ -367,6 +372,16 @@ def main():
             a, b = statistics.median(first), statistics.median(last)
             print(f"  RSS drift before hostile load: median of 30-90 s {a / 1024:.1f} MB, of the last "
                   f"minute {b / 1024:.1f} MB: {100 * (b - a) / a:+.1f}% (flat: within 10%)")
+    if pre:
+        # The stated bound: what the well-behaved load needed, plus bodies being read (the shared
+        # budget of concurrency x max body, up to twice that while their buffers grow) and the
+        # bodies being inflated and decoded (concurrency x max body).
+        budget = args.max_concurrency * args.max_body / (1 << 20)
+        bound = max(pre) / 1024 + 3 * budget
+        worst = max(kb for t, kb in rss) / 1024
+        print(f"  RSS bound under hostile load: {max(pre) / 1024:.1f} MB (well-behaved load) + 3 x {budget:.0f} MB "
+              f"(--max-concurrency x --max-body-bytes) = {bound:.0f} MB; highest {worst:.1f} MB: "
+              f"{'within' if worst <= bound else 'OVER'}")
     print("  hostile requests and their answers:")
     for kind, a in answers.items():
         print(f"    {kind}: {a}")
