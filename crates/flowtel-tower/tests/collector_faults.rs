@@ -12,8 +12,8 @@
 //!
 //! Heavy (timing): run in release with
 //! `cargo test -p flowtel-tower --release --test collector_faults -- --ignored` (CI runs it,
-//! about 30 s). `FLOWTEL_FAULT_SECS` sets the seconds of requests per scenario and round
-//! (default 1.5), `FLOWTEL_FAULT_RATE` the requests per second (default 2,000);
+//! about 15 s). `FLOWTEL_FAULT_SECS` sets the seconds of requests per scenario and round
+//! (default 1), `FLOWTEL_FAULT_RATE` the requests per second (default 2,000);
 //! `RELIABILITY.md` records a longer run.
 
 mod support;
@@ -35,6 +35,9 @@ use prost::Message;
 use support::conventions;
 use tower::ServiceExt;
 use tracing::field::Empty;
+
+/// Rounds counted after the warm-up round.
+const ROUNDS: usize = 9;
 
 /// The first four bytes of the trace ids the recovery check sends.
 const MARK: [u8; 4] = [0xfe, 0xed, 0xf0, 0x0d];
@@ -246,45 +249,62 @@ fn request(i: u64, traceparent: Option<String>) -> http::Request<Body> {
     r.body(Body::empty()).unwrap()
 }
 
-/// Requests at `rate` per second for `secs` (a service under steady load, not a tight loop:
-/// no exporter keeps up with an unbounded span rate, and a file exporter dropping spans would
-/// be no baseline); returns the P99 latency in microseconds and how many requests were served.
-fn p99_for(
-    telemetry: &flowtel::Telemetry,
-    dispatch: &tracing::Dispatch,
-    secs: f64,
-    rate: f64,
-) -> (f64, usize) {
-    let app = app(telemetry);
+/// Serves requests to every scenario in turn, one request each (in an order that rotates),
+/// `rate` requests per second per scenario for `secs`: a service under steady load, not a tight
+/// loop (no exporter keeps up with an unbounded span rate, and a file exporter dropping spans
+/// would be no baseline). Interleaving request by request makes whatever else runs on the
+/// machine weigh on every scenario alike. Records each request's latency when `keep`.
+fn serve_interleaved(scenarios: &mut [Scenario], secs: f64, rate: f64, keep: bool) {
+    use tracing::instrument::WithSubscriber;
+    let apps: Vec<(Router, tracing::Dispatch)> = scenarios
+        .iter()
+        .map(|s| (app(s.telemetry.as_ref().unwrap()), s.dispatch.clone()))
+        .collect();
+    let n = apps.len() as u64;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let mut lat: Vec<Duration> = tracing::dispatcher::with_default(dispatch, || {
-        rt.block_on(async {
-            let mut lat = Vec::new();
-            let interval = Duration::from_secs_f64(1.0 / rate);
-            let mut next = Instant::now();
-            let end = next + Duration::from_secs_f64(secs);
-            let mut i = 0;
-            while Instant::now() < end {
-                let req = request(i, None);
-                i += 1;
-                let t = Instant::now();
-                let resp = app.clone().oneshot(req).await.unwrap();
-                lat.push(t.elapsed());
-                assert_eq!(resp.status(), 200);
-                next += interval;
-                if let Some(wait) = next.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
-                }
+    let lat: Vec<Vec<Duration>> = rt.block_on(async {
+        let mut lat = vec![Vec::new(); apps.len()];
+        let interval = Duration::from_secs_f64(1.0 / (rate * n as f64));
+        let mut next = Instant::now();
+        let end = next + Duration::from_secs_f64(secs);
+        let mut i = 0u64;
+        while Instant::now() < end {
+            let k = ((i % n + i / n) % n) as usize;
+            let (app, dispatch) = &apps[k];
+            let req = request(i / n, None);
+            i += 1;
+            let t = Instant::now();
+            let resp = app
+                .clone()
+                .oneshot(req)
+                .with_subscriber(dispatch.clone())
+                .await
+                .unwrap();
+            lat[k].push(t.elapsed());
+            assert_eq!(resp.status(), 200);
+            next += interval;
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
             }
-            lat
-        })
+        }
+        lat
     });
-    lat.sort();
-    let n = lat.len();
-    (lat[(n * 99) / 100].as_secs_f64() * 1e6, n)
+    for (s, mut l) in scenarios.iter_mut().zip(lat) {
+        s.requests += l.len();
+        if keep {
+            l.sort();
+            s.p99s.push(p99(&l));
+            s.latencies.extend(l);
+        }
+    }
+}
+
+/// The 99th percentile of sorted latencies, in microseconds.
+fn p99(sorted: &[Duration]) -> f64 {
+    sorted[(sorted.len() * 99) / 100].as_secs_f64() * 1e6
 }
 
 struct Scenario {
@@ -292,7 +312,10 @@ struct Scenario {
     telemetry: Option<flowtel::Telemetry>,
     dispatch: tracing::Dispatch,
     collector: Option<Collector>,
+    /// P99 of each counted round, in microseconds.
     p99s: Vec<f64>,
+    /// Every counted request's latency.
+    latencies: Vec<Duration>,
     requests: usize,
 }
 
@@ -302,7 +325,7 @@ fn collector_faults_while_serving() {
     let secs: f64 = std::env::var("FLOWTEL_FAULT_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1.5);
+        .unwrap_or(1.0);
     // Requests per second while measuring (two spans each: the request and its step).
     let rate: f64 = std::env::var("FLOWTEL_FAULT_RATE")
         .ok()
@@ -350,36 +373,45 @@ fn collector_faults_while_serving() {
             dispatch,
             collector,
             p99s: Vec::new(),
+            latencies: Vec::new(),
             requests: 0,
         });
     }
 
-    // Interleaved rounds, so that the machine's load affects every scenario alike; the
-    // first round warms up (queues fill, exporters get stuck) and is not counted.
+    // The first round warms up (queues fill, exporters get stuck) and is not counted. Each
+    // round compares a scenario's P99 with the file run's P99 of the same round (their requests
+    // interleaved); the verdict is the median of those ratios: a burst of other work on the
+    // machine that happens to fall on one scenario's requests in one round (on 2 shared cores a
+    // 20 us request is at the mercy of the scheduler) does not decide it, while a slowdown the
+    // fault itself causes shows in every round.
     let mut rss_after_warm_up = 0;
-    for round in 0..4 {
-        for s in &mut scenarios {
-            let (p99, n) = p99_for(s.telemetry.as_ref().unwrap(), &s.dispatch, secs, rate);
-            if round > 0 {
-                s.p99s.push(p99);
-            }
-            s.requests += n;
-        }
+    for round in 0..=ROUNDS {
+        serve_interleaved(&mut scenarios, secs, rate, round > 0);
         if round == 0 {
             rss_after_warm_up = rss_bytes();
         }
     }
     let rss_end = rss_bytes();
-    let best = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
-    let file_p99 = best(&scenarios[0].p99s);
-    for s in &scenarios {
+    let file_rounds = scenarios[0].p99s.clone();
+    let median_ratio = |s: &Scenario| {
+        let mut v: Vec<f64> = s
+            .p99s
+            .iter()
+            .zip(&file_rounds)
+            .map(|(p, f)| p / f)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for s in &mut scenarios {
+        s.latencies.sort();
         eprintln!(
-            "{:<11} P99 {:>7.1} us (rounds {:?}), {} requests, {:.2}x the file run",
+            "{:<11} P99 per round {:?} us (all requests {:.1} us), {} requests; median {:.2}x the file run's P99 of the same round",
             s.name,
-            best(&s.p99s),
             s.p99s.iter().map(|p| p.round()).collect::<Vec<_>>(),
+            p99(&s.latencies),
             s.requests,
-            best(&s.p99s) / file_p99
+            median_ratio(s)
         );
     }
     eprintln!(
@@ -388,11 +420,13 @@ fn collector_faults_while_serving() {
         rss_end >> 20
     );
     for s in &scenarios[1..] {
+        let r = median_ratio(s);
         assert!(
-            best(&s.p99s) <= file_p99 * 1.1,
-            "{}: P99 {:.1} us against {file_p99:.1} us exporting to files",
+            r <= 1.1,
+            "{}: P99 {r:.2}x the file run's (rounds {:?} us against {:?} us)",
             s.name,
-            best(&s.p99s)
+            s.p99s,
+            file_rounds
         );
     }
     // Three faulty exporters hold at most their queues (2,048 spans each) whatever is sent.
