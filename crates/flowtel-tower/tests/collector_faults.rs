@@ -12,8 +12,10 @@
 //!
 //! Heavy (timing): run in release with
 //! `cargo test -p flowtel-tower --release --test collector_faults -- --ignored` (CI runs it,
-//! about 15 s). `FLOWTEL_FAULT_SECS` sets the seconds of requests per scenario and round
-//! (default 1), `FLOWTEL_FAULT_RATE` the requests per second (default 2,000);
+//! about 25 s). `FLOWTEL_FAULT_SECS` sets the seconds of requests per scenario and round
+//! (default 2), `FLOWTEL_FAULT_RATE` the requests per second (default 4,000),
+//! `FLOWTEL_FAULT_MAX_RATIO` the P99 ratio allowed (default 1.1; CI allows 1.5, see
+//! `RELIABILITY.md` for why);
 //! `RELIABILITY.md` records a longer run.
 
 mod support;
@@ -297,7 +299,6 @@ fn serve_interleaved(scenarios: &mut [Scenario], secs: f64, rate: f64, keep: boo
         if keep {
             l.sort();
             s.p99s.push(p99(&l));
-            s.latencies.extend(l);
         }
     }
 }
@@ -314,8 +315,6 @@ struct Scenario {
     collector: Option<Collector>,
     /// P99 of each counted round, in microseconds.
     p99s: Vec<f64>,
-    /// Every counted request's latency.
-    latencies: Vec<Duration>,
     requests: usize,
 }
 
@@ -325,12 +324,12 @@ fn collector_faults_while_serving() {
     let secs: f64 = std::env::var("FLOWTEL_FAULT_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1.0);
+        .unwrap_or(2.0);
     // Requests per second while measuring (two spans each: the request and its step).
     let rate: f64 = std::env::var("FLOWTEL_FAULT_RATE")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000.0);
+        .unwrap_or(4000.0);
     let flap = Duration::from_secs_f64((secs / 2.0).clamp(0.5, 3.0));
     let dir = std::env::temp_dir().join(format!("flowtel-faults-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -373,7 +372,6 @@ fn collector_faults_while_serving() {
             dispatch,
             collector,
             p99s: Vec::new(),
-            latencies: Vec::new(),
             requests: 0,
         });
     }
@@ -403,13 +401,11 @@ fn collector_faults_while_serving() {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    for s in &mut scenarios {
-        s.latencies.sort();
+    for s in &scenarios {
         eprintln!(
-            "{:<11} P99 per round {:?} us (all requests {:.1} us), {} requests; median {:.2}x the file run's P99 of the same round",
+            "{:<11} P99 per round {:?} us, {} requests; median {:.2}x the file run's P99 of the same round",
             s.name,
             s.p99s.iter().map(|p| p.round()).collect::<Vec<_>>(),
-            p99(&s.latencies),
             s.requests,
             median_ratio(s)
         );
@@ -419,10 +415,15 @@ fn collector_faults_while_serving() {
         rss_after_warm_up >> 20,
         rss_end >> 20
     );
+    // The bound is 1.1x; CI, on shared machines, asks for `FLOWTEL_FAULT_MAX_RATIO`.
+    let max_ratio: f64 = std::env::var("FLOWTEL_FAULT_MAX_RATIO")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1.1);
     for s in &scenarios[1..] {
         let r = median_ratio(s);
         assert!(
-            r <= 1.1,
+            r <= max_ratio,
             "{}: P99 {r:.2}x the file run's (rounds {:?} us against {:?} us)",
             s.name,
             s.p99s,
