@@ -204,18 +204,14 @@ impl Scanner {
                 // `target: ..`, `parent: ..`, `name: ..`
                 [TokenTree::Ident(_), TokenTree::Punct(p), ..]
                     if p.as_char() == ':' && !is_path(&segment) => {}
-                // The level of `span!` / `event!`.
-                _ if first
-                    && (name == "span" || name == "event")
-                    && !starts_with_literal(&segment) =>
-                {
-                    if name == "event" {
-                        level = segment.iter().rev().find_map(|t| match t {
-                            TokenTree::Ident(l) => Some(l.to_string().to_ascii_lowercase()),
-                            _ => None,
-                        });
-                    }
+                // The level of `event!` / `span!`.
+                _ if first && name == "event" && !starts_with_literal(&segment) => {
+                    level = segment.iter().rev().find_map(|t| match t {
+                        TokenTree::Ident(l) => Some(l.to_string().to_ascii_lowercase()),
+                        _ => None,
+                    });
                 }
+                _ if first && name == "span" && !starts_with_literal(&segment) => {}
                 [TokenTree::Literal(lit)] if !seen_name => {
                     seen_name = true;
                     if is_span {
