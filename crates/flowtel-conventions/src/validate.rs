@@ -375,7 +375,11 @@ impl<'a> Validator<'a> {
             };
             let f = layer.file;
             for (i, pattern) in lint.allow_attributes.iter().enumerate() {
-                let at = [Seg::Key("lint"), Seg::Key("allow_attributes"), Seg::Index(i)];
+                let at = [
+                    Seg::Key("lint"),
+                    Seg::Key("allow_attributes"),
+                    Seg::Index(i),
+                ];
                 if let Some(problem) = crate::model::attribute_pattern_problem(pattern) {
                     self.push(
                         Finding::new(
@@ -1296,7 +1300,11 @@ fn suggest_namespace(pattern: &str) -> String {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(".");
-    if ns.is_empty() { "process".to_string() } else { ns }
+    if ns.is_empty() {
+        "process".to_string()
+    } else {
+        ns
+    }
 }
 
 fn suggest_name(name: &str) -> String {

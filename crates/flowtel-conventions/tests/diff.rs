@@ -377,7 +377,10 @@ fn narrowing_the_attribute_allow_list_is_breaking_widening_it_is_minor() {
     };
     let old = load("1.0.0", "['process.*', host.name, 'k8s.*']");
     // Reordered, or an entry inside a namespace already allowed: nothing changes.
-    let same = load("1.0.0", "['k8s.*', 'process.*', host.name, 'process.runtime.*']");
+    let same = load(
+        "1.0.0",
+        "['k8s.*', 'process.*', host.name, 'process.runtime.*']",
+    );
     let d = diff(&old, &same);
     assert!(d.changes.is_empty(), "{:#?}", d.changes);
 
