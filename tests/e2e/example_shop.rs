@@ -155,3 +155,70 @@ fn the_example_shop_exports_telemetry_that_lints_clean() {
         );
     }
 }
+
+/// The acceptance's other half: the same shop, built to log each declined payment also from a
+/// task detached from its request (`--uncorrelated-log`), is flagged: those records carry no
+/// trace id while the service's others do, and `payment.declined` is declared for the checkout
+/// flow, so the linter reports `FT0174` and fails.
+#[test]
+fn a_declined_payment_logged_outside_its_request_is_flagged_uncorrelated() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let run_out = run(
+        "example-shop",
+        &[
+            "--out",
+            out,
+            "--requests",
+            "60",
+            "--browse",
+            "0",
+            "--uncorrelated-log",
+        ],
+    );
+    assert!(
+        run_out.status.success(),
+        "example failed: {}",
+        String::from_utf8_lossy(&run_out.stderr)
+    );
+    let logs = dir.path().join("logs.jsonl");
+
+    // The export holds both: correlated records and the detached ones without a trace id.
+    let (mut correlated, mut uncorrelated) = (0, 0);
+    for batch in flowtel_otlp::open(logs.to_str().unwrap()).unwrap() {
+        for rec in batch.unwrap().log_records() {
+            if rec.item.event_name == "payment.declined" {
+                match rec.item.trace_id {
+                    Some(_) => correlated += 1,
+                    None => uncorrelated += 1,
+                }
+            }
+        }
+    }
+    assert!(
+        correlated > 0 && uncorrelated > 0,
+        "{correlated} correlated, {uncorrelated} uncorrelated"
+    );
+
+    let lint = run(
+        "flowtel",
+        &[
+            "lint",
+            "telemetry",
+            logs.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&lint.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let uncorrelated_findings: Vec<&serde_json::Value> =
+        findings.iter().filter(|f| f["rule"] == "FT0174").collect();
+    assert!(
+        uncorrelated_findings.iter().any(|f| {
+            f["subject"]["service"] == "payments" && f["subject"]["event"] == "payment.declined"
+        }),
+        "{report:#}"
+    );
+    assert_eq!(lint.status.code(), Some(1), "{report:#}");
+}

@@ -1,7 +1,9 @@
 //! Map + critical path over generated traces of 100k and 1M spans (10 services, depth 6,
 //! retries and asynchronous branches), against the floor of any per-span aggregation: one
 //! pass adding each span's duration into a hash map by (service, name). The 1M / 100k time
-//! ratio is the linearity check (10x spans within 12x time). Bytes held per span are printed.
+//! ratio is the linearity check (10x spans within 12x time). Bytes held per span are printed,
+//! and the peak memory of assembly per span: the growth of the process's peak resident set
+//! (`VmHWM`, reset through `/proc/self/clear_refs` before each assembly) over the spans held.
 //! See BENCHMARKS.md.
 
 use std::collections::HashMap;
@@ -21,14 +23,33 @@ fn registry() -> flowtel_conventions::Registry {
     loaded.registry.expect("bench conventions")
 }
 
-fn traces(spans: u32) -> TraceSet {
+/// A field of `/proc/self/status` in kB (Linux only; `None` elsewhere).
+fn status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Assembles generated traces of about `spans` spans, and the peak bytes per span held that
+/// assembly took (resident set growth; `None` where Linux's peak reset is missing).
+fn traces(spans: u32) -> (TraceSet, Option<f64>) {
     let reg = registry();
     let shape = Shape::default();
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let before = status_kb("VmRSS:");
     let mut b = TraceSetBuilder::new(&reg, AssemblyOptions::default());
     generate(spans / shape.spans_per_trace, shape, 7, |svc, s| {
         b.add_span(svc, &s)
     });
-    b.finish()
+    let set = b.finish();
+    let peak = status_kb("VmHWM:");
+    let per_span = match (reset, before, peak) {
+        (true, Some(b), Some(p)) => {
+            Some(p.saturating_sub(b) as f64 * 1024.0 / set.spans.len().max(1) as f64)
+        }
+        _ => None,
+    };
+    (set, per_span)
 }
 
 fn bench(c: &mut Criterion) {
@@ -37,12 +58,13 @@ fn bench(c: &mut Criterion) {
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(10));
     for n in [100_000u32, 1_000_000] {
-        let set = traces(n);
+        let (set, peak) = traces(n);
         eprintln!(
-            "{} spans in {} traces: {:.1} bytes held per span",
+            "{} spans in {} traces: {:.1} bytes held per span; peak resident growth during assembly {} per span",
             set.spans.len(),
             set.traces.len(),
-            set.bytes_per_span()
+            set.bytes_per_span(),
+            peak.map_or_else(|| String::from("unknown"), |b| format!("{b:.1} bytes")),
         );
         group.throughput(Throughput::Elements(set.spans.len() as u64));
         group.bench_with_input(

@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use serde::Serialize;
 
 use crate::completeness::NO_FLOW;
@@ -81,12 +83,12 @@ pub struct FlowPaths {
 }
 
 /// Mean critical-path time per (service, step).
-type StepMeans = HashMap<(Sym, Sym), f64>;
+type StepMeans = HashMap<(Sym, Sym), f64, RandomState>;
 
 /// Aggregates `paths` (of `set`) per flow, in order of each flow's first trace.
 pub fn aggregate(set: &TraceSet, paths: &[TracePath]) -> Vec<FlowPaths> {
     let mut order: Vec<Sym> = Vec::new();
-    let mut by_flow: HashMap<Sym, Vec<usize>> = HashMap::new();
+    let mut by_flow: HashMap<Sym, Vec<usize>, RandomState> = HashMap::default();
     for (i, p) in paths.iter().enumerate() {
         let flow = set.traces[p.trace as usize].flow;
         by_flow
@@ -106,12 +108,8 @@ pub fn aggregate(set: &TraceSet, paths: &[TracePath]) -> Vec<FlowPaths> {
 }
 
 /// Mean critical-path time per (service, step) over `members`, and their mean duration.
-fn band_means(
-    set: &TraceSet,
-    paths: &[TracePath],
-    members: &[usize],
-) -> (HashMap<(Sym, Sym), f64>, f64) {
-    let mut sum: HashMap<(Sym, Sym), u64> = HashMap::new();
+fn band_means(set: &TraceSet, paths: &[TracePath], members: &[usize]) -> (StepMeans, f64) {
+    let mut sum: HashMap<(Sym, Sym), u64, RandomState> = HashMap::default();
     let mut duration = 0u64;
     for &i in members {
         duration += paths[i].duration;
@@ -147,7 +145,7 @@ fn flow_paths(set: &TraceSet, paths: &[TracePath], flow: Sym, members: &[usize])
         band(0.93, 0.97, 0.95),
         band(0.98, 1.0, 0.99),
     ];
-    let shares_of = |members: &[usize]| -> (HashMap<(Sym, Sym), f64>, f64) {
+    let shares_of = |members: &[usize]| -> (StepMeans, f64) {
         let (means, _) = band_means(set, paths, members);
         let total: f64 = means.values().sum();
         (means, total)

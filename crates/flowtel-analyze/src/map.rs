@@ -13,6 +13,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use flowtel_conventions::Finding;
 use flowtel_conventions::rules::analysis as rules;
 use serde::Serialize;
@@ -20,6 +22,9 @@ use serde::Serialize;
 use crate::stats::Quantiles;
 use crate::strings::Sym;
 use crate::trace::{Kind, NO_PARENT, TraceSet};
+
+/// No answering service (a symbol no string has).
+const NOBODY: Sym = Sym(u32::MAX);
 
 /// Amplification (calls / logical calls) over which an edge is flagged.
 pub const AMPLIFICATION_LIMIT: f64 = 1.2;
@@ -139,7 +144,7 @@ pub fn calls_of(set: &TraceSet, trace: &crate::trace::Trace, out: &mut Vec<Call>
     let spans = set.spans_of(trace);
     let base = trace.spans.start;
     // First answering span of each outgoing span.
-    let mut answered: HashMap<u32, u32> = HashMap::new();
+    let mut answered: HashMap<u32, u32, RandomState> = HashMap::default();
     for (off, s) in spans.iter().enumerate() {
         if s.parent == NO_PARENT {
             continue;
@@ -149,7 +154,7 @@ pub fn calls_of(set: &TraceSet, trace: &crate::trace::Trace, out: &mut Vec<Call>
             answered.entry(s.parent).or_insert(base + off as u32);
         }
     }
-    let mut seen: HashMap<(u32, Sym, Sym, Sym, Sym), u32> = HashMap::new();
+    let mut seen: HashMap<(u32, Sym, Sym, Sym, Sym), u32, RandomState> = HashMap::default();
     for (off, s) in spans.iter().enumerate() {
         let i = base + off as u32;
         if s.kind.is_outgoing() {
@@ -194,6 +199,11 @@ fn count(x: f64) -> u64 {
 
 impl ServiceMap {
     /// The map of the traces of `flow` (every trace when `None`).
+    ///
+    /// Linear in the spans: one pass over every span finds which peer addresses answer as
+    /// instrumented services, then each trace in scope is walked with per-trace buffers that
+    /// are reused (so memory touched per trace stays small and in cache whatever the input's
+    /// size).
     pub fn build(set: &TraceSet, flow: Option<&str>) -> ServiceMap {
         let flow_sym = flow.map(|f| set.strings.get(f));
         let in_scope = |t: u32| match flow_sym {
@@ -201,24 +211,25 @@ impl ServiceMap {
             Some(None) => false,
             Some(Some(f)) => set.traces[t as usize].flow == f,
         };
-        // Outgoing spans answered by a span of another service, and what each peer address is.
-        let mut callee: HashMap<u32, (u32, Sym)> = HashMap::new();
-        let mut address: HashMap<Sym, Sym> = HashMap::new();
-        for (i, s) in set.spans.iter().enumerate() {
+        // What each peer address is, when some outgoing span naming it was answered by an
+        // instrumented service.
+        let mut address: HashMap<Sym, Sym, RandomState> = HashMap::default();
+        for s in &set.spans {
             if s.parent == NO_PARENT {
                 continue;
             }
             let p = &set.spans[s.parent as usize];
-            if p.service != s.service && p.kind.is_outgoing() {
-                callee.entry(s.parent).or_insert((i as u32, s.service));
-                if !p.peer.is_empty() {
-                    address.entry(p.peer).or_insert(s.service);
-                }
+            if p.service != s.service && p.kind.is_outgoing() && !p.peer.is_empty() {
+                address.entry(p.peer).or_insert(s.service);
             }
         }
-        let mut nodes: HashMap<Sym, NodeAcc> = HashMap::new();
-        let mut edges: HashMap<(Sym, Sym), EdgeAcc> = HashMap::new();
-        let mut seen_calls: HashMap<(u32, Sym, Sym, Sym, Sym), u32> = HashMap::new();
+        let mut nodes: HashMap<Sym, NodeAcc, RandomState> = HashMap::default();
+        let mut edges: HashMap<(Sym, Sym), EdgeAcc, RandomState> = HashMap::default();
+        // Per trace: the service that first answered each outgoing span (offset in the trace),
+        // and the calls seen per (parent, callee, name, route, method) for retries.
+        let mut answered: Vec<Sym> = Vec::new();
+        let mut seen_calls: HashMap<(u32, Sym, Sym, Sym, Sym), u32, RandomState> =
+            HashMap::default();
         let mut traces = 0u64;
         let mut estimated = 0f64;
         for (t, trace) in set.traces.iter().enumerate() {
@@ -228,18 +239,32 @@ impl ServiceMap {
             traces += 1;
             let w = trace.weight();
             estimated += w;
-            for (off, s) in set.spans_of(trace).iter().enumerate() {
-                let i = trace.spans.start + off as u32;
+            let spans = set.spans_of(trace);
+            let base = trace.spans.start;
+            answered.clear();
+            answered.resize(spans.len(), NOBODY);
+            for s in spans {
+                if s.parent == NO_PARENT {
+                    continue;
+                }
+                let off = (s.parent - base) as usize;
+                let p = &spans[off];
+                if p.service != s.service && p.kind.is_outgoing() && answered[off] == NOBODY {
+                    answered[off] = s.service;
+                }
+            }
+            seen_calls.clear();
+            for (off, s) in spans.iter().enumerate() {
                 let node = nodes.entry(s.service).or_default();
                 node.spans += w;
                 node.errors += if s.is_error() { w } else { 0.0 };
                 if s.kind.is_outgoing() {
-                    let (to, is_virtual) = match callee.get(&i) {
-                        Some(&(_, svc)) => (svc, false),
-                        None => match address.get(&s.peer) {
+                    let (to, is_virtual) = match answered[off] {
+                        NOBODY => match address.get(&s.peer) {
                             Some(&svc) if !s.peer.is_empty() => (svc, false),
                             _ => (s.peer, true),
                         },
+                        svc => (svc, false),
                     };
                     if to == s.service && !is_virtual {
                         continue;
@@ -265,7 +290,7 @@ impl ServiceMap {
                     e.retries += if retry { w } else { 0.0 };
                     e.durations.push(s.duration());
                 } else if s.parent != NO_PARENT {
-                    let p = &set.spans[s.parent as usize];
+                    let p = &spans[(s.parent - base) as usize];
                     if p.service != s.service && !p.kind.is_outgoing() {
                         // Context crossed services without client/server kinds.
                         let e = edges.entry((p.service, s.service)).or_default();

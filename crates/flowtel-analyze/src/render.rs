@@ -1,12 +1,88 @@
 //! Rendering of the analyses: human text, Mermaid, Graphviz DOT and SVG. Every function takes
 //! the plain data the analyses produce ([`ServiceMap`], [`FlowPaths`], [`LatencyReport`]) and
 //! returns text; JSON is their `serde` form. The HTML report is [`crate::html`].
+//!
+//! [`MapOutput`] plugs `flowtel map` into the output layer ([`flowtel_conventions::output`]):
+//! its every format (human, JSON, SARIF, Mermaid, DOT, SVG) is one [`Render`] implementation,
+//! so the command only chooses.
 
 use std::fmt::Write as _;
+
+use flowtel_conventions::Finding;
+use flowtel_conventions::output::{Format, Render, RenderOptions, Unsupported};
+use flowtel_conventions::report::{Findings, Section};
 
 use crate::flows::FlowPaths;
 use crate::latency::{BudgetCheck, LatencyReport};
 use crate::map::{Edge, ServiceMap};
+use crate::trace::SampledInput;
+
+/// What `flowtel map` prints: the maps (the first is the overall map, or the chosen flow's),
+/// what the input says about sampling, and the findings (settled), in every format the command
+/// writes. The diagram formats (Mermaid, DOT, SVG) are the diagram alone, so they can be piped
+/// to a renderer; the findings and the sampling note then belong on stderr.
+#[derive(Debug, Clone, Copy)]
+pub struct MapOutput<'a> {
+    /// The maps; Mermaid and DOT draw them all (one subgraph each), SVG the first.
+    pub maps: &'a [ServiceMap],
+    /// Sampling of the input, when any trace was sampled.
+    pub sampled: Option<SampledInput>,
+    /// Findings to report beside the maps (amplified retries, partial traces, input errors).
+    pub findings: &'a [Finding],
+}
+
+impl MapOutput<'_> {
+    fn sections(&self) -> Vec<Section> {
+        let mut sections = vec![Section {
+            key: "maps",
+            value: serde_json::to_value(self.maps).unwrap_or_default(),
+            human: String::new(),
+        }];
+        if let Some(s) = self.sampled {
+            sections.push(Section {
+                key: "sampling",
+                value: serde_json::to_value(s).unwrap_or_default(),
+                human: String::new(),
+            });
+        }
+        sections
+    }
+}
+
+impl Render for MapOutput<'_> {
+    fn render(&self, format: Format, opts: &RenderOptions<'_>) -> Result<String, Unsupported> {
+        fn findings<'s>(list: &'s [Finding], sections: &'s [Section]) -> Findings<'s> {
+            Findings {
+                list,
+                max_examples: Some(3),
+                sections,
+            }
+        }
+        match format {
+            Format::Human => {
+                let mut out = map_human(self.maps);
+                if let Some(s) = &self.sampled {
+                    out.push_str(&s.note());
+                    out.push('\n');
+                }
+                if !self.findings.is_empty() {
+                    out.push_str(&findings(self.findings, &[]).render(Format::Human, opts)?);
+                }
+                Ok(out)
+            }
+            Format::Json | Format::Sarif => {
+                findings(self.findings, &self.sections()).render(format, opts)
+            }
+            Format::Mermaid => Ok(map_mermaid(self.maps)),
+            Format::Dot => Ok(map_dot(self.maps)),
+            Format::Svg => match self.maps.first() {
+                Some(m) => Ok(map_svg(m)),
+                None => Err(Unsupported(format)),
+            },
+            other => Err(Unsupported(other)),
+        }
+    }
+}
 
 /// A step's budgets as one line (`P95 250 ms OVER, P99 400 ms`), each marked `over` or `met`.
 pub fn budgets_text(budgets: &[BudgetCheck], over: &str, met: &str) -> String {
@@ -638,6 +714,46 @@ mod tests {
         insta::assert_snapshot!("map_dot", map_dot(&maps));
         insta::assert_snapshot!("map_svg", map_svg(&maps[0]));
         insta::assert_json_snapshot!("map_json", maps);
+    }
+
+    #[test]
+    fn the_map_renders_every_format_of_its_command_through_the_output_layer() {
+        let set = shop();
+        let maps = shop_maps(&set);
+        let findings = maps[0].findings();
+        assert!(
+            !findings.is_empty(),
+            "the shop fixture has an amplified edge"
+        );
+        let out = MapOutput {
+            maps: &maps,
+            sampled: None,
+            findings: &findings,
+        };
+        let opts = RenderOptions::default();
+        let text = |f| out.render(f, &opts).expect("the map has this format");
+        // The diagrams are the renderers' text alone, so they can be piped on.
+        assert_eq!(text(Format::Mermaid), map_mermaid(&maps));
+        assert_eq!(text(Format::Dot), map_dot(&maps));
+        assert_eq!(text(Format::Svg), map_svg(&maps[0]));
+        // Human: the map, then the findings grouped by rule.
+        let human = text(Format::Human);
+        assert!(human.starts_with(&map_human(&maps)), "{human}");
+        assert!(human.contains("FT"), "{human}");
+        // JSON: the findings envelope with the maps beside them.
+        let doc: serde_json::Value = serde_json::from_str(&text(Format::Json)).unwrap();
+        assert_eq!(doc["tool"], "flowtel");
+        assert_eq!(doc["maps"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            doc["findings"].as_array().map(Vec::len),
+            Some(findings.len())
+        );
+        let sarif: serde_json::Value = serde_json::from_str(&text(Format::Sarif)).unwrap();
+        assert!(sarif["runs"][0]["properties"]["maps"].is_array());
+        assert_eq!(
+            out.render(Format::Html, &opts),
+            Err(flowtel_conventions::output::Unsupported(Format::Html))
+        );
     }
 
     #[test]

@@ -293,3 +293,167 @@ pub fn batch(spans: Vec<(&str, flowtel_otlp::Span)>) -> flowtel_otlp::Batch {
         flowtel_otlp::Payload::Traces(resources),
     )
 }
+
+/// Writes `traces` generated traces of `shape` (see [`generate`]) as OTLP JSON lines to `out`:
+/// about 500 spans a line, grouped under one resource per service, as an SDK's file exporter
+/// would batch them. Returns the number of spans written. For the end-to-end benchmarks
+/// (`cargo run --release -p flowtel-analyze --example gen_traces`).
+pub fn write_json_lines(
+    traces: u32,
+    shape: Shape,
+    seed: u64,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<u64> {
+    let mut pending: Vec<(String, flowtel_otlp::Span)> = Vec::with_capacity(512);
+    let mut written = 0u64;
+    let mut line = String::new();
+    let mut result = Ok(());
+    generate(traces, shape, seed, |svc, s| {
+        if result.is_err() {
+            return;
+        }
+        pending.push((svc.to_string(), s));
+        if pending.len() == 500 {
+            written += pending.len() as u64;
+            result = flush_line(&mut pending, &mut line, out);
+        }
+    });
+    result?;
+    if !pending.is_empty() {
+        written += pending.len() as u64;
+        flush_line(&mut pending, &mut line, out)?;
+    }
+    Ok(written)
+}
+
+fn flush_line(
+    pending: &mut Vec<(String, flowtel_otlp::Span)>,
+    line: &mut String,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    use std::fmt::Write as _;
+    pending.sort_by(|a, b| a.0.cmp(&b.0));
+    line.clear();
+    line.push_str(r#"{"resourceSpans":["#);
+    let mut last: Option<&str> = None;
+    for (svc, s) in pending.iter() {
+        if last != Some(svc.as_str()) {
+            if last.is_some() {
+                line.push_str("]}]},");
+            }
+            let _ = write!(
+                line,
+                r#"{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":{}}}}}]}},"scopeSpans":[{{"scope":{{"name":"flowtel-synth"}},"spans":["#,
+                json_str(svc)
+            );
+            last = Some(svc.as_str());
+        } else {
+            line.push(',');
+        }
+        let _ = write!(
+            line,
+            r#"{{"traceId":"{}","spanId":"{}","#,
+            s.trace_id, s.span_id
+        );
+        if let Some(p) = s.parent_span_id {
+            let _ = write!(line, r#""parentSpanId":"{p}","#);
+        }
+        let _ = write!(
+            line,
+            r#""name":{},"kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":["#,
+            json_str(&s.name),
+            s.kind.to_i32(),
+            s.start_time_unix_nano,
+            s.end_time_unix_nano
+        );
+        for (i, kv) in s.attributes.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            let value = match &kv.value {
+                AnyValue::Int(n) => format!(r#"{{"intValue":"{n}"}}"#),
+                AnyValue::String(v) => format!(r#"{{"stringValue":{}}}"#, json_str(v)),
+                _ => String::from("{}"),
+            };
+            let _ = write!(line, r#"{{"key":{},"value":{value}}}"#, json_str(&kv.key));
+        }
+        line.push(']');
+        if s.status.code == StatusCode::Error {
+            line.push_str(r#","status":{"code":2}"#);
+        }
+        if !s.links.is_empty() {
+            line.push_str(r#","links":["#);
+            for (i, l) in s.links.iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                let _ = write!(
+                    line,
+                    r#"{{"traceId":"{}","spanId":"{}"}}"#,
+                    l.trace_id, l.span_id
+                );
+            }
+            line.push(']');
+        }
+        line.push('}');
+    }
+    if last.is_some() {
+        line.push_str("]}]}");
+    }
+    line.push_str("]}\n");
+    pending.clear();
+    out.write_all(line.as_bytes())
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{AssemblyOptions, TraceSetBuilder};
+
+    #[test]
+    fn json_lines_read_back_as_the_generated_traces() {
+        let shape = Shape::default();
+        let mut file = Vec::new();
+        let written = write_json_lines(20, shape, 3, &mut file).unwrap();
+        let reg = crate::testing::registry();
+
+        let mut direct = TraceSetBuilder::new(&reg, AssemblyOptions::default());
+        generate(20, shape, 3, |svc, s| direct.add_span(svc, &s));
+        let direct = direct.finish();
+
+        let mut read = TraceSetBuilder::new(&reg, AssemblyOptions::default());
+        let text = String::from_utf8(file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let batch = flowtel_otlp::decode_json(&format!("line {i}"), line.as_bytes())
+                .unwrap_or_else(|e| panic!("line {i}: {e}"));
+            read.add_batch(&batch);
+        }
+        let read = read.finish();
+        assert_eq!(written, direct.stats.spans_held);
+        assert_eq!(read.stats.spans_held, direct.stats.spans_held);
+        assert_eq!(read.traces.len(), 20);
+        let shape_of = |set: &crate::TraceSet| {
+            let mut v: Vec<(String, u64, String, String, bool, u32)> = set
+                .spans
+                .iter()
+                .map(|s| {
+                    (
+                        s.span_id.to_string(),
+                        s.duration(),
+                        set.str(s.service).to_string(),
+                        set.str(s.label).to_string(),
+                        s.is_error(),
+                        s.resend_count,
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(shape_of(&read), shape_of(&direct));
+    }
+}

@@ -285,6 +285,85 @@ impl Parse for Field {
     }
 }
 
+/// The arguments of `event!`: the event's name, an optional `level = ..`, its fields, then an
+/// optional message (a format string and its arguments, as in `tracing::event!`).
+pub(crate) struct EventArgs {
+    /// The event name as declared in the conventions.
+    pub name: Named,
+    /// `level = warn`: the level written at, when not the declared severity.
+    pub level: Option<Ident>,
+    /// The fields, in order.
+    pub fields: Vec<Field>,
+    /// The message: a format string literal and its arguments.
+    pub message: Option<proc_macro2::TokenStream>,
+}
+
+impl Parse for EventArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let name: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the event name as declared in the conventions, e.g. \
+                 `flowtel::event!(\"payment.declined\", payment.decline_reason = reason)`",
+            )
+        })?;
+        let mut level: Option<Ident> = None;
+        let mut fields = Vec::new();
+        let mut message = None;
+        while !input.is_empty() {
+            input
+                .parse::<Token![,]>()
+                .map_err(|e| syn::Error::new(e.span(), "expected `,` between arguments"))?;
+            if input.is_empty() {
+                break;
+            }
+            if input.peek(LitStr) && !input.peek2(Token![=]) {
+                // The message: the format string and whatever follows, verbatim.
+                message = Some(input.parse()?);
+                break;
+            }
+            if input.peek(Ident) && input.peek2(Token![=]) && !input.peek3(Token![=]) {
+                let fork = input.fork();
+                let ident: Ident = fork.parse()?;
+                if ident == "level" {
+                    input.parse::<Ident>()?;
+                    input.parse::<Token![=]>()?;
+                    let path: syn::Path = input.parse().map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            "expected a level: `trace`, `debug`, `info`, `warn` or `error`",
+                        )
+                    })?;
+                    let last = path.segments.last().map(|s| s.ident.clone());
+                    let Some(last) = last else {
+                        return Err(syn::Error::new_spanned(path, "expected a level"));
+                    };
+                    if level.is_some() {
+                        return Err(syn::Error::new(ident.span(), "expected only one `level`"));
+                    }
+                    level = Some(last);
+                    continue;
+                }
+            }
+            let field: Field = input.parse()?;
+            if matches!(field.value, FieldValue::Empty) {
+                return Err(field.key.error(format!(
+                    "expected a value for `{}`: an event is written at once, so every field needs \
+                     one, e.g. `{} = value`",
+                    field.key.value, field.key.value
+                )));
+            }
+            fields.push(field);
+        }
+        Ok(EventArgs {
+            name: name.into(),
+            level,
+            fields,
+            message,
+        })
+    }
+}
+
 /// The arguments of `flow_span!`/`step_span!`: macro arguments, then the block to run.
 pub(crate) struct BlockArgs {
     pub args: SpanArgs,

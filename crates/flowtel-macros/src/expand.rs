@@ -12,9 +12,9 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
 use syn::{Attribute, Block, Expr, Lit, ReturnType, Signature, Type, Visibility};
 
-use crate::attr::{Body, Field, FieldValue, Kind, Sigil, SpanArgs};
+use crate::attr::{Body, EventArgs, Field, FieldValue, Kind, Sigil, SpanArgs};
 use crate::registry::{AttributeInfo, Conventions, ENV_VAR, Lookup};
-use flowtel_conventions::{AttributeType, Redaction};
+use flowtel_conventions::{AttributeType, LogSeverity, Redaction};
 
 /// Keys the macros record themselves; a user field may not set them.
 const RESERVED: &[&str] = &[
@@ -650,6 +650,270 @@ pub(crate) fn block(args: SpanArgs, body: Body) -> TokenStream {
             }
         }},
     }
+}
+
+/// Keys the runtime adds to an event's record from its context; `event!` may not set them.
+const EVENT_RESERVED: &[&str] = &["flow.name", "flow.step", "event.name"];
+
+/// Expands `event!`: checks the event, its level and fields against the registry and writes
+/// a `tracing` event named after it (the name the log bridge exports as the record's event name).
+pub(crate) fn event(args: EventArgs) -> TokenStream {
+    let ctx = match Context::lookup(args.name.span) {
+        Ok(ctx) => ctx,
+        Err(e) => return event_error(e, &args),
+    };
+    match event_code(&args, &ctx) {
+        Ok(code) => {
+            let track = ctx.tracking();
+            quote!({ #track #code })
+        }
+        Err(e) => event_error(e, &args),
+    }
+}
+
+/// The error, and the values named so that no `unused_variables` noise hides it: a closure
+/// that is never called refers to them.
+fn event_error(e: syn::Error, args: &EventArgs) -> TokenStream {
+    let e = e.to_compile_error();
+    let exprs = args.fields.iter().filter_map(|f| match &f.value {
+        FieldValue::Empty => None,
+        FieldValue::Plain { expr, .. } | FieldValue::Redact { expr, .. } => Some(expr),
+    });
+    let message = args
+        .message
+        .as_ref()
+        .map(|m| quote!(let _ = || ::core::format_args!(#m);));
+    quote!({ #e; let _ = || { #( let _ = &(#exprs); )* }; #message })
+}
+
+fn level_of(ident: &Ident) -> syn::Result<LogSeverity> {
+    let word = ident.to_string().to_ascii_lowercase();
+    match word.as_str() {
+        "trace" => Ok(LogSeverity::Trace),
+        "debug" => Ok(LogSeverity::Debug),
+        "info" => Ok(LogSeverity::Info),
+        "warn" => Ok(LogSeverity::Warn),
+        "error" => Ok(LogSeverity::Error),
+        _ => Err(syn::Error::new(
+            ident.span(),
+            format!(
+                "unknown level `{ident}`: expected `trace`, `debug`, `info`, `warn` or `error`"
+            ),
+        )),
+    }
+}
+
+fn level_tokens(level: LogSeverity) -> TokenStream {
+    let tr = tracing_path();
+    let name = match level {
+        LogSeverity::Trace => "TRACE",
+        LogSeverity::Debug => "DEBUG",
+        LogSeverity::Info => "INFO",
+        LogSeverity::Warn => "WARN",
+        LogSeverity::Error | LogSeverity::Fatal => "ERROR",
+    };
+    let name = Ident::new(name, Span::call_site());
+    quote!(#tr::Level::#name)
+}
+
+fn event_code(args: &EventArgs, ctx: &Context) -> syn::Result<TokenStream> {
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    let name = args.name.value.as_str();
+    let event = match &ctx.conventions {
+        Some(c) => match c.event(name, args.name.span) {
+            Ok(info) => Some(info),
+            Err(e) => {
+                push(e);
+                None
+            }
+        },
+        None => None,
+    };
+    let declared = event.and_then(|e| e.severity);
+    let level = match &args.level {
+        Some(ident) => match level_of(ident) {
+            Ok(level) => {
+                if let Some(min) = declared.filter(|min| level < *min) {
+                    push(syn::Error::new(
+                        ident.span(),
+                        format!(
+                            "event `{name}` is declared `severity: {}` in the conventions; `level = {}` is below it, and log pipelines filtering by severity would drop it\n\
+                             help: write it at `{}` or above, or leave `level` out",
+                            min.as_str(),
+                            level.as_str(),
+                            min.as_str(),
+                        ),
+                    ));
+                }
+                level
+            }
+            Err(e) => {
+                push(e);
+                LogSeverity::Info
+            }
+        },
+        None => match declared {
+            Some(LogSeverity::Fatal) => {
+                push(syn::Error::new(
+                    args.name.span,
+                    format!(
+                        "event `{name}` is declared `severity: fatal`, which a `tracing` event cannot be written at (its highest level is `error`)\n\
+                         help: declare the event `severity: error`"
+                    ),
+                ));
+                LogSeverity::Error
+            }
+            Some(s) => s,
+            None => LogSeverity::Info,
+        },
+    };
+
+    let tr = tracing_path();
+    let mut pre = TokenStream::new();
+    let mut values = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for field in &args.fields {
+        let key = field.key.value.as_str();
+        if EVENT_RESERVED.contains(&key) {
+            push(field.key.error(format!(
+                "`{key}` is added to the record by flowtel from the event's context; remove it"
+            )));
+            continue;
+        }
+        if seen.contains(&key) {
+            push(field.key.error(format!("field `{key}` is given twice")));
+            continue;
+        }
+        seen.push(key);
+        let info = match (&ctx.conventions, event) {
+            (Some(c), Some(e)) => match c.event_attribute(name, e, &field.key) {
+                Ok(info) => Some(info),
+                Err(err) => {
+                    push(err);
+                    continue;
+                }
+            },
+            (Some(c), None) => match c.attribute(&field.key) {
+                Ok(info) => Some(info),
+                Err(err) => {
+                    push(err);
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        match field_code(field, info, &tr) {
+            Ok(FieldCode::Record(k, Some(v))) => values.push((k, v)),
+            Ok(FieldCode::Record(_, None)) => {}
+            Ok(FieldCode::Evaluate(tokens)) => pre.extend(tokens),
+            Err(e) => push(e),
+        }
+    }
+    if let Some(e) = event {
+        let missing: Vec<&str> = e
+            .required
+            .iter()
+            .map(String::as_str)
+            .filter(|r| !seen.contains(r))
+            .collect();
+        if !missing.is_empty() {
+            let fields: Vec<String> = missing.iter().map(|m| format!("`{m} = ..`")).collect();
+            push(syn::Error::new(
+                args.name.span,
+                format!(
+                    "event `{name}` requires attribute{} {} in the conventions\n\
+                     help: add {}",
+                    if missing.len() > 1 { "s" } else { "" },
+                    list(missing.iter().copied()),
+                    fields.join(", "),
+                ),
+            ));
+        }
+    }
+    if let Some(e) = errors {
+        return Err(e);
+    }
+    let event = event_expr(name, level_tokens(level), &values, args.message.as_ref());
+    Ok(quote!(#pre #event))
+}
+
+fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<String> = names.into_iter().map(|n| format!("`{n}`")).collect();
+    names.join(", ")
+}
+
+/// Dispatches an event at `level` with these fields and message, the way `tracing::event!`
+/// does, written out as `span_expr` is (see there why), with `Kind::EVENT` metadata named
+/// after the declared event.
+fn event_expr(
+    name: &str,
+    level: TokenStream,
+    fields: &[(String, TokenStream)],
+    message: Option<&TokenStream>,
+) -> TokenStream {
+    let tr = tracing_path();
+    let mut names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+    let mut values: Vec<TokenStream> = fields.iter().map(|(_, v)| v.clone()).collect();
+    if let Some(m) = message {
+        names.push("message");
+        values.push(quote!(&::core::format_args!(#m)));
+    }
+    let idents: Vec<Ident> = (0..names.len())
+        .map(|i| Ident::new(&format!("__flowtel_f{i}"), Span::mixed_site()))
+        .collect();
+    let pairs = values
+        .iter()
+        .zip(&idents)
+        .map(|(v, id)| quote!((&#id, ::core::option::Option::Some(#v as &dyn #tr::field::Value))));
+    let nexts = idents.iter().map(|_| quote!(__flowtel_it.next()));
+    let somes = idents
+        .iter()
+        .map(|id| quote!(::core::option::Option::Some(#id)));
+    quote! {{
+        use #tr::callsite::Callsite as _;
+        static __FLOWTEL_META: #tr::Metadata<'static> = #tr::Metadata::new(
+            #name,
+            ::core::module_path!(),
+            #level,
+            ::core::option::Option::Some(::core::file!()),
+            ::core::option::Option::Some(::core::line!()),
+            ::core::option::Option::Some(::core::module_path!()),
+            #tr::field::FieldSet::new(
+                &[#(#names),*],
+                #tr::callsite::Identifier(&__FLOWTEL_CALLSITE),
+            ),
+            #tr::metadata::Kind::EVENT,
+        );
+        static __FLOWTEL_CALLSITE: #tr::callsite::DefaultCallsite =
+            #tr::callsite::DefaultCallsite::new(&__FLOWTEL_META);
+        let mut __flowtel_interest = #tr::subscriber::Interest::never();
+        if #level <= #tr::level_filters::STATIC_MAX_LEVEL
+            && #level <= #tr::level_filters::LevelFilter::current()
+            && {
+                __flowtel_interest = __FLOWTEL_CALLSITE.interest();
+                !__flowtel_interest.is_never()
+            }
+            && (__flowtel_interest.is_always()
+                || #tr::dispatcher::get_default(|d| d.enabled(__FLOWTEL_CALLSITE.metadata())))
+        {
+            let __flowtel_meta = __FLOWTEL_CALLSITE.metadata();
+            let __flowtel_fields = __flowtel_meta.fields();
+            let mut __flowtel_it = __flowtel_fields.iter();
+            #[allow(clippy::match_single_binding)]
+            match (#(#nexts,)*) {
+                (#(#somes,)*) => #tr::Event::dispatch(
+                    __flowtel_meta,
+                    &__flowtel_fields.value_set(&[#(#pairs),*]),
+                ),
+                #[allow(unreachable_patterns)]
+                _ => {}
+            }
+        }
+    }}
 }
 
 /// Expands `conventions!()`: the registry's files embedded in the binary.

@@ -2,7 +2,7 @@
 //!
 //! Use them through the `flowtel` crate, which re-exports them: `#[flowtel::flow]`,
 //! `#[flowtel::step]`, `flowtel::flow_span!`, `flowtel::step_span!` and
-//! `flowtel::conventions!`. A flow, step or attribute name that the conventions do not declare
+//! `flowtel::conventions!` and `flowtel::event!`. A flow, step or attribute name that the conventions do not declare
 //! does not compile; the error points at the name and suggests the closest declared one:
 //!
 //! ```text
@@ -173,6 +173,32 @@ pub fn saturation(input: TokenStream) -> TokenStream {
         )
         .to_compile_error()
         .into(),
+    }
+}
+
+/// Writes a log event declared in the conventions, checked at compile time:
+///
+/// ```ignore
+/// flowtel::event!("payment.declined", payment.decline_reason = "card_expired", order.id = order);
+/// flowtel::event!("payment.declined", level = error, payment.decline_reason = reason,
+///     user.id = redact(uid), "payment declined after {} attempts", attempts);
+/// ```
+///
+/// The name must be a declared event; each field a declared attribute the event lists
+/// (`attributes` or `required_attributes`), every required attribute given, `pii` attributes
+/// wrapped in `redact(..)` (hashed or dropped as the conventions say); field values take `%`
+/// and `?` as in `tracing`. The level is the event's declared `severity` (`info` when it has
+/// none); `level = ..` may raise it, never lower it. A trailing format string and its
+/// arguments become the record's body. Each mistake is a compile error with a "did you mean".
+///
+/// It expands to a `tracing` event named after the declared event, so any `tracing` subscriber
+/// sees it; `flowtel::init`'s log layer exports it as an OpenTelemetry log record with that
+/// event name, the trace and span ids of the span it is written in, and the flow.
+#[proc_macro]
+pub fn event(input: TokenStream) -> TokenStream {
+    match syn::parse::<attr::EventArgs>(input) {
+        Ok(args) => expand::event(args).into(),
+        Err(e) => e.to_compile_error().into(),
     }
 }
 

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use flowtel_conventions::finding::did_you_mean;
-use flowtel_conventions::{AttributeType, Redaction, Severity};
+use flowtel_conventions::{AttributeType, LogSeverity, Redaction, Severity};
 use proc_macro2::Span;
 
 use crate::attr::Named;
@@ -42,6 +42,8 @@ pub(crate) struct Conventions {
     pub metrics: Vec<(String, bool)>,
     /// Declared attributes.
     pub attributes: HashMap<String, AttributeInfo>,
+    /// Declared log events in declaration order.
+    pub events: Vec<(String, EventInfo)>,
     /// The `naming.span` pattern, when it compiles.
     pub span_pattern: Option<(String, regex::Regex)>,
 }
@@ -66,6 +68,17 @@ pub(crate) struct AttributeInfo {
     pub values: Vec<String>,
     pub pii: bool,
     pub redact: Redaction,
+}
+
+/// The parts of an event declaration `event!` checks.
+#[derive(Debug, Clone)]
+pub(crate) struct EventInfo {
+    /// The lowest severity the event may be written at.
+    pub severity: Option<LogSeverity>,
+    /// Every attribute the event may carry (optional and required).
+    pub attributes: Vec<String>,
+    /// The attributes it must carry.
+    pub required: Vec<String>,
 }
 
 /// One cache entry: the outcome of loading a registry path.
@@ -390,6 +403,20 @@ fn snapshot(
                 )
             })
             .collect(),
+        events: reg
+            .events
+            .iter()
+            .map(|(name, e)| {
+                (
+                    name.clone(),
+                    EventInfo {
+                        severity: e.severity,
+                        attributes: e.all_attributes().map(str::to_string).collect(),
+                        required: e.required_attributes.clone(),
+                    },
+                )
+            })
+            .collect(),
         span_pattern,
     }
 }
@@ -531,6 +558,59 @@ impl Conventions {
                 suggest(key, self.attributes.keys().map(String::as_str)),
             ))
         })
+    }
+
+    /// The declaration of event `name`, or an error naming the closest declared event.
+    pub fn event(&self, name: &str, span: Span) -> syn::Result<&EventInfo> {
+        if let Some((_, e)) = self.events.iter().find(|(n, _)| n == name) {
+            return Ok(e);
+        }
+        let events = || self.events.iter().map(|(n, _)| n.as_str());
+        Err(syn::Error::new(
+            span,
+            format!(
+                "unknown event `{name}`: the conventions at `{}` declare no such event{}\n\
+                 note: declared events: {}",
+                self.display,
+                suggest(name, events()),
+                list(events()),
+            ),
+        ))
+    }
+
+    /// The declaration of a key given to event `event`: a declared attribute the event lists,
+    /// or an error naming the closest key the event lists.
+    pub fn event_attribute(
+        &self,
+        event: &str,
+        info: &EventInfo,
+        named: &Named,
+    ) -> syn::Result<&AttributeInfo> {
+        let key = named.value.as_str();
+        let listed = || info.attributes.iter().map(String::as_str);
+        match self.attributes.get(key) {
+            Some(a) if info.attributes.iter().any(|k| k == key) => Ok(a),
+            Some(_) => Err(named.error(format!(
+                "event `{event}` does not list attribute `{key}` in the conventions at `{}`{}\n\
+                 help: add `{key}` to the event's `attributes:` if it belongs there\n\
+                 note: attributes of `{event}`: {}",
+                self.display,
+                suggest(key, listed()),
+                list(listed()),
+            ))),
+            None => {
+                let hint = did_you_mean(key, listed())
+                    .or_else(|| did_you_mean(key, self.attributes.keys().map(String::as_str)))
+                    .map(|c| format!("\nhelp: did you mean `{c}`?"))
+                    .unwrap_or_default();
+                Err(named.error(format!(
+                    "undeclared attribute `{key}`: the conventions at `{}` do not declare it{hint}\n\
+                     note: attributes of `{event}`: {}",
+                    self.display,
+                    list(listed()),
+                )))
+            }
+        }
     }
 
     /// Checks a span name against the registry's `naming.span` pattern.

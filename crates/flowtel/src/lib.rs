@@ -47,7 +47,7 @@ pub use sampling::FlowSampler;
 pub use saturation::{Held, Saturation, Tracked};
 pub use violations::{Rule, Violations};
 
-pub use flowtel_macros::{conventions, flow, flow_span, saturation, step, step_span};
+pub use flowtel_macros::{conventions, event, flow, flow_span, saturation, step, step_span};
 pub use opentelemetry;
 
 /// The conventions registry as a service holds it at run time (shared, immutable).

@@ -80,6 +80,10 @@ struct Args {
     /// (KEY=VALUE), bypassing flowtel: a non-conforming build, for trying the linters.
     #[arg(long, value_name = "KEY=VALUE", hide = true)]
     extra_label: Option<String>,
+    /// Also log each declined payment from a task detached from its request's span, so the
+    /// record has no trace context: a non-conforming build, for trying the linters.
+    #[arg(long, hide = true)]
+    uncorrelated_log: bool,
     /// How long to wait at the end for the orders worker to empty its queue.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     drain: Duration,
@@ -124,6 +128,7 @@ fn fault_plan(args: &Args) -> Result<FaultPlan, String> {
 
 fn run(args: &Args) -> Result<(), String> {
     let plan = fault_plan(args)?;
+    payments::UNCORRELATED_LOG.store(args.uncorrelated_log, Ordering::Relaxed);
     let extra_label = match &args.extra_label {
         Some(kv) => Some(
             kv.split_once('=')

@@ -7,6 +7,7 @@
 //! briefly busy for some orders: the first attempt gets a 503 and the gateway retries.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +18,10 @@ use axum::routing::post;
 use flowtel::opentelemetry::KeyValue;
 
 use crate::faults::Faults;
+
+/// `--uncorrelated-log`: each declined payment is also logged from a detached task, outside
+/// the request's span, as a service that forgot `.in_current_span()` would.
+pub static UNCORRELATED_LOG: AtomicBool = AtomicBool::new(false);
 
 /// Issuer connections: authorizations beyond these wait in the queue.
 const ISSUER_CONNECTIONS: usize = 8;
@@ -119,16 +124,27 @@ async fn authorize(faults: &Faults, order: &str) -> Result<Decision, PaymentErro
     // Every order ending in 7 is declined.
     if order.ends_with('7') {
         // The declared event `payment.declined` (conventions/shop.yaml: `warn` or above, in the
-        // checkout flow's `payment.authorize` step, requires `payment.decline_reason`). Written
-        // inside the step span, so flowtel exports it with this trace's ids and the flow.
-        tracing::event!(
-            name: "payment.declined",
-            tracing::Level::WARN,
+        // checkout flow's `payment.authorize` step, requires `payment.decline_reason`), checked
+        // against the conventions at compile time. Written inside the step span, so flowtel
+        // exports it with this trace's ids and the flow.
+        flowtel::event!(
+            "payment.declined",
             payment.decline_reason = "card_expired",
             payment.method = "card",
             order.id = order,
             "payment declined"
         );
+        if UNCORRELATED_LOG.load(Ordering::Relaxed) {
+            let order = order.to_owned();
+            tokio::spawn(async move {
+                flowtel::event!(
+                    "payment.declined",
+                    payment.decline_reason = "card_expired",
+                    order.id = order,
+                    "payment declined (logged from a detached task)"
+                );
+            });
+        }
         Ok(Decision::Declined)
     } else {
         Ok(Decision::Approved)

@@ -243,38 +243,29 @@ pub fn run_map(global: &GlobalArgs, args: MapArgs) -> i32 {
                 .filter(|t| flow.is_none() || set.flow_of(t) == flow),
         )
     };
+    flowtel_conventions::settle(&mut findings, &loaded.reg.lint);
     let fatal = findings.iter().any(|f| f.severity == Severity::Fatal);
-    match format {
-        Format::Mermaid | Format::Dot | Format::Svg if !fatal => {
-            let text = match format {
-                Format::Mermaid => render::map_mermaid(&maps),
-                Format::Dot => render::map_dot(&maps),
-                _ => render::map_svg(&maps[0]),
-            };
-            print_out(&text);
-            if let Some(note) = &sampled {
-                eprintln!("note: {}", note.note());
-            }
-            for f in &findings {
-                eprintln!("{}: {}", f.severity, f.message);
-            }
-            flowtel_conventions::exit_code(&findings, global.deny_warnings)
+    let output = render::MapOutput {
+        maps: &maps,
+        sampled,
+        findings: &findings,
+    };
+    // A diagram on stdout is the diagram alone (it is piped to a renderer); what else there is
+    // to say goes to stderr. An input error is reported as findings whatever the format.
+    let format = match format {
+        Format::Mermaid | Format::Dot | Format::Svg if fatal => Format::Human,
+        other => other,
+    };
+    global.print_with(&output, format, None);
+    if matches!(format, Format::Mermaid | Format::Dot | Format::Svg) {
+        if let Some(note) = &sampled {
+            eprintln!("note: {}", note.note());
         }
-        _ => {
-            let mut sections = vec![Section {
-                key: "maps",
-                value: serde_json::to_value(&maps).unwrap_or_default(),
-                human: String::new(),
-            }];
-            let mut human = render::map_human(&maps);
-            if let Some(note) = &sampled {
-                human.push_str(&note.note());
-                human.push('\n');
-            }
-            sections.extend(sampling_section(sampled));
-            emit(global, format, &human, &sections, &findings)
+        for f in &findings {
+            eprintln!("{}: {}", f.severity, f.message);
         }
     }
+    flowtel_conventions::exit_code(&findings, global.deny_warnings)
 }
 
 /// `flowtel critical-path`.

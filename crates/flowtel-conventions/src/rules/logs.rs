@@ -51,7 +51,7 @@ declare_rule!(LOG_BODY_HOLDS_ATTRIBUTE, "FT0175", "log-body-holds-attribute", Wa
     what: "Matches log bodies against the conventions' `lint.body_patterns` (built in: e-mail addresses and payment card numbers as personal data, UUIDs as ids) and reports each pattern once per event or service, naming the attribute that should carry the value.",
     why: "Text in a body cannot be redacted, searched or aggregated: an e-mail address in a message leaks personal data past flowtel's redaction, an id in a message cannot be joined with the trace's attributes.",
     bad: "tracing::warn!(\"payment declined for alice@example.com\");",
-    good: "flowtel::event!(\"payment.declined\", payment.decline_reason = \"card_expired\", user.id = user);",
+    good: "flowtel::event!(\"payment.declined\", payment.decline_reason = \"card_expired\", user.id = redact(user));",
 );
 
 /// Every log rule, in id order.

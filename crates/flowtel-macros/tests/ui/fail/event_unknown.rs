@@ -1,0 +1,3 @@
+fn main() {
+    flowtel::event!("payment.decline", payment.decline_reason = "card_expired");
+}
