@@ -262,6 +262,13 @@ where
                     None => f,
                 })
             });
+        // The caller's context (and the flow) is current while the span is opened, so the
+        // sampler decides it before it is built: the caller's decision, or the flow's at a root.
+        let opening = match &flow {
+            Some(f) => parent.with_value(flowtel::sampling::FlowHint(f.clone())),
+            None => parent.clone(),
+        }
+        .attach();
         let span = match &route {
             Some(r) => tracing::info_span!(
                 target: "flowtel::http",
@@ -297,6 +304,7 @@ where
                 req.method().as_str().to_owned(),
             );
         }
+        drop(opening);
         let _ = span.set_parent(parent);
         // In flight until the response is recorded or the future dropped unfinished.
         let active = {

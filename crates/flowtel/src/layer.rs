@@ -225,9 +225,11 @@ where
             return;
         }
         let has_flow_value = declares_flow && fields.flow.is_some();
+        // A span of a dropped trace is never exported: no attribute to add on enter.
+        let needs_tag = flow.is_some() && !has_flow_value && !crate::sampling::is_dropped(&span);
         span.extensions_mut().insert(FlowSpan {
             kind,
-            needs_tag: flow.is_some() && !has_flow_value,
+            needs_tag,
             flow,
             step: fields.step,
             outcome: fields.outcome,

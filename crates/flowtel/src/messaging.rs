@@ -65,7 +65,11 @@ impl MessageSpan {
             flow.name = flow.as_ref().map(StringValue::as_str),
         );
         let mut headers = HeaderMap::new();
-        propagator.inject_headers(&span.context(), flow.as_ref(), &mut headers);
+        propagator.inject_headers(
+            &crate::sampling::otel_context(&span),
+            flow.as_ref(),
+            &mut headers,
+        );
         let fields = headers
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
@@ -94,6 +98,12 @@ impl MessageSpan {
         }
         let parent = propagator.extract_headers(&headers);
         let flow = flow_from_context(&parent);
+        // The producer's decision (or the flow's, at a root) is taken before the span is built.
+        let opening = match &flow {
+            Some(f) => parent.with_value(crate::sampling::FlowHint(f.clone())),
+            None => parent.clone(),
+        }
+        .attach();
         let span = tracing::info_span!(
             target: "flowtel::messaging",
             "message process",
@@ -106,6 +116,7 @@ impl MessageSpan {
             error.type = Empty,
             flow.name = flow.as_ref().map(StringValue::as_str),
         );
+        drop(opening);
         let _ = span.set_parent(parent);
         span
     }
