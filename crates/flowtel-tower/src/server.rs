@@ -24,6 +24,7 @@ use flowtel::meter::{Histogram, Labels};
 use flowtel::propagation::{FlowPropagator, flow_from_context};
 use flowtel::{Meter, Saturation, Telemetry};
 use http::{Request, Response};
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{KeyValue, StringValue};
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -262,8 +263,11 @@ where
         // The caller's context (and the flow) is current while the span is opened, so the
         // sampler decides it before it is built: the caller's decision, or the flow's at a root.
         let opening = match &flow {
-            Some(f) => parent.with_value(flowtel::sampling::FlowHint(f.clone())),
-            None => parent.clone(),
+            // Only a root needs the hint: below a caller, the caller's decision holds.
+            Some(f) if !parent.span().span_context().is_valid() => {
+                parent.with_value(flowtel::sampling::FlowHint(f.clone()))
+            }
+            _ => parent.clone(),
         }
         .attach();
         let span = match &route {

@@ -31,6 +31,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::StringValue;
+use opentelemetry::trace::TraceContextExt as _;
 use tracing::Span;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -100,8 +101,11 @@ impl MessageSpan {
         let flow = flow_from_context(&parent);
         // The producer's decision (or the flow's, at a root) is taken before the span is built.
         let opening = match &flow {
-            Some(f) => parent.with_value(crate::sampling::FlowHint(f.clone())),
-            None => parent.clone(),
+            // Only a root needs the hint: below a caller, the caller's decision holds.
+            Some(f) if !parent.span().span_context().is_valid() => {
+                parent.with_value(crate::sampling::FlowHint(f.clone()))
+            }
+            _ => parent.clone(),
         }
         .attach();
         let span = tracing::info_span!(
