@@ -291,8 +291,10 @@ impl SampleFilter {
         };
         let ids = RandomIdGenerator::default();
         let trace_id = ids.new_trace_id();
-        if policy.keeps(trace_id) {
-            RESERVED.with(|r| r.set(Some(trace_id)));
+        // At most one reservation is pending: a kept root's, until the SDK builds it.
+        let kept = policy.keeps(trace_id);
+        RESERVED.with(|r| r.set(kept.then_some(trace_id)));
+        if kept {
             return Some(true);
         }
         let sc = SpanContext::new(
