@@ -7,7 +7,8 @@
 //! exactly: retried payment calls are client spans with `http.request.resend_count`, the retry
 //! counter equals the retries made, every checkout trace is present and whole across both
 //! services, about 10% of browse traces are (browse is sampled at 10%), and RED metrics count
-//! every browse request whatever was sampled.
+//! every browse request whatever was sampled. Over OTLP/HTTP to `flowtel live --analyze`, the
+//! same from its flow aggregates: every checkout trace, whole, and a tenth of browse.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -247,4 +248,144 @@ fn retries_are_counted_checkout_is_kept_whole_and_browse_is_sampled() {
             .values()
             .all(|v| *v == 0.0)
     );
+}
+
+/// One `GET /metrics` from `flowtel live --analyze`: `name{labels} -> value`.
+fn scrape(addr: &str) -> HashMap<String, f64> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to /metrics");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("flowtel_"))
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn live_receives_every_checkout_trace_whole_and_a_tenth_of_browse() {
+    let mut live = Command::new(binary("flowtel"))
+        .current_dir(workspace())
+        .args(["live", "--no-grpc", "--listen", "127.0.0.1:0", "--analyze"])
+        // A trace is complete after 3 s without a span: the services' batches of one trace
+        // may arrive a moment apart on a loaded machine.
+        .args(["--metrics-listen", "127.0.0.1:0", "--trace-idle", "3s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flowtel live");
+    let mut stderr = BufReader::new(live.stderr.take().unwrap());
+    let (mut otlp, mut metrics) = (None, None);
+    let mut line = String::new();
+    while otlp.is_none() || metrics.is_none() {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            let _ = live.kill();
+            panic!("flowtel live ended early");
+        }
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .map(str::to_string);
+        if line.contains("OTLP/HTTP") {
+            otlp = url;
+        } else if line.contains("flow aggregates") {
+            metrics = url.map(|u| {
+                u.trim_start_matches("http://")
+                    .trim_end_matches("/metrics")
+                    .to_string()
+            });
+        }
+    }
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    let (otlp, metrics) = (otlp.unwrap(), metrics.unwrap());
+
+    let (requests, browse) = (120usize, 600usize);
+    let example = run(
+        "example-shop",
+        &[
+            "--otlp",
+            &otlp,
+            "--requests",
+            &requests.to_string(),
+            "--browse",
+            &browse.to_string(),
+        ],
+    );
+    // Every trace complete, then read the aggregates.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // Done when nothing is open and the totals stopped moving between two scrapes.
+    let total = |m: &HashMap<String, f64>| -> f64 {
+        m.iter()
+            .filter(|(k, _)| k.starts_with("flowtel_traces_total"))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    let mut seen = scrape(&metrics);
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let next = scrape(&metrics);
+        let settled = next.get("flowtel_traces_open") == Some(&0.0)
+            && total(&next) > 0.0
+            && total(&next) == total(&seen);
+        seen = next;
+        if settled || std::time::Instant::now() > deadline {
+            break;
+        }
+    }
+    let _ = live.kill();
+    let _ = live.wait();
+    assert!(
+        example.status.success(),
+        "{}",
+        String::from_utf8_lossy(&example.stderr)
+    );
+    let get = |k: &str| seen.get(k).copied().unwrap_or(0.0);
+
+    // Every checkout sent arrived, as a whole trace across gateway and payments: one checkout
+    // trace per checkout, and each reached payments (retries add calls, never traces).
+    let checkouts = (0..requests).filter(|i| i % 6 < 4).count() as f64;
+    assert_eq!(
+        get("flowtel_traces_total{flow=\"checkout\"}"),
+        checkouts,
+        "{seen:?}"
+    );
+    let to_payments = get(concat!(
+        "flowtel_service_graph_requests_total",
+        "{client=\"gateway\",server=\"payments\",flow=\"checkout\"}"
+    ));
+    assert!(to_payments >= checkouts, "{to_payments} of {checkouts}");
+
+    // About a tenth of browse: the sampled-out traces are absent, from every service (each
+    // kept browse trace is the gateway's and the catalog's: one call between them). The
+    // analysis weighs each kept trace back by its adjusted count (`ot=th:` says 10%), so its
+    // count of browse traces is ten times the traces it received: an estimate of all sent.
+    let weighted = get("flowtel_traces_total{flow=\"browse\"}");
+    assert_eq!(
+        weighted % 10.0,
+        0.0,
+        "{weighted}: each kept trace counts for 10"
+    );
+    let kept = weighted / 10.0;
+    let (n, p) = (browse as f64, 0.1);
+    let sd = (n * p * (1.0 - p)).sqrt();
+    assert!(
+        (kept - n * p).abs() <= 4.4 * sd,
+        "{kept} of {browse} browse traces kept"
+    );
+    let to_catalog = get(concat!(
+        "flowtel_service_graph_requests_total",
+        "{client=\"gateway\",server=\"catalog\",flow=\"browse\"}"
+    ));
+    assert_eq!(
+        to_catalog, weighted,
+        "kept browse traces are whole, dropped ones absent"
+    );
+    assert_eq!(get("flowtel_traces_evicted_total"), 0.0);
 }

@@ -87,8 +87,9 @@ fn ci() -> Result<(), String> {
     let mut test = cargo();
     test.args(["test", "--workspace", "--no-fail-fast"]);
     run("cargo test", test)?;
-    // The cardinality attack (1,000,000 requests) and exporter-down latency checks need release
-    // builds to finish in seconds and to measure what a service would see.
+    // The cardinality attack (1,000,000 requests), exporter-down latency checks and the
+    // hung / slow / flapping collector while serving (short version: 2 s per scenario and
+    // round) need release builds to finish in seconds and to measure what a service would see.
     let mut stress = cargo();
     stress.args([
         "test",
@@ -97,9 +98,14 @@ fn ci() -> Result<(), String> {
         "flowtel-tower",
         "--test",
         "stress",
+        "--test",
+        "collector_faults",
         "--",
         "--ignored",
     ]);
+    // The P99 of a 20 us request on 2 shared cores is at the mercy of the scheduler: CI
+    // guards against a real slowdown (1.5x); the 1.1x measurement is recorded in RELIABILITY.md.
+    stress.env("FLOWTEL_FAULT_MAX_RATIO", "1.5");
     run("stress tests (release)", stress)?;
     Ok(())
 }

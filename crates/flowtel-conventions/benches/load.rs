@@ -1,10 +1,16 @@
 //! Loading and validating a large registry: 5,000 attributes, 2,000 metrics, 200 flows.
 //!
 //! `parse_only` is the floor (YAML to positioned nodes with `marked-yaml`, nothing else);
-//! `check` is what `flowtel check` does: parse, schema-check keys, decode, merge, validate.
+//! `plain_serde_norway` parses the same text to an untyped `serde_norway::Value` (no positions,
+//! the usual way to read YAML in Rust); `check` is what `flowtel check` does: parse,
+//! schema-check keys, decode, merge, validate.
+//!
+//! Times are the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so that on a shared,
+//! loaded machine time spent preempted does not count.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::fmt::Write;
+use std::time::Duration;
 
 /// A registry of the size the benchmark target names, valid so every rule runs fully.
 pub fn generated_registry() -> String {
@@ -59,6 +65,20 @@ pub fn generated_registry() -> String {
     s
 }
 
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// CPU time of `iters` runs of `f`.
+fn cpu<R>(iters: u64, mut f: impl FnMut() -> R) -> Duration {
+    let start = thread_cpu();
+    for _ in 0..iters {
+        std::hint::black_box(f());
+    }
+    thread_cpu() - start
+}
+
 fn bench(c: &mut Criterion) {
     let text = generated_registry();
     let loaded = flowtel_conventions::check_str("bench.yaml", &text);
@@ -74,13 +94,26 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(text.len() as u64));
     g.sample_size(20);
     g.bench_function("parse_only_marked_yaml", |b| {
-        b.iter(|| marked_yaml::parse_yaml(0, &text).map(|n| n.span().start().is_some()))
+        b.iter_custom(|n| {
+            cpu(n, || {
+                marked_yaml::parse_yaml(0, &text).map(|n| n.span().start().is_some())
+            })
+        })
+    });
+    g.bench_function("plain_serde_norway", |b| {
+        b.iter_custom(|n| {
+            cpu(n, || {
+                serde_norway::from_str::<serde_norway::Value>(&text).is_ok()
+            })
+        })
     });
     g.bench_function("check_load_and_validate", |b| {
-        b.iter(|| {
-            flowtel_conventions::check_str("bench.yaml", &text)
-                .findings
-                .len()
+        b.iter_custom(|n| {
+            cpu(n, || {
+                flowtel_conventions::check_str("bench.yaml", &text)
+                    .findings
+                    .len()
+            })
         })
     });
     g.finish();

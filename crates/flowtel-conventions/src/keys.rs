@@ -26,6 +26,8 @@ pub struct Shape {
 struct MapShape {
     /// Declared keys, in schema order (for suggestions), with their shapes.
     props: Vec<(String, Shape)>,
+    /// [`tag`] of each declared key, in `props` order: compared before the key itself.
+    tags: Vec<u32>,
     index: HashMap<String, usize>,
     /// Whether keys outside `props` are errors.
     closed: bool,
@@ -38,11 +40,24 @@ impl MapShape {
     /// cheaper than hashing the key, and this runs for every key of every file.
     fn position(&self, key: &str) -> Option<usize> {
         if self.props.len() <= 24 {
-            self.props.iter().position(|(k, _)| k == key)
+            let t = tag(key);
+            self.tags
+                .iter()
+                .zip(&self.props)
+                .position(|(kt, (k, _))| *kt == t && k == key)
         } else {
             self.index.get(key).copied()
         }
     }
+}
+
+/// A key's length, first and last byte in one word: most declared keys of a mapping differ in
+/// it, so a lookup compares whole keys only where it matches.
+fn tag(key: &str) -> u32 {
+    let b = key.as_bytes();
+    let first = b.first().copied().unwrap_or(0);
+    let last = b.last().copied().unwrap_or(0);
+    ((b.len() as u32) << 16) | (u32::from(first) << 8) | u32::from(last)
 }
 
 /// The compiled shape of a conventions file.
@@ -100,6 +115,7 @@ fn compile(schema: &Value, root: &Value, depth: usize) -> Shape {
         let mut m = MapShape::default();
         for (k, v) in props.into_iter().flatten() {
             m.index.insert(k.clone(), m.props.len());
+            m.tags.push(tag(k));
             m.props.push((k.clone(), compile(v, root, depth + 1)));
         }
         m.closed = props.is_some() && matches!(additional, Some(Value::Bool(false)));

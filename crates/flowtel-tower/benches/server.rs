@@ -69,6 +69,9 @@ fn providers() -> (SdkTracerProvider, SdkMeterProvider) {
     )
 }
 
+/// The app's routes. Every variant is served with `.with_state(())`, as `axum::serve` does
+/// (`into_make_service`), so handlers become routes and layers are applied once, not per
+/// request.
 fn routes() -> Router {
     Router::new().route("/orders/{id}/pay", post(|| async { "paid" }))
 }
@@ -105,10 +108,12 @@ fn bench(c: &mut Criterion) {
                     .with_context_activation(false),
             ),
     );
-    let app = routes().layer(flowtel_tower::FlowServerLayer::from_parts(
-        &meter,
-        flowtel::FlowPropagator::default(),
-    ));
+    let app = routes()
+        .layer(flowtel_tower::FlowServerLayer::from_parts(
+            &meter,
+            flowtel::FlowPropagator::default(),
+        ))
+        .with_state(());
     let mut i = 0u64;
     tracing::dispatcher::with_default(&dispatch, || {
         g.bench_function("flowtel", |b| {
@@ -126,7 +131,9 @@ fn bench(c: &mut Criterion) {
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
-    let app = routes().layer(opentelemetry_instrumentation_tower::http::server::Layer::new());
+    let app = routes()
+        .layer(opentelemetry_instrumentation_tower::http::server::Layer::new())
+        .with_state(());
     g.bench_function("opentelemetry_instrumentation_tower", |b| {
         b.iter(|| {
             i += 1;
@@ -135,7 +142,7 @@ fn bench(c: &mut Criterion) {
     });
 
     // The bare router, for scale.
-    let app = routes();
+    let app = routes().with_state(());
     g.bench_function("uninstrumented", |b| {
         b.iter(|| {
             i += 1;

@@ -165,7 +165,7 @@ where
                 retries.add(1, attrs.as_slice());
             }
         }
-        let cx = span.context();
+        let cx = flowtel::sampling::otel_context(&span);
         self.shared
             .propagator
             .inject_headers(&cx, flow.as_ref(), req.headers_mut());

@@ -7,6 +7,12 @@
 //! semantic-convention attributes. When the response (or error) arrives it records the status,
 //! `error.type` as the [`Classify`] implementation says, and the duration histogram through
 //! flowtel's enforcing meter. Apply it with `Router::layer` so the route is known.
+//!
+//! The span is entered while the response future is polled, as `tracing::Instrument` does:
+//! that is where the handler runs, so its spans, and with context activation (the default)
+//! spans started through the OpenTelemetry API, get the server span as their parent. The
+//! inner service's `call` itself runs outside it (an inner layer that starts spans in `call`
+//! rather than in its future starts them as siblings).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,6 +26,7 @@ use flowtel::meter::{Histogram, Labels};
 use flowtel::propagation::{FlowPropagator, flow_from_context};
 use flowtel::{Held, Meter, Saturation, Telemetry};
 use http::{Request, Response};
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{KeyValue, StringValue};
 use pin_project_lite::pin_project;
 use tracing::Span;
@@ -39,9 +46,9 @@ struct Shared {
     active: Saturation,
     propagator: FlowPropagator,
     /// Route template of every registry `entry` to its methods and their flows.
-    entries: HashMap<String, Vec<(&'static str, StringValue)>>,
+    entries: HashMap<String, Vec<(&'static str, StringValue)>, foldhash::fast::RandomState>,
     /// Flow names of the registry, so baggage values of known flows are not copied.
-    flows: HashMap<String, StringValue>,
+    flows: HashMap<String, StringValue, foldhash::fast::RandomState>,
 }
 
 /// HTTP methods with a label of their own (`method_label`), for per-method span names.
@@ -57,6 +64,8 @@ const METHODS: [&str; 10] = [
 struct RouteCache {
     route: OnceLock<(Box<str>, StringValue)>,
     names: [OnceLock<Arc<str>>; METHODS.len()],
+    /// The registry `entry` flow of the cached route, per method (`None`: not an entry).
+    entry_flows: [OnceLock<Option<StringValue>>; METHODS.len()],
 }
 
 impl RouteCache {
@@ -81,6 +90,30 @@ impl RouteCache {
         match METHODS.iter().position(|m| *m == method) {
             Some(i) if cached => self.names[i].get_or_init(make).clone(),
             _ => make(),
+        }
+    }
+}
+
+impl RouteCache {
+    /// The flow whose `entry` is `method route`, looked up once per method for the cached
+    /// route.
+    fn entry_flow(
+        &self,
+        shared: &Shared,
+        label: &'static str,
+        method: &http::Method,
+        route: &str,
+    ) -> Option<StringValue> {
+        let cached = self.route.get().is_some_and(|(r, _)| **r == *route);
+        // `_OTHER` stands for many methods: looked up each time.
+        match METHODS[..METHODS.len() - 1]
+            .iter()
+            .position(|m| *m == label)
+        {
+            Some(i) if cached => self.entry_flows[i]
+                .get_or_init(|| shared.entry_flow(method, route))
+                .clone(),
+            _ => shared.entry_flow(method, route),
         }
     }
 }
@@ -119,8 +152,8 @@ impl FlowServerLayer {
     /// A layer from a meter and a propagator.
     pub fn from_parts(meter: &Meter, propagator: FlowPropagator) -> Self {
         let registry = meter.conventions();
-        let mut entries = HashMap::new();
-        let mut flows = HashMap::new();
+        let mut entries = HashMap::default();
+        let mut flows = HashMap::default();
         for (name, flow) in &registry.flows {
             let value = StringValue::from(Arc::<str>::from(name.as_str()));
             flows.insert(name.clone(), value.clone());
@@ -213,18 +246,33 @@ where
         } else {
             "http"
         };
-        let route = req.extensions().get::<MatchedPath>().cloned();
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|r| self.routes.route_value(r.as_str()));
         let parent = self.shared.propagator.extract_headers(req.headers());
         let flow = route
             .as_ref()
-            .and_then(|r| self.shared.entry_flow(req.method(), r.as_str()))
+            .and_then(|r| {
+                self.routes
+                    .entry_flow(&self.shared, method, req.method(), r.as_str())
+            })
             .or_else(|| {
                 flow_from_context(&parent).map(|f| match self.shared.flows.get(f.as_str()) {
                     Some(known) => known.clone(),
                     None => f,
                 })
             });
-        let route = route.map(|r| self.routes.route_value(r.as_str()));
+        // The caller's context (and the flow) is current while the span is opened, so the
+        // sampler decides it before it is built: the caller's decision, or the flow's at a root.
+        let opening = match &flow {
+            // Only a root needs the hint: below a caller, the caller's decision holds.
+            Some(f) if !parent.span().span_context().is_valid() => {
+                parent.with_value(flowtel::sampling::FlowHint(f.clone()))
+            }
+            _ => parent.clone(),
+        }
+        .attach();
         let span = match &route {
             Some(r) => tracing::info_span!(
                 target: "flowtel::http",
@@ -260,6 +308,7 @@ where
                 req.method().as_str().to_owned(),
             );
         }
+        drop(opening);
         let _ = span.set_parent(parent);
         // In flight until the response is recorded or the future dropped unfinished.
         let active = {
@@ -269,10 +318,7 @@ where
             l.push(flow.clone().map(|f| KeyValue::new("flow.name", f)));
             self.shared.active.hold(l.as_slice())
         };
-        let future = {
-            let _entered = span.enter();
-            self.inner.call(req)
-        };
+        let future = self.inner.call(req);
         ServerFuture {
             inner: future,
             span,

@@ -6,10 +6,17 @@
 //! `flowtel.violations{rule="export-dropped"}`, and once the flapping collector stays up the
 //! spans of requests served after that arrive.
 //!
+//! The scenarios take turns in interleaved rounds (so the machine's load weighs on all alike),
+//! each serving requests at a steady rate; the first round warms up (queues fill, exporters get
+//! stuck) and is not counted.
+//!
 //! Heavy (timing): run in release with
-//! `cargo test -p flowtel-tower --release --test collector_faults -- --ignored` (CI runs it).
-//! `FLOWTEL_FAULT_SECS` sets the seconds of requests per scenario and round (default 1.5;
-//! `RELIABILITY.md` records a longer run).
+//! `cargo test -p flowtel-tower --release --test collector_faults -- --ignored` (CI runs it,
+//! about 25 s). `FLOWTEL_FAULT_SECS` sets the seconds of requests per scenario and round
+//! (default 2), `FLOWTEL_FAULT_RATE` the requests per second (default 4,000),
+//! `FLOWTEL_FAULT_MAX_RATIO` the P99 ratio allowed (default 1.1; CI allows 1.5, see
+//! `RELIABILITY.md` for why);
+//! `RELIABILITY.md` records a longer run.
 
 mod support;
 
@@ -30,6 +37,9 @@ use prost::Message;
 use support::conventions;
 use tower::ServiceExt;
 use tracing::field::Empty;
+
+/// Rounds counted after the warm-up round.
+const ROUNDS: usize = 9;
 
 /// The first four bytes of the trace ids the recovery check sends.
 const MARK: [u8; 4] = [0xfe, 0xed, 0xf0, 0x0d];
@@ -241,37 +251,61 @@ fn request(i: u64, traceparent: Option<String>) -> http::Request<Body> {
     r.body(Body::empty()).unwrap()
 }
 
-/// Requests one after another for `secs`; returns the P99 latency in microseconds and how
-/// many requests were served.
-fn p99_for(
-    telemetry: &flowtel::Telemetry,
-    dispatch: &tracing::Dispatch,
-    secs: f64,
-) -> (f64, usize) {
-    let app = app(telemetry);
+/// Serves requests to every scenario in turn, one request each (in an order that rotates),
+/// `rate` requests per second per scenario for `secs`: a service under steady load, not a tight
+/// loop (no exporter keeps up with an unbounded span rate, and a file exporter dropping spans
+/// would be no baseline). Interleaving request by request makes whatever else runs on the
+/// machine weigh on every scenario alike. Records each request's latency when `keep`.
+fn serve_interleaved(scenarios: &mut [Scenario], secs: f64, rate: f64, keep: bool) {
+    use tracing::instrument::WithSubscriber;
+    let apps: Vec<(Router, tracing::Dispatch)> = scenarios
+        .iter()
+        .map(|s| (app(s.telemetry.as_ref().unwrap()), s.dispatch.clone()))
+        .collect();
+    let n = apps.len() as u64;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let mut lat: Vec<Duration> = tracing::dispatcher::with_default(dispatch, || {
-        rt.block_on(async {
-            let mut lat = Vec::new();
-            let end = Instant::now() + Duration::from_secs_f64(secs);
-            let mut i = 0;
-            while Instant::now() < end {
-                let req = request(i, None);
-                i += 1;
-                let t = Instant::now();
-                let resp = app.clone().oneshot(req).await.unwrap();
-                lat.push(t.elapsed());
-                assert_eq!(resp.status(), 200);
+    let lat: Vec<Vec<Duration>> = rt.block_on(async {
+        let mut lat = vec![Vec::new(); apps.len()];
+        let interval = Duration::from_secs_f64(1.0 / (rate * n as f64));
+        let mut next = Instant::now();
+        let end = next + Duration::from_secs_f64(secs);
+        let mut i = 0u64;
+        while Instant::now() < end {
+            let k = ((i % n + i / n) % n) as usize;
+            let (app, dispatch) = &apps[k];
+            let req = request(i / n, None);
+            i += 1;
+            let t = Instant::now();
+            let resp = app
+                .clone()
+                .oneshot(req)
+                .with_subscriber(dispatch.clone())
+                .await
+                .unwrap();
+            lat[k].push(t.elapsed());
+            assert_eq!(resp.status(), 200);
+            next += interval;
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
             }
-            lat
-        })
+        }
+        lat
     });
-    lat.sort();
-    let n = lat.len();
-    (lat[(n * 99) / 100].as_secs_f64() * 1e6, n)
+    for (s, mut l) in scenarios.iter_mut().zip(lat) {
+        s.requests += l.len();
+        if keep {
+            l.sort();
+            s.p99s.push(p99(&l));
+        }
+    }
+}
+
+/// The 99th percentile of sorted latencies, in microseconds.
+fn p99(sorted: &[Duration]) -> f64 {
+    sorted[(sorted.len() * 99) / 100].as_secs_f64() * 1e6
 }
 
 struct Scenario {
@@ -279,6 +313,7 @@ struct Scenario {
     telemetry: Option<flowtel::Telemetry>,
     dispatch: tracing::Dispatch,
     collector: Option<Collector>,
+    /// P99 of each counted round, in microseconds.
     p99s: Vec<f64>,
     requests: usize,
 }
@@ -289,7 +324,12 @@ fn collector_faults_while_serving() {
     let secs: f64 = std::env::var("FLOWTEL_FAULT_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1.5);
+        .unwrap_or(2.0);
+    // Requests per second while measuring (two spans each: the request and its step).
+    let rate: f64 = std::env::var("FLOWTEL_FAULT_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4000.0);
     let flap = Duration::from_secs_f64((secs / 2.0).clamp(0.5, 3.0));
     let dir = std::env::temp_dir().join(format!("flowtel-faults-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -336,32 +376,38 @@ fn collector_faults_while_serving() {
         });
     }
 
-    // Interleaved rounds, so that the machine's load affects every scenario alike; the
-    // first round warms up (queues fill, exporters get stuck) and is not counted.
+    // The first round warms up (queues fill, exporters get stuck) and is not counted. Each
+    // round compares a scenario's P99 with the file run's P99 of the same round (their requests
+    // interleaved); the verdict is the median of those ratios: a burst of other work on the
+    // machine that happens to fall on one scenario's requests in one round (on 2 shared cores a
+    // 20 us request is at the mercy of the scheduler) does not decide it, while a slowdown the
+    // fault itself causes shows in every round.
     let mut rss_after_warm_up = 0;
-    for round in 0..4 {
-        for s in &mut scenarios {
-            let (p99, n) = p99_for(s.telemetry.as_ref().unwrap(), &s.dispatch, secs);
-            if round > 0 {
-                s.p99s.push(p99);
-            }
-            s.requests += n;
-        }
+    for round in 0..=ROUNDS {
+        serve_interleaved(&mut scenarios, secs, rate, round > 0);
         if round == 0 {
             rss_after_warm_up = rss_bytes();
         }
     }
     let rss_end = rss_bytes();
-    let best = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
-    let file_p99 = best(&scenarios[0].p99s);
+    let file_rounds = scenarios[0].p99s.clone();
+    let median_ratio = |s: &Scenario| {
+        let mut v: Vec<f64> = s
+            .p99s
+            .iter()
+            .zip(&file_rounds)
+            .map(|(p, f)| p / f)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     for s in &scenarios {
         eprintln!(
-            "{:<11} P99 {:>7.1} us (rounds {:?}), {} requests, {:.2}x the file run",
+            "{:<11} P99 per round {:?} us, {} requests; median {:.2}x the file run's P99 of the same round",
             s.name,
-            best(&s.p99s),
             s.p99s.iter().map(|p| p.round()).collect::<Vec<_>>(),
             s.requests,
-            best(&s.p99s) / file_p99
+            median_ratio(s)
         );
     }
     eprintln!(
@@ -369,12 +415,19 @@ fn collector_faults_while_serving() {
         rss_after_warm_up >> 20,
         rss_end >> 20
     );
+    // The bound is 1.1x; CI, on shared machines, asks for `FLOWTEL_FAULT_MAX_RATIO`.
+    let max_ratio: f64 = std::env::var("FLOWTEL_FAULT_MAX_RATIO")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1.1);
     for s in &scenarios[1..] {
+        let r = median_ratio(s);
         assert!(
-            best(&s.p99s) <= file_p99 * 1.1,
-            "{}: P99 {:.1} us against {file_p99:.1} us exporting to files",
+            r <= max_ratio,
+            "{}: P99 {r:.2}x the file run's (rounds {:?} us against {:?} us)",
             s.name,
-            best(&s.p99s)
+            s.p99s,
+            file_rounds
         );
     }
     // Three faulty exporters hold at most their queues (2,048 spans each) whatever is sent.
@@ -391,8 +444,10 @@ fn collector_faults_while_serving() {
     while !collector.up.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let before = collector.spans.load(Ordering::Relaxed);
     let telemetry = flapping.telemetry.as_ref().unwrap();
+    // What the queue held while the collector was down goes out first.
+    telemetry.flush();
+    let before = collector.spans.load(Ordering::Relaxed);
     let app = app(telemetry);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -437,6 +492,13 @@ fn collector_faults_while_serving() {
         );
         if s.name == "file" {
             assert_eq!(dropped, 0);
+        } else if s.name == "hung" {
+            // Nothing ever reached the collector: every span of every request is counted.
+            assert!(
+                dropped >= 2 * s.requests as u64,
+                "hung: {dropped} counted of {} spans",
+                2 * s.requests
+            );
         } else {
             assert!(dropped > 0, "{}: drops are counted", s.name);
         }

@@ -7,7 +7,11 @@
 //! `tracing-opentelemetry` and an SDK tracer whose processor discards ended spans, sampled by
 //! `FlowSampler` from the bundled conventions with `browse` set to ratio 0 (every trace
 //! dropped) and `checkout` at 1 (every trace recorded); `traces_only` without flowtel's
-//! `FlowLayer`, `with_red_metrics` with it (metrics are recorded whatever the sampling).
+//! `FlowLayer`, `with_red_metrics` with it (metrics are recorded whatever the sampling), both
+//! wired as `flowtel::init` does (the sampler decides before the span is built);
+//! `traces_only_sdk_decides` is the obvious alternative: the SDK's sampler alone, deciding once
+//! `tracing-opentelemetry` has built the span. `decision/sdk_*` are the SDK's own samplers on
+//! the same input.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,6 +19,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use flowtel::FlowSampler;
+use flowtel::sampling::{DropLayer, FlowIdGenerator, SampleFilter};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
@@ -27,6 +32,7 @@ use opentelemetry_sdk::trace::{
     Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor,
 };
 use tracing::field::Empty;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 
 #[derive(Debug)]
@@ -107,6 +113,19 @@ fn decision(c: &mut Criterion) {
             )
         })
     });
+    let parent_based = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1)));
+    g.bench_function("sdk_parent_based_child", |b| {
+        b.iter(|| {
+            parent_based.should_sample(
+                Some(&parent),
+                TraceId::from(id),
+                "step",
+                &SpanKind::Internal,
+                &[],
+                &[],
+            )
+        })
+    });
     g.bench_function("flow_sampler_child", |b| {
         b.iter(|| {
             flow.should_sample(
@@ -122,12 +141,18 @@ fn decision(c: &mut Criterion) {
     g.finish();
 }
 
-fn dispatch(with_metrics: bool) -> tracing::Dispatch {
+/// The subscriber `flowtel::init` builds, without export: with `presample`, the
+/// OpenTelemetry layer is filtered by `SampleFilter` (decided before the span is built) over
+/// `DropLayer`; without, the SDK decides once `tracing-opentelemetry` has built the span.
+fn dispatch(with_metrics: bool, presample: bool) -> tracing::Dispatch {
     let reg = conventions();
+    let sampler = Arc::new(FlowSampler::new(&reg));
     let tracer = SdkTracerProvider::builder()
-        .with_sampler(FlowSampler::new(&reg))
+        .with_sampler(sampler.as_ref().clone())
+        .with_id_generator(FlowIdGenerator::default())
         .with_span_processor(Discard)
         .build();
+    let filter = presample.then(|| SampleFilter::new(sampler.clone()));
     macro_rules! otel {
         () => {
             tracing_opentelemetry::layer()
@@ -137,8 +162,10 @@ fn dispatch(with_metrics: bool) -> tracing::Dispatch {
                 .with_target(false)
                 .with_level(false)
                 .with_tracked_inactivity(false)
+                .with_filter(filter)
         };
     }
+    let drops = presample.then_some(DropLayer);
     if with_metrics {
         let reader = PeriodicReader::builder(InMemoryMetricExporter::default())
             .with_interval(Duration::from_secs(3600))
@@ -147,24 +174,35 @@ fn dispatch(with_metrics: bool) -> tracing::Dispatch {
         let meter = flowtel::Meter::new(Arc::new(reg), meters.meter("bench"));
         tracing::Dispatch::new(
             tracing_subscriber::registry()
+                .with(drops)
                 .with(flowtel::FlowLayer::new(&meter))
                 .with(otel!()),
         )
     } else {
-        tracing::Dispatch::new(tracing_subscriber::registry().with(otel!()))
+        tracing::Dispatch::new(tracing_subscriber::registry().with(drops).with(otel!()))
     }
 }
 
 fn flow_with_step(flow: &'static str, step: &'static str) {
-    let f = tracing::info_span!(
-        target: "flowtel::flow",
-        "flow",
-        flowtel.kind = "flow",
-        flow.name = flow,
-        otel.name = flow,
-        outcome = Empty,
-        error.type = Empty,
-    );
+    // As `#[flowtel::flow]` opens it: the span's name is the flow.
+    macro_rules! flow_span {
+        ($name:literal) => {
+            tracing::info_span!(
+                target: "flowtel::flow",
+                $name,
+                flowtel.kind = "flow",
+                flow.name = $name,
+                otel.name = $name,
+                outcome = Empty,
+                error.type = Empty,
+            )
+        };
+    }
+    let f = if flow == "browse" {
+        flow_span!("browse")
+    } else {
+        flow_span!("checkout")
+    };
     let _f = f.enter();
     let s = tracing::info_span!(
         target: "flowtel::step",
@@ -182,8 +220,12 @@ fn flow_with_step(flow: &'static str, step: &'static str) {
 }
 
 fn spans(c: &mut Criterion) {
-    for (label, with_metrics) in [("traces_only", false), ("with_red_metrics", true)] {
-        let d = dispatch(with_metrics);
+    for (label, with_metrics, presample) in [
+        ("traces_only", false, true),
+        ("with_red_metrics", true, true),
+        ("traces_only_sdk_decides", false, false),
+    ] {
+        let d = dispatch(with_metrics, presample);
         let mut g = c.benchmark_group(format!("span/{label}"));
         tracing::dispatcher::with_default(&d, || {
             g.bench_function("recorded_checkout", |b| {

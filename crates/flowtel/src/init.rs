@@ -29,6 +29,7 @@ use opentelemetry_sdk::trace::{
     BatchSpanProcessor, InMemorySpanExporter, SdkTracerProvider, SpanData,
 };
 use tracing::Dispatch;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::Conventions;
@@ -291,8 +292,13 @@ impl TelemetryBuilder {
         let mut logs = SdkLoggerProvider::builder().with_resource(resource);
         // Head sampling per flow from the conventions, unless the operator chose a sampler
         // with OpenTelemetry's own variable (the SDK reads it when none is set here).
-        if std::env::var_os("OTEL_TRACES_SAMPLER").is_none_or(|v| v.is_empty()) {
-            traces = traces.with_sampler(crate::sampling::FlowSampler::new(registry));
+        let flow_sampler = std::env::var_os("OTEL_TRACES_SAMPLER")
+            .is_none_or(|v| v.is_empty())
+            .then(|| Arc::new(crate::sampling::FlowSampler::new(registry)));
+        if let Some(sampler) = &flow_sampler {
+            traces = traces
+                .with_sampler(sampler.as_ref().clone())
+                .with_id_generator(crate::sampling::FlowIdGenerator::default());
         }
         let redactor = Arc::new(Redactor::from_registry(registry));
         fn redacting<E>(
@@ -415,7 +421,15 @@ impl TelemetryBuilder {
             None => tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         };
+        // Spans of dropped traces skip the OpenTelemetry layer (decided before it builds them);
+        // the `FlowLayer` below sees every span, so metrics are never sampled.
+        let sample_filter = flow_sampler.map(crate::sampling::SampleFilter::new);
         let subscriber = tracing_subscriber::registry()
+            .with(
+                sample_filter
+                    .is_some()
+                    .then_some(crate::sampling::DropLayer),
+            )
             .with(FlowLayer::new(&meter))
             .with(
                 tracing_opentelemetry::layer()
@@ -428,7 +442,8 @@ impl TelemetryBuilder {
                     // Entering a span makes it the current OpenTelemetry context, so spans
                     // that libraries start through the OpenTelemetry API get the right
                     // parent; `context_activation(false)` trades that for speed.
-                    .with_context_activation(self.context_activation),
+                    .with_context_activation(self.context_activation)
+                    .with_filter(sample_filter),
             )
             .with(LogLayer::new(
                 &logger_provider,

@@ -66,7 +66,8 @@ struct FlowSpan {
     step: Option<StringValue>,
     outcome: Option<Outcome>,
     error_type: Option<StringValue>,
-    start: Instant,
+    /// When the span opened (flow and step spans; other spans record no duration).
+    start: Option<Instant>,
     /// The span lacks `flow.name` as a field value: set the attribute on first enter.
     needs_tag: bool,
 }
@@ -132,7 +133,7 @@ impl Visit for Fields<'_> {
 
 struct Inner {
     /// Known flow and step names, so steady-state spans allocate no label strings.
-    names: HashMap<String, StringValue>,
+    names: HashMap<String, StringValue, foldhash::fast::RandomState>,
     flow_requests: Counter<u64>,
     flow_errors: Counter<u64>,
     flow_duration: Histogram,
@@ -165,7 +166,7 @@ impl FlowLayer {
     /// A layer recording through `meter` (which enforces the registry).
     pub fn new(meter: &Meter) -> Self {
         let registry = meter.conventions();
-        let mut names = HashMap::new();
+        let mut names = HashMap::default();
         for (flow, spec) in &registry.flows {
             names.insert(
                 flow.clone(),
@@ -224,14 +225,16 @@ where
             return;
         }
         let has_flow_value = declares_flow && fields.flow.is_some();
+        // A span of a dropped trace is never exported: no attribute to add on enter.
+        let needs_tag = flow.is_some() && !has_flow_value && !crate::sampling::is_dropped(&span);
         span.extensions_mut().insert(FlowSpan {
             kind,
-            needs_tag: flow.is_some() && !has_flow_value,
+            needs_tag,
             flow,
             step: fields.step,
             outcome: fields.outcome,
             error_type: fields.error_type,
-            start: Instant::now(),
+            start: (kind != Kind::Other).then(Instant::now),
         });
     }
 
@@ -291,7 +294,7 @@ where
         if data.kind == Kind::Other {
             return;
         }
-        let seconds = data.start.elapsed().as_secs_f64();
+        let seconds = data.start.map_or(0.0, |s| s.elapsed().as_secs_f64());
         let outcome = data.outcome.unwrap_or(if data.error_type.is_some() {
             Outcome::Error
         } else {

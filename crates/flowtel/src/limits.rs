@@ -11,14 +11,14 @@
 //! looks like personal data (an e-mail address, a phone or card number, an IP address, a
 //! registry pattern: [`flowtel_conventions::pii`]). That check runs only where a label set is
 //! not found as it is, so an admitted set costs nothing more. Every admitted label set owns a
-//! *bound* SDK instrument handle, so the steady-state record is one hash, one read-locked lookup
-//! in one of 16 shards, and a direct write to the bound aggregator: no allocation, no global
-//! lock. Counting what was dropped or folded is left to [`Violations`]; which labels a metric
+//! *bound* SDK instrument handle, so the steady-state record is one hash, a lookup in an
+//! insert-only table that takes no lock (a few atomic loads), and a direct write to the bound
+//! aggregator: no allocation, no lock. Counting what was dropped or folded is left to [`Violations`]; which labels a metric
 //! declares is decided by the caller (`meter`) from the registry.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use opentelemetry::{Key, KeyValue, Value};
@@ -36,7 +36,6 @@ pub const MAX_VALUE_LEN: usize = 256;
 /// Most labels a metric may declare; further declared labels are ignored.
 pub const MAX_LABELS: usize = 16;
 
-const SHARDS: usize = 16;
 const HASH_SEED: u64 = 0x5eed_f10e_7e1a_0001;
 
 /// A label value seen without copying it.
@@ -163,25 +162,130 @@ impl Hasher for PassThrough {
     }
 }
 
-type Buckets<T> = HashMap<u64, Vec<T>, BuildHasherDefault<PassThrough>>;
+type Buckets<T> = HashMap<u64, Vec<Arc<T>>, BuildHasherDefault<PassThrough>>;
 
-/// A hash-sharded table: lookups take one shard's read lock, inserts one shard's write lock.
-struct Sharded<T> {
-    shards: Box<[RwLock<Buckets<T>>]>,
+/// Slots per chunk of a [`SlotTable`]; a chunk is allocated when the first entry lands in it.
+const CHUNK: usize = 32;
+/// Most slots a table has. Entries beyond half of them (limits above 32,768) spill into a
+/// locked map, read only once something spilled.
+const MAX_SLOTS: usize = 1 << 16;
+
+/// An entry of a [`SlotTable`], with its hash so probes skip other entries cheaply.
+struct Entry<T> {
+    hash: u64,
+    item: T,
 }
 
-impl<T> Sharded<T> {
-    fn new() -> Self {
-        Sharded {
-            shards: (0..SHARDS)
-                .map(|_| RwLock::new(Buckets::default()))
-                .collect(),
+type Chunk<T> = Box<[OnceLock<Entry<T>>]>;
+
+/// An insert-only hash table whose lookups take no lock: open addressing with linear probing
+/// over slots that are written once (`OnceLock`). A probe ends at the first empty slot, and
+/// entries are never removed, so a reader that misses an entry being inserted concurrently
+/// only takes the slow path, where inserts are serialised and look again. Memory is bounded by
+/// the slots of the entries inserted (chunks are allocated lazily), never by what is looked up.
+struct SlotTable<T> {
+    mask: usize,
+    chunks: Box<[OnceLock<Chunk<T>>]>,
+    /// Serialises inserts; holds the number of entries in the slots.
+    writer: std::sync::Mutex<usize>,
+    /// Entries beyond half the slots (only for limits above `MAX_SLOTS / 2`).
+    spill: RwLock<Buckets<T>>,
+    spilled: AtomicBool,
+}
+
+/// An entry found in a [`SlotTable`]: in a slot, or (rarely) in the spill map.
+enum Found<'a, T> {
+    Slot(&'a T),
+    Spilled(Arc<T>),
+}
+
+impl<T> std::ops::Deref for Found<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Found::Slot(t) => t,
+            Found::Spilled(t) => t,
+        }
+    }
+}
+
+impl<T> SlotTable<T> {
+    /// A table sized for `capacity` entries at a load of at most one half.
+    fn new(capacity: usize) -> Self {
+        let slots = capacity
+            .saturating_mul(2)
+            .clamp(CHUNK, MAX_SLOTS)
+            .next_power_of_two();
+        SlotTable {
+            mask: slots - 1,
+            chunks: (0..slots / CHUNK).map(|_| OnceLock::new()).collect(),
+            writer: std::sync::Mutex::new(0),
+            spill: RwLock::new(Buckets::default()),
+            spilled: AtomicBool::new(false),
         }
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<Buckets<T>> {
-        // High bits pick the shard; the map itself uses the whole hash.
-        &self.shards[(hash >> 59) as usize % SHARDS]
+    fn slot(&self, i: usize) -> Option<&OnceLock<Entry<T>>> {
+        self.chunks[i / CHUNK].get().map(|c| &c[i % CHUNK])
+    }
+
+    /// The entry with `hash` for which `eq` holds, without taking a lock (unless entries
+    /// spilled).
+    fn find(&self, hash: u64, eq: impl Fn(&T) -> bool) -> Option<Found<'_, T>> {
+        let mut i = hash as usize & self.mask;
+        for _ in 0..=self.mask {
+            let Some(e) = self.slot(i).and_then(OnceLock::get) else {
+                break;
+            };
+            if e.hash == hash && eq(&e.item) {
+                return Some(Found::Slot(&e.item));
+            }
+            i = (i + 1) & self.mask;
+        }
+        if self.spilled.load(Ordering::Acquire) {
+            let map = self.spill.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(t) = map.get(&hash).and_then(|b| b.iter().find(|t| eq(t))) {
+                return Some(Found::Spilled(t.clone()));
+            }
+        }
+        None
+    }
+
+    /// The entry with `hash` for which `eq` holds, inserted from `make` when absent; `true`
+    /// when this call inserted it.
+    fn insert(
+        &self,
+        hash: u64,
+        eq: impl Fn(&T) -> bool,
+        make: impl FnOnce() -> T,
+    ) -> (Found<'_, T>, bool) {
+        let mut len = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = self.find(hash, &eq) {
+            return (found, false);
+        }
+        if *len < self.chunks.len() * CHUNK / 2 {
+            let mut i = hash as usize & self.mask;
+            loop {
+                let chunk = self.chunks[i / CHUNK]
+                    .get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
+                let slot = &chunk[i % CHUNK];
+                if slot.get().is_none() {
+                    *len += 1;
+                    let entry = slot.get_or_init(|| Entry { hash, item: make() });
+                    return (Found::Slot(&entry.item), true);
+                }
+                i = (i + 1) & self.mask;
+            }
+        }
+        let item = Arc::new(make());
+        self.spill
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(hash)
+            .or_default()
+            .push(item.clone());
+        self.spilled.store(true, Ordering::Release);
+        (Found::Spilled(item), true)
     }
 }
 
@@ -190,7 +294,7 @@ pub struct ValueCap {
     limit: usize,
     fixed: bool,
     len: AtomicUsize,
-    seen: Sharded<OwnedValue>,
+    seen: SlotTable<OwnedValue>,
 }
 
 impl std::fmt::Debug for ValueCap {
@@ -206,17 +310,22 @@ impl std::fmt::Debug for ValueCap {
 impl ValueCap {
     /// A cap admitting the first `limit` distinct values that arrive.
     pub fn new(limit: usize) -> Self {
+        ValueCap::sized(limit, limit)
+    }
+
+    fn sized(limit: usize, capacity: usize) -> Self {
         ValueCap {
             limit,
             fixed: false,
             len: AtomicUsize::new(0),
-            seen: Sharded::new(),
+            seen: SlotTable::new(capacity),
         }
     }
 
     /// A cap admitting exactly the declared values of an enum attribute.
     pub fn enumerated<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
-        let cap = ValueCap::new(usize::MAX);
+        let values: Vec<&str> = values.into_iter().collect();
+        let cap = ValueCap::sized(usize::MAX, values.len());
         for v in values {
             cap.admit(ValueRef::Str(v));
         }
@@ -244,25 +353,16 @@ impl ValueCap {
 
     fn admit(&self, v: ValueRef<'_>) -> bool {
         let hash = hash_value(v);
-        let shard = self.seen.shard(hash);
-        {
-            let map = shard.read().unwrap_or_else(PoisonError::into_inner);
-            if map
-                .get(&hash)
-                .is_some_and(|b| b.iter().any(|o| o.as_ref() == v))
-            {
-                return true;
-            }
+        let eq = |o: &OwnedValue| o.as_ref() == v;
+        if self.seen.find(hash, eq).is_some() {
+            return true;
         }
         if self.fixed || !reserve(&self.len, self.limit) {
             return false;
         }
-        let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
-        let bucket = map.entry(hash).or_default();
-        if bucket.iter().any(|o| o.as_ref() == v) {
+        let (_, inserted) = self.seen.insert(hash, eq, || v.to_owned());
+        if !inserted {
             self.len.fetch_sub(1, Ordering::Relaxed);
-        } else {
-            bucket.push(v.to_owned());
         }
         true
     }
@@ -339,7 +439,7 @@ pub struct CardinalityLimiter<H> {
     shapes: Option<PiiShapes>,
     limit: usize,
     len: AtomicUsize,
-    series: Sharded<Series<H>>,
+    series: SlotTable<Series<H>>,
     overflow: OnceLock<H>,
     bind: Binder<H>,
     violations: Arc<Violations>,
@@ -377,7 +477,7 @@ impl<H> CardinalityLimiter<H> {
             shapes: None,
             limit,
             len: AtomicUsize::new(0),
-            series: Sharded::new(),
+            series: SlotTable::new(limit),
             overflow: OnceLock::new(),
             bind,
             violations,
@@ -437,15 +537,8 @@ impl<H> CardinalityLimiter<H> {
         }
         let picked = &picked[..n];
         let hash = hash_set(picked);
-        {
-            let map = self
-                .series
-                .shard(hash)
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some(s) = find(&map, hash, picked) {
-                return f(&s.handle);
-            }
+        if let Some(s) = self.series.find(hash, |s| same(&s.values, picked)) {
+            return f(&s.handle);
         }
         self.admit(picked, hash, f)
     }
@@ -475,33 +568,27 @@ impl<H> CardinalityLimiter<H> {
         }
         let capped = &capped[..picked.len()];
         let hash = if changed { hash_set(capped) } else { raw_hash };
-        let shard = self.series.shard(hash);
-        if changed {
-            let map = shard.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(s) = find(&map, hash, capped) {
-                return f(&s.handle);
-            }
+        let eq = |s: &Series<H>| same(&s.values, capped);
+        if changed && let Some(s) = self.series.find(hash, eq) {
+            return f(&s.handle);
         }
         if reserve(&self.len, self.limit) {
-            let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
-            let bucket = map.entry(hash).or_default();
-            if let Some(i) = bucket.iter().position(|s| same(&s.values, capped)) {
-                self.len.fetch_sub(1, Ordering::Relaxed);
-                return f(&bucket[i].handle);
-            }
-            let kvs: Vec<KeyValue> = self
-                .labels
-                .iter()
-                .zip(capped)
-                .filter_map(|(l, v)| v.map(|v| KeyValue::new(l.key.clone(), v.to_value())))
-                .collect();
-            let handle = (self.bind)(&kvs);
-            bucket.push(Series {
-                values: capped.iter().map(|v| v.map(ValueRef::to_owned)).collect(),
-                handle,
+            let (s, inserted) = self.series.insert(hash, eq, || {
+                let kvs: Vec<KeyValue> = self
+                    .labels
+                    .iter()
+                    .zip(capped)
+                    .filter_map(|(l, v)| v.map(|v| KeyValue::new(l.key.clone(), v.to_value())))
+                    .collect();
+                Series {
+                    values: capped.iter().map(|v| v.map(ValueRef::to_owned)).collect(),
+                    handle: (self.bind)(&kvs),
+                }
             });
-            let last = bucket.len() - 1;
-            return f(&bucket[last].handle);
+            if !inserted {
+                self.len.fetch_sub(1, Ordering::Relaxed);
+            }
+            return f(&s.handle);
         }
         self.violations.count(Rule::CardinalityOverflow, 1, || {
             format!(
@@ -595,14 +682,6 @@ fn same(stored: &[Option<OwnedValue>], values: &[Option<ValueRef<'_>>]) -> bool 
             .iter()
             .zip(values)
             .all(|(s, v)| s.as_ref().map(OwnedValue::as_ref) == *v)
-}
-
-fn find<'m, H>(
-    map: &'m Buckets<Series<H>>,
-    hash: u64,
-    values: &[Option<ValueRef<'_>>],
-) -> Option<&'m Series<H>> {
-    map.get(&hash)?.iter().find(|s| same(&s.values, values))
 }
 
 impl Hash for OwnedValue {

@@ -31,6 +31,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::StringValue;
+use opentelemetry::trace::TraceContextExt as _;
 use tracing::Span;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -65,7 +66,11 @@ impl MessageSpan {
             flow.name = flow.as_ref().map(StringValue::as_str),
         );
         let mut headers = HeaderMap::new();
-        propagator.inject_headers(&span.context(), flow.as_ref(), &mut headers);
+        propagator.inject_headers(
+            &crate::sampling::otel_context(&span),
+            flow.as_ref(),
+            &mut headers,
+        );
         let fields = headers
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
@@ -94,6 +99,15 @@ impl MessageSpan {
         }
         let parent = propagator.extract_headers(&headers);
         let flow = flow_from_context(&parent);
+        // The producer's decision (or the flow's, at a root) is taken before the span is built.
+        let opening = match &flow {
+            // Only a root needs the hint: below a caller, the caller's decision holds.
+            Some(f) if !parent.span().span_context().is_valid() => {
+                parent.with_value(crate::sampling::FlowHint(f.clone()))
+            }
+            _ => parent.clone(),
+        }
+        .attach();
         let span = tracing::info_span!(
             target: "flowtel::messaging",
             "message process",
@@ -106,6 +120,7 @@ impl MessageSpan {
             error.type = Empty,
             flow.name = flow.as_ref().map(StringValue::as_str),
         );
+        drop(opening);
         let _ = span.set_parent(parent);
         span
     }

@@ -17,13 +17,41 @@
 //!
 //! Errors and slow traces cannot be rescued by a head sampler; `flowtel sampling` writes the
 //! OpenTelemetry Collector tail-sampling configuration for that.
+//!
+//! **Deciding before building.** The SDK asks the sampler only once `tracing-opentelemetry` has
+//! built the span (its builder, attributes, ids), so a dropped span would cost nearly what a
+//! recorded one does. [`SampleFilter`], the per-layer filter `init` puts on the OpenTelemetry
+//! layer, decides first: below a span whose trace is not sampled (the current OpenTelemetry
+//! context carries its non-sampled span context, local or remote) the OpenTelemetry layer never
+//! sees the span; at a root whose flow is known before the span exists (a `#[flowtel::flow]`
+//! span, whose name is the flow, or a request for which the server middleware set a
+//! [`FlowHint`]) it draws the trace id, makes the decision `FlowSampler` would make on it, and
+//! either drops the trace right there or hands the id to [`FlowIdGenerator`] so the SDK builds
+//! the root with it (and `FlowSampler`, still the authority for every built span, keeps it).
+//! [`DropLayer`] marks dropped spans and makes their non-sampled context current while they
+//! are entered, so propagation ([`otel_context`]) sends `traceparent` with the sampled flag off
+//! and the next service drops the trace too, logs keep their trace ids, and spans opened through
+//! the OpenTelemetry API below them are dropped by the parent-based sampler. Metrics never pass
+//! through the filter: the [`crate::FlowLayer`] records every span.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TraceState};
-use opentelemetry::{Context, KeyValue, Value};
-use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
+use opentelemetry::trace::{
+    Link, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Context, ContextGuard, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::{
+    IdGenerator, RandomIdGenerator, SamplingDecision, SamplingResult, ShouldSample,
+};
+use tracing::callsite::Identifier;
+use tracing::span::{Attributes, Id};
+use tracing::{Metadata, Subscriber};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::{self, Filter, Layer};
+use tracing_subscriber::registry::LookupSpan;
 
 /// Randomness bits of a trace id (the lowest 56) and the threshold scale.
 const RANDOM_BITS: u32 = 56;
@@ -53,9 +81,14 @@ impl Policy {
         }
     }
 
-    fn decide(&self, trace_id: TraceId) -> SamplingResult {
+    /// Whether a root with this trace id is kept.
+    fn keeps(&self, trace_id: TraceId) -> bool {
         let randomness = u128::from_be_bytes(trace_id.to_bytes()) as u64 & (MAX_THRESHOLD - 1);
-        if self.threshold < MAX_THRESHOLD && randomness >= self.threshold {
+        self.threshold < MAX_THRESHOLD && randomness >= self.threshold
+    }
+
+    fn decide(&self, trace_id: TraceId) -> SamplingResult {
+        if self.keeps(trace_id) {
             SamplingResult {
                 decision: SamplingDecision::RecordAndSample,
                 attributes: Vec::new(),
@@ -110,7 +143,7 @@ pub fn ratio_of_threshold(th: &str) -> Option<f64> {
 /// Flow-aware, parent-based head sampler configured from the conventions; see the module docs.
 #[derive(Debug, Clone)]
 pub struct FlowSampler {
-    flows: HashMap<Box<str>, Policy>,
+    flows: HashMap<Box<str>, Policy, foldhash::fast::FixedState>,
     default: Policy,
 }
 
@@ -133,6 +166,11 @@ impl FlowSampler {
         }
     }
 
+    /// The policy of a declared flow (`None` for anything else).
+    fn declared(&self, flow: &str) -> Option<&Policy> {
+        self.flows.get(flow)
+    }
+
     fn policy(&self, flow: Option<&str>) -> &Policy {
         flow.and_then(|f| self.flows.get(f))
             .unwrap_or(&self.default)
@@ -153,14 +191,19 @@ impl ShouldSample for FlowSampler {
             let parent = cx.span();
             let sc = parent.span_context();
             if sc.is_valid() {
-                return SamplingResult {
-                    decision: if sc.is_sampled() {
-                        SamplingDecision::RecordAndSample
-                    } else {
-                        SamplingDecision::Drop
-                    },
-                    attributes: Vec::new(),
-                    trace_state: sc.trace_state().clone(),
+                return if sc.is_sampled() {
+                    SamplingResult {
+                        decision: SamplingDecision::RecordAndSample,
+                        attributes: Vec::new(),
+                        trace_state: sc.trace_state().clone(),
+                    }
+                } else {
+                    // Nothing is recorded: the tracestate would be thrown away with the span.
+                    SamplingResult {
+                        decision: SamplingDecision::Drop,
+                        attributes: Vec::new(),
+                        trace_state: TraceState::NONE,
+                    }
                 };
             }
         }
@@ -174,6 +217,192 @@ impl ShouldSample for FlowSampler {
         };
         policy.decide(trace_id)
     }
+}
+
+/// The flow of the request about to open a root span, set in the OpenTelemetry context by the
+/// code that knows it before the span exists (the server middleware from the entry route):
+/// [`SampleFilter`] decides the trace there without building the span.
+#[derive(Debug, Clone)]
+pub struct FlowHint(pub StringValue);
+
+thread_local! {
+    /// The trace id [`SampleFilter`] drew for a kept root, for [`FlowIdGenerator`] to build it with.
+    static RESERVED: Cell<Option<TraceId>> = const { Cell::new(None) };
+    /// The non-sampled context of a root [`SampleFilter`] just dropped, for [`DropLayer`].
+    static PENDING: RefCell<Option<(Identifier, Context)>> = const { RefCell::new(None) };
+    /// Contexts [`DropLayer`] made current, by span, innermost last.
+    static ATTACHED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The SDK's id generator, except that the trace id of a root [`SampleFilter`] has already
+/// decided to keep is the one it decided on (so `FlowSampler` makes the same decision).
+#[derive(Debug, Default)]
+pub struct FlowIdGenerator(RandomIdGenerator);
+
+impl IdGenerator for FlowIdGenerator {
+    fn new_trace_id(&self) -> TraceId {
+        RESERVED
+            .with(Cell::take)
+            .unwrap_or_else(|| self.0.new_trace_id())
+    }
+
+    fn new_span_id(&self) -> SpanId {
+        self.0.new_span_id()
+    }
+}
+
+/// Whether the current OpenTelemetry context holds a span and whether it is sampled.
+fn current_decision() -> Option<bool> {
+    Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        sc.is_valid().then(|| sc.is_sampled())
+    })
+}
+
+/// Per-layer filter for the OpenTelemetry layer: a span of a dropped trace never reaches it.
+/// See the module docs; installed by [`crate::init`] with [`FlowSampler`].
+#[derive(Debug, Clone)]
+pub struct SampleFilter {
+    sampler: Arc<FlowSampler>,
+}
+
+impl SampleFilter {
+    /// A filter deciding roots as `sampler` does.
+    pub fn new(sampler: Arc<FlowSampler>) -> SampleFilter {
+        SampleFilter { sampler }
+    }
+
+    /// The decision at a root whose flow is known now: `None` when it is not (the SDK decides
+    /// when it builds the span).
+    fn decide_root(&self, meta: &Metadata<'_>) -> Option<bool> {
+        let threshold = Context::map_current(|cx| {
+            cx.get::<FlowHint>()
+                .map(|h| self.sampler.policy(Some(h.0.as_str())).threshold)
+        })
+        .or_else(|| {
+            (meta.target() == "flowtel::flow")
+                .then(|| self.sampler.declared(meta.name()).map(|p| p.threshold))
+                .flatten()
+        })?;
+        let policy = Policy {
+            threshold,
+            trace_state: TraceState::NONE,
+        };
+        let ids = RandomIdGenerator::default();
+        let trace_id = ids.new_trace_id();
+        // At most one reservation is pending: a kept root's, until the SDK builds it.
+        let kept = policy.keeps(trace_id);
+        RESERVED.with(|r| r.set(kept.then_some(trace_id)));
+        if kept {
+            return Some(true);
+        }
+        let sc = SpanContext::new(
+            trace_id,
+            ids.new_span_id(),
+            TraceFlags::default(),
+            false,
+            TraceState::NONE,
+        );
+        let cx = Context::map_current(|cx| cx.with_remote_span_context(sc));
+        PENDING.with(|p| *p.borrow_mut() = Some((meta.callsite(), cx)));
+        Some(false)
+    }
+}
+
+impl<S> Filter<S> for SampleFilter
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn enabled(&self, meta: &Metadata<'_>, cx: &layer::Context<'_, S>) -> bool {
+        // Below a span: its trace's decision (a dropped span's context is current while it is
+        // entered, in both context-activation modes).
+        if let Some(sampled) = current_decision() {
+            return sampled;
+        }
+        if meta.is_event() || cx.lookup_current().is_some() {
+            return true;
+        }
+        self.decide_root(meta).unwrap_or(true)
+    }
+
+    fn callsite_enabled(&self, _meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+}
+
+/// Marks a span of a dropped trace: the non-sampled context that stands for it.
+#[derive(Debug, Clone)]
+pub struct Dropped(Context);
+
+/// The `tracing` layer that keeps track of dropped spans (see the module docs): put it below
+/// the [`crate::FlowLayer`] and the OpenTelemetry layer filtered by [`SampleFilter`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DropLayer;
+
+impl<S> Layer<S> for DropLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: layer::Context<'_, S>) {
+        let callsite = attrs.metadata().callsite();
+        let pending = PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            match p.as_ref() {
+                Some((c, _)) if *c == callsite => p.take().map(|(_, cx)| cx),
+                _ => None,
+            }
+        });
+        let dropped =
+            pending.or_else(|| (current_decision() == Some(false)).then(Context::current));
+        if let (Some(cx), Some(span)) = (dropped, ctx.span(id)) {
+            span.extensions_mut().insert(Dropped(cx));
+        }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: layer::Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let ext = span.extensions();
+        let Some(Dropped(cx)) = ext.get::<Dropped>() else {
+            return;
+        };
+        let ours = cx.span().span_context().span_id();
+        if Context::map_current(|c| c.span().span_context().span_id()) != ours {
+            let guard = cx.clone().attach();
+            ATTACHED.with(|a| a.borrow_mut().push((id.clone(), guard)));
+        }
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: layer::Context<'_, S>) {
+        let guard = ATTACHED.with(|a| {
+            let mut a = a.borrow_mut();
+            let at = a.iter().rposition(|(i, _)| i == id)?;
+            Some(a.remove(at))
+        });
+        drop(guard);
+    }
+}
+
+/// Whether `span` belongs to a trace the sampler dropped.
+pub(crate) fn is_dropped<'a, S: LookupSpan<'a>>(
+    span: &tracing_subscriber::registry::SpanRef<'a, S>,
+) -> bool {
+    span.extensions().get::<Dropped>().is_some()
+}
+
+/// The OpenTelemetry context that stands for `span` when its context is sent to another
+/// service: the span's own, or for a span of a dropped trace the non-sampled context of the
+/// trace (so `traceparent` carries the sampled flag off and the receiver drops the trace too).
+pub fn otel_context(span: &tracing::Span) -> Context {
+    let dropped = span
+        .with_subscriber(|(id, dispatch)| {
+            let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+            let span = registry.span(id)?;
+            let ext = span.extensions();
+            ext.get::<Dropped>().map(|d| d.0.clone())
+        })
+        .flatten();
+    dropped.unwrap_or_else(|| span.context())
 }
 
 #[cfg(test)]

@@ -15,17 +15,54 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
 use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+/// A flow span as `#[flowtel::flow]` opens it: the span's name is the flow, so the sampler
+/// decides a root before the span is built.
 fn flow(name: &'static str) -> tracing::Span {
-    tracing::info_span!(
-        target: "flowtel::flow",
-        "flow",
-        flowtel.kind = "flow",
-        flow.name = name,
-        otel.name = name,
-        outcome = Empty,
-        error.type = Empty,
-    )
+    macro_rules! flow_span {
+        ($name:literal) => {
+            tracing::info_span!(
+                target: "flowtel::flow",
+                $name,
+                flowtel.kind = "flow",
+                flow.name = $name,
+                otel.name = $name,
+                outcome = Empty,
+                error.type = Empty,
+            )
+        };
+    }
+    match name {
+        "browse" => flow_span!("browse"),
+        "checkout" => flow_span!("checkout"),
+        _ => tracing::info_span!(
+            target: "flowtel::flow",
+            "flow",
+            flowtel.kind = "flow",
+            flow.name = name,
+            otel.name = name,
+            outcome = Empty,
+            error.type = Empty,
+        ),
+    }
+}
+
+/// A server span as the tower middleware opens it: the caller's context, with the flow of the
+/// entry route as a hint, is current while it is created.
+fn server(parent: &Context, flow: &'static str) -> tracing::Span {
+    let _opening = parent
+        .with_value(flowtel::sampling::FlowHint(flow.into()))
+        .attach();
+    let span = tracing::info_span!(
+        target: "flowtel::http",
+        "HTTP request",
+        otel.name = "GET /products",
+        otel.kind = "server",
+        flow.name = flow,
+    );
+    let _ = span.set_parent(parent.clone());
+    span
 }
 
 fn step(name: &'static str) -> tracing::Span {
@@ -190,4 +227,125 @@ fn below_the_root_the_parent_decides_even_across_services() {
         );
         assert_eq!(r.decision, SamplingDecision::RecordAndSample);
     }
+}
+
+#[test]
+fn a_dropped_request_is_never_built_and_sends_the_not_sampled_flag_downstream() {
+    dropped_requests(true);
+}
+
+#[test]
+fn the_same_in_fast_mode_without_context_activation() {
+    dropped_requests(false);
+}
+
+fn dropped_requests(activation: bool) {
+    let (telemetry, dispatch) = flowtel::init(conventions())
+        .service("gateway", "1.0.0")
+        .context_activation(activation)
+        .in_memory()
+        .build()
+        .expect("telemetry");
+    let requests = 2000usize;
+    let mut sent = Vec::new();
+    tracing::dispatcher::with_default(&dispatch, || {
+        for _ in 0..requests {
+            // A request without a caller: the flow of its route decides.
+            let root = server(&Context::new(), "browse");
+            let _r = root.enter();
+            let f = flow("browse");
+            let _f = f.enter();
+            let client = tracing::info_span!(
+                target: "flowtel::http",
+                "HTTP client request",
+                otel.name = "GET",
+                otel.kind = "client",
+            );
+            let cx = flowtel::sampling::otel_context(&client);
+            let sc = cx.span().span_context().clone();
+            assert!(sc.is_valid(), "every request sends a traceparent");
+            // What a library using the OpenTelemetry API would see as its parent (in fast
+            // mode only a dropped trace's context is made current).
+            if activation || !sc.is_sampled() {
+                let current = Context::current().span().span_context().clone();
+                assert_eq!(current.trace_id(), sc.trace_id());
+                assert_eq!(current.is_sampled(), sc.is_sampled());
+            }
+            sent.push(sc);
+            f.record("outcome", "ok");
+        }
+        // A request whose caller dropped the trace is dropped whole, and one whose caller kept
+        // it is kept, whatever its own flow's ratio.
+        for sampled in [false, true] {
+            let flags = if sampled {
+                TraceFlags::SAMPLED
+            } else {
+                TraceFlags::default()
+            };
+            let caller = Context::new().with_remote_span_context(SpanContext::new(
+                TraceId::from(0xabcdu128),
+                SpanId::from(0x12u64),
+                flags,
+                true,
+                TraceState::from_key_value([("ot", "th:e6666666666666")]).unwrap(),
+            ));
+            let root = server(&caller, "checkout");
+            let _r = root.enter();
+            let s = step("cart.load");
+            let _s = s.enter();
+            let cx = flowtel::sampling::otel_context(&s);
+            assert_eq!(
+                cx.span().span_context().trace_id(),
+                TraceId::from(0xabcdu128)
+            );
+            assert_eq!(cx.span().span_context().is_sampled(), sampled);
+        }
+    });
+    let metrics = telemetry.finished_metrics().expect("metrics");
+    telemetry.flush();
+    let spans = telemetry.finished_spans();
+
+    let exported: HashSet<TraceId> = spans.iter().map(|s| s.span_context.trace_id()).collect();
+    let kept: Vec<_> = sent.iter().filter(|sc| sc.is_sampled()).collect();
+    // Sent sampled exactly when exported, and exported whole (server, flow, client).
+    for sc in &sent {
+        assert_eq!(exported.contains(&sc.trace_id()), sc.is_sampled());
+    }
+    for sc in &kept {
+        let trace: Vec<_> = spans
+            .iter()
+            .filter(|s| s.span_context.trace_id() == sc.trace_id())
+            .collect();
+        assert_eq!(trace.len(), 3, "server, flow and client spans");
+        let th = sc
+            .trace_state()
+            .get("ot")
+            .expect("kept traces carry their threshold");
+        assert_eq!(th, "th:e6666666666666");
+    }
+    // About 10% kept: the decision before the span is built is the sampler's, not a second draw
+    // (binomial, 4.4 standard deviations).
+    let (n, p) = (requests as f64, 0.1);
+    let sd = (n * p * (1.0 - p)).sqrt();
+    assert!(
+        (kept.len() as f64 - n * p).abs() <= 4.4 * sd,
+        "{} of {requests} kept",
+        kept.len()
+    );
+    // The caller's decision wins: its kept checkout trace is exported, its dropped one is not.
+    let caller_spans = spans
+        .iter()
+        .filter(|s| s.span_context.trace_id() == TraceId::from(0xabcdu128))
+        .count();
+    assert_eq!(
+        caller_spans, 2,
+        "the kept request's server and step spans only"
+    );
+    // Metrics are never sampled.
+    let browse: f64 = points(&metrics, "flow.requests")
+        .iter()
+        .filter(|p| p.attrs.contains(&("flow.name".into(), "browse".into())))
+        .map(|p| p.value)
+        .sum();
+    assert_eq!(browse, requests as f64);
 }
