@@ -849,7 +849,12 @@ impl TraceSetBuilder {
                 cycle_example.get_or_insert(*trace_id);
             }
             stats.orphans += u64::from(orphans);
-            label_spans(&mut spans[first..kept], first as u32, &mut strings, &mut labels);
+            label_spans(
+                &mut spans[first..kept],
+                first as u32,
+                &mut strings,
+                &mut labels,
+            );
             let slice = &spans[first..kept];
             let root = slice
                 .iter()
