@@ -1090,6 +1090,80 @@ impl Differ<'_> {
     }
 }
 
+impl Differ<'_> {
+    /// `lint.allow_attributes`: the attribute keys telemetry may carry without a declaration,
+    /// part of the names contract like the declarations themselves. An entry dropped or
+    /// narrowed (`process.*` to `process.runtime.*`) is breaking (major), as removing a
+    /// declared attribute is: telemetry that linted clean now gets `undeclared-attribute`
+    /// findings, which fail a CI that denies warnings. An entry added or widened accepts more
+    /// (minor). Reordering changes nothing.
+    fn allow_attributes(&mut self) {
+        let (old, new) = (
+            &self.old.lint.allow_attributes,
+            &self.new.lint.allow_attributes,
+        );
+        let at = self
+            .new
+            .layers
+            .iter()
+            .rev()
+            .find(|l| {
+                l.content
+                    .lint
+                    .as_ref()
+                    .is_some_and(|l| !l.allow_attributes.is_empty())
+            })
+            .and_then(|l| {
+                self.new
+                    .sources
+                    .locate(l.file, &[Seg::Key("lint"), Seg::Key("allow_attributes")])
+            });
+        for entry in old {
+            if new.iter().any(|n| allow_entry_covers(n, entry)) {
+                continue;
+            }
+            let narrower: Vec<String> = new
+                .iter()
+                .filter(|n| allow_entry_covers(entry, n))
+                .map(|n| format!("`{n}`"))
+                .collect();
+            let how = if narrower.is_empty() {
+                "removed".to_string()
+            } else {
+                format!("narrowed to {}", narrower.join(", "))
+            };
+            self.push(
+                Bump::Major,
+                "allow_attributes",
+                entry,
+                format!("`lint.allow_attributes` entry `{entry}` {how}: telemetry carrying keys it accepted now gets undeclared-attribute findings"),
+                at.clone(),
+            );
+        }
+        for entry in new {
+            if old.iter().any(|o| allow_entry_covers(o, entry)) {
+                continue;
+            }
+            self.push(
+                Bump::Minor,
+                "allow_attributes",
+                entry,
+                format!("`lint.allow_attributes` entry `{entry}` added: keys it matches are accepted without a declaration"),
+                at.clone(),
+            );
+        }
+    }
+}
+
+/// Whether allow-list entry `wide` accepts every key entry `narrow` accepts.
+fn allow_entry_covers(wide: &str, narrow: &str) -> bool {
+    if wide == narrow || wide == "*" {
+        return true;
+    }
+    let narrow_base = narrow.strip_suffix(".*").unwrap_or(narrow);
+    narrow != "*" && crate::model::attribute_pattern_matches(wide, narrow_base)
+}
+
 /// Compares two registries.
 pub fn diff(old: &Registry, new: &Registry) -> Diff {
     let mut d = Differ {
@@ -1103,6 +1177,7 @@ pub fn diff(old: &Registry, new: &Registry) -> Diff {
     d.events();
     d.sampling();
     d.pii();
+    d.allow_attributes();
     let mut changes = d.changes;
     changes.sort_by_key(|c| std::cmp::Reverse(c.bump));
     let required_bump = changes.iter().map(|c| c.bump).max().unwrap_or(Bump::None);

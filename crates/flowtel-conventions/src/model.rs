@@ -1008,6 +1008,29 @@ pub fn attribute_pattern_matches(pattern: &str, key: &str) -> bool {
     }
 }
 
+/// What is wrong with an `allow_attributes` entry, if anything: it must be a key, a namespace
+/// (`ns.*`) or `*` (see [`attribute_pattern_matches`]).
+pub fn attribute_pattern_problem(pattern: &str) -> Option<&'static str> {
+    if pattern.is_empty() {
+        return Some("is empty");
+    }
+    if pattern.chars().any(char::is_whitespace) {
+        return Some("holds white space");
+    }
+    let body = match pattern.strip_suffix(".*") {
+        Some(ns) => ns,
+        None if pattern == "*" => return None,
+        None => pattern,
+    };
+    if body.contains('*') {
+        return Some("has a `*` that is not a whole last segment, so it matches no key");
+    }
+    if body.is_empty() || body.split('.').any(str::is_empty) {
+        return Some("has an empty segment");
+    }
+    None
+}
+
 /// Text that should not be in a log body: a regular expression and the attribute that should
 /// carry the value instead.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

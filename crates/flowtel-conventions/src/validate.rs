@@ -33,6 +33,7 @@ pub fn validate(reg: &Registry) -> Vec<Finding> {
     v.sampling();
     v.events(&naming);
     v.body_patterns();
+    v.allow_attributes();
     v.findings
 }
 
@@ -361,6 +362,74 @@ impl<'a> Validator<'a> {
                     }
                 },
                 (None, None) => {}
+            }
+        }
+    }
+
+    /// `lint.allow_attributes`: each entry is a key, a namespace or `*`, and covers no attribute a
+    /// flowtel layer declares.
+    fn allow_attributes(&mut self) {
+        for layer in &self.reg.layers {
+            let Some(lint) = &layer.content.lint else {
+                continue;
+            };
+            let f = layer.file;
+            for (i, pattern) in lint.allow_attributes.iter().enumerate() {
+                let at = [
+                    Seg::Key("lint"),
+                    Seg::Key("allow_attributes"),
+                    Seg::Index(i),
+                ];
+                if let Some(problem) = crate::model::attribute_pattern_problem(pattern) {
+                    self.push(
+                        Finding::new(
+                            &r::INVALID_ALLOW_ATTRIBUTE,
+                            format!("`allow_attributes` entry `{pattern}` {problem}"),
+                        )
+                        .at(self.at(f, &at))
+                        .subject("pattern", pattern.as_str())
+                        .help(format!(
+                            "write a key (`host.name`), a namespace with `.*` (`{}.*`), or `*`",
+                            suggest_namespace(pattern)
+                        )),
+                    );
+                    continue;
+                }
+                let covered: Vec<&str> = self
+                    .reg
+                    .attributes
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|a| crate::model::attribute_pattern_matches(pattern, a))
+                    .filter(|a| !self.reg.semconv_owns(a))
+                    .collect();
+                if covered.is_empty() {
+                    continue;
+                }
+                let shown = covered
+                    .iter()
+                    .take(3)
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let more = match covered.len() {
+                    n if n > 3 => format!(" and {} more", n - 3),
+                    _ => String::new(),
+                };
+                let help = if covered.len() == 1 && covered[0] == pattern {
+                    format!("drop `{pattern}`: it is declared, so it is checked already")
+                } else {
+                    "allow the undeclared keys you expect by name instead, so misspellings of the declared ones are still reported".to_string()
+                };
+                self.push(
+                    Finding::new(
+                        &r::ALLOW_ATTRIBUTE_COVERS_DECLARED,
+                        format!("`allow_attributes` entry `{pattern}` covers declared attributes: {shown}{more}"),
+                    )
+                    .at(self.at(f, &at))
+                    .subject("pattern", pattern.as_str())
+                    .help(help),
+                );
             }
         }
     }
@@ -1222,6 +1291,22 @@ fn value_bound(a: &Attribute) -> Option<u64> {
 }
 
 /// A conventional spelling of a name, for help texts: `CheckoutLatency` -> `checkout_latency`.
+/// The namespace an `allow_attributes` entry probably meant (`process*` -> `process`).
+fn suggest_namespace(pattern: &str) -> String {
+    let ns: String = pattern
+        .trim()
+        .split('.')
+        .map(|s| s.trim_matches('*'))
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(".");
+    if ns.is_empty() {
+        "process".to_string()
+    } else {
+        ns
+    }
+}
+
 fn suggest_name(name: &str) -> String {
     let mut out = String::new();
     let mut prev_lower = false;

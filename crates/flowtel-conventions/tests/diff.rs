@@ -364,3 +364,60 @@ fn personal_data_detection_changes_are_minor_and_say_what_changed() {
     );
     assert!(!diff(&old, &unbumped).bump_ok());
 }
+
+#[test]
+fn narrowing_the_attribute_allow_list_is_breaking_widening_it_is_minor() {
+    let load = |version: &str, allow: &str| {
+        registry_of(
+            "demo.yaml",
+            &format!(
+                "schema: flowtel/v1\nname: demo\nversion: {version}\nlint:\n  allow_attributes: {allow}\n"
+            ),
+        )
+    };
+    let old = load("1.0.0", "['process.*', host.name, 'k8s.*']");
+    // Reordered, or an entry inside a namespace already allowed: nothing changes.
+    let same = load(
+        "1.0.0",
+        "['k8s.*', 'process.*', host.name, 'process.runtime.*']",
+    );
+    let d = diff(&old, &same);
+    assert!(d.changes.is_empty(), "{:#?}", d.changes);
+
+    let new = load("1.1.0", "['process.runtime.*', host.name, 'container.*']");
+    let d = diff(&old, &new);
+    let got: Vec<(Bump, &str, &str)> = d
+        .changes
+        .iter()
+        .map(|c| (c.bump, c.name.as_str(), c.description.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                Bump::Major,
+                "process.*",
+                "`lint.allow_attributes` entry `process.*` narrowed to `process.runtime.*`: telemetry carrying keys it accepted now gets undeclared-attribute findings"
+            ),
+            (
+                Bump::Major,
+                "k8s.*",
+                "`lint.allow_attributes` entry `k8s.*` removed: telemetry carrying keys it accepted now gets undeclared-attribute findings"
+            ),
+            (
+                Bump::Minor,
+                "container.*",
+                "`lint.allow_attributes` entry `container.*` added: keys it matches are accepted without a declaration"
+            ),
+        ]
+    );
+    assert!(d.changes.iter().all(|c| c.kind == "allow_attributes"));
+    assert_eq!(d.changes[0].location.as_ref().map(|l| l.line), Some(5));
+    assert_eq!(d.required_bump, Bump::Major);
+    assert!(!d.bump_ok());
+    // Widening only (`*` accepts every key) is a minor change.
+    let wide = load("1.1.0", "['*']");
+    let d = diff(&old, &wide);
+    assert_eq!(d.required_bump, Bump::Minor, "{:#?}", d.changes);
+    assert!(d.bump_ok());
+}

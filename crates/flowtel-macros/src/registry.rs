@@ -326,10 +326,10 @@ fn embed(reg: &flowtel_conventions::Registry, root: &Path) -> Embed {
         .iter()
         .map(|f| {
             let abs = f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
-            (lexical(&f.path), abs)
+            (flowtel_conventions::load::normalize(&f.path), abs)
         })
         .collect();
-    let root = lexical(root);
+    let root = flowtel_conventions::load::normalize(root);
     let base = if absolute_import {
         PathBuf::new()
     } else {
@@ -345,24 +345,6 @@ fn embed(reg: &flowtel_conventions::Registry, root: &Path) -> Embed {
         root: name(&root),
         files: read.iter().map(|(p, abs)| (name(p), abs.clone())).collect(),
     }
-}
-
-/// Removes `.` and `..` from a path without touching the file system (as the run-time loader
-/// does with embedded names).
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// The deepest folder holding the entry and every file.

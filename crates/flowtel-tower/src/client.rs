@@ -8,10 +8,8 @@
 //! retry: its span gets `http.request.resend_count` and the dependency's
 //! `flow.dependency.retries` counter goes up by one (see [`crate::retry`]).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use flowtel::meter::{Counter, Histogram, Labels};
@@ -19,12 +17,11 @@ use flowtel::propagation::FlowPropagator;
 use flowtel::{Meter, Telemetry};
 use http::{Request, Response};
 use opentelemetry::{KeyValue, StringValue};
-use pin_project_lite::pin_project;
-use tracing::Span;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::classify::{Classify, ClientErrors, method_label, outcome, record_on_span};
+use crate::classify::{Classify, ClientErrors, method_label};
+use crate::future::{Done, ResponseFuture};
 use crate::retry::ResendCount;
 
 /// Name of the client duration metric.
@@ -121,7 +118,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = ClientFuture<S::Future, C>;
+    type Future = ResponseFuture<S::Future, C>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -173,90 +170,24 @@ where
             let _entered = span.enter();
             self.inner.call(req)
         };
-        ClientFuture {
-            inner: future,
+        let mut labels = Labels::<6>::new();
+        labels.push(KeyValue::new("http.request.method", method));
+        labels.push(address.map(|a| KeyValue::new("server.address", a)));
+        labels.push(port.map(|p| KeyValue::new("server.port", i64::from(p))));
+        ResponseFuture::new(
+            future,
             span,
-            done: Some(Done {
+            Done {
                 start,
-                method,
-                address,
-                port,
+                duration: self.shared.duration.clone(),
+                labels,
                 flow,
-                shared: self.shared.clone(),
                 classifier: self.classifier.clone(),
-            }),
-        }
+                active: None,
+            },
+        )
     }
 }
 
-struct Done<C> {
-    start: Instant,
-    method: &'static str,
-    address: Option<String>,
-    port: Option<u16>,
-    flow: Option<StringValue>,
-    shared: Arc<Shared>,
-    classifier: C,
-}
-
-impl<C: Classify> Done<C> {
-    fn finish(
-        self,
-        span: &Span,
-        status: Option<u16>,
-        error_type: Option<std::borrow::Cow<'static, str>>,
-    ) {
-        let seconds = self.start.elapsed().as_secs_f64();
-        record_on_span(span, status, error_type.as_deref());
-        let mut attrs = Labels::<6>::new();
-        attrs.push(KeyValue::new("http.request.method", self.method));
-        if let Some(a) = self.address {
-            attrs.push(KeyValue::new("server.address", a));
-        }
-        if let Some(p) = self.port {
-            attrs.push(KeyValue::new("server.port", i64::from(p)));
-        }
-        if let Some(s) = status {
-            attrs.push(KeyValue::new("http.response.status_code", i64::from(s)));
-        }
-        if let Some(e) = error_type {
-            attrs.push(KeyValue::new("error.type", e));
-        }
-        if let Some(f) = self.flow {
-            attrs.push(KeyValue::new("flow.name", f));
-        }
-        self.shared.duration.record(seconds, attrs.as_slice());
-    }
-}
-
-pin_project! {
-    /// Response future of [`FlowClient`]: records when the response is ready.
-    pub struct ClientFuture<F, C> {
-        #[pin]
-        inner: F,
-        span: Span,
-        done: Option<Done<C>>,
-    }
-}
-
-impl<F, C, ResB, E> Future for ClientFuture<F, C>
-where
-    F: Future<Output = Result<Response<ResB>, E>>,
-    E: std::fmt::Display + 'static,
-    C: Classify,
-{
-    type Output = Result<Response<ResB>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = {
-            let _entered = this.span.enter();
-            ready!(this.inner.poll(cx))
-        };
-        if let Some(done) = this.done.take() {
-            let (status, error_type) = outcome(&done.classifier, &result);
-            done.finish(this.span, status, error_type);
-        }
-        Poll::Ready(result)
-    }
-}
+/// Response future of [`FlowClient`].
+pub type ClientFuture<F, C> = ResponseFuture<F, C>;

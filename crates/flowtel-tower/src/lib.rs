@@ -20,10 +20,12 @@
 
 pub mod classify;
 pub mod client;
+mod future;
 pub mod retry;
 pub mod server;
 
 pub use classify::{Classify, ClientErrors, ServerErrors};
 pub use client::{FlowClient, FlowClientLayer};
+pub use future::ResponseFuture;
 pub use retry::{CountResends, ResendCount};
 pub use server::{FlowServer, FlowServerLayer};

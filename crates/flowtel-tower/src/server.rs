@@ -15,25 +15,22 @@
 //! rather than in its future starts them as siblings).
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use flowtel::meter::{Histogram, Labels};
 use flowtel::propagation::{FlowPropagator, flow_from_context};
-use flowtel::{Held, Meter, Saturation, Telemetry};
+use flowtel::{Meter, Saturation, Telemetry};
 use http::{Request, Response};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{KeyValue, StringValue};
-use pin_project_lite::pin_project;
-use tracing::Span;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::classify::{Classify, ServerErrors, method_label, outcome, record_on_span};
+use crate::classify::{Classify, ServerErrors, method_label};
+use crate::future::{Done, ResponseFuture};
 
 /// Name of the server duration metric.
 pub const SERVER_DURATION: &str = "http.server.request.duration";
@@ -231,7 +228,7 @@ where
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = ServerFuture<S::Future, C>;
+    type Future = ResponseFuture<S::Future, C>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -319,90 +316,24 @@ where
             self.shared.active.hold(l.as_slice())
         };
         let future = self.inner.call(req);
-        ServerFuture {
-            inner: future,
+        let mut labels = Labels::<6>::new();
+        labels.push(KeyValue::new("http.request.method", method));
+        labels.push(KeyValue::new("url.scheme", scheme));
+        labels.push(route.map(|r| KeyValue::new("http.route", r)));
+        ResponseFuture::new(
+            future,
             span,
-            done: Some(Done {
+            Done {
                 start,
-                method,
-                scheme,
-                route,
+                duration: self.shared.duration.clone(),
+                labels,
                 flow,
-                shared: self.shared.clone(),
                 classifier: self.classifier.clone(),
-                _active: active,
-            }),
-        }
+                active: Some(active),
+            },
+        )
     }
 }
 
-struct Done<C> {
-    _active: Held,
-    start: Instant,
-    method: &'static str,
-    scheme: &'static str,
-    route: Option<StringValue>,
-    flow: Option<StringValue>,
-    shared: Arc<Shared>,
-    classifier: C,
-}
-
-impl<C: Classify> Done<C> {
-    fn finish(
-        self,
-        span: &Span,
-        status: Option<u16>,
-        error_type: Option<std::borrow::Cow<'static, str>>,
-    ) {
-        let seconds = self.start.elapsed().as_secs_f64();
-        record_on_span(span, status, error_type.as_deref());
-        let mut attrs = Labels::<6>::new();
-        attrs.push(KeyValue::new("http.request.method", self.method));
-        attrs.push(KeyValue::new("url.scheme", self.scheme));
-        if let Some(r) = &self.route {
-            attrs.push(KeyValue::new("http.route", r.clone()));
-        }
-        if let Some(s) = status {
-            attrs.push(KeyValue::new("http.response.status_code", i64::from(s)));
-        }
-        if let Some(e) = error_type {
-            attrs.push(KeyValue::new("error.type", e));
-        }
-        if let Some(f) = self.flow {
-            attrs.push(KeyValue::new("flow.name", f));
-        }
-        self.shared.duration.record(seconds, attrs.as_slice());
-    }
-}
-
-pin_project! {
-    /// Response future of [`FlowServer`]: records when the response is ready.
-    pub struct ServerFuture<F, C> {
-        #[pin]
-        inner: F,
-        span: Span,
-        done: Option<Done<C>>,
-    }
-}
-
-impl<F, C, ResB, E> Future for ServerFuture<F, C>
-where
-    F: Future<Output = Result<Response<ResB>, E>>,
-    E: std::fmt::Display + 'static,
-    C: Classify,
-{
-    type Output = Result<Response<ResB>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = {
-            let _entered = this.span.enter();
-            ready!(this.inner.poll(cx))
-        };
-        if let Some(done) = this.done.take() {
-            let (status, error_type) = outcome(&done.classifier, &result);
-            done.finish(this.span, status, error_type);
-        }
-        Poll::Ready(result)
-    }
-}
+/// Response future of [`FlowServer`].
+pub type ServerFuture<F, C> = ResponseFuture<F, C>;

@@ -98,8 +98,9 @@ pub fn load_embedded(root: &str, files: &[(&str, &str)]) -> Loaded {
     loader.finish(&root)
 }
 
-/// Removes `.` and `..` from a path without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
+/// Removes `.` and `..` from a path without touching the file system: how the loader names
+/// files, so that the macros embed the conventions under the names it will look up.
+pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {

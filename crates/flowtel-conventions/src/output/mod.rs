@@ -1,7 +1,11 @@
-//! The output layer: every format flowtel writes, rendered in one place.
+//! The output layer: the formats flowtel writes, which command writes which, and the renderers
+//! of what every command shares.
 //!
 //! Checks, analyses and generators produce plain data (findings, a diff, a service map, a set of
-//! generated files); this layer turns it into text or files, and commands only choose. As in
+//! generated files); this layer turns it into text or files, and commands only choose. Findings,
+//! the diff verdict and the rule catalogue are rendered here; a crate with a result type of its
+//! own (flowtel-analyze's maps and report, flowtel-govern's files) renders it next to the type
+//! with the helpers here (the JSON envelope, Markdown tables, [`files::FileSet`]). As in
 //! ripgrep, where the `printer` crate owns every output format, adding a format never touches a
 //! rule or an analysis, and a new kind of output gets every format's plumbing for free.
 //!

@@ -314,6 +314,22 @@ declare_rule!(INVALID_BODY_PATTERN, "FT0063", "invalid-body-pattern", Error,
     good: "lint:\n  body_patterns:\n    order-id: {pattern: 'ord-[0-9]+', attribute: order.id}",
 );
 
+declare_rule!(INVALID_ALLOW_ATTRIBUTE, "FT0064", "invalid-allow-attribute", Error,
+    summary: "A `lint.allow_attributes` entry that is not an attribute key, a namespace (`process.*`) or `*`.",
+    what: "Reports an `allow_attributes` entry that is empty, holds white space, or has a `*` anywhere but as a whole trailing segment (`**`, `process*`, `*.name`, `http.*.method`). An entry is a key (`host.name`), every key under a namespace (`process.*`), or every key (`*`).",
+    why: "The telemetry linter matches entries only in those three shapes; any other entry matches no key, so the attributes it was meant to accept are reported as undeclared, or it silently accepts nothing you expect.",
+    bad: "lint:\n  allow_attributes: ['**', 'process*', '']",
+    good: "lint:\n  allow_attributes: ['process.*', host.name]",
+);
+
+declare_rule!(ALLOW_ATTRIBUTE_COVERS_DECLARED, "FT0065", "allow-attribute-covers-declared", Warning,
+    summary: "A `lint.allow_attributes` entry covers attributes the conventions declare.",
+    what: "Reports an `allow_attributes` entry that names a declared attribute, or a namespace (`http.*`, `*`) holding attributes a flowtel layer declares, naming them. Namespaces owned by an imported semantic-conventions registry are not reported.",
+    why: "Declared attributes are checked already; allowing their namespace accepts every misspelling in it (`http.request.methd`) without a finding or a did-you-mean, which is what the undeclared-attribute check is for.",
+    bad: "attributes: {checkout.coupon: {type: string}}\nlint: {allow_attributes: ['checkout.*']}",
+    good: "attributes: {checkout.coupon: {type: string}}\nlint: {allow_attributes: ['process.*']}",
+);
+
 declare_rule!(PII_DETECTION_INVALID, "FT0050", "pii-detection-invalid", Error,
     summary: "The `pii` section cannot be applied: a value pattern that does not compile, or a key word that is not one word.",
     what: "Reports a `pii.value_patterns` entry that is not a valid regular expression (with the regex engine's message) and a `pii.key_words` entry that is empty or holds a separator (`.`, `_`, `-`, `/`, space), since keys are matched word by word.",
@@ -364,4 +380,6 @@ pub static RULES: &[&Rule] = &[
     &EVENT_REQUIRED_PII_DROPPED,
     &EVENT_UNKNOWN_FLOW,
     &INVALID_BODY_PATTERN,
+    &INVALID_ALLOW_ATTRIBUTE,
+    &ALLOW_ATTRIBUTE_COVERS_DECLARED,
 ];

@@ -31,6 +31,7 @@ mod index;
 mod logs;
 mod otlp;
 mod prometheus;
+mod resource;
 mod span_conventions;
 mod span_shape;
 mod tally;

@@ -12,14 +12,8 @@ use flowtel_otlp::{AnyValue, Batch, InstrumentKind, KeyValue, Origin};
 
 use super::TelemetryLinter;
 use super::index::AttrInfo;
+use super::resource::{self, REQUIRED_RESOURCE};
 use super::tally::{hash_pair, hash_str};
-
-/// Resource attributes every service must set.
-pub(crate) const REQUIRED_RESOURCE: [&str; 3] = [
-    "service.name",
-    "service.version",
-    "deployment.environment.name",
-];
 
 /// The prefix of flowtel's redaction hashes (`hash:` and 16 hex digits).
 const HASH_PREFIX: &str = "hash:";
@@ -334,32 +328,13 @@ impl<'r> TelemetryLinter<'r> {
                 );
             }
             for key in REQUIRED_RESOURCE {
-                if flowtel_otlp::attribute(attrs, key).is_some() {
-                    continue;
-                }
-                let who = service.unwrap_or("");
-                self.found
-                    .report((rules::MISSING_RESOURCE_ATTRIBUTE.id, who, key), || {
-                        let whose = match service {
-                            Some(s) => format!("of service `{s}`"),
-                            None => "without a `service.name`".to_string(),
-                        };
-                        let mut f = Finding::new(
-                        &rules::MISSING_RESOURCE_ATTRIBUTE,
-                        format!("the resource {whose} lacks `{key}`"),
-                    )
-                    .at(batch
-                        .resource_pointer(ri)
-                        .map(|p| location(&batch.origin, p)))
-                    .subject("attribute", key)
-                    .help(format!(
-                        "set `{key}` on the SDK's resource (or through OTEL_RESOURCE_ATTRIBUTES)"
-                    ));
-                        if let Some(s) = service {
-                            f = f.subject("service", s);
-                        }
-                        f
+                if flowtel_otlp::attribute(attrs, key).is_none() {
+                    resource::missing(&mut self.found, service, "", key, || {
+                        batch
+                            .resource_pointer(ri)
+                            .map(|p| location(&batch.origin, p))
                     });
+                }
             }
         }
     }

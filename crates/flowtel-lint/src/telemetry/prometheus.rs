@@ -11,7 +11,8 @@ use flowtel_otlp::{Batch, Exposition, InstrumentKind, MetricFamily};
 
 use super::TelemetryLinter;
 use super::index::PromMatch;
-use super::otlp::{FlowAttrs, REQUIRED_RESOURCE, Val, instrument_fits};
+use super::otlp::{FlowAttrs, Val, instrument_fits};
+use super::resource::{self, REQUIRED_RESOURCE};
 
 fn at(batch: &Batch, line: u64) -> Location {
     Location::new(
@@ -64,27 +65,9 @@ impl<'r> TelemetryLinter<'r> {
             if present {
                 continue;
             }
-            let who = service.unwrap_or("");
-            self.found
-                .report((rules::MISSING_RESOURCE_ATTRIBUTE.id, who, key), || {
-                    let whose = match service {
-                        Some(s) => format!("of service `{s}`"),
-                        None => "without a `service.name`".to_string(),
-                    };
-                    let mut f = Finding::new(
-                        &rules::MISSING_RESOURCE_ATTRIBUTE,
-                        format!("the resource {whose} (`target_info`) lacks `{key}`"),
-                    )
-                    .at(at(batch, sample.line))
-                    .subject("attribute", key)
-                    .help(format!(
-                        "set `{key}` on the SDK's resource (or through OTEL_RESOURCE_ATTRIBUTES)"
-                    ));
-                    if let Some(s) = service {
-                        f = f.subject("service", s);
-                    }
-                    f
-                });
+            resource::missing(&mut self.found, service, " (`target_info`)", key, || {
+                Some(at(batch, sample.line))
+            });
         }
     }
 

@@ -1,0 +1,98 @@
+//! The response future both layers return: it polls the inner service's future inside the
+//! request's span and, when the response (or error) is ready, records the outcome on the span
+//! and the request's duration in the layer's histogram, once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use flowtel::Held;
+use flowtel::meter::{Histogram, Labels};
+use http::Response;
+use opentelemetry::{KeyValue, StringValue};
+use pin_project_lite::pin_project;
+use tracing::Span;
+
+use crate::classify::{Classify, outcome, record_on_span};
+
+/// What a request records when its answer is ready.
+pub(crate) struct Done<C> {
+    /// When the request started.
+    pub start: Instant,
+    /// The layer's duration histogram.
+    pub duration: Histogram,
+    /// The labels known before the answer (method, route or address, ...); the status,
+    /// `error.type` and `flow.name` follow them.
+    pub labels: Labels<6>,
+    /// The request's flow.
+    pub flow: Option<StringValue>,
+    /// Decides what counts as an error.
+    pub classifier: C,
+    /// An in-flight count held until the answer (or until the future is dropped).
+    pub active: Option<Held>,
+}
+
+impl<C: Classify> Done<C> {
+    fn finish(
+        mut self,
+        span: &Span,
+        status: Option<u16>,
+        error_type: Option<std::borrow::Cow<'static, str>>,
+    ) {
+        let seconds = self.start.elapsed().as_secs_f64();
+        record_on_span(span, status, error_type.as_deref());
+        self.labels
+            .push(status.map(|s| KeyValue::new("http.response.status_code", i64::from(s))));
+        self.labels
+            .push(error_type.map(|e| KeyValue::new("error.type", e)));
+        self.labels
+            .push(self.flow.take().map(|f| KeyValue::new("flow.name", f)));
+        self.duration.record(seconds, self.labels.as_slice());
+        drop(self.active);
+    }
+}
+
+pin_project! {
+    /// Response future of [`FlowServer`](crate::FlowServer) and
+    /// [`FlowClient`](crate::FlowClient): records when the response is ready.
+    pub struct ResponseFuture<F, C> {
+        #[pin]
+        inner: F,
+        span: Span,
+        done: Option<Done<C>>,
+    }
+}
+
+impl<F, C> ResponseFuture<F, C> {
+    /// Wraps `inner`, polled inside `span`, recording `done` when it is ready.
+    pub(crate) fn new(inner: F, span: Span, done: Done<C>) -> Self {
+        ResponseFuture {
+            inner,
+            span,
+            done: Some(done),
+        }
+    }
+}
+
+impl<F, C, ResB, E> Future for ResponseFuture<F, C>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+    E: std::fmt::Display + 'static,
+    C: Classify,
+{
+    type Output = Result<Response<ResB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = {
+            let _entered = this.span.enter();
+            ready!(this.inner.poll(cx))
+        };
+        if let Some(done) = this.done.take() {
+            let (status, error_type) = outcome(&done.classifier, &result);
+            done.finish(this.span, status, error_type);
+        }
+        Poll::Ready(result)
+    }
+}
