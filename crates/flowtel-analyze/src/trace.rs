@@ -413,15 +413,89 @@ pub fn is_analysed_attribute(key: &str) -> bool {
     )
 }
 
+/// Where a held span goes when the spans are grouped by trace: its trace, its arrival, and
+/// the sampling ratio its `tracestate` carries (a slot of [`SamplingRatios`], 0 for none).
+#[derive(Clone, Copy, Debug)]
+struct SpanKey {
+    trace_id: TraceId,
+    arrival: u32,
+    ratio: u32,
+}
+
+/// The distinct sampling ratios spans carry (`ot=th:` in `tracestate`), numbered from 1, so a
+/// span's key holds a slot rather than the float. The last `tracestate` seen is remembered:
+/// spans of one process carry the same one.
+#[derive(Debug, Default)]
+struct SamplingRatios {
+    values: Vec<f64>,
+    last: Option<(String, u32)>,
+}
+
+impl SamplingRatios {
+    /// Distinct ratios kept; a rarer one beyond them counts as no ratio (weight 1).
+    const MAX: usize = 4096;
+
+    fn slot_of(&mut self, trace_state: &str) -> u32 {
+        if trace_state.is_empty() {
+            return 0;
+        }
+        if let Some((state, slot)) = &self.last
+            && state == trace_state
+        {
+            return *slot;
+        }
+        let slot = match flowtel_otlp::sampling::sampling_ratio(trace_state) {
+            None => 0,
+            Some(r) => match self.values.iter().position(|&v| v.to_bits() == r.to_bits()) {
+                Some(i) => i as u32 + 1,
+                None if self.values.len() < Self::MAX => {
+                    self.values.push(r);
+                    self.values.len() as u32
+                }
+                None => 0,
+            },
+        };
+        self.last = Some((trace_state.to_string(), slot));
+        slot
+    }
+
+    fn get(&self, slot: u32) -> Option<f64> {
+        slot.checked_sub(1)
+            .and_then(|i| self.values.get(i as usize).copied())
+    }
+}
+
+/// Reorders `items` so that position `j` holds what was at `order[j]` (`order` a permutation
+/// of the positions), in place by following the permutation's cycles; `order` is used up.
+fn permute_in_place<T: Copy>(items: &mut [T], order: &mut [u32]) {
+    const DONE: u32 = u32::MAX;
+    for start in 0..items.len() {
+        if order[start] == DONE {
+            continue;
+        }
+        let held = items[start];
+        let mut k = start;
+        loop {
+            let from = order[k] as usize;
+            order[k] = DONE;
+            if from == start {
+                items[k] = held;
+                break;
+            }
+            items[k] = items[from];
+            k = from;
+        }
+    }
+}
+
 /// Builds a [`TraceSet`] from batches; an [`InputSink`] for [`flowtel_otlp::read_inputs`].
 pub struct TraceSetBuilder {
     entries: Vec<Entry>,
     options: AssemblyOptions,
     strings: Strings,
     raw: Vec<Span>,
-    trace_ids: Vec<TraceId>,
-    trace_ratio: Vec<Option<f64>>,
-    trace_index: HashMap<TraceId, u32, RandomState>,
+    keys: Vec<SpanKey>,
+    ratios: SamplingRatios,
     stats: AssemblyStats,
     invalid_example: Option<Finding>,
     findings: Vec<Finding>,
@@ -440,9 +514,8 @@ impl TraceSetBuilder {
             options,
             strings: Strings::default(),
             raw: Vec::new(),
-            trace_ids: Vec::new(),
-            trace_ratio: Vec::new(),
-            trace_index: HashMap::default(),
+            keys: Vec::new(),
+            ratios: SamplingRatios::default(),
             stats: AssemblyStats::default(),
             invalid_example: None,
             findings: Vec::new(),
@@ -457,9 +530,8 @@ impl TraceSetBuilder {
             options: self.options,
             strings: Strings::default(),
             raw: Vec::new(),
-            trace_ids: Vec::new(),
-            trace_ratio: Vec::new(),
-            trace_index: HashMap::default(),
+            keys: Vec::new(),
+            ratios: SamplingRatios::default(),
             stats: AssemblyStats::default(),
             invalid_example: None,
             findings: Vec::new(),
@@ -537,17 +609,20 @@ impl TraceSetBuilder {
             }
             return;
         }
-        let next = u32::try_from(self.trace_ids.len()).unwrap_or(u32::MAX);
-        let trace = *self.trace_index.entry(s.trace_id).or_insert(next);
-        if trace == next {
-            self.trace_ids.push(s.trace_id);
-            self.trace_ratio.push(None);
-        }
-        if !s.trace_state.is_empty() && self.trace_ratio[trace as usize].is_none() {
-            self.trace_ratio[trace as usize] =
-                flowtel_otlp::sampling::sampling_ratio(&s.trace_state);
-        }
-        let span = self.compact(s, service, trace);
+        let Ok(arrival) = u32::try_from(self.raw.len()) else {
+            // Four billion spans held: count the rest as over the limit rather than wrap.
+            self.stats.over_limit += 1;
+            return;
+        };
+        let ratio = self.ratios.slot_of(&s.trace_state);
+        // Spans are grouped by trace in `finish`, by sorting these keys: a lookup per span in
+        // a table of every trace seen would miss the cache on most spans of a large input.
+        self.keys.push(SpanKey {
+            trace_id: s.trace_id,
+            arrival,
+            ratio,
+        });
+        let span = self.compact(s, service, 0);
         self.raw.push(span);
     }
 
@@ -645,9 +720,8 @@ impl TraceSetBuilder {
             options,
             mut strings,
             raw,
-            trace_ids,
-            trace_ratio,
-            trace_index: _,
+            keys,
+            ratios,
             mut stats,
             invalid_example,
             mut findings,
@@ -667,25 +741,49 @@ impl TraceSetBuilder {
             findings.push(f.subject("count", skipped.to_string()));
         }
 
-        // Group by trace, keeping arrival order within a trace (counting sort).
-        let n_traces = trace_ids.len();
-        let mut starts = vec![0u32; n_traces + 1];
-        for s in &raw {
-            starts[s.trace as usize + 1] += 1;
+        // Group by trace: sort the keys by trace id then arrival, order the groups by their first
+        // span's arrival (traces in order of first appearance), then move the spans into that
+        // order in place, so no second copy of the spans is ever held.
+        let mut keys = keys;
+        keys.sort_unstable_by_key(|k| (u128::from_be_bytes(k.trace_id.0), k.arrival));
+        // (first arrival, start, end) of each trace's run of keys.
+        let mut groups: Vec<(u32, u32, u32)> = Vec::new();
+        let mut at = 0usize;
+        while at < keys.len() {
+            let id = keys[at].trace_id;
+            let end = keys[at..]
+                .iter()
+                .position(|k| k.trace_id != id)
+                .map_or(keys.len(), |n| at + n);
+            groups.push((keys[at].arrival, at as u32, end as u32));
+            at = end;
         }
-        for i in 0..n_traces {
-            starts[i + 1] += starts[i];
+        groups.sort_unstable_by_key(|g| g.0);
+        let n_traces = groups.len();
+        let mut trace_ids: Vec<TraceId> = Vec::with_capacity(n_traces);
+        let mut trace_ratio: Vec<Option<f64>> = Vec::with_capacity(n_traces);
+        let mut starts: Vec<u32> = Vec::with_capacity(n_traces + 1);
+        let mut order: Vec<u32> = Vec::with_capacity(keys.len());
+        for &(_, a, b) in &groups {
+            let run = &keys[a as usize..b as usize];
+            trace_ids.push(run[0].trace_id);
+            trace_ratio.push(
+                run.iter()
+                    .find(|k| k.ratio != 0)
+                    .and_then(|k| ratios.get(k.ratio)),
+            );
+            starts.push(order.len() as u32);
+            order.extend(run.iter().map(|k| k.arrival));
         }
-        let mut order = vec![0u32; raw.len()];
-        let mut fill = starts.clone();
-        for (i, s) in raw.iter().enumerate() {
-            let slot = &mut fill[s.trace as usize];
-            order[*slot as usize] = i as u32;
-            *slot += 1;
-        }
-        drop(fill);
+        starts.push(order.len() as u32);
+        drop(groups);
+        drop(keys);
+        let mut spans = raw;
+        permute_in_place(&mut spans, &mut order);
+        drop(order);
+        // Spans kept so far; a trace's kept spans are compacted to the front of its run.
+        let mut kept = 0usize;
 
-        let mut spans: Vec<Span> = Vec::with_capacity(raw.len());
         let mut traces = Vec::with_capacity(n_traces);
         let mut seen: HashSet<SpanId, RandomState> = HashSet::default();
         let mut by_id: HashMap<SpanId, u32, RandomState> = HashMap::default();
@@ -695,30 +793,31 @@ impl TraceSetBuilder {
         let mut state: Vec<u8> = Vec::new();
         let mut labels: HashMap<(Sym, Sym), Sym, RandomState> = HashMap::default();
         for (t, trace_id) in trace_ids.iter().enumerate() {
-            let first = spans.len();
+            let first = kept;
             seen.clear();
             let mut dropped = 0u32;
-            for &i in &order[starts[t] as usize..starts[t + 1] as usize] {
-                let s = raw[i as usize];
+            for i in starts[t] as usize..starts[t + 1] as usize {
+                let s = spans[i];
                 if !seen.insert(s.span_id) {
                     stats.duplicate_span_ids += 1;
                     duplicate_example.get_or_insert((*trace_id, s.span_id));
                     continue;
                 }
-                if (spans.len() - first) as u64 >= u64::from(options.max_trace_spans) {
+                if (kept - first) as u64 >= u64::from(options.max_trace_spans) {
                     dropped += 1;
                     continue;
                 }
-                spans.push(Span {
+                spans[kept] = Span {
                     trace: traces.len() as u32,
                     ..s
-                });
+                };
+                kept += 1;
             }
             if dropped > 0 {
                 stats.over_limit += u64::from(dropped);
                 too_large.push((*trace_id, dropped));
             }
-            let slice = &mut spans[first..];
+            let slice = &mut spans[first..kept];
             slice.sort_unstable_by(|a, b| {
                 a.start
                     .cmp(&b.start)
@@ -744,14 +843,19 @@ impl TraceSetBuilder {
                     None => orphans += 1,
                 }
             }
-            let cut = cut_cycles(&mut spans[first..], first as u32, &mut state);
+            let cut = cut_cycles(&mut spans[first..kept], first as u32, &mut state);
             if cut > 0 {
                 stats.cycles_cut += u64::from(cut);
                 cycle_example.get_or_insert(*trace_id);
             }
             stats.orphans += u64::from(orphans);
-            label_spans(&mut spans[first..], first as u32, &mut strings, &mut labels);
-            let slice = &spans[first..];
+            label_spans(
+                &mut spans[first..kept],
+                first as u32,
+                &mut strings,
+                &mut labels,
+            );
+            let slice = &spans[first..kept];
             let root = slice
                 .iter()
                 .position(|s| s.parent_id.is_zero())
@@ -760,7 +864,7 @@ impl TraceSetBuilder {
             let (flow, flow_source) = assign_flow(slice, root, &entries, &mut strings);
             traces.push(Trace {
                 trace_id: *trace_id,
-                spans: first as u32..spans.len() as u32,
+                spans: first as u32..kept as u32,
                 root: (first + root) as u32,
                 flow,
                 flow_source,
@@ -772,8 +876,7 @@ impl TraceSetBuilder {
             stats.estimated_traces += w;
             stats.sampled_traces += u64::from(w > 1.0);
         }
-        drop(raw);
-        drop(order);
+        spans.truncate(kept);
         stats.spans_held = spans.len() as u64;
         stats.traces = traces.len() as u64;
 
@@ -992,6 +1095,37 @@ pub fn error_finding(err: &ReadError) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn permuting_in_place_puts_each_item_where_the_order_says() {
+        let mut rng = crate::synth::Rng::new(11);
+        for n in [0usize, 1, 2, 7, 100] {
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            for i in (1..n).rev() {
+                let j = rng.below(i as u64 + 1) as usize;
+                order.swap(i, j);
+            }
+            let items: Vec<u64> = (0..n as u64).map(|i| i * 10).collect();
+            let want: Vec<u64> = order.iter().map(|&i| items[i as usize]).collect();
+            let mut got = items.clone();
+            permute_in_place(&mut got, &mut order.clone());
+            assert_eq!(got, want, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn sampling_ratios_are_numbered_once_and_unknown_states_have_none() {
+        let mut r = SamplingRatios::default();
+        let tenth = r.slot_of("ot=th:e6666666666666");
+        assert_eq!(tenth, 1);
+        assert_eq!(r.slot_of("vendor=x"), 0);
+        assert_eq!(r.slot_of(""), 0);
+        assert_eq!(r.slot_of("vendor=y,ot=th:e6666666666666"), tenth);
+        assert_eq!(r.slot_of("ot=th:8"), 2);
+        assert!((r.get(tenth).unwrap() - 0.1).abs() < 1e-9);
+        assert_eq!(r.get(0), None);
+        assert_eq!(r.get(99), None);
+    }
     use crate::synth::{follows_from_parent, span, with_attr};
     use crate::testing::{assemble, registry};
     use flowtel_otlp::SpanKind as K;

@@ -419,21 +419,10 @@ impl Histogram {
 }
 
 /// A fixed-capacity label list built on the stack, so recording a metric from optional parts
-/// allocates nothing.
-#[derive(Debug)]
+/// allocates nothing (and, unlike an array of placeholders, initialises only what is pushed).
+#[derive(Debug, Default)]
 pub struct Labels<const N: usize> {
-    kvs: [KeyValue; N],
-    len: usize,
-}
-
-impl<const N: usize> Default for Labels<N> {
-    fn default() -> Self {
-        Labels {
-            // Placeholders past `len` are never read.
-            kvs: std::array::from_fn(|_| KeyValue::new(Key::from_static_str(""), false)),
-            len: 0,
-        }
-    }
+    kvs: smallvec::SmallVec<[KeyValue; N]>,
 }
 
 impl<const N: usize> Labels<N> {
@@ -445,25 +434,24 @@ impl<const N: usize> Labels<N> {
     /// Appends `kv` (ignored when absent, or when the list is full).
     pub fn push(&mut self, kv: impl Into<Option<KeyValue>>) -> &mut Self {
         if let Some(kv) = kv.into()
-            && self.len < N
+            && self.kvs.len() < N
         {
-            self.kvs[self.len] = kv;
-            self.len += 1;
+            self.kvs.push(kv);
         }
         self
     }
 
     /// Replaces the last label (e.g. `outcome` by `error.type`).
     pub fn replace_last(&mut self, kv: KeyValue) -> &mut Self {
-        if self.len > 0 {
-            self.kvs[self.len - 1] = kv;
+        if let Some(last) = self.kvs.last_mut() {
+            *last = kv;
         }
         self
     }
 
     /// The labels pushed so far.
     pub fn as_slice(&self) -> &[KeyValue] {
-        &self.kvs[..self.len]
+        &self.kvs
     }
 }
 

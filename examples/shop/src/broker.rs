@@ -14,6 +14,21 @@ use std::time::{Duration, Instant};
 /// The stream of confirmed orders.
 pub const ORDERS_STREAM: &str = "orders";
 
+/// How long a command may wait for its answer. The Redis client's default (500 ms) is shorter
+/// than a `XREAD BLOCK` plus the scheduling delay of a busy machine: the worker would give up
+/// on a healthy broker.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A multiplexed connection to the broker, with a response timeout that tolerates a busy machine.
+pub async fn connect(
+    client: &redis::Client,
+) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
 /// A running `redis-server`, stopped on drop.
 pub struct Broker {
     addr: SocketAddr,

@@ -124,7 +124,7 @@ struct Broker {
 impl Broker {
     async fn connection(&self) -> Option<redis::aio::MultiplexedConnection> {
         self.connection
-            .get_or_try_init(|| self.client.get_multiplexed_async_connection())
+            .get_or_try_init(|| crate::broker::connect(&self.client))
             .await
             .ok()
             .cloned()

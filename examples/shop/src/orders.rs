@@ -58,8 +58,7 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Result<(), String> {
     let client = redis::Client::open(redis_url).map_err(|e| format!("orders: {e}"))?;
-    let mut con = client
-        .get_multiplexed_async_connection()
+    let mut con = crate::broker::connect(&client)
         .await
         .map_err(|e| format!("orders: cannot reach the broker: {e}"))?;
     let labels = [KeyValue::new("queue.name", "confirmations")];
