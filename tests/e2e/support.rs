@@ -40,22 +40,67 @@ pub fn run(name: &str, args: &[&str]) -> Output {
 /// under `min_delta` (the bundled 5 ms is right for a quiet load-test machine; a test run shares
 /// its cores with other tests, whose scheduling noise reaches a few milliseconds in the tail).
 /// The tests that use it inject slowdowns far above it.
+/// Its absolute bars (step budgets, SLO latency thresholds) are loosened too: see [`loosen_bars`].
 pub fn conventions_for_regress(dir: &Path, min_delta: &str) -> PathBuf {
     let out = dir.join("conventions");
     std::fs::create_dir_all(&out).unwrap();
     for entry in std::fs::read_dir(workspace().join("conventions")).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        let text = if text.contains("min_delta: 5ms") {
-            text.replace("min_delta: 5ms", &format!("min_delta: {min_delta}"))
-        } else {
-            text
-        };
+        let text = text.replace("min_delta: 5ms", &format!("min_delta: {min_delta}"));
+        let text: String = text.lines().map(|l| loosen_bars(l) + "\n").collect();
         std::fs::write(out.join(path.file_name().unwrap()), text).unwrap();
     }
     let all = std::fs::read_dir(&out).unwrap().count();
     assert!(all >= 2, "conventions copied to {}", out.display());
     out
+}
+
+/// The absolute bars of one conventions line, loosened for a shared test machine: step budgets
+/// ten times over, SLO latency thresholds at 5 s (a bucket bound of the duration histograms).
+/// A regression test judges the change between two runs; a budget missed because the machine
+/// is busy (FT0902) would fail an unchanged pair.
+fn loosen_bars(line: &str) -> String {
+    if line.contains("latency: {threshold:") {
+        let start = line.find("threshold:").unwrap() + "threshold:".len();
+        let end = start + line[start..].find(',').unwrap();
+        return format!("{} 5s{}", &line[..start], &line[end..]);
+    }
+    if !line.contains("budget: {") {
+        return line.to_string();
+    }
+    // Every `<digits>ms` of the line: the budget's quantiles.
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find(|c: char| c.is_ascii_digit()) {
+        let digits = rest[i..]
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(rest.len() - i, |n| n);
+        let (number, after) = rest[i..].split_at(digits);
+        out.push_str(&rest[..i]);
+        match (after.starts_with("ms"), number.parse::<u64>()) {
+            (true, Ok(ms)) => out.push_str(&(ms * 10).to_string()),
+            _ => out.push_str(number),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn loosened_bars_keep_the_line_shape() {
+    assert_eq!(
+        loosen_bars(
+            "      payment.authorize: {service: payments, budget: {p50: 80ms, p95: 250ms, p99: 400ms}}"
+        ),
+        "      payment.authorize: {service: payments, budget: {p50: 800ms, p95: 2500ms, p99: 4000ms}}"
+    );
+    assert_eq!(
+        loosen_bars("      latency: {threshold: 300ms, target: 99}"),
+        "      latency: {threshold: 5s, target: 99}"
+    );
+    assert_eq!(loosen_bars("  min_delta: 50ms"), "  min_delta: 50ms");
 }
 
 /// A free TCP port on 127.0.0.1 (free when asked; bind it soon).
