@@ -405,6 +405,11 @@ def main(argv: list[str]) -> int:
         metavar="URL",
         help="also export over OTLP/HTTP (protobuf) to URL/v1/{traces,metrics,logs} with the SDK's own exporters",
     )
+    parser.add_argument(
+        "--otlp-grpc",
+        metavar="HOST:PORT",
+        help="also export over OTLP/gRPC to HOST:PORT (plaintext) with the SDK's own exporters",
+    )
     args = parser.parse_args(argv)
 
     os.makedirs(args.out_dir, exist_ok=True)
@@ -446,6 +451,21 @@ def main(argv: list[str]) -> int:
         readers.append(
             PeriodicExportingMetricReader(
                 OTLPMetricExporter(endpoint=f"{base}/v1/metrics"), export_interval_millis=3_600_000
+            )
+        )
+    if args.otlp_grpc:
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+
+        target = args.otlp_grpc
+        tracer_provider.add_span_processor(SimpleSpanProcessor(GrpcSpanExporter(endpoint=target, insecure=True)))
+        logger_provider.add_log_record_processor(
+            SimpleLogRecordProcessor(GrpcLogExporter(endpoint=target, insecure=True))
+        )
+        readers.append(
+            PeriodicExportingMetricReader(
+                GrpcMetricExporter(endpoint=target, insecure=True), export_interval_millis=3_600_000
             )
         )
     meter_provider = MeterProvider(resource=resource, metric_readers=readers)

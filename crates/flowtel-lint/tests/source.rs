@@ -188,3 +188,38 @@ fn an_undeclared_key_named_like_personal_data_is_an_error() {
         "{findings:#?}"
     );
 }
+
+#[test]
+fn tracing_events_naming_a_log_event_are_held_to_its_declaration() {
+    let file = "tests/fixtures/source/events.rs";
+    let text = std::fs::read_to_string(file).unwrap();
+    let findings = flowtel_lint::source::lint_source(&registry(), file, &text);
+    let got: Vec<(String, u32, u32)> = summary(&findings)
+        .into_iter()
+        .map(|(rule, _, line, column, _)| (rule, line, column))
+        .collect();
+    let expected = [
+        ("FT0209", 7, 26),
+        ("FT0211", 9, 33),
+        ("FT0212", 9, 33),
+        ("FT0210", 11, 103),
+        ("FT0202", 11, 125),
+    ];
+    let expected: Vec<(String, u32, u32)> = expected
+        .iter()
+        .map(|(r, l, c)| (r.to_string(), *l, *c))
+        .collect();
+    assert_eq!(got, expected, "{findings:#?}");
+    assert_eq!(
+        findings[0].help.as_deref(),
+        Some("did you mean `payment.declined`?")
+    );
+    insta::assert_snapshot!(
+        "source_events_human",
+        flowtel_conventions::report::human(
+            &findings,
+            &flowtel_conventions::output::DiskSource::default(),
+            false
+        )
+    );
+}

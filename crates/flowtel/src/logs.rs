@@ -9,9 +9,10 @@
 //! - **flow context**: the event's `flow.name` and `flow.step`, found from the enclosing flow and
 //!   step spans, are added to the record by [`FlowLogProcessor`] on the emitting thread;
 //! - **a rate limit per event name** ([`EventLimiter`]): records of one event beyond its
-//!   `rate_limit` (or `defaults.event_rate_limit`) per second are dropped before any record is
-//!   built and counted as `event-rate-limited` in `flowtel.violations`. One atomic operation, a
-//!   fixed table: a hot loop that logs never blocks and never grows memory;
+//!   `rate_limit` (or `defaults.event_rate_limit`) per second are dropped before any layer of
+//!   the subscriber sees them (`Layer::event_enabled`: no record, no span event, no console
+//!   line) and counted as `event-rate-limited` in `flowtel.violations`. A few atomic
+//!   operations, a fixed table: a hot loop that logs never blocks and never grows memory;
 //! - **personal data**: an event with a `pii` field does not go through the bridge; flowtel
 //!   builds the record itself, with the field hashed or dropped as on spans (the SDK's log
 //!   records cannot be edited after the fact), and counts `pii-redacted`.
@@ -183,6 +184,9 @@ pub struct LogLayer {
     logger: SdkLogger,
     limiter: EventLimiter,
     redactor: Arc<Redactor>,
+    /// The `pii` attribute names, compared with an event's field names on the hot path (a few
+    /// string comparisons cost less than hashing every field name).
+    pii_names: Box<[String]>,
     violations: Arc<Violations>,
 }
 
@@ -208,6 +212,12 @@ impl LogLayer {
             logger: provider.logger(""),
             limiter: EventLimiter::from_registry(registry),
             redactor,
+            pii_names: registry
+                .attributes
+                .iter()
+                .filter(|(_, a)| a.pii)
+                .map(|(k, _)| k.clone())
+                .collect(),
             violations,
         }
     }
@@ -251,23 +261,31 @@ impl<S> Layer<S> for LogLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    /// The rate limit, asked before any layer sees the event: an event over its limit is
+    /// dropped for the whole subscriber (no log record, no span event, no console line), so a
+    /// flood costs the limiter's few atomic operations and nothing else.
+    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        let meta = event.metadata();
+        if self.limiter.admit(meta.name()) {
+            return true;
+        }
+        self.violations.count(Rule::EventRateLimited, 1, || {
+            format!(
+                "log event `{}` was written more often than its rate limit; the excess is dropped",
+                meta.name()
+            )
+        });
+        false
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        if !self.limiter.admit(meta.name()) {
-            self.violations.count(Rule::EventRateLimited, 1, || {
-                format!(
-                    "log event `{}` was written more often than its rate limit; the excess is dropped",
-                    meta.name()
-                )
-            });
-            return;
-        }
         let flow = ctx.event_scope(event).and_then(flow_of_scope);
-        let personal = !self.redactor.is_empty()
+        let personal = !self.pii_names.is_empty()
             && meta
                 .fields()
                 .iter()
-                .any(|f| self.redactor.redaction_of(f.name()).is_some());
+                .any(|f| self.pii_names.iter().any(|p| p == f.name()));
         if personal {
             self.emit_redacted(event, flow);
             return;

@@ -71,6 +71,38 @@ declare_rule!(SOURCE_NOT_PARSED, "FT0208", "source-not-parsed", Warning,
     good: "fn main() {}",
 );
 
+declare_rule!(UNKNOWN_EVENT_IN_SOURCE, "FT0209", "unknown-event-in-source", Error,
+    summary: "A `tracing` event names a log event that the conventions do not declare.",
+    what: "Reports a `tracing` event macro (`info!`, `warn!`, `event!`, ...) whose event name, given as `name: \"..\"` or as an `event.name = \"..\"` field, is not a declared event, with the closest declared name as a suggestion. Events without a name are plain logs and not checked; `flowtel::event!` is checked by the compiler instead.",
+    why: "The name is what dashboards, alerts and audits search for; a misspelt one is exported as an event nobody finds, and `flowtel lint telemetry` would only report it once it has shipped.",
+    bad: "tracing::warn!(name: \"payment.declned\", payment.decline_reason = \"card_expired\");",
+    good: "tracing::warn!(name: \"payment.declined\", payment.decline_reason = \"card_expired\");\n// or, checked at compile time:\nflowtel::event!(\"payment.declined\", payment.decline_reason = \"card_expired\");",
+);
+
+declare_rule!(EVENT_ATTRIBUTE_NOT_LISTED_IN_SOURCE, "FT0210", "event-attribute-not-listed-in-source", Warning,
+    summary: "A `tracing` event of a declared log event records a field the event does not list.",
+    what: "Reports a field of a `tracing` event naming a declared event when the key is a declared attribute but neither in the event's `attributes` nor in its `required_attributes` (undeclared keys are `FT0202`; `message`, `event.name`, `flow.name` and `flow.step` are always allowed).",
+    why: "An event's shape is agreed in the conventions; extra fields drift from it silently and are reported on every exported record (`FT0172`).",
+    bad: "# conventions: payment.declined: {attributes: [order.id]}\ntracing::warn!(name: \"payment.declined\", customer.tier = \"pro\", ..);",
+    good: "# conventions: payment.declined: {attributes: [order.id, customer.tier]}",
+);
+
+declare_rule!(EVENT_MISSING_ATTRIBUTE_IN_SOURCE, "FT0211", "event-missing-attribute-in-source", Error,
+    summary: "A `tracing` event of a declared log event lacks an attribute the event requires.",
+    what: "Reports a `tracing` event naming a declared event that does not record one of the event's `required_attributes` as a field (a field recorded later cannot be: events are written at once).",
+    why: "Whoever searches for the event relies on its required attributes; every record written here would be reported by `flowtel lint telemetry` (`FT0171`).",
+    bad: "tracing::warn!(name: \"payment.declined\", order.id = %id, \"declined\");",
+    good: "tracing::warn!(name: \"payment.declined\", payment.decline_reason = reason, order.id = %id, \"declined\");",
+);
+
+declare_rule!(EVENT_SEVERITY_TOO_LOW_IN_SOURCE, "FT0212", "event-severity-too-low-in-source", Error,
+    summary: "A `tracing` event of a declared log event is written below the event's severity.",
+    what: "Reports a `tracing` event naming a declared event whose level (`info!`, `event!(Level::INFO, ..)`) is below the event's declared `severity`.",
+    why: "Log pipelines filter by severity; a declined payment written at `info` where `warn` is agreed is dropped in production, and every record is reported (`FT0173`).",
+    bad: "# conventions: payment.declined: {severity: warn}\ntracing::info!(name: \"payment.declined\", ..);",
+    good: "tracing::warn!(name: \"payment.declined\", ..);",
+);
+
 declare_rule!(PII_NAMED_KEY_IN_SOURCE, "FT0220", "personal-data-key-in-source", Error,
     summary: "Code records an undeclared attribute key whose name says personal data.",
     what: "Reports undeclared attribute keys (span fields, `KeyValue::new` keys, metric labels) with a token from the conventions' `pii.key_words` (by default `email`, `phone`, `address`, `ip`, `card`, `ssn`, a person's `name` as in `user_name` or `first.name`, ...).",
@@ -89,5 +121,9 @@ pub static RULES: &[&Rule] = &[
     &UNDECLARED_METRIC_LABEL_IN_SOURCE,
     &UNIT_MISMATCH_IN_SOURCE,
     &SOURCE_NOT_PARSED,
+    &UNKNOWN_EVENT_IN_SOURCE,
+    &EVENT_ATTRIBUTE_NOT_LISTED_IN_SOURCE,
+    &EVENT_MISSING_ATTRIBUTE_IN_SOURCE,
+    &EVENT_SEVERITY_TOO_LOW_IN_SOURCE,
     &PII_NAMED_KEY_IN_SOURCE,
 ];

@@ -126,23 +126,131 @@ impl<'r> Checker<'r> {
         };
         scan::scan(&parsed)
             .iter()
-            .filter_map(|u| self.judge(u))
+            .flat_map(|u| self.judge(u))
             .map(|(f, p)| {
                 f.at(Location::new(file, p.line, p.column).with_end(p.end_line, p.end_column))
             })
             .collect()
     }
 
-    /// The finding for one use, with its position (the location is added by the caller).
-    fn judge(&self, u: &Use) -> Option<(Finding, Pos)> {
+    /// The findings for one use, with their positions (the location is added by the caller).
+    fn judge(&self, u: &Use) -> Vec<(Finding, Pos)> {
+        if let UseKind::Event { via, level, fields } = &u.kind {
+            return self.event(&u.name, u.pos, via, level.as_deref(), fields);
+        }
         let f = match &u.kind {
             UseKind::Metric { instrument, via } => self.metric(&u.name, *instrument, via),
             UseKind::MetricLabel { metric } => self.metric_label(metric, &u.name),
             UseKind::Unit { metric } => self.unit(metric, &u.name),
             UseKind::Attribute { via } => self.attribute(&u.name, via),
             UseKind::SpanName { via } => self.span_name(&u.name, via),
-        }?;
-        Some((f, u.pos))
+            UseKind::Event { .. } => None,
+        };
+        f.map(|f| (f, u.pos)).into_iter().collect()
+    }
+
+    /// A `tracing` event naming log event `name`: the name declared, its fields listed by the
+    /// event, its required ones given, its level not below the event's severity. Undeclared
+    /// keys are the field uses' own findings (`FT0202`).
+    fn event(
+        &self,
+        name: &str,
+        pos: Pos,
+        via: &str,
+        level: Option<&str>,
+        fields: &[(String, Pos)],
+    ) -> Vec<(Finding, Pos)> {
+        let Some(event) = self.reg.events.get(name) else {
+            let hint = did_you_mean(name, self.reg.events.keys().map(String::as_str));
+            return vec![(
+                Finding::new(
+                    &rules::UNKNOWN_EVENT_IN_SOURCE,
+                    format!("`{via}` writes log event `{name}`, which the conventions do not declare"),
+                )
+                .subject("event", name)
+                .help(match hint {
+                    Some(h) => format!("did you mean `{h}`?"),
+                    None => "declare it under `events:` with its severity and attributes, or write a plain log without an event name".into(),
+                }),
+                pos,
+            )];
+        };
+        let mut out = Vec::new();
+        const ALWAYS: [&str; 4] = ["message", "event.name", "flow.name", "flow.step"];
+        for (key, at) in fields {
+            if ALWAYS.contains(&key.as_str())
+                || event.allows(key)
+                || self.reg.attribute_for_key(key).is_none()
+            {
+                continue;
+            }
+            let listed = || event.all_attributes();
+            let hint = did_you_mean(key, listed())
+                .map(|h| format!("did you mean `{h}`? "))
+                .unwrap_or_default();
+            out.push((
+                Finding::new(
+                    &rules::EVENT_ATTRIBUTE_NOT_LISTED_IN_SOURCE,
+                    format!(
+                        "log event `{name}` gets attribute `{key}`, which the event does not list"
+                    ),
+                )
+                .subject("event", name)
+                .subject("attribute", key)
+                .help(format!(
+                    "{hint}`{name}` lists {}; add `{key}` to its `attributes:` if it belongs there",
+                    attributes(listed())
+                )),
+                *at,
+            ));
+        }
+        let missing: Vec<&str> = event
+            .required_attributes
+            .iter()
+            .map(String::as_str)
+            .filter(|r| !fields.iter().any(|(k, _)| k == r))
+            .collect();
+        if !missing.is_empty() {
+            let assignments: Vec<String> = missing.iter().map(|m| format!("`{m} = ..`")).collect();
+            out.push((
+                Finding::new(
+                    &rules::EVENT_MISSING_ATTRIBUTE_IN_SOURCE,
+                    format!(
+                        "log event `{name}` is written without {}, which the event requires",
+                        attributes(missing.iter().copied())
+                    ),
+                )
+                .subject("event", name)
+                .subject("attribute", missing.join(","))
+                .help(format!("add {} to `{via}`", assignments.join(", "))),
+                pos,
+            ));
+        }
+        if let (Some(min), Some(written)) = (
+            event.severity,
+            level.and_then(flowtel_conventions::LogSeverity::parse),
+        ) && written < min
+        {
+            out.push((
+                Finding::new(
+                    &rules::EVENT_SEVERITY_TOO_LOW_IN_SOURCE,
+                    format!(
+                        "log event `{name}` is written at `{}`, below its declared severity `{}`",
+                        written.as_str(),
+                        min.as_str()
+                    ),
+                )
+                .subject("event", name)
+                .subject("severity", min.as_str())
+                .help(format!(
+                    "write it at `{}` or above (`tracing::{}!`), or with `flowtel::event!`, which takes the declared severity",
+                    min.as_str(),
+                    min.as_str()
+                )),
+                pos,
+            ));
+        }
+        out
     }
 
     fn metric(
@@ -301,6 +409,15 @@ fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<String> = names.map(|n| format!("`{n}`")).collect();
     if v.is_empty() {
         "no labels".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn attributes<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<String> = names.map(|n| format!("`{n}`")).collect();
+    if v.is_empty() {
+        "no attributes".into()
     } else {
         v.join(", ")
     }

@@ -72,6 +72,16 @@ pub enum UseKind {
         /// Where it appeared (`info_span!`, `KeyValue::new`, `#[instrument]`), for messages.
         via: String,
     },
+    /// A `tracing` event that names a log event (`name: "payment.declined"` or an
+    /// `event.name = "payment.declined"` field); the use's name is the event's.
+    Event {
+        /// The macro (`warn!`, `event!`), for messages.
+        via: String,
+        /// The level written at (`warn`), when the macro says it literally.
+        level: Option<String>,
+        /// The keys of the event's fields and where each is written.
+        fields: Vec<(String, Pos)>,
+    },
     /// A literal span name.
     SpanName {
         /// The macro or attribute (`info_span!`, `#[instrument]`).
@@ -167,15 +177,41 @@ impl Scanner {
         let is_span = name.ends_with("span");
         let via = format!("{name}!");
         let mut seen_name = false;
-        for (i, segment) in split_commas(tokens).into_iter().enumerate() {
+        // For events: the log event named, the level, and the field keys.
+        let mut event: Option<(String, Span)> = None;
+        let mut level = match name {
+            "info" | "debug" | "trace" | "warn" | "error" => Some(name.to_string()),
+            _ => None,
+        };
+        let mut keys: Vec<(String, Pos)> = Vec::new();
+        // Arguments after the `label: ..` ones: the first is the level of `span!`/`event!`.
+        let mut i = 0;
+        for segment in split_commas(tokens) {
+            let labelled = matches!(segment.as_slice(), [TokenTree::Ident(_), TokenTree::Punct(p), ..] if p.as_char() == ':' && !is_path(&segment));
+            let first = i == 0;
+            if !labelled {
+                i += 1;
+            }
             match segment.as_slice() {
+                // `name: "payment.declined"` names an event's log event.
+                [
+                    TokenTree::Ident(label),
+                    TokenTree::Punct(p),
+                    TokenTree::Literal(lit),
+                ] if !is_span && label == "name" && p.as_char() == ':' => {
+                    event = string_literal(lit).map(|n| (n, lit.span()));
+                }
                 // `target: ..`, `parent: ..`, `name: ..`
                 [TokenTree::Ident(_), TokenTree::Punct(p), ..]
                     if p.as_char() == ':' && !is_path(&segment) => {}
-                // The level of `span!` / `event!`.
-                _ if i == 0
-                    && (name == "span" || name == "event")
-                    && !starts_with_literal(&segment) => {}
+                // The level of `event!` / `span!`.
+                _ if first && name == "event" && !starts_with_literal(&segment) => {
+                    level = segment.iter().rev().find_map(|t| match t {
+                        TokenTree::Ident(l) => Some(l.to_string().to_ascii_lowercase()),
+                        _ => None,
+                    });
+                }
+                _ if first && name == "span" && !starts_with_literal(&segment) => {}
                 [TokenTree::Literal(lit)] if !seen_name => {
                     seen_name = true;
                     if is_span {
@@ -184,15 +220,38 @@ impl Scanner {
                         }
                     } else {
                         // An event's message: what follows are format arguments.
-                        return;
+                        break;
                     }
                 }
                 // `{ a.b } = v` and other forms are left alone; a plain field:
                 _ if has_assignment(&segment) || is_bare_field(&segment) => {
+                    if !is_span && let Some((key, span, value)) = field_key(&segment) {
+                        if key == "event.name" {
+                            // It names the event (checked as such), not an attribute to declare.
+                            if let [TokenTree::Literal(lit)] = value
+                                && let Some(n) = string_literal(lit)
+                            {
+                                event = Some((n, lit.span()));
+                            }
+                            continue;
+                        }
+                        keys.push((key, Pos::of(span)));
+                    }
                     self.field(&segment, &via)
                 }
                 _ => {}
             }
+        }
+        if let Some((event, span)) = event {
+            self.push(
+                event,
+                span,
+                UseKind::Event {
+                    via,
+                    level,
+                    fields: keys,
+                },
+            );
         }
     }
 
@@ -412,6 +471,21 @@ fn split_commas(tokens: TokenStream) -> Vec<Vec<TokenTree>> {
     out
 }
 
+/// The key of a field (`?a.b = v`, `a.b`), its span, and the value's tokens (empty for `a.b`).
+fn field_key(tokens: &[TokenTree]) -> Option<(String, Span, &[TokenTree])> {
+    let rest = match tokens.first() {
+        Some(TokenTree::Punct(p)) if matches!(p.as_char(), '?' | '%') => &tokens[1..],
+        _ => tokens,
+    };
+    let key_len = rest
+        .iter()
+        .position(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == '='))
+        .unwrap_or(rest.len());
+    let (name, span) = key(&rest[..key_len])?;
+    let value = rest.get(key_len + 1..).unwrap_or_default();
+    Some((name, span, value))
+}
+
 /// The key of a field: dotted identifiers or one string literal, with its span.
 fn key(tokens: &[TokenTree]) -> Option<(String, Span)> {
     match tokens {
@@ -498,6 +572,10 @@ mod tests {
                     UseKind::Unit { metric } => format!("unit of {metric}"),
                     UseKind::Attribute { via } => format!("attribute {via}"),
                     UseKind::SpanName { via } => format!("span {via}"),
+                    UseKind::Event { via, level, fields } => {
+                        let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+                        format!("event {via} {level:?} {keys:?}")
+                    }
                 };
                 (u.name, kind)
             })
@@ -578,6 +656,36 @@ mod tests {
                 ("outcome", "label of flow.requests"),
                 ("outcome", "attribute counter!"),
                 ("flow.duration", "metric histogram!"),
+            ])
+        );
+    }
+
+    #[test]
+    fn tracing_events_that_name_a_log_event() {
+        let src = r#"
+            fn f() {
+                tracing::warn!(name: "payment.declined", payment.decline_reason = "card_expired", ?order.id, "declined {}", x);
+                event!(Level::ERROR, event.name = "payment.declined", retry.count = 2);
+                tracing::event!(name: "cart.saved", tracing::Level::INFO, cart.size = n);
+                info!("no event name: {}", a);
+            }
+        "#;
+        assert_eq!(
+            uses(src),
+            pairs(&[
+                (
+                    "payment.declined",
+                    r#"event warn! Some("warn") ["payment.decline_reason", "order.id"]"#
+                ),
+                ("payment.decline_reason", "attribute warn!"),
+                ("order.id", "attribute warn!"),
+                (
+                    "payment.declined",
+                    r#"event event! Some("error") ["retry.count"]"#
+                ),
+                ("retry.count", "attribute event!"),
+                ("cart.saved", r#"event event! Some("info") ["cart.size"]"#),
+                ("cart.size", "attribute event!"),
             ])
         );
     }
