@@ -9,64 +9,11 @@
 //! `FLOWTEL_SKIP_PYTHON=1` skips.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use flowtel_conventions::{Finding, Registry};
-use flowtel_lint::telemetry::lint_inputs;
-use flowtel_otlp::ReadOptions;
+use flowtel_conventions::Finding;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn registry(fixture: &str) -> Registry {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(fixture);
-    let loaded = flowtel_conventions::check(&path);
-    let errors: Vec<_> = loaded
-        .findings
-        .iter()
-        .filter(|f| f.severity >= flowtel_conventions::Severity::Error)
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    loaded.registry.expect("registry")
-}
-
-fn produce(scenario: &str) -> Option<tempfile::TempDir> {
-    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
-        return None;
-    }
-    let python = std::env::var_os("FLOWTEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "no Python interpreter at {}: create the virtualenv with \
-         `python3 -m venv .venv && .venv/bin/pip install -r .ci/requirements-python.txt` \
-         (or set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
-        python.display()
-    );
-    let out = tempfile::tempdir().unwrap();
-    let status = Command::new(&python)
-        .arg(workspace().join("tests/python/produce.py"))
-        .arg(out.path())
-        .args(["--scenario", scenario, "--format", "json"])
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    assert!(status.success(), "produce.py failed ({status})");
-    Some(out)
-}
-
-fn lint(reg: &Registry, dir: &Path) -> Vec<Finding> {
-    let inputs: Vec<String> = ["traces", "metrics", "logs"]
-        .iter()
-        .map(|n| dir.join(format!("{n}.jsonl")).display().to_string())
-        .collect();
-    lint_inputs(reg, &inputs, &ReadOptions::default(), &mut |_| {})
-}
+mod common;
+use common::{fixture_registry, lint, produce};
 
 /// (rule, carrier, attribute, word or shape, sample) of every personal-data finding.
 fn personal(findings: &[Finding]) -> BTreeSet<(String, String, String, String, String)> {
@@ -101,11 +48,11 @@ fn row(r: &str, c: &str, a: &str, w: &str, s: &str) -> (String, String, String, 
 
 #[test]
 fn every_shape_and_key_word_is_caught_with_a_redacted_sample() {
-    let reg = registry("personal-data.yaml");
-    let Some(dir) = produce("personal-data") else {
+    let reg = fixture_registry("personal-data.yaml");
+    let Some(dir) = produce("personal-data", "json") else {
         return;
     };
-    let findings = lint(&reg, dir.path());
+    let findings = lint(&reg, dir.path(), "jsonl");
     let span = "POST /signup";
     let want: BTreeSet<_> = [
         row("FT0160", span, "user_email", "email", ""),
@@ -185,11 +132,11 @@ fn every_shape_and_key_word_is_caught_with_a_redacted_sample() {
 #[test]
 fn the_conventions_decide_which_words_and_patterns_count() {
     // The bundled conventions know neither `badge` nor `employee_id`.
-    let reg = registry("lint-test.yaml");
-    let Some(dir) = produce("personal-data") else {
+    let reg = fixture_registry("lint-test.yaml");
+    let Some(dir) = produce("personal-data", "json") else {
         return;
     };
-    let got = personal(&lint(&reg, dir.path()));
+    let got = personal(&lint(&reg, dir.path(), "jsonl"));
     assert!(
         got.iter()
             .all(|(_, _, a, _, _)| a != "visitor.badge" && a != "order.ref"),

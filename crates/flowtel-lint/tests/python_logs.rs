@@ -7,44 +7,18 @@
 //! The interpreter is `$FLOWTEL_PYTHON`, by default `<workspace>/.venv/bin/python`;
 //! `FLOWTEL_SKIP_PYTHON=1` skips.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use flowtel_conventions::{Finding, Registry};
 use flowtel_lint::telemetry::lint_inputs;
 use flowtel_otlp::{AnyValue, ReadOptions};
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{produce, workspace};
 
 fn registry() -> Registry {
     let loaded = flowtel_conventions::check(&workspace().join("conventions"));
     loaded.registry.expect("the bundled conventions load")
-}
-
-fn produce() -> Option<tempfile::TempDir> {
-    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
-        return None;
-    }
-    let python = std::env::var_os("FLOWTEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "no Python interpreter at {} (set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
-        python.display()
-    );
-    let out = tempfile::tempdir().unwrap();
-    let status = Command::new(&python)
-        .arg(workspace().join("tests/python/produce.py"))
-        .arg(out.path())
-        .args(["--scenario", "logs", "--format", "json"])
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    assert!(status.success(), "produce.py failed ({status})");
-    Some(out)
 }
 
 /// (rule, line of the JSON-lines batch, pointer) of the log findings (`FT017x`).
@@ -72,7 +46,9 @@ fn read(path: &Path) -> Vec<flowtel_otlp::Batch> {
 
 #[test]
 fn python_logging_records_are_linted_as_events_with_their_correlation() {
-    let Some(dir) = produce() else { return };
+    let Some(dir) = produce("logs", "json") else {
+        return;
+    };
     let reg = registry();
     let logs = dir.path().join("logs.jsonl");
     let inputs = [

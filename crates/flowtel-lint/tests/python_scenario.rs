@@ -7,61 +7,15 @@
 //! The interpreter is `$FLOWTEL_PYTHON`, by default `<workspace>/.venv/bin/python`;
 //! `FLOWTEL_SKIP_PYTHON=1` skips.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use flowtel_conventions::{Finding, Registry, report};
-use flowtel_lint::telemetry::lint_inputs;
-use flowtel_otlp::ReadOptions;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{fixture_registry, lint, produce};
 
 fn registry() -> Registry {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint-test.yaml");
-    let loaded = flowtel_conventions::check(&path);
-    let errors: Vec<_> = loaded
-        .findings
-        .iter()
-        .filter(|f| f.severity >= flowtel_conventions::Severity::Error)
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    loaded.registry.expect("registry")
-}
-
-fn produce(scenario: &str, format: &str) -> Option<tempfile::TempDir> {
-    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
-        return None;
-    }
-    let python = std::env::var_os("FLOWTEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "no Python interpreter at {}: create the virtualenv with \
-         `python3 -m venv .venv && .venv/bin/pip install -r .ci/requirements-python.txt` \
-         (or set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
-        python.display()
-    );
-    let out = tempfile::tempdir().unwrap();
-    let status = Command::new(&python)
-        .arg(workspace().join("tests/python/produce.py"))
-        .arg(out.path())
-        .args(["--scenario", scenario, "--format", format])
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    assert!(status.success(), "produce.py failed ({status})");
-    Some(out)
-}
-
-fn lint(reg: &Registry, dir: &Path, ext: &str) -> Vec<Finding> {
-    let inputs: Vec<String> = ["traces", "metrics", "logs"]
-        .iter()
-        .map(|n| dir.join(format!("{n}.{ext}")).display().to_string())
-        .collect();
-    lint_inputs(reg, &inputs, &ReadOptions::default(), &mut |_| {})
+    fixture_registry("lint-test.yaml")
 }
 
 /// (rule, file stem, line, pointer) of every finding.

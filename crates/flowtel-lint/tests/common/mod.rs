@@ -1,0 +1,75 @@
+//! What the lint crate's tests with an independent producer share: the workspace, a fixture
+//! registry that must load without errors, the Python OpenTelemetry SDK producing a scenario
+//! (`tests/python/produce.py`), and linting the files it wrote.
+
+#![allow(dead_code)] // each test file uses the part it needs
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use flowtel_conventions::{Finding, Registry};
+use flowtel_lint::telemetry::lint_inputs;
+use flowtel_otlp::ReadOptions;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The registry at `tests/fixtures/<fixture>`, which must load without errors.
+pub fn fixture_registry(fixture: &str) -> Registry {
+    registry_at(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture),
+    )
+}
+
+/// The registry at `path`, which must load without errors.
+pub fn registry_at(path: &Path) -> Registry {
+    let loaded = flowtel_conventions::check(path);
+    let errors: Vec<_> = loaded
+        .findings
+        .iter()
+        .filter(|f| f.severity >= flowtel_conventions::Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    loaded.registry.expect("registry")
+}
+
+/// The files `produce.py --scenario SCENARIO --format FORMAT` writes, in a temporary folder;
+/// `None` (skipped) when `FLOWTEL_SKIP_PYTHON=1`.
+pub fn produce(scenario: &str, format: &str) -> Option<tempfile::TempDir> {
+    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
+        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
+        return None;
+    }
+    let python = std::env::var_os("FLOWTEL_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "no Python interpreter at {}: create the virtualenv with \
+         `python3 -m venv .venv && .venv/bin/pip install -r .ci/requirements-python.txt` \
+         (or set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
+        python.display()
+    );
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(&python)
+        .arg(workspace().join("tests/python/produce.py"))
+        .arg(out.path())
+        .args(["--scenario", scenario, "--format", format])
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    assert!(status.success(), "produce.py failed ({status})");
+    Some(out)
+}
+
+/// The findings of `traces.EXT`, `metrics.EXT` and `logs.EXT` in `dir`.
+pub fn lint(reg: &Registry, dir: &Path, ext: &str) -> Vec<Finding> {
+    let inputs: Vec<String> = ["traces", "metrics", "logs"]
+        .iter()
+        .map(|n| dir.join(format!("{n}.{ext}")).display().to_string())
+        .collect();
+    lint_inputs(reg, &inputs, &ReadOptions::default(), &mut |_| {})
+}
