@@ -9,53 +9,18 @@
 //! The interpreter is `$FLOWTEL_PYTHON`, by default `<workspace>/.venv/bin/python`;
 //! `FLOWTEL_SKIP_PYTHON=1` skips.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
-use std::time::Duration;
 
-use flowtel_live::{LiveOptions, LiveReport, run};
+use flowtel_live::LiveReport;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> Option<PathBuf> {
-    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
-        return None;
-    }
-    let python = std::env::var_os("FLOWTEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "no Python interpreter at {} (set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
-        python.display()
-    );
-    Some(python)
-}
+mod common;
+use common::{python, receiver, workspace};
 
 /// Runs a receiver, the producer against it over `transport` (`http` or `grpc`), and returns
 /// the receiver's report once the producer is done and the receiver idle.
 fn receive(python: &PathBuf, transport: &str) -> LiveReport {
-    let reg = flowtel_conventions::check(&workspace().join("conventions"))
-        .registry
-        .expect("bundled conventions");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server = std::thread::spawn(move || {
-        let options = LiveOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-            until_idle: Some(Duration::from_secs(2)),
-            duration: Some(Duration::from_secs(60)),
-            stop_on_ctrl_c: false,
-            ..LiveOptions::default()
-        };
-        run(Arc::new(reg), options, move |b| tx.send(b).unwrap()).unwrap()
-    });
-    let bound = rx.recv().unwrap();
+    let (bound, server) = receiver();
     let out = tempfile::tempdir().unwrap();
     let target = match transport {
         "http" => vec!["--otlp-http".to_string(), format!("http://{}", bound.http)],

@@ -7,55 +7,15 @@
 //! The interpreter is `$FLOWTEL_PYTHON`, by default `<workspace>/.venv/bin/python`;
 //! `FLOWTEL_SKIP_PYTHON=1` skips.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
-use std::time::Duration;
 
-use flowtel_live::{LiveOptions, run};
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> Option<PathBuf> {
-    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
-        return None;
-    }
-    let python = std::env::var_os("FLOWTEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "no Python interpreter at {}: create the virtualenv with \
-         `python3 -m venv .venv && .venv/bin/pip install -r .ci/requirements-python.txt` \
-         (or set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
-        python.display()
-    );
-    Some(python)
-}
+mod common;
+use common::{python, receiver, workspace};
 
 #[test]
 fn grpc_and_http_take_the_same_order_of_time_for_large_requests() {
     let Some(python) = python() else { return };
-    let reg = flowtel_conventions::check(&workspace().join("conventions"))
-        .registry
-        .expect("bundled conventions");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server = std::thread::spawn(move || {
-        let options = LiveOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-            until_idle: Some(Duration::from_secs(2)),
-            duration: Some(Duration::from_secs(60)),
-            stop_on_ctrl_c: false,
-            ..LiveOptions::default()
-        };
-        run(Arc::new(reg), options, move |b| tx.send(b).unwrap()).unwrap()
-    });
-    let bound = rx.recv().unwrap();
+    let (bound, server) = receiver();
     // 50 spans of about 3 KB each: 150 KB requests that are cheap to decode even unoptimised,
     // so the time is the transport's.
     let out = Command::new(python)
