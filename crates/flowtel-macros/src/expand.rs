@@ -228,11 +228,56 @@ fn span_code(args: &SpanArgs, ctx: &Context, function: Option<&str>) -> syn::Res
 /// span.
 fn span_expr(target: &str, name: &str, fields: &[(String, Option<TokenStream>)]) -> TokenStream {
     let tr = tracing_path();
-    let names = fields.iter().map(|(n, _)| n.as_str());
-    let idents: Vec<Ident> = (0..fields.len())
+    let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+    let values: Vec<Option<TokenStream>> = fields.iter().map(|(_, v)| v.clone()).collect();
+    callsite_expr(
+        Callsite {
+            name,
+            target: quote!(#target),
+            level: quote!(#tr::Level::INFO),
+            kind: quote!(#tr::metadata::Kind::SPAN),
+            names: &names,
+            values: &values,
+        },
+        |meta, value_set| quote!(#tr::Span::new(#meta, #value_set)),
+        |meta| quote!(#tr::Span::new_disabled(#meta)),
+    )
+}
+
+/// What a callsite written out by [`callsite_expr`] is made of.
+struct Callsite<'a> {
+    name: &'a str,
+    target: TokenStream,
+    level: TokenStream,
+    kind: TokenStream,
+    /// Field names, in order.
+    names: &'a [&'a str],
+    /// Each field's value (`None`: declared, recorded later).
+    values: &'a [Option<TokenStream>],
+}
+
+/// A `tracing` callsite written out with only `tracing`'s public API: the static metadata and
+/// callsite, the interest and level checks, then `enabled(metadata, value_set)` when the
+/// subscriber wants it and `disabled(metadata)` otherwise (also for a field set that did not
+/// match, which it cannot).
+fn callsite_expr(
+    c: Callsite<'_>,
+    enabled: impl FnOnce(TokenStream, TokenStream) -> TokenStream,
+    disabled: impl Fn(TokenStream) -> TokenStream,
+) -> TokenStream {
+    let tr = tracing_path();
+    let Callsite {
+        name,
+        target,
+        level,
+        kind,
+        names,
+        values,
+    } = c;
+    let idents: Vec<Ident> = (0..names.len())
         .map(|i| Ident::new(&format!("__flowtel_f{i}"), Span::mixed_site()))
         .collect();
-    let values = fields.iter().zip(&idents).map(|((_, v), id)| match v {
+    let pairs = values.iter().zip(&idents).map(|(v, id)| match v {
         Some(v) => quote!((&#id, ::core::option::Option::Some(#v as &dyn #tr::field::Value))),
         None => quote!((&#id, ::core::option::Option::None)),
     });
@@ -240,12 +285,18 @@ fn span_expr(target: &str, name: &str, fields: &[(String, Option<TokenStream>)])
     let somes = idents
         .iter()
         .map(|id| quote!(::core::option::Option::Some(#id)));
+    let hit = enabled(
+        quote!(__flowtel_meta),
+        quote!(&__flowtel_fields.value_set(&[#(#pairs),*])),
+    );
+    let miss = disabled(quote!(__flowtel_meta));
+    let off = disabled(quote!(__FLOWTEL_CALLSITE.metadata()));
     quote! {{
         use #tr::callsite::Callsite as _;
         static __FLOWTEL_META: #tr::Metadata<'static> = #tr::Metadata::new(
             #name,
             #target,
-            #tr::Level::INFO,
+            #level,
             ::core::option::Option::Some(::core::file!()),
             ::core::option::Option::Some(::core::line!()),
             ::core::option::Option::Some(::core::module_path!()),
@@ -253,13 +304,13 @@ fn span_expr(target: &str, name: &str, fields: &[(String, Option<TokenStream>)])
                 &[#(#names),*],
                 #tr::callsite::Identifier(&__FLOWTEL_CALLSITE),
             ),
-            #tr::metadata::Kind::SPAN,
+            #kind,
         );
         static __FLOWTEL_CALLSITE: #tr::callsite::DefaultCallsite =
             #tr::callsite::DefaultCallsite::new(&__FLOWTEL_META);
         let mut __flowtel_interest = #tr::subscriber::Interest::never();
-        if #tr::Level::INFO <= #tr::level_filters::STATIC_MAX_LEVEL
-            && #tr::Level::INFO <= #tr::level_filters::LevelFilter::current()
+        if #level <= #tr::level_filters::STATIC_MAX_LEVEL
+            && #level <= #tr::level_filters::LevelFilter::current()
             && {
                 __flowtel_interest = __FLOWTEL_CALLSITE.interest();
                 !__flowtel_interest.is_never()
@@ -270,15 +321,14 @@ fn span_expr(target: &str, name: &str, fields: &[(String, Option<TokenStream>)])
             let __flowtel_meta = __FLOWTEL_CALLSITE.metadata();
             let __flowtel_fields = __flowtel_meta.fields();
             let mut __flowtel_it = __flowtel_fields.iter();
+            #[allow(clippy::match_single_binding)]
             match (#(#nexts,)*) {
-                (#(#somes,)*) => #tr::Span::new(
-                    __flowtel_meta,
-                    &__flowtel_fields.value_set(&[#(#values),*]),
-                ),
-                _ => #tr::Span::new_disabled(__flowtel_meta),
+                (#(#somes,)*) => #hit,
+                #[allow(unreachable_patterns)]
+                _ => #miss,
             }
         } else {
-            #tr::Span::new_disabled(__FLOWTEL_CALLSITE.metadata())
+            #off
         }
     }}
 }
@@ -857,63 +907,24 @@ fn event_expr(
 ) -> TokenStream {
     let tr = tracing_path();
     let mut names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
-    let mut values: Vec<TokenStream> = fields.iter().map(|(_, v)| v.clone()).collect();
+    let mut values: Vec<Option<TokenStream>> =
+        fields.iter().map(|(_, v)| Some(v.clone())).collect();
     if let Some(m) = message {
         names.push("message");
-        values.push(quote!(&::core::format_args!(#m)));
+        values.push(Some(quote!(&::core::format_args!(#m))));
     }
-    let idents: Vec<Ident> = (0..names.len())
-        .map(|i| Ident::new(&format!("__flowtel_f{i}"), Span::mixed_site()))
-        .collect();
-    let pairs = values
-        .iter()
-        .zip(&idents)
-        .map(|(v, id)| quote!((&#id, ::core::option::Option::Some(#v as &dyn #tr::field::Value))));
-    let nexts = idents.iter().map(|_| quote!(__flowtel_it.next()));
-    let somes = idents
-        .iter()
-        .map(|id| quote!(::core::option::Option::Some(#id)));
-    quote! {{
-        use #tr::callsite::Callsite as _;
-        static __FLOWTEL_META: #tr::Metadata<'static> = #tr::Metadata::new(
-            #name,
-            ::core::module_path!(),
-            #level,
-            ::core::option::Option::Some(::core::file!()),
-            ::core::option::Option::Some(::core::line!()),
-            ::core::option::Option::Some(::core::module_path!()),
-            #tr::field::FieldSet::new(
-                &[#(#names),*],
-                #tr::callsite::Identifier(&__FLOWTEL_CALLSITE),
-            ),
-            #tr::metadata::Kind::EVENT,
-        );
-        static __FLOWTEL_CALLSITE: #tr::callsite::DefaultCallsite =
-            #tr::callsite::DefaultCallsite::new(&__FLOWTEL_META);
-        let mut __flowtel_interest = #tr::subscriber::Interest::never();
-        if #level <= #tr::level_filters::STATIC_MAX_LEVEL
-            && #level <= #tr::level_filters::LevelFilter::current()
-            && {
-                __flowtel_interest = __FLOWTEL_CALLSITE.interest();
-                !__flowtel_interest.is_never()
-            }
-            && (__flowtel_interest.is_always()
-                || #tr::dispatcher::get_default(|d| d.enabled(__FLOWTEL_CALLSITE.metadata())))
-        {
-            let __flowtel_meta = __FLOWTEL_CALLSITE.metadata();
-            let __flowtel_fields = __flowtel_meta.fields();
-            let mut __flowtel_it = __flowtel_fields.iter();
-            #[allow(clippy::match_single_binding)]
-            match (#(#nexts,)*) {
-                (#(#somes,)*) => #tr::Event::dispatch(
-                    __flowtel_meta,
-                    &__flowtel_fields.value_set(&[#(#pairs),*]),
-                ),
-                #[allow(unreachable_patterns)]
-                _ => {}
-            }
-        }
-    }}
+    callsite_expr(
+        Callsite {
+            name,
+            target: quote!(::core::module_path!()),
+            level,
+            kind: quote!(#tr::metadata::Kind::EVENT),
+            names: &names,
+            values: &values,
+        },
+        |meta, value_set| quote!(#tr::Event::dispatch(#meta, #value_set)),
+        |_| quote!({}),
+    )
 }
 
 /// Expands `conventions!()`: the registry's files embedded in the binary.
