@@ -349,3 +349,84 @@ fn dropped_requests(activation: bool) {
         .sum();
     assert_eq!(browse, requests as f64);
 }
+
+/// The trace ids of the browse traces kept when `browses` browse flows and `checkouts`
+/// checkout flows run in the order `browse_at` says, with trace ids seeded by `seed`.
+fn kept_browse_traces(
+    seed: u64,
+    browses: usize,
+    checkouts: usize,
+    browse_at: impl Fn(usize) -> bool,
+) -> HashSet<TraceId> {
+    let (telemetry, dispatch) = flowtel::init(conventions())
+        .service("catalog", "1.0.0")
+        .trace_id_seed(seed)
+        .in_memory()
+        .build()
+        .expect("telemetry");
+    let (mut b, mut c) = (0, 0);
+    tracing::dispatcher::with_default(&dispatch, || {
+        for i in 0.. {
+            let browsing = match (b < browses, c < checkouts) {
+                (true, true) => browse_at(i),
+                (browsing, more) if browsing || more => browsing,
+                _ => break,
+            };
+            if browsing {
+                b += 1;
+            } else {
+                c += 1;
+            }
+            let f = flow(if browsing { "browse" } else { "checkout" });
+            let _f = f.enter();
+            f.record("outcome", "ok");
+        }
+    });
+    telemetry.flush();
+    let spans = telemetry.finished_spans();
+    assert_eq!(
+        spans.iter().filter(|s| s.name == "checkout").count(),
+        checkouts
+    );
+    spans
+        .iter()
+        .filter(|s| s.name == "browse")
+        .map(|s| s.span_context.trace_id())
+        .collect()
+}
+
+#[test]
+fn a_seeded_run_keeps_the_same_browse_traces_however_flows_interleave() {
+    let (browses, checkouts) = (400, 100);
+    let first = kept_browse_traces(7, browses, checkouts, |i| i % 5 != 0);
+    let checkout_first = kept_browse_traces(7, browses, checkouts, |_| false);
+    let browse_first = kept_browse_traces(7, browses, checkouts, |_| true);
+    assert!(
+        !first.is_empty() && first.len() < browses / 4,
+        "{}",
+        first.len()
+    );
+    assert_eq!(first, checkout_first);
+    assert_eq!(first, browse_first);
+    // Another seed, other traces; no seed, random ones.
+    let other = kept_browse_traces(8, browses, checkouts, |i| i % 5 != 0);
+    assert!(other.is_disjoint(&first), "{other:?}");
+    let (telemetry, dispatch) = flowtel::init(conventions())
+        .service("catalog", "1.0.0")
+        .in_memory()
+        .build()
+        .expect("telemetry");
+    tracing::dispatcher::with_default(&dispatch, || {
+        for _ in 0..browses {
+            let f = flow("browse");
+            let _f = f.enter();
+        }
+    });
+    telemetry.flush();
+    let random: HashSet<TraceId> = telemetry
+        .finished_spans()
+        .iter()
+        .map(|s| s.span_context.trace_id())
+        .collect();
+    assert!(random.is_disjoint(&first));
+}
