@@ -10,8 +10,9 @@
 //! so the count is the same in every run), and RED metrics count every browse request whatever
 //! was sampled. Over OTLP/HTTP to `flowtel live --analyze --save`, the same from what live
 //! received and saved: every checkout trace whole, browse within the interval, sampled-out
-//! traces absent from every service, RED counts equal to the requests sent, and the analysis's
-//! flow aggregates agreeing.
+//! traces absent from every service, RED counts equal to the requests sent, the analysis's
+//! flow aggregates agreeing, and `critical-path` and `map` of the saved traces saying they were
+//! sampled and weighing them back.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -431,6 +432,24 @@ fn live_receives_every_checkout_trace_whole_and_a_tenth_of_browse() {
         kept as f64 * 10.0,
         "the analysis saw every kept trace"
     );
+    // `critical-path` and `map` of what live received say that it was sampled, and weigh the
+    // kept browse traces back (each stands for 10).
+    for command in ["critical-path", "map"] {
+        let out = run(
+            "flowtel",
+            &["--format", "json", command, &file("traces.binpb")],
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{command}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let sampling = &doc["sampling"];
+        assert_eq!(sampling["sampled_traces"], kept, "{command}: {sampling}");
+        let traces = sampling["traces"].as_u64().unwrap();
+        assert_eq!(
+            sampling["estimated_traces"].as_u64(),
+            Some(traces + 9 * kept),
+            "{command}: {sampling}"
+        );
+    }
     let metrics_received = file("metrics.binpb");
     assert_eq!(requests_counted(&metrics_received, "browse"), browse as f64);
     assert_eq!(
