@@ -430,3 +430,28 @@ fn a_seeded_run_keeps_the_same_browse_traces_however_flows_interleave() {
         .collect();
     assert!(random.is_disjoint(&first));
 }
+
+#[test]
+fn at_a_root_the_flow_comes_from_the_attributes_or_else_the_baggage() {
+    use opentelemetry::baggage::BaggageExt;
+    let sampler = FlowSampler::new(&conventions());
+    // Randomness (the lowest 56 bits) at the top keeps at any ratio; at 0 only at ratio 1.
+    let (high, low) = (TraceId::from((1u128 << 56) - 1), TraceId::from(1u128 << 64));
+    let decide = |cx: &Context, id: TraceId, attrs: &[KeyValue]| {
+        let r = sampler.should_sample(Some(cx), id, "GET /products", &SpanKind::Server, attrs, &[]);
+        (r.decision, r.trace_state.header())
+    };
+    let keep = |th: &str| (SamplingDecision::RecordAndSample, format!("ot=th:{th}"));
+    let drop = (SamplingDecision::Drop, String::new());
+    let browsing = Context::new().with_baggage([KeyValue::new("flow.name", "browse")]);
+    let checking_out = Context::new().with_baggage([KeyValue::new("flow.name", "checkout")]);
+    // From the baggage the caller sent: browse at 10%, checkout whole.
+    assert_eq!(decide(&browsing, high, &[]), keep("e6666666666666"));
+    assert_eq!(decide(&browsing, low, &[]), drop);
+    assert_eq!(decide(&checking_out, low, &[]), keep("0"));
+    // The span's own `flow.name` (the entry route's flow) wins over the baggage.
+    let checkout = [KeyValue::new("flow.name", "checkout")];
+    assert_eq!(decide(&browsing, low, &checkout), keep("0"));
+    // Neither: the registry's default ratio (1.0 in the bundled conventions).
+    assert_eq!(decide(&Context::new(), low, &[]), keep("0"));
+}
