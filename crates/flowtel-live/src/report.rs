@@ -33,6 +33,10 @@ pub struct LiveReport {
     pub ended: EndReason,
     /// With `--analyze`: traces analysed, evicted, spans dropped.
     pub analysis: Option<StreamStats>,
+    /// With `--save`: accepted requests that could not be written to the folder.
+    pub save_failures: u64,
+    /// Why the first of them could not.
+    pub save_error: Option<String>,
 }
 
 /// Why a run ended.
