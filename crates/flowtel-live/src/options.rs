@@ -25,7 +25,7 @@ pub struct Bound {
 /// How the receiver runs.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
-    /// OTLP/HTTP address (port 0 picks a free port; see the `on_ready` callback of [`run`]).
+    /// OTLP/HTTP address (port 0 picks a free port; see the `on_ready` callback of [`run`](crate::run)).
     pub listen: SocketAddr,
     /// OTLP/gRPC address (`TraceService`, `MetricsService`, `LogsService`); `None` serves
     /// OTLP/HTTP only.

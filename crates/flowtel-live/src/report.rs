@@ -42,9 +42,9 @@ pub struct LiveReport {
 /// Why a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndReason {
-    /// No request for [`LiveOptions::until_idle`].
+    /// No request for [`LiveOptions::until_idle`](crate::LiveOptions::until_idle).
     Idle,
-    /// [`LiveOptions::duration`] passed.
+    /// [`LiveOptions::duration`](crate::LiveOptions::duration) passed.
     Duration,
     /// Ctrl-C (SIGINT) or SIGTERM.
     Interrupted,

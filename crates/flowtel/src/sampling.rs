@@ -338,7 +338,7 @@ fn current_decision() -> Option<bool> {
 }
 
 /// Per-layer filter for the OpenTelemetry layer: a span of a dropped trace never reaches it.
-/// See the module docs; installed by [`crate::init`] with [`FlowSampler`].
+/// See the module docs; installed by [`crate::init()`] with [`FlowSampler`].
 #[derive(Debug, Clone)]
 pub struct SampleFilter {
     sampler: Arc<FlowSampler>,
