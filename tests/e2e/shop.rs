@@ -56,6 +56,51 @@ fn flow<'a>(doc: &'a Value, key: &str, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no flow {name} in {doc:#}"))
 }
 
+/// The service of an OTLP JSON resource block.
+fn service(block: &Value) -> &str {
+    block["resource"]["attributes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["key"] == "service.name")
+        .and_then(|a| a["value"]["stringValue"].as_str())
+        .unwrap_or("")
+}
+
+/// Span kinds (OTLP numbers) and metric names one service exported, with counts.
+fn exported_by(run: &Path, name: &str) -> (Vec<u64>, Vec<String>) {
+    let mut kinds = Vec::new();
+    let mut metrics = Vec::new();
+    let lines = |f: &str| std::fs::read_to_string(run.join(f)).unwrap();
+    for line in lines("traces.jsonl").lines() {
+        let doc: Value = serde_json::from_str(line).unwrap();
+        for rs in doc["resourceSpans"].as_array().unwrap() {
+            if service(rs) != name {
+                continue;
+            }
+            for ss in rs["scopeSpans"].as_array().unwrap() {
+                for span in ss["spans"].as_array().unwrap() {
+                    kinds.push(span["kind"].as_u64().unwrap_or(0));
+                }
+            }
+        }
+    }
+    for line in lines("metrics.jsonl").lines() {
+        let doc: Value = serde_json::from_str(line).unwrap();
+        for rm in doc["resourceMetrics"].as_array().unwrap() {
+            if service(rm) != name {
+                continue;
+            }
+            for sm in rm["scopeMetrics"].as_array().unwrap() {
+                for m in sm["metrics"].as_array().unwrap() {
+                    metrics.push(m["name"].as_str().unwrap().to_string());
+                }
+            }
+        }
+    }
+    (kinds, metrics)
+}
+
 /// The step with the largest share of the flow's critical path at quantile `q`.
 fn top_step(cp_flow: &Value, q: &str) -> String {
     let steps = cp_flow["steps"].as_array().unwrap();
@@ -87,6 +132,21 @@ fn a_slow_payments_service_leads_checkout_and_fails_the_release_while_browse_pas
     ]);
     assert_eq!(code, 0, "{lint:#}");
     assert_eq!(lint["findings"].as_array().unwrap().len(), 0, "{lint:#}");
+
+    // The orders worker is an axum server too, but its admin routes (`/healthz`, `/queue`, which
+    // the shop polled to start the load and to wait for the drain) are no customer's flow: they
+    // sit outside flowtel's server layer, so the worker exported consumer and step spans only,
+    // no server span (a trace without a flow) and no HTTP server metric.
+    let (kinds, metrics) = exported_by(&normal, "orders");
+    assert!(
+        kinds.contains(&5),
+        "no CONSUMER span from orders: {kinds:?}"
+    );
+    assert!(!kinds.contains(&2), "a SERVER span from orders: {kinds:?}");
+    assert!(
+        !metrics.iter().any(|m| m.starts_with("http.server")),
+        "{metrics:?}"
+    );
 
     // The asynchronous leg: a message edge gateway -> orders in checkout's map ...
     let (_, map) = json(&["map", &path(&normal, "traces.jsonl"), "--flow", "checkout"]);
