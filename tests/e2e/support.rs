@@ -40,7 +40,7 @@ pub fn run(name: &str, args: &[&str]) -> Output {
 /// under `min_delta` (the bundled 5 ms is right for a quiet load-test machine; a test run shares
 /// its cores with other tests, whose scheduling noise reaches a few milliseconds in the tail).
 /// The tests that use it inject slowdowns far above it.
-/// Its absolute bars (step budgets, SLO latency thresholds) are loosened too: see [`loosen_bars`].
+/// Its absolute bars (step budgets, SLO latency thresholds) are loosened too: see `loosen_bars`.
 pub fn conventions_for_regress(dir: &Path, min_delta: &str) -> PathBuf {
     let out = dir.join("conventions");
     std::fs::create_dir_all(&out).unwrap();
