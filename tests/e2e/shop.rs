@@ -6,11 +6,14 @@
 //! slowdown, `payment.authorize` is the top critical-path contributor of `checkout`, and
 //! `flowtel regress` between the runs fails on `checkout` and passes on `browse`. A
 //! non-conforming build (an undeclared `tenant` label on `checkout.orders`) is caught by
-//! `flowtel lint source` in its code and by `flowtel lint telemetry` in what it exports.
+//! `flowtel lint source` in its code and by `flowtel lint telemetry` in what it exports. A shop
+//! killed outright (SIGKILL, no destructor runs) leaves no `redis-server` behind.
 
 use std::path::{Path, PathBuf};
 
-use flowtel_e2e::{binary, chromium, conventions_for_regress, run, screenshot, workspace};
+use flowtel_e2e::{
+    KillOnDrop, binary, chromium, conventions_for_regress, run, screenshot, workspace,
+};
 use serde_json::Value;
 
 fn shop(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
@@ -342,4 +345,50 @@ fn a_non_conforming_build_is_caught_in_its_source_and_in_its_telemetry() {
             .all(|f| f["message"].as_str().unwrap().contains("tenant")),
         "{undeclared:#?}"
     );
+}
+
+#[test]
+fn a_killed_shop_leaves_no_broker_behind() {
+    // The shop announces its services once they listen, the broker's address among them.
+    let mut shop = KillOnDrop(
+        std::process::Command::new(binary("example-shop"))
+            .args(["--duration", "60s", "--rate", "20"])
+            .current_dir(workspace())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run the shop"),
+    );
+    let stderr = std::io::BufReader::new(shop.stderr.take().unwrap());
+    let mut broker = None;
+    for line in std::io::BufRead::lines(stderr) {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("redis://").nth(1) {
+            broker = rest.split('/').next().map(str::to_string);
+            break;
+        }
+    }
+    let broker: std::net::SocketAddr = broker
+        .expect("the shop announces its broker")
+        .parse()
+        .unwrap();
+    let answers = || {
+        std::net::TcpStream::connect_timeout(&broker, std::time::Duration::from_millis(200)).is_ok()
+    };
+    assert!(
+        answers(),
+        "the broker listens on {broker} while the shop runs"
+    );
+    // SIGKILL: no destructor of the shop runs; the guard around redis-server sees its pipe
+    // close and stops the server.
+    shop.kill().unwrap();
+    shop.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while answers() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server on {broker} outlived the killed shop by 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
