@@ -1,5 +1,6 @@
-//! The shop end to end, as a newcomer runs it: five services and a Redis broker, a normal run
-//! and one with payments 150 ms slower (`--slow payments=150ms`).
+//! The shop end to end, as a newcomer runs it: five services and a Redis broker, a normal run,
+//! one with payments 150 ms slower (`--slow payments=150ms`) and one with payments failing 10%
+//! of its requests (`--fail payments=10%`, which the map's gateway -> payments edge shows).
 //!
 //! The normal run's telemetry lints clean; the asynchronous leg (gateway -> orders through the
 //! broker) is on the map as a producer -> consumer edge and never on a critical path; with the
@@ -119,10 +120,15 @@ fn a_slow_payments_service_leads_checkout_and_fails_the_release_while_browse_pas
     let dir = tempfile::tempdir().unwrap();
     // Both runs at once: load from elsewhere weighs on each alike, so the regression check
     // compares the slowdown, not the machine's mood.
-    let (normal, slow) = std::thread::scope(|s| {
+    let (normal, slow, failing) = std::thread::scope(|s| {
         let normal = s.spawn(|| shop(dir.path(), "normal", &[]));
         let slow = s.spawn(|| shop(dir.path(), "slow", &["--slow", "payments=150ms"]));
-        (normal.join().unwrap(), slow.join().unwrap())
+        let failing = s.spawn(|| shop(dir.path(), "failing", &["--fail", "payments=10%"]));
+        (
+            normal.join().unwrap(),
+            slow.join().unwrap(),
+            failing.join().unwrap(),
+        )
     });
     let path = |run: &Path, f: &str| run.join(f).to_str().unwrap().to_string();
 
@@ -165,6 +171,26 @@ fn a_slow_payments_service_leads_checkout_and_fails_the_release_while_browse_pas
             .any(|e| e["from"] == "gateway" && e["to"] == "payments" && e["kind"] == "request"),
         "{map:#}"
     );
+    // Payments failing 10% of its requests: the map's gateway -> payments edge shows it (over
+    // the healthy run's rate, which counts declined cards: a 402 is a client span's error).
+    let edge_errors = |run: &Path| {
+        let (_, map) = json(&["map", &path(run, "traces.jsonl"), "--flow", "checkout"]);
+        let edge = map["maps"][0]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["from"] == "gateway" && e["to"] == "payments")
+            .unwrap_or_else(|| panic!("no gateway -> payments edge: {map:#}"))
+            .clone();
+        (edge["error_rate"].as_f64().unwrap(), edge)
+    };
+    let (healthy, _) = edge_errors(&normal);
+    let (failing_rate, edge) = edge_errors(&failing);
+    assert!(
+        failing_rate >= healthy + 0.04,
+        "error rate {failing_rate} with --fail payments=10% against {healthy} without: {edge:#}"
+    );
+
     // ... and never on a critical path: the worker's time is nobody's wait.
     let (_, cp) = json(&["critical-path", &path(&normal, "traces.jsonl")]);
     let mut checkout_paths = 0;
