@@ -19,12 +19,12 @@
 //!
 //! Export (OTLP, JSON lines, memory) is `init`'s choice, as for spans.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use flowtel_conventions::Registry;
@@ -48,16 +48,33 @@ use crate::violations::{Rule, Violations};
 /// resetting it), so the table never grows whatever names arrive.
 const SLOTS: usize = 4096;
 
+/// One slot of [`EventLimiter`]: the name it counts, that name's limit and its window.
+#[derive(Default)]
+struct Slot {
+    /// Name hash of the event counted here.
+    tag: AtomicU64,
+    /// The limit of that event, looked up once when the name took the slot.
+    limit: AtomicU32,
+    /// `second << 32 | count`: records admitted in the window that began at `second`.
+    window: AtomicU64,
+}
+
 /// A per-second rate limit per event name, lock-free and of fixed size.
+///
+/// Each name counts its records in a window that begins at a whole second. While the window's
+/// count is under the limit, a record is admitted with one compare-and-swap and no clock read;
+/// only a record that finds the budget spent reads the clock, and starts a new window when its
+/// second has passed (else it is dropped). So no window admits more than the limit, at most one
+/// window begins per second, and a flood costs a clock read and two atomic operations per
+/// dropped record. (As with any fixed window, a burst across a second boundary may pass up to
+/// twice the limit within one second; a window may also last longer than a second, which only
+/// lowers the rate.)
 pub struct EventLimiter {
     start: Instant,
     default_limit: u32,
     /// Limits of the declared events that set their own, by name hash.
     limits: HashMap<u64, u32, foldhash::fast::FixedState>,
-    /// Name hash per slot.
-    tags: Box<[AtomicU64]>,
-    /// `second << 32 | count` per slot.
-    windows: Box<[AtomicU64]>,
+    slots: Box<[Slot]>,
 }
 
 impl fmt::Debug for EventLimiter {
@@ -84,40 +101,59 @@ impl EventLimiter {
             start: Instant::now(),
             default_limit: registry.defaults.event_rate_limit,
             limits,
-            tags: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
-            windows: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            slots: (0..SLOTS).map(|_| Slot::default()).collect(),
         }
     }
 
     /// Whether one more record of event `name` may be exported now.
     pub fn admit(&self, name: &str) -> bool {
-        let second = self.start.elapsed().as_secs() as u32;
-        self.admit_at(name, second)
+        self.admit_with(name, || self.start.elapsed().as_secs() as u32)
     }
 
+    /// [`Self::admit`] at `second` (tests).
+    #[cfg(test)]
     fn admit_at(&self, name: &str, second: u32) -> bool {
+        self.admit_with(name, || second)
+    }
+
+    /// The limiter, reading the current second from `now` only when a window must begin or
+    /// its budget is spent.
+    fn admit_with(&self, name: &str, now: impl FnOnce() -> u32) -> bool {
         let h = name_hash(name);
-        let limit = match self.limits.get(&h) {
-            Some(&l) => l,
-            None => self.default_limit,
-        };
-        let slot = (h as usize) & (SLOTS - 1);
-        let window = &self.windows[slot];
-        if self.tags[slot].swap(h, Ordering::Relaxed) != h {
-            // A new name in this slot: its window starts now.
-            window.store(u64::from(second) << 32, Ordering::Relaxed);
+        let slot = &self.slots[(h as usize) & (SLOTS - 1)];
+        // The clock, read at most once.
+        let mut now = Some(now);
+        let mut read = None;
+        let mut second = || *read.get_or_insert_with(|| now.take().map_or(0, |f| f()));
+        if slot.tag.load(Ordering::Relaxed) != h {
+            // A new name in this slot: its limit, and a window that starts now. (Two names
+            // racing for one slot may briefly mix limit and window; either is a bounded one.)
+            let limit = self.limits.get(&h).copied().unwrap_or(self.default_limit);
+            slot.tag.store(h, Ordering::Relaxed);
+            slot.limit.store(limit, Ordering::Relaxed);
+            slot.window
+                .store(u64::from(second()) << 32, Ordering::Relaxed);
         }
-        let mut cur = window.load(Ordering::Relaxed);
+        let limit = slot.limit.load(Ordering::Relaxed);
+        if limit == 0 {
+            return false;
+        }
+        let mut cur = slot.window.load(Ordering::Relaxed);
         loop {
             let (sec, count) = ((cur >> 32) as u32, cur as u32);
-            let next = if sec != second {
-                (u64::from(second) << 32) | 1
-            } else if count >= limit {
-                return false;
-            } else {
+            let next = if count < limit {
                 cur + 1
+            } else {
+                let now = second();
+                if now <= sec {
+                    return false;
+                }
+                (u64::from(now) << 32) | 1
             };
-            match window.compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+            match slot
+                .window
+                .compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
                 Ok(_) => return true,
                 Err(actual) => cur = actual,
             }
@@ -128,7 +164,7 @@ impl EventLimiter {
 thread_local! {
     /// The flow context of the event being emitted on this thread, from [`LogLayer`] to
     /// [`FlowLogProcessor`] (the bridge's record passes between them inside one call).
-    static EMITTING: RefCell<Option<(StringValue, Option<StringValue>)>> = const { RefCell::new(None) };
+    static EMITTING: Cell<Option<(StringValue, Option<StringValue>)>> = const { Cell::new(None) };
 }
 
 /// A log processor that adds the emitting event's `flow.name` and `flow.step`, then hands the
@@ -147,7 +183,7 @@ impl<P> FlowLogProcessor<P> {
 
 impl<P: LogProcessor> LogProcessor for FlowLogProcessor<P> {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        if let Some((flow, step)) = EMITTING.with(|e| e.borrow_mut().take()) {
+        if let Some((flow, step)) = EMITTING.take() {
             add_flow(record, flow, step);
         }
         self.inner.emit(record, scope);
@@ -292,12 +328,12 @@ where
         }
         let has_flow = flow.is_some();
         if has_flow {
-            EMITTING.with(|e| *e.borrow_mut() = flow);
+            EMITTING.set(flow);
         }
         self.bridge.on_event(event, ctx);
         if has_flow {
             // Cleared whether or not a processor took it (a filtered record never reaches one).
-            EMITTING.with(|e| e.borrow_mut().take());
+            drop(EMITTING.take());
         }
     }
 }
@@ -391,6 +427,35 @@ mod tests {
             "a new second, a new budget"
         );
         assert!(l.admit_at("cache.miss", 8));
+    }
+
+    #[test]
+    fn the_clock_is_read_only_to_begin_a_window() {
+        let l = limiter("events:\n  payment.declined: {rate_limit: 2}\n");
+        let reads = Cell::new(0);
+        let reads = &reads;
+        let at = |second| {
+            move || {
+                reads.set(reads.get() + 1);
+                second
+            }
+        };
+        assert!(l.admit_with("payment.declined", at(4)), "a window begins");
+        assert_eq!(reads.get(), 1);
+        assert!(l.admit_with("payment.declined", at(4)));
+        assert_eq!(reads.get(), 1, "under the budget: no clock");
+        assert!(!l.admit_with("payment.declined", at(4)), "budget spent");
+        assert_eq!(reads.get(), 2);
+        assert!(l.admit_with("payment.declined", at(5)), "a new second");
+        assert!(l.admit_with("payment.declined", at(5)));
+        assert!(!l.admit_with("payment.declined", at(5)));
+    }
+
+    #[test]
+    fn a_zero_limit_drops_every_record() {
+        let l = limiter("events:\n  payment.declined: {rate_limit: 0}\n");
+        assert!((0..5).all(|s| !l.admit_at("payment.declined", s)));
+        assert!(l.admit_at("cache.miss", 0), "other events keep the default");
     }
 
     proptest::proptest! {
