@@ -85,6 +85,7 @@ impl Kind {
 
 const FLAG_ERROR: u8 = 1;
 const FLAG_LINKED_TO_PARENT: u8 = 2;
+const FLAG_CLIENT_ERROR: u8 = 4;
 
 /// One span as the analyses need it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,9 +133,25 @@ impl Span {
         self.end - self.start
     }
 
-    /// Whether the span failed: status `ERROR`, or status unset with an HTTP status >= 500.
+    /// Whether the span failed as its status says (semantic conventions): status `ERROR`, or
+    /// status unset with an HTTP status >= 500. A client span answered with a 4xx is an error
+    /// here; see [`Span::is_fault`] for the SLO's view.
     pub fn is_error(&self) -> bool {
         self.flags & FLAG_ERROR != 0
+    }
+
+    /// Whether the request was answered with a 4xx (`http.response.status_code` 400-499): the
+    /// caller's mistake (a declined card, a wrong password, a missing item), not an outage.
+    pub fn is_client_error(&self) -> bool {
+        self.flags & FLAG_CLIENT_ERROR != 0
+    }
+
+    /// Whether the span failed by the availability SLO's classification (the conventions'
+    /// `slo.availability`, as the SDK's middleware and the generated recording rules count
+    /// it): a 5xx response, or a failure with no 4xx response (an exception, a timeout, a
+    /// refused connection). A 4xx is a [client error](Span::is_client_error), not a fault.
+    pub fn is_fault(&self) -> bool {
+        self.flags & (FLAG_ERROR | FLAG_CLIENT_ERROR) == FLAG_ERROR
     }
 
     /// Whether the span carries a link to its own parent (follows-from: work the parent started
@@ -722,7 +739,12 @@ impl TraceSetBuilder {
             resend_count: a.resend,
             kind,
             flags: (if error { FLAG_ERROR } else { 0 })
-                | (if s.linked { FLAG_LINKED_TO_PARENT } else { 0 }),
+                | (if s.linked { FLAG_LINKED_TO_PARENT } else { 0 })
+                | (if (400..500).contains(&a.http_status) {
+                    FLAG_CLIENT_ERROR
+                } else {
+                    0
+                }),
         }
     }
 
