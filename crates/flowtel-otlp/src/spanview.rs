@@ -142,8 +142,21 @@ pub trait SpanViewSink {
 
 /// Decodes one OTLP JSON export request into `sink` (errors are `serde_json`'s, to be located
 /// by the caller). A request of metrics or logs delivers nothing.
+///
+/// The line is checked to be UTF-8 once, as a whole, and then parsed as a `str`, so the parser
+/// does not check every string again (a tenth of the time on ids, names and keys); a line that
+/// is not UTF-8 is parsed as bytes, which reports where.
 pub(crate) fn decode(bytes: &[u8], sink: &mut dyn SpanViewSink) -> serde_json::Result<()> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => run(serde_json::Deserializer::from_str(text), sink),
+        Err(_) => run(serde_json::Deserializer::from_slice(bytes), sink),
+    }
+}
+
+fn run<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    sink: &mut dyn SpanViewSink,
+) -> serde_json::Result<()> {
     RequestSeed { sink }.deserialize(&mut de)?;
     de.end()
 }
