@@ -6,16 +6,23 @@
 //! and as the declared instrument. From the services' OTLP JSON export of a second run, counted
 //! exactly: retried payment calls are client spans with `http.request.resend_count`, the retry
 //! counter equals the retries made, every checkout trace is present and whole across both
-//! services, about 10% of browse traces are (browse is sampled at 10%), and RED metrics count
-//! every browse request whatever was sampled. Over OTLP/HTTP to `flowtel live --analyze`, the
-//! same from its flow aggregates: every checkout trace, whole, and a tenth of browse.
+//! services, browse traces number within the binomial 99% interval of 10% (trace ids seeded,
+//! so the count is the same in every run), and RED metrics count every browse request whatever
+//! was sampled. Over OTLP/HTTP to `flowtel live --analyze --save`, the same from what live
+//! received and saved: every checkout trace whole, browse within the interval, sampled-out
+//! traces absent from every service, RED counts equal to the requests sent, the analysis's
+//! flow aggregates agreeing, and `critical-path` and `map` of the saved traces saying they were
+//! sampled and weighing them back.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use flowtel_e2e::{binary, run, workspace};
+use flowtel_e2e::{binary, binomial_interval, run, workspace};
 use flowtel_otlp::{AnyValue, attribute};
+
+/// The trace-id seed of the example runs that count sampled traces.
+const SEED: &str = "13";
 
 #[test]
 fn live_receives_saturation_signals_with_their_declared_limits_and_lints_clean() {
@@ -68,6 +75,120 @@ struct SpanRow {
     resend: Option<i64>,
 }
 
+/// Every span of an OTLP file.
+fn read_spans(path: &str) -> Vec<SpanRow> {
+    let mut spans = Vec::new();
+    for batch in flowtel_otlp::open(path).unwrap() {
+        let batch = batch.unwrap();
+        for s in batch.spans() {
+            spans.push(SpanRow {
+                service: text(attribute(&s.resource.attributes, "service.name")).unwrap(),
+                name: s.item.name.clone(),
+                trace: s.item.trace_id.to_string(),
+                trace_state: s.item.trace_state.clone(),
+                is_root: s
+                    .item
+                    .parent_span_id
+                    .is_none_or(|p| p == Default::default()),
+                client: s.item.kind == flowtel_otlp::SpanKind::Client,
+                resend: attribute(&s.item.attributes, "http.request.resend_count")
+                    .and_then(AnyValue::as_i64),
+            });
+        }
+    }
+    spans
+}
+
+/// Checks the traces the shop exported for `requests` checkout and login requests and
+/// `browse` browse requests, and returns how many browse traces were kept: every checkout is
+/// a whole trace (the gateway's flow and the payments service's authorization) marked as kept
+/// at 100%; browse traces number within the binomial 99% interval of 10% (the runs use
+/// `--seed`, so the count is the same in every run: a 99% assertion on random ids would fail
+/// one run in a hundred), are whole (the gateway's route and the catalog's side) and marked
+/// at 10%, and nothing of a sampled-out browse trace was exported by any service.
+fn check_sampling(spans: &[SpanRow], requests: usize, browse: usize) -> u64 {
+    let mut by_trace: HashMap<&str, Vec<&SpanRow>> = HashMap::new();
+    for s in spans {
+        by_trace.entry(&s.trace).or_default().push(s);
+    }
+
+    // Every checkout the load sent (i % 6 in 0..4 of the first `requests`).
+    let checkouts_sent = (0..requests).filter(|i| i % 6 < 4).count();
+    let checkout_traces: HashSet<&str> = spans
+        .iter()
+        .filter(|s| s.name == "checkout")
+        .map(|s| s.trace.as_str())
+        .collect();
+    assert_eq!(checkout_traces.len(), checkouts_sent);
+    for t in &checkout_traces {
+        let trace = &by_trace[t];
+        assert!(
+            trace.iter().any(|s| s.is_root),
+            "checkout trace {t} has no root"
+        );
+        assert!(
+            trace
+                .iter()
+                .any(|s| s.service == "payments" && s.name == "payment.authorize"),
+            "checkout trace {t} lacks the payments side"
+        );
+        assert!(trace.iter().all(|s| s.trace_state == "ot=th:0"), "{t}");
+    }
+
+    let browse_traces: HashSet<&str> = spans
+        .iter()
+        .filter(|s| s.name == "browse")
+        .map(|s| s.trace.as_str())
+        .collect();
+    let (lo, hi) = binomial_interval(browse as u64, 0.1, 0.99);
+    let kept = browse_traces.len() as u64;
+    assert!(
+        (lo..=hi).contains(&kept),
+        "{kept} of {browse} browse traces kept, 99% interval {lo}..={hi}"
+    );
+    for t in &browse_traces {
+        let trace = &by_trace[t];
+        assert!(
+            trace
+                .iter()
+                .any(|s| s.name == "GET /products" || s.name == "GET /products/{id}"),
+            "browse trace {t} lacks the gateway's route"
+        );
+        assert!(
+            trace.iter().any(|s| s.service == "catalog"),
+            "browse trace {t} lacks the catalog side"
+        );
+        assert!(
+            trace
+                .iter()
+                .all(|s| s.trace_state == "ot=th:e6666666666666")
+        );
+    }
+    // Sampled-out traces are absent from every service: whatever the catalog exported (it
+    // serves browse only) belongs to a kept browse trace.
+    let orphans: Vec<&SpanRow> = spans
+        .iter()
+        .filter(|s| s.service == "catalog" && !browse_traces.contains(s.trace.as_str()))
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "{} catalog spans outside kept browse traces, e.g. {} {}",
+        orphans.len(),
+        orphans[0].name,
+        orphans[0].trace
+    );
+    kept
+}
+
+/// The `flow.requests` RED counter of `flow` at the end of the run, over every service.
+fn requests_counted(metrics: &str, flow: &str) -> f64 {
+    last_values(metrics, "flow.requests")
+        .iter()
+        .filter(|((_, l), _)| l.contains(&("flow.name".into(), flow.into())))
+        .map(|(_, v)| v)
+        .sum()
+}
+
 /// The last (cumulative) value of every series of `metric`, by service and sorted labels.
 fn last_values(path: &str, metric: &str) -> HashMap<(String, Vec<(String, String)>), f64> {
     let mut out = HashMap::new();
@@ -109,6 +230,8 @@ fn retries_are_counted_checkout_is_kept_whole_and_browse_is_sampled() {
     let out = run(
         "example-shop",
         &[
+            "--seed",
+            SEED,
             "--out",
             dir.path().to_str().unwrap(),
             "--requests",
@@ -126,92 +249,12 @@ fn retries_are_counted_checkout_is_kept_whole_and_browse_is_sampled() {
     let metrics = dir.path().join("metrics.jsonl");
     let (traces, metrics) = (traces.to_str().unwrap(), metrics.to_str().unwrap());
 
-    let mut spans = Vec::new();
-    for batch in flowtel_otlp::open(traces).unwrap() {
-        let batch = batch.unwrap();
-        for s in batch.spans() {
-            spans.push(SpanRow {
-                service: text(attribute(&s.resource.attributes, "service.name")).unwrap(),
-                name: s.item.name.clone(),
-                trace: s.item.trace_id.to_string(),
-                trace_state: s.item.trace_state.clone(),
-                is_root: s
-                    .item
-                    .parent_span_id
-                    .is_none_or(|p| p == Default::default()),
-                client: s.item.kind == flowtel_otlp::SpanKind::Client,
-                resend: attribute(&s.item.attributes, "http.request.resend_count")
-                    .and_then(AnyValue::as_i64),
-            });
-        }
-    }
-    let mut by_trace: HashMap<&str, Vec<&SpanRow>> = HashMap::new();
-    for s in &spans {
-        by_trace.entry(&s.trace).or_default().push(s);
-    }
-
-    // Every checkout the load sent (i % 6 in 0..4 of the first `requests`) is a whole trace:
-    // the gateway's flow and the payments service's authorization, marked as kept at 100%.
-    let checkouts_sent = (0..requests).filter(|i| i % 6 < 4).count();
-    let checkout_traces: HashSet<&str> = spans
-        .iter()
-        .filter(|s| s.name == "checkout")
-        .map(|s| s.trace.as_str())
-        .collect();
-    assert_eq!(checkout_traces.len(), checkouts_sent);
-    for t in &checkout_traces {
-        let trace = &by_trace[t];
-        assert!(
-            trace.iter().any(|s| s.is_root),
-            "checkout trace {t} has no root"
-        );
-        assert!(
-            trace
-                .iter()
-                .any(|s| s.service == "payments" && s.name == "payment.authorize"),
-            "checkout trace {t} lacks the payments side"
-        );
-        assert!(trace.iter().all(|s| s.trace_state == "ot=th:0"), "{t}");
-    }
-
-    // About 10% of browse traces: within the binomial interval, 4.4 standard deviations wide
-    // so that the test fails once in 10^5 runs (the 99% interval is reported, not asserted).
-    let browse_traces: HashSet<&str> = spans
-        .iter()
-        .filter(|s| s.name == "browse")
-        .map(|s| s.trace.as_str())
-        .collect();
-    let (n, p) = (browse as f64, 0.1);
-    let sd = (n * p * (1.0 - p)).sqrt();
-    let kept = browse_traces.len() as f64;
-    println!(
-        "browse traces kept: {kept} of {browse} (99% interval {:.0}..{:.0})",
-        n * p - 2.576 * sd,
-        n * p + 2.576 * sd
-    );
-    assert!((kept - n * p).abs() <= 4.4 * sd, "{kept} of {browse} kept");
-    for t in &browse_traces {
-        let trace = &by_trace[t];
-        assert!(
-            trace
-                .iter()
-                .any(|s| s.name == "GET /products" || s.name == "GET /products/{id}")
-        );
-        assert!(
-            trace
-                .iter()
-                .all(|s| s.trace_state == "ot=th:e6666666666666")
-        );
-    }
+    let spans = read_spans(traces);
+    let kept = check_sampling(&spans, requests, browse);
+    println!("browse traces kept: {kept} of {browse}");
 
     // RED metrics are never sampled: every browse request is counted.
-    let requests_metric = last_values(metrics, "flow.requests");
-    let browse_counted: f64 = requests_metric
-        .iter()
-        .filter(|((_, l), _)| l.contains(&("flow.name".into(), "browse".into())))
-        .map(|(_, v)| v)
-        .sum();
-    assert_eq!(browse_counted, browse as f64);
+    assert_eq!(requests_counted(metrics, "browse"), browse as f64);
 
     // Retries: each retried attempt is a client span numbered 1, and the counter agrees.
     let resent: Vec<&SpanRow> = spans.iter().filter(|s| s.resend.is_some()).collect();
@@ -270,9 +313,12 @@ fn scrape(addr: &str) -> HashMap<String, f64> {
 
 #[test]
 fn live_receives_every_checkout_trace_whole_and_a_tenth_of_browse() {
+    let saved = tempfile::tempdir().unwrap();
     let mut live = Command::new(binary("flowtel"))
         .current_dir(workspace())
         .args(["live", "--no-grpc", "--listen", "127.0.0.1:0", "--analyze"])
+        .arg("--save")
+        .arg(saved.path())
         // A trace is complete after 3 s without a span: the services' batches of one trace
         // may arrive a moment apart on a loaded machine.
         .args(["--metrics-listen", "127.0.0.1:0", "--trace-idle", "3s"])
@@ -310,6 +356,8 @@ fn live_receives_every_checkout_trace_whole_and_a_tenth_of_browse() {
     let example = run(
         "example-shop",
         &[
+            "--seed",
+            SEED,
             "--otlp",
             &otlp,
             "--requests",
@@ -372,12 +420,42 @@ fn live_receives_every_checkout_trace_whole_and_a_tenth_of_browse() {
         0.0,
         "{weighted}: each kept trace counts for 10"
     );
-    let kept = weighted / 10.0;
-    let (n, p) = (browse as f64, 0.1);
-    let sd = (n * p * (1.0 - p)).sqrt();
-    assert!(
-        (kept - n * p).abs() <= 4.4 * sd,
-        "{kept} of {browse} browse traces kept"
+    // What flowtel live received, as it saved it: the same checks as on the services' own
+    // export (checkout whole, browse at 10% within the binomial 99% interval and whole,
+    // sampled-out traces absent from every service), the analysis counted each kept trace, and
+    // the RED metrics it received count every request sent, sampled or not.
+    let file = |name: &str| saved.path().join(name).to_str().unwrap().to_string();
+    let spans = read_spans(&file("traces.binpb"));
+    let kept = check_sampling(&spans, requests, browse);
+    assert_eq!(
+        weighted,
+        kept as f64 * 10.0,
+        "the analysis saw every kept trace"
+    );
+    // `critical-path` and `map` of what live received say that it was sampled, and weigh the
+    // kept browse traces back (each stands for 10).
+    for command in ["critical-path", "map"] {
+        let out = run(
+            "flowtel",
+            &["--format", "json", command, &file("traces.binpb")],
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{command}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let sampling = &doc["sampling"];
+        assert_eq!(sampling["sampled_traces"], kept, "{command}: {sampling}");
+        let traces = sampling["traces"].as_u64().unwrap();
+        assert_eq!(
+            sampling["estimated_traces"].as_u64(),
+            Some(traces + 9 * kept),
+            "{command}: {sampling}"
+        );
+    }
+    let metrics_received = file("metrics.binpb");
+    assert_eq!(requests_counted(&metrics_received, "browse"), browse as f64);
+    assert_eq!(
+        requests_counted(&metrics_received, "checkout"),
+        checkouts,
+        "{seen:?}"
     );
     let to_catalog = get(concat!(
         "flowtel_service_graph_requests_total",

@@ -319,3 +319,42 @@ pub fn screenshot(
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
 }
+
+/// The central `level` interval of the binomial distribution with `n` trials of probability
+/// `p`, as `scipy.stats.binom.interval` gives it: `(ppf((1 - level) / 2), ppf((1 + level) / 2))`,
+/// where `ppf(q)` is the smallest count whose cumulative probability reaches `q`. Exact
+/// (probabilities summed in order from logarithms, so no term underflows before it matters).
+pub fn binomial_interval(n: u64, p: f64, level: f64) -> (u64, u64) {
+    assert!((0.0..1.0).contains(&p) && p > 0.0 && (0.0..1.0).contains(&level));
+    let (lo_q, hi_q) = ((1.0 - level) / 2.0, (1.0 + level) / 2.0);
+    let (ln_p, ln_q) = (p.ln(), (1.0 - p).ln());
+    // ln pmf(k) = ln C(n, k) + k ln p + (n - k) ln (1 - p), C built up term by term.
+    let mut ln_choose = 0.0f64;
+    let mut cdf = 0.0f64;
+    let mut lo = None;
+    for k in 0..=n {
+        if k > 0 {
+            ln_choose += ((n - k + 1) as f64).ln() - (k as f64).ln();
+        }
+        cdf += (ln_choose + k as f64 * ln_p + (n - k) as f64 * ln_q).exp();
+        // scipy compares with a relative tolerance of 1e-10 when inverting the cdf.
+        if lo.is_none() && cdf >= lo_q * (1.0 - 1e-10) {
+            lo = Some(k);
+        }
+        if cdf >= hi_q * (1.0 - 1e-10) {
+            return (lo.unwrap_or(k), k);
+        }
+    }
+    (lo.unwrap_or(n), n)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn binomial_intervals_match_scipy() {
+        // scipy.stats.binom.interval(0.99, n, 0.1)
+        assert_eq!(super::binomial_interval(600, 0.1, 0.99), (42, 80));
+        assert_eq!(super::binomial_interval(1000, 0.1, 0.99), (76, 125));
+        assert_eq!(super::binomial_interval(3000, 0.1, 0.99), (258, 343));
+    }
+}

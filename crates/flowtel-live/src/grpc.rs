@@ -50,7 +50,11 @@ impl Receiver {
         let seq = shared.sequence.fetch_add(1, Ordering::Relaxed) + 1;
         let worker = Arc::clone(shared);
         let decoded = tokio::task::spawn_blocking(move || {
+            let saved = worker.saver.as_ref().map(|_| crate::save::encode(&message));
             let batch = flowtel_otlp::from_message(&source_name(signal), message)?;
+            if let (Some(saver), Some(record)) = (&worker.saver, saved) {
+                saver.append(signal, false, &record);
+            }
             queue(&worker, signal, batch, seq);
             Ok::<(), flowtel_otlp::Error>(())
         })

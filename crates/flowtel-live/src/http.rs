@@ -241,8 +241,11 @@ pub(crate) fn decode_and_queue(
     body: &[u8],
     seq: u64,
 ) -> Result<(), flowtel_otlp::Error> {
-    let batch =
-        flowtel_otlp::decode_request(signal, content_type, body, shared.options.max_body_bytes)?;
+    let limit = shared.options.max_body_bytes;
+    let batch = flowtel_otlp::decode_request(signal, content_type, body, limit)?;
+    if let Some(saver) = &shared.saver {
+        saver.http_body(signal, content_type.contains("json"), body, limit);
+    }
     queue(shared, signal, batch, seq);
     Ok(())
 }

@@ -16,7 +16,9 @@
 //! [`LiveOptions::max_concurrency`] x [`LiveOptions::max_body_bytes`] bytes, taken as their
 //! bytes arrive (so a client dripping a body holds only what it sent, and only until its
 //! timeout), at most [`LiveOptions::max_concurrency`] bodies are decoded at once, and decoded
-//! batches wait for the linter in a queue of [`LiveOptions::queue`].
+//! batches wait for the linter in a queue of [`LiveOptions::queue`]. With
+//! [`LiveOptions::save`] every accepted request is also kept, as it arrived, in files the other
+//! commands read (see the `save` module).
 //!
 //! ```no_run
 //! # fn main() -> std::io::Result<()> {
@@ -39,6 +41,7 @@ mod grpc;
 mod http;
 mod options;
 mod report;
+mod save;
 mod server;
 mod shared;
 mod status;
@@ -101,6 +104,10 @@ pub fn run(
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let saver = match &options.save {
+        Some(dir) => Some(save::Saver::create(dir)?),
+        None => None,
+    };
     let shared = Arc::new(Shared {
         start: Instant::now(),
         last_request_ms: AtomicU64::new(0),
@@ -113,6 +120,7 @@ pub fn run(
         body_budget: tokio::sync::Semaphore::new(body_budget_kib(&options)),
         options: options.clone(),
         to_linter: tx,
+        saver,
     });
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
     let metrics = match (&analysis, &options.analyze) {
@@ -141,6 +149,11 @@ pub fn run(
         bytes: shared.bytes.load(Ordering::Relaxed),
         items: 0,
     };
+    let (save_failures, save_error) = shared
+        .saver
+        .as_ref()
+        .map(save::Saver::failures)
+        .unwrap_or_default();
     let rejections = std::mem::take(
         &mut *shared
             .rejections
@@ -160,5 +173,7 @@ pub fn run(
         rejections,
         ended,
         analysis,
+        save_failures,
+        save_error,
     })
 }

@@ -25,7 +25,7 @@ pub struct Bound {
 /// How the receiver runs.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
-    /// OTLP/HTTP address (port 0 picks a free port; see the `on_ready` callback of [`run`]).
+    /// OTLP/HTTP address (port 0 picks a free port; see the `on_ready` callback of [`run`](crate::run)).
     pub listen: SocketAddr,
     /// OTLP/gRPC address (`TraceService`, `MetricsService`, `LogsService`); `None` serves
     /// OTLP/HTTP only.
@@ -48,6 +48,10 @@ pub struct LiveOptions {
     pub stop_on_ctrl_c: bool,
     /// Also assemble traces and serve their aggregates for Prometheus (`--analyze`).
     pub analyze: Option<AnalyzeOptions>,
+    /// Also keep every accepted request in this folder (`--save`): per signal,
+    /// `<signal>.binpb` (protobuf, length-framed) and `<signal>.jsonl` (JSON requests), files
+    /// every flowtel command reads. The folder's files of an earlier run are replaced.
+    pub save: Option<std::path::PathBuf>,
 }
 
 impl Default for LiveOptions {
@@ -63,6 +67,7 @@ impl Default for LiveOptions {
             duration: None,
             stop_on_ctrl_c: true,
             analyze: None,
+            save: None,
         }
     }
 }

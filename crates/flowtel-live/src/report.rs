@@ -33,14 +33,18 @@ pub struct LiveReport {
     pub ended: EndReason,
     /// With `--analyze`: traces analysed, evicted, spans dropped.
     pub analysis: Option<StreamStats>,
+    /// With `--save`: accepted requests that could not be written to the folder.
+    pub save_failures: u64,
+    /// Why the first of them could not.
+    pub save_error: Option<String>,
 }
 
 /// Why a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndReason {
-    /// No request for [`LiveOptions::until_idle`].
+    /// No request for [`LiveOptions::until_idle`](crate::LiveOptions::until_idle).
     Idle,
-    /// [`LiveOptions::duration`] passed.
+    /// [`LiveOptions::duration`](crate::LiveOptions::duration) passed.
     Duration,
     /// Ctrl-C (SIGINT) or SIGTERM.
     Interrupted,

@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     /// Request body bytes that may be held while bodies are read, in KiB.
     pub body_budget: tokio::sync::Semaphore,
     pub to_linter: std::sync::mpsc::SyncSender<Message>,
+    /// Where accepted requests are saved (`--save`).
+    pub saver: Option<crate::save::Saver>,
 }
 
 impl Shared {

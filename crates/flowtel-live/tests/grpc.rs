@@ -117,3 +117,114 @@ fn grpc_exports_are_linted_and_limits_hold() {
         Some("/resourceSpans/0/scopeSpans/0/spans/0/attributes/0")
     );
 }
+
+/// One OTLP/HTTP request over a fresh connection; the status code.
+fn post(addr: SocketAddr, content_type: &str, gzip: bool, body: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let encoding = if gzip {
+        "Content-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    write!(
+        s,
+        "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n{encoding}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer[9..12].parse().unwrap()
+}
+
+#[test]
+fn save_keeps_every_accepted_request_for_the_other_commands() {
+    use prost::Message as _;
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let save = dir.path().join("run");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let options = LiveOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        until_idle: Some(Duration::from_millis(800)),
+        duration: Some(Duration::from_secs(30)),
+        stop_on_ctrl_c: false,
+        save: Some(save.clone()),
+        ..LiveOptions::default()
+    };
+    let handle = std::thread::spawn(move || {
+        run(registry(), options, move |bound| tx.send(bound).unwrap()).unwrap()
+    });
+    let bound = rx.recv().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut client = TraceServiceClient::connect(format!("http://{}", bound.grpc.unwrap()))
+            .await
+            .unwrap();
+        client.export(request("grpc", 0)).await.unwrap();
+        let mut zipped = client.send_compressed(CompressionEncoding::Gzip);
+        zipped.export(request("grpc-gzip", 0)).await.unwrap();
+    });
+    let proto = request("http", 0).encode_to_vec();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&request("http-gzip", 0).encode_to_vec())
+        .unwrap();
+    let json = r#"{"resourceSpans": [{"scopeSpans": [{"spans": [
+        {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331",
+         "name": "checkout", "attributes": [{"key": "flow.name", "value": {"stringValue": "json"}}]}
+    ]}]}]}"#;
+    assert_eq!(
+        post(bound.http, "application/x-protobuf", false, &proto),
+        200
+    );
+    assert_eq!(
+        post(
+            bound.http,
+            "application/x-protobuf",
+            true,
+            &gz.finish().unwrap()
+        ),
+        200
+    );
+    assert_eq!(
+        post(bound.http, "application/json", false, json.as_bytes()),
+        200
+    );
+    // A malformed request is answered and reported, never saved.
+    assert_eq!(
+        post(
+            bound.http,
+            "application/json",
+            false,
+            b"{\"resourceSpans\": 1}"
+        ),
+        400
+    );
+    let report = handle.join().unwrap();
+    assert_eq!((report.save_failures, report.save_error), (0, None));
+
+    // What was saved reads back, each accepted request once, through the common reader.
+    let flows = |file: &str| -> Vec<String> {
+        let mut flows = Vec::new();
+        for batch in flowtel_otlp::open(save.join(file).to_str().unwrap()).unwrap() {
+            for s in batch.unwrap().spans() {
+                let flow = flowtel_otlp::attribute(&s.item.attributes, "flow.name");
+                flows.push(flow.and_then(|v| v.as_str()).unwrap().to_string());
+            }
+        }
+        flows.sort();
+        flows
+    };
+    assert_eq!(
+        flows("traces.binpb"),
+        ["grpc", "grpc-gzip", "http", "http-gzip"]
+    );
+    assert_eq!(flows("traces.jsonl"), ["json"]);
+    assert!(!save.join("metrics.binpb").exists());
+}

@@ -21,11 +21,13 @@
 pub mod classify;
 pub mod client;
 mod future;
+pub mod layer;
 pub mod retry;
 pub mod server;
 
 pub use classify::{Classify, ClientErrors, ServerErrors};
 pub use client::{FlowClient, FlowClientLayer};
 pub use future::ResponseFuture;
+pub use layer::{Client, HttpLayer, HttpService, Server, Side};
 pub use retry::{CountResends, ResendCount};
 pub use server::{FlowServer, FlowServerLayer};

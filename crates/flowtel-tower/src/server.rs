@@ -16,14 +16,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use flowtel::meter::{Histogram, Labels};
 use flowtel::propagation::{FlowPropagator, flow_from_context};
-use flowtel::{Meter, Saturation, Telemetry};
-use http::{Request, Response};
+use flowtel::{Meter, Saturation};
+use http::Request;
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{KeyValue, StringValue};
 use tracing::field::Empty;
@@ -31,13 +30,15 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::classify::{Classify, ServerErrors, method_label};
 use crate::future::{Done, ResponseFuture};
+use crate::layer::{HttpLayer, HttpService, Inner, Parts, Server, Side};
 
 /// Name of the server duration metric.
 pub const SERVER_DURATION: &str = "http.server.request.duration";
 /// Name of the server's in-flight requests metric (a saturation signal in the conventions).
 pub const SERVER_ACTIVE_REQUESTS: &str = "http.server.active_requests";
 
-struct Shared {
+/// The server layer's recording state, shared by the services it makes (opaque).
+pub struct ServerShared {
     duration: Histogram,
     /// `http.server.active_requests`, the server's concurrency saturation signal.
     active: Saturation,
@@ -58,7 +59,7 @@ const METHODS: [&str; 10] = [
 /// its own [`FlowServer`], so each instance sees one template; an instance that sees several
 /// (a layer around a whole router) keeps the first and builds the others per request.
 #[derive(Default)]
-struct RouteCache {
+pub struct RouteCache {
     route: OnceLock<(Box<str>, StringValue)>,
     names: [OnceLock<Arc<str>>; METHODS.len()],
     /// The registry `entry` flow of the cached route, per method (`None`: not an entry).
@@ -96,7 +97,7 @@ impl RouteCache {
     /// route.
     fn entry_flow(
         &self,
-        shared: &Shared,
+        shared: &ServerShared,
         label: &'static str,
         method: &http::Method,
         route: &str,
@@ -115,7 +116,7 @@ impl RouteCache {
     }
 }
 
-impl Shared {
+impl ServerShared {
     fn entry_flow(&self, method: &http::Method, route: &str) -> Option<StringValue> {
         let methods = self.entries.get(route)?;
         methods
@@ -126,28 +127,19 @@ impl Shared {
 }
 
 /// Tower layer instrumenting an HTTP server; see the module docs.
-#[derive(Clone)]
-pub struct FlowServerLayer<C = ServerErrors> {
-    shared: Arc<Shared>,
-    classifier: C,
-}
+pub type FlowServerLayer<C = ServerErrors> = HttpLayer<Server, C>;
 
-impl std::fmt::Debug for FlowServerLayer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlowServerLayer")
-            .field("entries", &self.shared.entries.len())
-            .finish_non_exhaustive()
-    }
-}
+/// The service [`FlowServerLayer`] wraps around the application.
+pub type FlowServer<S, C = ServerErrors> = HttpService<S, Server, C>;
 
-impl FlowServerLayer {
-    /// A layer recording through `telemetry`'s meter and propagator.
-    pub fn new(telemetry: &Telemetry) -> Self {
-        Self::from_parts(telemetry.meter(), telemetry.propagator().clone())
-    }
+impl Side for Server {
+    type Shared = ServerShared;
+    type Classifier = ServerErrors;
+    type PerService = RouteCache;
+    const LAYER: &'static str = "FlowServerLayer";
+    const SERVICE: &'static str = "FlowServer";
 
-    /// A layer from a meter and a propagator.
-    pub fn from_parts(meter: &Meter, propagator: FlowPropagator) -> Self {
+    fn shared(meter: &Meter, propagator: FlowPropagator) -> Self::Shared {
         let registry = meter.conventions();
         let mut entries = HashMap::default();
         let mut flows = HashMap::default();
@@ -162,79 +154,30 @@ impl FlowServerLayer {
                     .push((method, value.clone()));
             }
         }
-        FlowServerLayer {
-            shared: Arc::new(Shared {
-                duration: meter.f64_histogram(SERVER_DURATION),
-                // Optional: a registry without the signal gets no in-flight accounting.
-                active: if registry.metrics.contains_key(SERVER_ACTIVE_REQUESTS) {
-                    meter.saturation(SERVER_ACTIVE_REQUESTS)
-                } else {
-                    Saturation::disabled()
-                },
-                propagator,
-                entries,
-                flows,
-            }),
-            classifier: ServerErrors,
+        ServerShared {
+            duration: meter.f64_histogram(SERVER_DURATION),
+            // Optional: a registry without the signal gets no in-flight accounting.
+            active: if registry.metrics.contains_key(SERVER_ACTIVE_REQUESTS) {
+                meter.saturation(SERVER_ACTIVE_REQUESTS)
+            } else {
+                Saturation::disabled()
+            },
+            propagator,
+            entries,
+            flows,
         }
     }
-}
 
-impl<C> FlowServerLayer<C> {
-    /// The same layer deciding failures with `classifier`.
-    pub fn with_classifier<D: Classify>(self, classifier: D) -> FlowServerLayer<D> {
-        FlowServerLayer {
-            shared: self.shared,
+    fn call<S: Inner<ReqB>, C: Classify, ReqB>(
+        parts: Parts<'_, Self, C>,
+        inner: &mut S,
+        req: Request<ReqB>,
+    ) -> ResponseFuture<S::Future, C> {
+        let Parts {
+            shared,
+            per_service: routes,
             classifier,
-        }
-    }
-}
-
-impl<S, C: Clone> tower::Layer<S> for FlowServerLayer<C> {
-    type Service = FlowServer<S, C>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        FlowServer {
-            inner,
-            shared: self.shared.clone(),
-            routes: Arc::new(RouteCache::default()),
-            classifier: self.classifier.clone(),
-        }
-    }
-}
-
-/// The service [`FlowServerLayer`] wraps around the application.
-#[derive(Clone)]
-pub struct FlowServer<S, C = ServerErrors> {
-    inner: S,
-    shared: Arc<Shared>,
-    routes: Arc<RouteCache>,
-    classifier: C,
-}
-
-impl<S: std::fmt::Debug, C> std::fmt::Debug for FlowServer<S, C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlowServer")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<S, C, ReqB, ResB> tower::Service<Request<ReqB>> for FlowServer<S, C>
-where
-    S: tower::Service<Request<ReqB>, Response = Response<ResB>>,
-    S::Error: std::fmt::Display + 'static,
-    C: Classify,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future, C>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        } = parts;
         let start = Instant::now();
         let method = method_label(req.method());
         // Servers see origin-form URIs; only TLS terminated here would make this `https`.
@@ -246,16 +189,13 @@ where
         let route = req
             .extensions()
             .get::<MatchedPath>()
-            .map(|r| self.routes.route_value(r.as_str()));
-        let parent = self.shared.propagator.extract_headers(req.headers());
+            .map(|r| routes.route_value(r.as_str()));
+        let parent = shared.propagator.extract_headers(req.headers());
         let flow = route
             .as_ref()
-            .and_then(|r| {
-                self.routes
-                    .entry_flow(&self.shared, method, req.method(), r.as_str())
-            })
+            .and_then(|r| routes.entry_flow(shared, method, req.method(), r.as_str()))
             .or_else(|| {
-                flow_from_context(&parent).map(|f| match self.shared.flows.get(f.as_str()) {
+                flow_from_context(&parent).map(|f| match shared.flows.get(f.as_str()) {
                     Some(known) => known.clone(),
                     None => f,
                 })
@@ -274,7 +214,7 @@ where
             Some(r) => tracing::info_span!(
                 target: "flowtel::http",
                 "HTTP request",
-                otel.name = &*self.routes.span_name(method, r),
+                otel.name = &*routes.span_name(method, r),
                 otel.kind = "server",
                 otel.status_code = Empty,
                 http.request.method = method,
@@ -313,9 +253,9 @@ where
             l.push(KeyValue::new("http.request.method", method));
             l.push(KeyValue::new("url.scheme", scheme));
             l.push(flow.clone().map(|f| KeyValue::new("flow.name", f)));
-            self.shared.active.hold(l.as_slice())
+            shared.active.hold(l.as_slice())
         };
-        let future = self.inner.call(req);
+        let future = inner.call(req);
         let mut labels = Labels::<6>::new();
         labels.push(KeyValue::new("http.request.method", method));
         labels.push(KeyValue::new("url.scheme", scheme));
@@ -325,10 +265,10 @@ where
             span,
             Done {
                 start,
-                duration: self.shared.duration.clone(),
+                duration: shared.duration.clone(),
                 labels,
                 flow,
-                classifier: self.classifier.clone(),
+                classifier: classifier.clone(),
                 active: Some(active),
             },
         )

@@ -10,8 +10,11 @@
 //! `FlowLayer`, `with_red_metrics` with it (metrics are recorded whatever the sampling), both
 //! wired as `flowtel::init` does (the sampler decides before the span is built);
 //! `traces_only_sdk_decides` is the obvious alternative: the SDK's sampler alone, deciding once
-//! `tracing-opentelemetry` has built the span. `decision/sdk_*` are the SDK's own samplers on
-//! the same input.
+//! `tracing-opentelemetry` has built the span; `span/registry_only` the floor, the same spans
+//! through `tracing`'s registry with no layer. `decision/sdk_*` are the SDK's own samplers on
+//! the same input; `decision/trace_state_copy` is what every sampler pays below a sampled
+//! parent, the copy of the parent's `tracestate` the SDK takes by value; the `*_kept` variants
+//! free their results outside the timing.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -138,6 +141,39 @@ fn decision(c: &mut Criterion) {
             )
         })
     });
+    // The floor of any `ShouldSample` below a sampled parent: the SDK takes the child's
+    // `TraceState` by value, so the parent's is copied (a list and two strings).
+    let parent_state = parent.span().span_context().trace_state().clone();
+    g.bench_function("trace_state_copy", |b| b.iter(|| parent_state.clone()));
+    // The same three, the result freed outside the timing (as in a service, where the copy is
+    // freed with the span after export, on the exporter's thread).
+    g.bench_function("sdk_parent_based_child_kept", |b| {
+        b.iter_with_large_drop(|| {
+            parent_based.should_sample(
+                Some(&parent),
+                TraceId::from(id),
+                "step",
+                &SpanKind::Internal,
+                &[],
+                &[],
+            )
+        })
+    });
+    g.bench_function("flow_sampler_child_kept", |b| {
+        b.iter_with_large_drop(|| {
+            flow.should_sample(
+                Some(&parent),
+                TraceId::from(id),
+                "step",
+                &SpanKind::Internal,
+                &[],
+                &[],
+            )
+        })
+    });
+    g.bench_function("trace_state_copy_kept", |b| {
+        b.iter_with_large_drop(|| parent_state.clone())
+    });
     g.finish();
 }
 
@@ -227,16 +263,29 @@ fn spans(c: &mut Criterion) {
     ] {
         let d = dispatch(with_metrics, presample);
         let mut g = c.benchmark_group(format!("span/{label}"));
+        // Two rounds, the variants alternating, so that a change of load on the machine shows
+        // as a difference between rounds rather than as a ratio.
         tracing::dispatcher::with_default(&d, || {
-            g.bench_function("recorded_checkout", |b| {
-                b.iter(|| flow_with_step("checkout", "cart.load"))
-            });
-            g.bench_function("dropped_browse", |b| {
-                b.iter(|| flow_with_step("browse", "catalog.search"))
-            });
+            for round in ["", "_round2"] {
+                g.bench_function(format!("recorded_checkout{round}"), |b| {
+                    b.iter(|| flow_with_step("checkout", "cart.load"))
+                });
+                g.bench_function(format!("dropped_browse{round}"), |b| {
+                    b.iter(|| flow_with_step("browse", "catalog.search"))
+                });
+            }
         });
         g.finish();
     }
+    // The floor of any span through `tracing`: the registry alone, no layer at all.
+    let bare = tracing::Dispatch::new(tracing_subscriber::registry());
+    let mut g = c.benchmark_group("span/registry_only");
+    tracing::dispatcher::with_default(&bare, || {
+        g.bench_function("flow_with_step", |b| {
+            b.iter(|| flow_with_step("browse", "catalog.search"))
+        });
+    });
+    g.finish();
 }
 
 criterion_group! {

@@ -58,6 +58,7 @@ pub fn init(conventions: Conventions) -> TelemetryBuilder {
         shutdown_timeout: None,
         context_activation: true,
         console: false,
+        trace_id_seed: None,
     }
 }
 
@@ -154,6 +155,7 @@ pub struct TelemetryBuilder {
     shutdown_timeout: Option<Duration>,
     context_activation: bool,
     console: bool,
+    trace_id_seed: Option<u64>,
 }
 
 impl TelemetryBuilder {
@@ -177,6 +179,17 @@ impl TelemetryBuilder {
     /// log records either way).
     pub fn console(mut self, on: bool) -> Self {
         self.console = on;
+        self
+    }
+
+    /// Draw trace ids from fixed sequences seeded by `seed` (mixed with the service name, so
+    /// the services of one process draw different ids), one sequence per flow, instead of at
+    /// random: which traces of a flow the head sampler keeps is then the same in every run,
+    /// however requests interleave, as long as each flow's requests are the same. For tests
+    /// and reproducible examples only: two processes with the same seed and service name
+    /// draw the same trace ids. See [`crate::sampling::FlowIdGenerator::seeded`].
+    pub fn trace_id_seed(mut self, seed: u64) -> Self {
+        self.trace_id_seed = Some(seed);
         self
     }
 
@@ -284,6 +297,17 @@ impl TelemetryBuilder {
         let violations = Arc::new(Violations::new());
         let resource = self.resource();
         let registry = &self.conventions;
+        let ids = match self.trace_id_seed {
+            Some(seed) => {
+                let service = resource
+                    .get(&opentelemetry::Key::from_static_str("service.name"))
+                    .map(|v| v.as_str().into_owned())
+                    .unwrap_or_default();
+                let seed = seed ^ crate::sampling::fnv1a(service.as_bytes());
+                crate::sampling::FlowIdGenerator::seeded(seed, registry.flows.keys())
+            }
+            None => crate::sampling::FlowIdGenerator::default(),
+        };
 
         let mut meters = SdkMeterProvider::builder()
             .with_resource(resource.clone())
@@ -298,7 +322,9 @@ impl TelemetryBuilder {
         if let Some(sampler) = &flow_sampler {
             traces = traces
                 .with_sampler(sampler.as_ref().clone())
-                .with_id_generator(crate::sampling::FlowIdGenerator::default());
+                .with_id_generator(ids.clone());
+        } else if self.trace_id_seed.is_some() {
+            traces = traces.with_id_generator(ids.clone());
         }
         let redactor = Arc::new(Redactor::from_registry(registry));
         fn redacting<E>(
@@ -423,7 +449,8 @@ impl TelemetryBuilder {
         };
         // Spans of dropped traces skip the OpenTelemetry layer (decided before it builds them);
         // the `FlowLayer` below sees every span, so metrics are never sampled.
-        let sample_filter = flow_sampler.map(crate::sampling::SampleFilter::new);
+        let sample_filter =
+            flow_sampler.map(|s| crate::sampling::SampleFilter::new(s).with_ids(ids));
         let subscriber = tracing_subscriber::registry()
             .with(
                 sample_filter

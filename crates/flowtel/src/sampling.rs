@@ -37,6 +37,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{
@@ -236,19 +237,95 @@ thread_local! {
 
 /// The SDK's id generator, except that the trace id of a root [`SampleFilter`] has already
 /// decided to keep is the one it decided on (so `FlowSampler` makes the same decision).
-#[derive(Debug, Default)]
-pub struct FlowIdGenerator(RandomIdGenerator);
+///
+/// [`FlowIdGenerator::seeded`] draws trace ids from fixed sequences instead of at random, one
+/// per flow, so that a test or a demonstration samples the same traces of a flow in every run
+/// however the requests of different flows interleave. Clones share their sequences.
+#[derive(Debug, Default, Clone)]
+pub struct FlowIdGenerator {
+    random: RandomIdGenerator,
+    seeded: Option<Arc<SeededIds>>,
+}
+
+impl FlowIdGenerator {
+    /// Trace ids from fixed sequences seeded by `seed`: one per flow of `flows` (drawn at the
+    /// roots [`SampleFilter`] decides, whose flow is known) and one for every other root.
+    /// Span ids stay random. Two processes given the same seed draw the same trace ids: for
+    /// tests and reproducible examples only, never in production.
+    pub fn seeded<F: AsRef<str>>(seed: u64, flows: impl IntoIterator<Item = F>) -> Self {
+        let flows = flows
+            .into_iter()
+            .map(|f| {
+                let f = f.as_ref();
+                (f.into(), (fnv1a(f.as_bytes()), AtomicU64::new(0)))
+            })
+            .collect();
+        FlowIdGenerator {
+            random: RandomIdGenerator::default(),
+            seeded: Some(Arc::new(SeededIds {
+                seed,
+                flows,
+                other: AtomicU64::new(0),
+            })),
+        }
+    }
+
+    /// A new trace id for a root of `flow` (`None`: not known).
+    fn draw(&self, flow: Option<&str>) -> TraceId {
+        match &self.seeded {
+            Some(s) => s.next(flow),
+            None => self.random.new_trace_id(),
+        }
+    }
+}
 
 impl IdGenerator for FlowIdGenerator {
     fn new_trace_id(&self) -> TraceId {
-        RESERVED
-            .with(Cell::take)
-            .unwrap_or_else(|| self.0.new_trace_id())
+        RESERVED.with(Cell::take).unwrap_or_else(|| self.draw(None))
     }
 
     fn new_span_id(&self) -> SpanId {
-        self.0.new_span_id()
+        self.random.new_span_id()
     }
+}
+
+/// The sequences of a seeded [`FlowIdGenerator`].
+#[derive(Debug)]
+struct SeededIds {
+    seed: u64,
+    /// Per declared flow: the stream number (a hash of the name) and the next index.
+    flows: HashMap<Box<str>, (u64, AtomicU64), foldhash::fast::FixedState>,
+    /// Roots of no known flow.
+    other: AtomicU64,
+}
+
+impl SeededIds {
+    fn next(&self, flow: Option<&str>) -> TraceId {
+        let (stream, counter) = match flow.and_then(|f| self.flows.get(f)) {
+            Some((stream, counter)) => (*stream, counter),
+            None => (0, &self.other),
+        };
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        let hi = splitmix64(self.seed ^ splitmix64(stream ^ n.rotate_left(32)));
+        let lo = splitmix64(hi ^ n);
+        // All zeros is the invalid trace id.
+        TraceId::from((u128::from(hi) << 64 | u128::from(lo)).max(1))
+    }
+}
+
+/// SplitMix64's output function: a bijective 64-bit mixer.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// FNV-1a of `bytes`: a hash that is the same in every run and build.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Whether the current OpenTelemetry context holds a span and whether it is sampled.
@@ -261,36 +338,51 @@ fn current_decision() -> Option<bool> {
 }
 
 /// Per-layer filter for the OpenTelemetry layer: a span of a dropped trace never reaches it.
-/// See the module docs; installed by [`crate::init`] with [`FlowSampler`].
+/// See the module docs; installed by [`crate::init()`] with [`FlowSampler`].
 #[derive(Debug, Clone)]
 pub struct SampleFilter {
     sampler: Arc<FlowSampler>,
+    ids: FlowIdGenerator,
 }
 
 impl SampleFilter {
-    /// A filter deciding roots as `sampler` does.
+    /// A filter deciding roots as `sampler` does, on random trace ids.
     pub fn new(sampler: Arc<FlowSampler>) -> SampleFilter {
-        SampleFilter { sampler }
+        SampleFilter {
+            sampler,
+            ids: FlowIdGenerator::default(),
+        }
+    }
+
+    /// Draws the trace ids of the roots it decides from `ids` (a clone of the tracer
+    /// provider's [`FlowIdGenerator`], so a seeded generator's sequences are shared).
+    pub fn with_ids(mut self, ids: FlowIdGenerator) -> SampleFilter {
+        self.ids = ids;
+        self
     }
 
     /// The decision at a root whose flow is known now: `None` when it is not (the SDK decides
     /// when it builds the span).
     fn decide_root(&self, meta: &Metadata<'_>) -> Option<bool> {
-        let threshold = Context::map_current(|cx| {
-            cx.get::<FlowHint>()
-                .map(|h| self.sampler.policy(Some(h.0.as_str())).threshold)
+        let (threshold, trace_id) = Context::map_current(|cx| {
+            cx.get::<FlowHint>().map(|h| {
+                let flow = Some(h.0.as_str());
+                (self.sampler.policy(flow).threshold, self.ids.draw(flow))
+            })
         })
         .or_else(|| {
             (meta.target() == "flowtel::flow")
-                .then(|| self.sampler.declared(meta.name()).map(|p| p.threshold))
+                .then(|| {
+                    self.sampler
+                        .declared(meta.name())
+                        .map(|p| (p.threshold, self.ids.draw(Some(meta.name()))))
+                })
                 .flatten()
         })?;
         let policy = Policy {
             threshold,
             trace_state: TraceState::NONE,
         };
-        let ids = RandomIdGenerator::default();
-        let trace_id = ids.new_trace_id();
         // At most one reservation is pending: a kept root's, until the SDK builds it.
         let kept = policy.keeps(trace_id);
         RESERVED.with(|r| r.set(kept.then_some(trace_id)));
@@ -299,7 +391,7 @@ impl SampleFilter {
         }
         let sc = SpanContext::new(
             trace_id,
-            ids.new_span_id(),
+            self.ids.new_span_id(),
             TraceFlags::default(),
             false,
             TraceState::NONE,
@@ -424,5 +516,31 @@ mod tests {
             assert!((back - r).abs() < 1e-12, "{r} -> {back}");
         }
         assert_eq!(ratio_of_threshold("xyz"), None);
+    }
+
+    #[test]
+    fn seeded_trace_ids_are_one_sequence_per_flow() {
+        let ids = FlowIdGenerator::seeded(42, ["browse", "checkout"]);
+        let again = FlowIdGenerator::seeded(42, ["browse", "checkout"]);
+        let browse: Vec<TraceId> = (0..100).map(|_| ids.draw(Some("browse"))).collect();
+        // Draws of other flows in between change nothing.
+        let mut interleaved = Vec::new();
+        for _ in 0..100 {
+            again.draw(Some("checkout"));
+            again.draw(None);
+            interleaved.push(again.draw(Some("browse")));
+        }
+        assert_eq!(browse, interleaved);
+        let distinct: std::collections::HashSet<_> = browse.iter().collect();
+        assert_eq!(distinct.len(), 100);
+        assert!(browse.iter().all(|t| *t != TraceId::INVALID));
+        assert_ne!(ids.draw(Some("checkout")), ids.draw(Some("browse")));
+        // The randomness (lowest 56 bits) is spread: about a tenth is kept at 10%.
+        let policy = Policy::new(0.1);
+        let ids = FlowIdGenerator::seeded(1, ["browse"]);
+        let kept = (0..10_000)
+            .filter(|_| policy.keeps(ids.draw(Some("browse"))))
+            .count();
+        assert!((850..1150).contains(&kept), "{kept}");
     }
 }

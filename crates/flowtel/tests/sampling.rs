@@ -349,3 +349,109 @@ fn dropped_requests(activation: bool) {
         .sum();
     assert_eq!(browse, requests as f64);
 }
+
+/// The trace ids of the browse traces kept when `browses` browse flows and `checkouts`
+/// checkout flows run in the order `browse_at` says, with trace ids seeded by `seed`.
+fn kept_browse_traces(
+    seed: u64,
+    browses: usize,
+    checkouts: usize,
+    browse_at: impl Fn(usize) -> bool,
+) -> HashSet<TraceId> {
+    let (telemetry, dispatch) = flowtel::init(conventions())
+        .service("catalog", "1.0.0")
+        .trace_id_seed(seed)
+        .in_memory()
+        .build()
+        .expect("telemetry");
+    let (mut b, mut c) = (0, 0);
+    tracing::dispatcher::with_default(&dispatch, || {
+        for i in 0.. {
+            let browsing = match (b < browses, c < checkouts) {
+                (true, true) => browse_at(i),
+                (browsing, more) if browsing || more => browsing,
+                _ => break,
+            };
+            if browsing {
+                b += 1;
+            } else {
+                c += 1;
+            }
+            let f = flow(if browsing { "browse" } else { "checkout" });
+            let _f = f.enter();
+            f.record("outcome", "ok");
+        }
+    });
+    telemetry.flush();
+    let spans = telemetry.finished_spans();
+    assert_eq!(
+        spans.iter().filter(|s| s.name == "checkout").count(),
+        checkouts
+    );
+    spans
+        .iter()
+        .filter(|s| s.name == "browse")
+        .map(|s| s.span_context.trace_id())
+        .collect()
+}
+
+#[test]
+fn a_seeded_run_keeps_the_same_browse_traces_however_flows_interleave() {
+    let (browses, checkouts) = (400, 100);
+    let first = kept_browse_traces(7, browses, checkouts, |i| i % 5 != 0);
+    let checkout_first = kept_browse_traces(7, browses, checkouts, |_| false);
+    let browse_first = kept_browse_traces(7, browses, checkouts, |_| true);
+    assert!(
+        !first.is_empty() && first.len() < browses / 4,
+        "{}",
+        first.len()
+    );
+    assert_eq!(first, checkout_first);
+    assert_eq!(first, browse_first);
+    // Another seed, other traces; no seed, random ones.
+    let other = kept_browse_traces(8, browses, checkouts, |i| i % 5 != 0);
+    assert!(other.is_disjoint(&first), "{other:?}");
+    let (telemetry, dispatch) = flowtel::init(conventions())
+        .service("catalog", "1.0.0")
+        .in_memory()
+        .build()
+        .expect("telemetry");
+    tracing::dispatcher::with_default(&dispatch, || {
+        for _ in 0..browses {
+            let f = flow("browse");
+            let _f = f.enter();
+        }
+    });
+    telemetry.flush();
+    let random: HashSet<TraceId> = telemetry
+        .finished_spans()
+        .iter()
+        .map(|s| s.span_context.trace_id())
+        .collect();
+    assert!(random.is_disjoint(&first));
+}
+
+#[test]
+fn at_a_root_the_flow_comes_from_the_attributes_or_else_the_baggage() {
+    use opentelemetry::baggage::BaggageExt;
+    let sampler = FlowSampler::new(&conventions());
+    // Randomness (the lowest 56 bits) at the top keeps at any ratio; at 0 only at ratio 1.
+    let (high, low) = (TraceId::from((1u128 << 56) - 1), TraceId::from(1u128 << 64));
+    let decide = |cx: &Context, id: TraceId, attrs: &[KeyValue]| {
+        let r = sampler.should_sample(Some(cx), id, "GET /products", &SpanKind::Server, attrs, &[]);
+        (r.decision, r.trace_state.header())
+    };
+    let keep = |th: &str| (SamplingDecision::RecordAndSample, format!("ot=th:{th}"));
+    let drop = (SamplingDecision::Drop, String::new());
+    let browsing = Context::new().with_baggage([KeyValue::new("flow.name", "browse")]);
+    let checking_out = Context::new().with_baggage([KeyValue::new("flow.name", "checkout")]);
+    // From the baggage the caller sent: browse at 10%, checkout whole.
+    assert_eq!(decide(&browsing, high, &[]), keep("e6666666666666"));
+    assert_eq!(decide(&browsing, low, &[]), drop);
+    assert_eq!(decide(&checking_out, low, &[]), keep("0"));
+    // The span's own `flow.name` (the entry route's flow) wins over the baggage.
+    let checkout = [KeyValue::new("flow.name", "checkout")];
+    assert_eq!(decide(&browsing, low, &checkout), keep("0"));
+    // Neither: the registry's default ratio (1.0 in the bundled conventions).
+    assert_eq!(decide(&Context::new(), low, &[]), keep("0"));
+}

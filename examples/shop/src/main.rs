@@ -84,6 +84,10 @@ struct Args {
     /// record has no trace context: a non-conforming build, for trying the linters.
     #[arg(long, hide = true)]
     uncorrelated_log: bool,
+    /// Draw trace ids from fixed sequences seeded by N (per service and flow) instead of at
+    /// random, so every run samples the same browse traces: for tests and demonstrations.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// How long to wait at the end for the orders worker to empty its queue.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     drain: Duration,
@@ -163,6 +167,10 @@ fn run(args: &Args) -> Result<(), String> {
             (Some(dir), _) => b.json_lines(dir),
             (None, Some(url)) => b.otlp_endpoint(url),
             (None, None) => b.otlp(),
+        };
+        let b = match args.seed {
+            Some(seed) => b.trace_id_seed(seed),
+            None => b,
         };
         let b = match &args.metrics_targets {
             Some(_) => b.prometheus(SocketAddr::from(([127, 0, 0, 1], 0))),

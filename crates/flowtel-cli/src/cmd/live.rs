@@ -74,6 +74,11 @@ pub struct Args {
         requires = "analyze"
     )]
     pub max_open_spans: usize,
+    /// Also keep every accepted request in DIR, as it arrived, for the other commands to read:
+    /// per signal `traces.binpb`, `metrics.binpb`, `logs.binpb` (protobuf, length-framed) and
+    /// `*.jsonl` (JSON requests). Files of an earlier run there are replaced.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<std::path::PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -107,8 +112,21 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
                 ..Default::default()
             },
         }),
+        save: args.save.clone(),
         ..Default::default()
     };
+    if let Some(dir) = &args.save
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        return global.emit(
+            &[crate::common::io_finding(
+                dir,
+                "create the --save folder",
+                &e,
+            )],
+            None,
+        );
+    }
     let report = flowtel_live::run(Arc::clone(&reg), options, |bound| {
         eprintln!(
             "flowtel live: listening for OTLP/HTTP on http://{}",
@@ -153,7 +171,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
                 eprintln!("flowtel live: interrupted; reporting what arrived");
             }
             let coverage = Some((&report.coverage, args.min_coverage));
-            match &args.output {
+            let (save_failures, save_error) = (report.save_failures, report.save_error.clone());
+            let code = match &args.output {
                 None => super::lint::telemetry::emit(
                     global,
                     format,
@@ -184,6 +203,22 @@ pub fn run(global: &GlobalArgs, args: Args) -> i32 {
                         ),
                     }
                 }
+            };
+            match (&args.save, save_error) {
+                (Some(dir), Some(e)) => {
+                    // The report is out already (one document on stdout): the failure goes to
+                    // stderr, and the exit code says the run's input side failed.
+                    eprintln!(
+                        "flowtel live: error: {save_failures} requests could not be saved in `{}`: {e}; free space or pick another folder with --save (the report is complete)",
+                        dir.display()
+                    );
+                    2
+                }
+                (Some(dir), None) => {
+                    eprintln!("flowtel live: saved what arrived in {}", dir.display());
+                    code
+                }
+                (None, _) => code,
             }
         }
         Err(e) => {
