@@ -40,7 +40,7 @@ pub fn run(name: &str, args: &[&str]) -> Output {
 /// under `min_delta` (the bundled 5 ms is right for a quiet load-test machine; a test run shares
 /// its cores with other tests, whose scheduling noise reaches a few milliseconds in the tail).
 /// The tests that use it inject slowdowns far above it.
-/// Its absolute bars (step budgets, SLO latency thresholds) are loosened too: see [`loosen_bars`].
+/// Its absolute bars (step budgets, SLO latency thresholds) are loosened too: see `loosen_bars`.
 pub fn conventions_for_regress(dir: &Path, min_delta: &str) -> PathBuf {
     let out = dir.join("conventions");
     std::fs::create_dir_all(&out).unwrap();
@@ -165,6 +165,31 @@ fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A process a test started, killed and reaped when dropped, so a failing assertion (a panic
+/// unwinding the test) leaves nothing running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A Prometheus server (Debian's `prometheus`) on 127.0.0.1, scraping the targets a

@@ -428,7 +428,7 @@ fn release_check(bins: &Bins, out: &Path, o: &Options) -> Result<(), String> {
     eprintln!("== example-shop {} (the release before)", base.join(" "));
     run_shop(bins, &before, &base, None)?;
     let mut slow = base.clone();
-    slow.extend(["--slow".to_string(), "payments=p98:400ms".to_string()]);
+    slow.extend(["--slow".to_string(), "payments=p96:400ms".to_string()]);
     eprintln!(
         "== example-shop {} (the release after: payments slow in the tail)",
         slow.join(" ")

@@ -84,6 +84,11 @@ fn ci() -> Result<(), String> {
         "warnings",
     ]);
     run("cargo clippy", clippy)?;
+    // Every public item is documented; a doc link that no longer resolves is an error.
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    run("cargo doc", doc)?;
     let mut test = cargo();
     test.args(["test", "--workspace", "--no-fail-fast"]);
     run("cargo test", test)?;

@@ -2,7 +2,7 @@
 //! of real slowdowns, for a lognormal, a bimodal and a heavy-tailed latency distribution.
 //! Seeded, so every run draws the same samples.
 
-use flowtel_analyze::regress::verdict::{Pair, Verdict, assess};
+use flowtel_analyze::regress::verdict::{Outcome, Pair, SignalKind, Verdict, assess};
 use flowtel_conventions::{Regress, ResolvedRegress};
 
 /// SplitMix64 (Steele, Lea and Flood 2014): small, fast and good enough to draw test samples;
@@ -160,5 +160,86 @@ fn false_alarm_rate_on_a_thousand_pairs() {
             }
         }
         eprintln!("{shape:?}: {n} of 1000");
+    }
+}
+
+/// The bundled conventions' thresholds: 99% confidence, 5% and 5 ms that matter.
+fn bundled() -> ResolvedRegress {
+    ResolvedRegress {
+        confidence: 99.0,
+        max_increase: 5.0,
+        min_delta_seconds: 0.005,
+        min_samples: 50,
+    }
+}
+
+/// A tail-only fault as the shop's `--slow payments=pNN:400ms` makes it: a `share` of the
+/// requests, picked at random, take 400 ms longer; the rest is unchanged.
+fn tail_fault(share: f64, seed: u64) -> impl Fn(Vec<f64>) -> Vec<f64> {
+    let rng = std::cell::RefCell::new(Rng::seed_from_u64(seed));
+    move |v| {
+        let mut rng = rng.borrow_mut();
+        v.into_iter()
+            .map(|x| if rng.uniform() < share { x + 0.4 } else { x })
+            .collect()
+    }
+}
+
+#[test]
+fn noise_only_pairs_of_six_hundred_rarely_fail() {
+    // At a few hundred samples the tail signals are decided by the exceedance test, which is
+    // exact: a noise-only pair fails with probability at most (1 - confidence) / 2.
+    let t = bundled();
+    for (i, shape) in SHAPES.into_iter().enumerate() {
+        let f = fails(shape, 600, 400, 40 + i as u64, &t, |v| v);
+        eprintln!("{shape:?}: {f} of 400 noise-only pairs of 600 fail");
+        assert!(
+            f <= 6,
+            "{shape:?}: {f} of 400 noise-only pairs fail (at most 1.5% allowed)"
+        );
+    }
+}
+
+#[test]
+fn a_tail_only_fault_at_six_hundred_fails_on_p99_not_on_a_budget() {
+    // 4% of the requests 400 ms slower (`--slow payments=p96:400ms`): the median unchanged,
+    // P99 from ~60 ms to ~420 ms (P95 moves a little too: the after side's P95 is the before
+    // side's P96). An order-statistic interval for P99 at the 99.67% each signal is tested at
+    // has no upper bound below 635 samples; the exceedance test decides it at 600. (The
+    // heavy-tailed shape has before-observations among the slow ones: fewer detections.)
+    let t = bundled();
+    for (i, shape) in SHAPES.into_iter().enumerate() {
+        let mut rng = Rng::seed_from_u64(50 + i as u64);
+        let fault = tail_fault(0.04, 60 + i as u64);
+        let (mut failed, mut on_p99) = (0, 0);
+        for _ in 0..100 {
+            let before = sample(shape, 600, &mut rng);
+            let after = sorted(fault(sample(shape, 600, &mut rng)));
+            // No budgets: the verdict can only come from the signals.
+            let a = assess(Pair::Samples(&before, &after), &t, &[]);
+            let signal = |k| a.signals.iter().find(|s| s.kind == k).unwrap();
+            let p99 = signal(SignalKind::P99);
+            assert_ne!(p99.outcome, Outcome::Untested, "{p99:?}");
+            assert_ne!(
+                signal(SignalKind::Shift).outcome,
+                Outcome::Regressed,
+                "{a:#?}"
+            );
+            if a.verdict == Verdict::Fail {
+                failed += 1;
+            }
+            if p99.outcome == Outcome::Regressed {
+                let e = p99.exceedance.unwrap();
+                assert!(e.after_above > e.before_above, "{e:?}");
+                let reason = a.reason("checkout", &t);
+                // The largest tail change leads (P95 when the fault reaches it too).
+                assert!(reason.starts_with("checkout P9"), "{reason}");
+                on_p99 += 1;
+            }
+        }
+        eprintln!(
+            "{shape:?}: {failed} of 100 pairs with 4% of requests +400 ms fail, {on_p99} on P99"
+        );
+        assert!(on_p99 >= 90, "{shape:?}: only {on_p99} of 100 on P99");
     }
 }

@@ -9,12 +9,19 @@
 //!
 //! ```no_run
 //! # fn demo(telemetry: &flowtel::Telemetry) {
-//! use axum::{Router, routing::post};
+//! use axum::{Router, routing::{get, post}};
 //! let app: Router = Router::new()
 //!     .route("/orders/{id}/pay", post(|| async { "paid" }))
-//!     .layer(flowtel_tower::FlowServerLayer::new(telemetry));
+//!     .layer(flowtel_tower::FlowServerLayer::new(telemetry))
+//!     // Not instrumented: axum wraps only the routes added before a layer.
+//!     .merge(Router::new().route("/healthz", get(|| async { "ok" })));
 //! # }
 //! ```
+//!
+//! Routes that are no customer's flow (health checks, readiness probes, admin routes) go in
+//! a router merged *after* the layer, as above: axum's `Router::layer` wraps the routes added
+//! before it only, so a probe makes no server span (no trace without a flow, nothing for tail
+//! sampling to keep) and no `http.server.request.duration` series, and costs nothing.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

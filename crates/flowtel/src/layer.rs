@@ -11,9 +11,9 @@
 //! OpenTelemetry attribute on first enter. Enforcement of the recorded labels is the
 //! [`Meter`]'s; span export is `tracing-opentelemetry`'s.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use opentelemetry::{KeyValue, StringValue};
@@ -168,15 +168,9 @@ impl FlowLayer {
         let registry = meter.conventions();
         let mut names = HashMap::default();
         for (flow, spec) in &registry.flows {
-            names.insert(
-                flow.clone(),
-                StringValue::from(Arc::<str>::from(flow.as_str())),
-            );
+            names.insert(flow.clone(), StringValue::from(static_name(flow)));
             for step in spec.steps.keys() {
-                names.insert(
-                    step.clone(),
-                    StringValue::from(Arc::<str>::from(step.as_str())),
-                );
+                names.insert(step.clone(), StringValue::from(static_name(step)));
             }
         }
         FlowLayer {
@@ -190,6 +184,24 @@ impl FlowLayer {
             }),
         }
     }
+}
+
+/// `name` as a `&'static str`, leaked once per process whatever the number of layers: the
+/// registry's flow and step names (a bounded set) are copied onto every span of a flow and
+/// every log record written in one, and a static string is copied without touching a
+/// reference count.
+fn static_name(name: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(Box::from(name));
+    names.insert(leaked);
+    leaked
 }
 
 fn has_field(attrs: &Attributes<'_>, name: &str) -> bool {

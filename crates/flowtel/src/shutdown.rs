@@ -5,8 +5,8 @@
 //! sent is counted as `flowtel.violations{rule="export-dropped"}` and reported once, at warn
 //! level, on stderr and through `tracing`.
 //!
-//! What could not be sent is known exactly for spans: [`CountingProcessor`] counts the sampled
-//! spans that end, [`CountingSpanExporter`] the spans the exporter delivered or failed (failures
+//! What could not be sent is known exactly for spans: `CountingProcessor` counts the sampled
+//! spans that end, `CountingSpanExporter` the spans the exporter delivered or failed (failures
 //! are counted as drops when they happen); the difference when shutdown ends is what was still
 //! queued, or dropped by the batch processor's full queue. A metric collection that did not
 //! finish counts as one dropped batch.

@@ -180,3 +180,77 @@ fn json_lines_mode_writes_the_records_to_logs_jsonl() {
     assert!(text.contains("\"payment.declined\""), "{text}");
     assert!(text.contains("\"traceId\""), "{text}");
 }
+
+/// The flow and step on a record follow the span the event was written in, as spans are
+/// entered and left, when a span names its flow after it was created, and when spans nest
+/// deeper than the layer remembers.
+#[test]
+fn the_flow_on_a_record_follows_the_entered_span() {
+    let (telemetry, dispatch) = flowtel::init(conventions())
+        .service("payments", "1.0.0")
+        .in_memory()
+        .build()
+        .expect("init");
+    let event = |n: u32| tracing::warn!(name: "payment.retried", attempt = n, "retrying");
+    tracing::dispatcher::with_default(&dispatch, || {
+        let flow = tracing::info_span!(
+            target: "flowtel::flow",
+            "checkout",
+            flowtel.kind = "flow",
+            flow.name = Empty,
+            outcome = Empty,
+            error.type = Empty,
+        );
+        let _f = flow.enter();
+        event(0);
+        {
+            step_in_flow(|| {
+                event(1);
+                event(2);
+            });
+        }
+        event(3);
+        flow.record("flow.name", "refund");
+        event(4);
+        let mut nested = Vec::new();
+        for _ in 0..100 {
+            let span = tracing::info_span!("nested");
+            nested.push(span.clone().entered());
+        }
+        event(5);
+        drop(nested);
+        event(6);
+    });
+    tracing::dispatcher::with_default(&dispatch, || event(7));
+    let logs = telemetry.finished_logs();
+    let by_attempt = |n: i64| {
+        logs.iter()
+            .map(|l| &l.record)
+            .find(|r| {
+                r.attributes_iter()
+                    .any(|(k, v)| k.as_str() == "attempt" && *v == AnyValue::Int(n))
+            })
+            .unwrap_or_else(|| panic!("attempt {n} in {logs:#?}"))
+    };
+    let flow_step = |n| {
+        let r = by_attempt(n);
+        (attr(r, "flow.name"), attr(r, "flow.step"))
+    };
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        flow_step(0),
+        (some("checkout"), None),
+        "the flow span's name"
+    );
+    assert_eq!(flow_step(1), (some("checkout"), some("payment.authorize")));
+    assert_eq!(flow_step(2), (some("checkout"), some("payment.authorize")));
+    assert_eq!(flow_step(3), (some("checkout"), None), "the step was left");
+    assert_eq!(
+        flow_step(4),
+        (some("refund"), None),
+        "recorded after creation"
+    );
+    assert_eq!(flow_step(5), (some("refund"), None), "100 spans deep");
+    assert_eq!(flow_step(6), (some("refund"), None));
+    assert_eq!(flow_step(7), (None, None), "outside every span");
+}

@@ -1,5 +1,6 @@
 //! What the services share on the wire: the instrumented HTTP client every service calls its
-//! dependencies with, and one helper for a call whose body is not needed.
+//! dependencies with, one helper for a call whose body is not needed, and a plain GET for the
+//! admin routes (a probe is no customer's flow, so it goes around flowtel's client layer).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -35,4 +36,16 @@ pub async fn call(
     let status = resp.status();
     let _ = resp.into_body().collect().await;
     Some(status)
+}
+
+/// `GET url` without instrumentation, for admin routes: the status and body, or `None` when
+/// the service could not be reached.
+pub async fn admin_get(url: &str) -> Option<(http::StatusCode, Bytes)> {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let req = http::Request::get(url).body(Full::new(Bytes::new())).ok()?;
+    let resp = client.request(req).await.ok()?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await.ok()?.to_bytes();
+    Some((status, body))
 }

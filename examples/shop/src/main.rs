@@ -5,6 +5,9 @@
 //! `gateway` (entry of the `login`, `browse` and `checkout` flows), `identity`, `catalog` and
 //! `payments` (called over HTTP), and the `orders` worker, reached asynchronously through a
 //! Redis stream on a `redis-server` the shop starts on a free port and stops when it exits.
+//! Every service is an axum server; the worker's serves its admin routes (`/healthz`, `/queue`),
+//! which the shop polls to start the load once the worker reads the stream and to wait for it
+//! to drain.
 //!
 //! `example-shop --out DIR` writes the OTLP export of every service as JSON lines to
 //! `DIR/traces.jsonl` and `DIR/metrics.jsonl`; `--otlp URL` sends it to an OTLP/HTTP endpoint
@@ -215,6 +218,10 @@ fn run(args: &Args) -> Result<(), String> {
         serve(gateway_dispatch, async move { Ok(app) })?
     };
     let progress = Arc::new(orders::Progress::default());
+    let orders_admin = {
+        let app = orders::admin(progress.clone());
+        serve(orders_dispatch.clone(), async move { Ok(app) })?
+    };
     let worker = {
         let (url, faults, progress) = (broker.url(), share(&plan, "orders"), progress.clone());
         let queue = orders_tel.saturation(flowtel::saturation!("orders.queue.depth"));
@@ -234,7 +241,7 @@ fn run(args: &Args) -> Result<(), String> {
     };
     eprintln!(
         "shop: gateway http://{gateway}, identity http://{identity}, catalog http://{catalog}, \
-         payments http://{payments}, orders worker on {}",
+         payments http://{payments}, orders worker on {} (admin http://{orders_admin})",
         broker.url()
     );
     for fault in plan.describe() {
@@ -256,6 +263,8 @@ fn run(args: &Args) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let admin = format!("http://{orders_admin}");
+    rt.block_on(worker_ready(&admin, Duration::from_secs(10)))?;
     let load_plan = match args.duration {
         Some(duration) => load::Plan::Timed {
             duration,
@@ -278,9 +287,14 @@ fn run(args: &Args) -> Result<(), String> {
 
     // The orders worker empties its queue (bounded by --drain), then stops.
     let deadline = Instant::now() + args.drain;
-    while progress.handled.load(Ordering::Relaxed) < published.load(Ordering::Relaxed) {
+    loop {
+        let handled = rt.block_on(worker_handled(&admin)).unwrap_or(0);
+        let sent = published.load(Ordering::Relaxed);
+        if handled >= sent {
+            break;
+        }
         if Instant::now() > deadline {
-            let left = published.load(Ordering::Relaxed) - progress.handled.load(Ordering::Relaxed);
+            let left = sent - handled;
             eprintln!(
                 "shop: {left} orders left unfulfilled in the queue after {:?}",
                 args.drain
@@ -338,6 +352,32 @@ fn run(args: &Args) -> Result<(), String> {
         return Err(format!("{} requests failed", summary.failures));
     }
     Ok(())
+}
+
+/// Waits until the orders worker's `/healthz` says it reads the stream.
+async fn worker_ready(admin: &str, within: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + within;
+    let url = format!("{admin}/healthz");
+    loop {
+        match http::admin_get(&url).await {
+            Some((status, _)) if status.is_success() => return Ok(()),
+            _ if Instant::now() > deadline => {
+                return Err(format!(
+                    "the orders worker did not start reading the broker's stream within {within:?} ({url})"
+                ));
+            }
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// How many orders the worker has handled, from its `/queue`.
+async fn worker_handled(admin: &str) -> Option<u64> {
+    let (status, body) = http::admin_get(&format!("{admin}/queue")).await?;
+    if !status.is_success() {
+        return None;
+    }
+    serde_json::from_slice::<serde_json::Value>(&body).ok()?["handled"].as_u64()
 }
 
 fn share(plan: &FaultPlan, service: &'static str) -> Arc<faults::Faults> {

@@ -7,13 +7,22 @@
 //! queue's depth is the saturation signal `orders.queue.depth{queue.name=confirmations}`.
 //! `--saturate orders` leaves one slow worker task, too slow for the arrival rate, and the
 //! queue grows towards its declared limit.
+//!
+//! The worker is an axum service too, serving its admin routes on 127.0.0.1: `GET /healthz`
+//! (200 once it reads the stream, 503 before) and `GET /queue` (orders received, handled and
+//! waiting, as JSON), which the shop uses to start the load once the worker is ready and to
+//! wait for it to drain. Probes are not customers: the routes sit outside flowtel's server
+//! layer, so they make no server spans (no traces without a flow) and no request metrics.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use axum::Router;
+use axum::routing::get;
 use flowtel::messaging::MessageSpan;
 use flowtel::opentelemetry::KeyValue;
+use http::{StatusCode, header};
 use redis::streams::{StreamId, StreamReadReply};
 use tracing::Instrument;
 
@@ -41,6 +50,10 @@ impl flowtel::ErrorKind for FulfilError {
 /// What the worker shares with the process that runs it.
 #[derive(Default)]
 pub struct Progress {
+    /// Reading the stream (connected to the broker).
+    pub ready: AtomicBool,
+    /// Orders taken off the stream.
+    pub received: AtomicU64,
     /// Orders taken off the stream and handled (fulfilled or failed).
     pub handled: AtomicU64,
     /// Stop reading; with `abandon`, drop what is queued too.
@@ -82,6 +95,7 @@ pub async fn run(
         }));
     }
     let mut last = "0-0".to_owned();
+    progress.ready.store(true, Ordering::Relaxed);
     while !progress.stop.load(Ordering::Relaxed) {
         let reply: Option<StreamReadReply> = redis::cmd("XREAD")
             .arg("COUNT")
@@ -98,6 +112,7 @@ pub async fn run(
         for key in reply.map(|r| r.keys).unwrap_or_default() {
             for message in key.ids {
                 last.clone_from(&message.id);
+                progress.received.fetch_add(1, Ordering::Relaxed);
                 let _ = tx.send((queue.hold(&labels), message));
             }
         }
@@ -147,4 +162,40 @@ async fn order_fulfil(faults: &Faults, order: &str) -> Result<(), FulfilError> {
     } else {
         Ok(())
     }
+}
+
+/// The worker's admin routes: `GET /healthz` and `GET /queue` (see the module docs). Nothing
+/// here is a flow, so no flowtel layer wraps them: a service with flow routes merges routes
+/// like these after its `.layer(FlowServerLayer::new(..))` (axum wraps only the routes added
+/// before a layer), and its probes stay out of its traces and metrics.
+pub fn admin(progress: Arc<Progress>) -> Router {
+    let health = progress.clone();
+    Router::new()
+        .route(
+            "/healthz",
+            get(move || {
+                let ready = health.ready.load(Ordering::Relaxed);
+                async move {
+                    if ready {
+                        (StatusCode::OK, "reading the orders stream")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "connecting to the broker")
+                    }
+                }
+            }),
+        )
+        .route(
+            "/queue",
+            get(move || {
+                let received = progress.received.load(Ordering::Relaxed);
+                let handled = progress.handled.load(Ordering::Relaxed);
+                let body = serde_json::json!({
+                    "received": received,
+                    "handled": handled,
+                    "waiting": received.saturating_sub(handled),
+                })
+                .to_string();
+                async move { ([(header::CONTENT_TYPE, "application/json")], body) }
+            }),
+        )
 }

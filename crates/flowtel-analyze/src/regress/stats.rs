@@ -1,13 +1,15 @@
 //! Distribution-free statistics for two samples of latencies: sample quantiles with
 //! order-statistic confidence intervals, the ratio of two quantiles with its interval, the
 //! two-sided Mann-Whitney U test (tie-corrected normal approximation, exact distribution for
-//! small samples without ties) and the Hodges-Lehmann shift with its Moses interval.
+//! small samples without ties), the Hodges-Lehmann shift with its Moses interval, and the
+//! exceedance test of a tail quantile (Fisher's exact test on how many observations of each
+//! side lie above the pooled quantile).
 //!
 //! Everything here works on sorted slices (or on grouped counts, for histograms) and is
 //! deterministic: no resampling, so a report is the same every time it is made. Nothing here
 //! knows flows, budgets or verdicts; [`super::verdict`] decides what the numbers mean.
 
-use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, Normal};
+use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, Hypergeometric, Normal};
 use statrs::function::erf::erfc;
 
 /// The smallest latency the log-scale computations use, in seconds (1 ns): a zero-length span
@@ -168,6 +170,88 @@ pub fn quantile_ratio(before: &Estimate, after: &Estimate, confidence: f64) -> E
             low: None,
             high: None,
         },
+    }
+}
+
+/// The exceedance test of a tail quantile: how many observations of each side lie above the
+/// pooled sample's quantile `q`, and how unlikely that split is if both sides come from one
+/// distribution.
+///
+/// The threshold depends on the pooled sample only, so under the null hypothesis (the two
+/// samples are exchangeable) the number of after-observations among the `K` above it is
+/// hypergeometric whatever the distribution and whatever ties there are: the test is Fisher's
+/// exact test of the 2x2 table (side × above/not above), one-sided in each direction. It needs
+/// far fewer samples than an interval for the quantile itself: at `q = 0.99` the pooled sample
+/// of 600 + 600 observations has about 12 above the threshold, and all of them on the after
+/// side has probability about 2^-12, while an order-statistic interval for P99 at 99.67%
+/// confidence needs 635 observations per side before it has an upper bound at all. It tests
+/// whether the after side has more of its mass in the tail (a mixture of a few slow requests
+/// into an unchanged body is exactly that), not by how much: the size of the change is the
+/// ratio of the two sample quantiles.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Exceedance {
+    /// The quantile, 0..1.
+    pub quantile: f64,
+    /// The pooled sample's quantile `q` (type 7), seconds: the threshold.
+    pub threshold: f64,
+    /// Before-observations above the threshold, and the before sample size.
+    pub before_above: u64,
+    /// The before sample size.
+    pub before_count: u64,
+    /// After-observations above the threshold.
+    pub after_above: u64,
+    /// The after sample size.
+    pub after_count: u64,
+    /// `P(at least after_above of the K above are after-observations)` under the null: small
+    /// when the after side is slower in the tail.
+    pub p_slower: f64,
+    /// `P(at most after_above ...)` under the null: small when the after side is faster.
+    pub p_faster: f64,
+    /// The smallest `p_slower` these sample sizes can give (every observation above the
+    /// threshold an after-observation): when it is above the test's level, the samples are too
+    /// small to test this quantile.
+    pub min_p: f64,
+}
+
+/// The [`Exceedance`] test of quantile `q` between sorted `before` and sorted `after`.
+pub fn exceedance_test(before: &[f64], after: &[f64], q: f64) -> Exceedance {
+    let (m, n) = (before.len() as u64, after.len() as u64);
+    let mut pooled = Vec::with_capacity(before.len() + after.len());
+    let (mut i, mut j) = (0, 0);
+    while i < before.len() || j < after.len() {
+        if j == after.len() || (i < before.len() && before[i] <= after[j]) {
+            pooled.push(before[i]);
+            i += 1;
+        } else {
+            pooled.push(after[j]);
+            j += 1;
+        }
+    }
+    let threshold = quantile_sorted(&pooled, q);
+    let above = |s: &[f64]| (s.len() - s.partition_point(|x| *x <= threshold)) as u64;
+    let (before_above, after_above) = (above(before), above(after));
+    let k = before_above + after_above;
+    let (p_slower, p_faster, min_p) = match Hypergeometric::new(m + n, k, n) {
+        Ok(h) if k > 0 && m > 0 && n > 0 => {
+            let ge = |x: u64| if x == 0 { 1.0 } else { h.sf(x - 1) };
+            (
+                ge(after_above).clamp(0.0, 1.0),
+                h.cdf(after_above).clamp(0.0, 1.0),
+                ge(k.min(n)).clamp(0.0, 1.0),
+            )
+        }
+        _ => (1.0, 1.0, 1.0),
+    };
+    Exceedance {
+        quantile: q,
+        threshold,
+        before_above,
+        before_count: m,
+        after_above,
+        after_count: n,
+        p_slower,
+        p_faster,
+        min_p,
     }
 }
 
@@ -591,6 +675,38 @@ mod tests {
         let hl = hodges_lehmann(&before, &after, 0.95).unwrap();
         assert!((hl.value - 0.003).abs() < 1e-9, "{hl:?}");
         assert!(hl.low.unwrap() < 0.003 && hl.high.unwrap() > 0.003);
+    }
+
+    #[test]
+    fn exceedance_counts_above_the_pooled_quantile() {
+        // 600 + 600: a dozen slow requests in the after side put it above the pooled P99.
+        let before: Vec<f64> = (0..600).map(|i| 0.005 + i as f64 * 1e-5).collect();
+        let mut after = before.clone();
+        for x in after.iter_mut().take(12) {
+            *x += 0.4;
+        }
+        let after = sorted(after);
+        let e = exceedance_test(&before, &after, 0.99);
+        assert_eq!(e.before_above + e.after_above, 12, "{e:?}");
+        assert_eq!((e.before_above, e.after_above), (0, 12), "{e:?}");
+        // All 12 on one side of 1200: C(600, 12) / C(1200, 12).
+        let expect: f64 = (0..12)
+            .map(|i| (600.0 - i as f64) / (1200.0 - i as f64))
+            .product();
+        assert!(
+            (e.p_slower / expect - 1.0).abs() < 1e-6,
+            "{e:?} vs {expect}"
+        );
+        assert_eq!(e.min_p, e.p_slower);
+        assert!(e.p_faster > 0.999);
+        // The same sample on both sides: an even split, nothing significant.
+        let e = exceedance_test(&before, &before, 0.99);
+        assert_eq!(e.before_above, e.after_above);
+        assert!(e.p_slower > 0.4 && e.p_faster > 0.4, "{e:?}");
+        // Too few observations: nothing above the pooled P99 of 20.
+        let small: Vec<f64> = (1..=10).map(f64::from).collect();
+        let e = exceedance_test(&small, &small, 0.99);
+        assert!(e.min_p >= 0.5, "{e:?}");
     }
 
     #[test]

@@ -1,9 +1,17 @@
 //! What the numbers mean: per flow or step, the signals (median shift, P95, P99) with their
 //! intervals, the conventions' budgets as an absolute bar, and one verdict with its reason.
 //!
-//! A signal is a *regression* when its interval lies above zero (the slowdown is significant at
-//! the configured confidence), its point estimate is at least `max_increase` and the absolute
-//! change is at least `min_delta`; it is *slower* when significant but smaller than that. The
+//! A signal is a *regression* when it is significantly slower at the configured confidence, its
+//! point estimate is at least `max_increase` and the absolute change is at least `min_delta`; it
+//! is *slower* when significant but smaller than that. Significance comes from the Moses
+//! interval of the Hodges-Lehmann shift for the median, and for P95 and P99 from the
+//! order-statistic interval of the quantiles' ratio; where the samples are spans too few for
+//! that interval at the signal's level (P99 needs 635 per side at 99% confidence), from the
+//! exceedance test instead ([`stats::exceedance_test`]: Fisher's exact test on how many of each
+//! side lie above the pooled quantile), which is exact at any sample size and has power at a
+//! few hundred samples per side. Which test applies depends on the sample sizes alone. The
+//! signals share the confidence (Bonferroni), each tested one-sided in each direction at half
+//! its share. The
 //! verdict is `fail` on any regression or any after-quantile over its budget (even when before
 //! was as bad), `marginal` on a significant but small slowdown, `insufficient_data` when a side
 //! has fewer than `min_samples` (unless the after side alone is enough to break a budget), and
@@ -13,7 +21,7 @@ use flowtel_conventions::ResolvedRegress;
 use serde::Serialize;
 
 use super::histogram::{self, Buckets};
-use super::stats::{self, Estimate, UMethod};
+use super::stats::{self, Estimate, Exceedance, UMethod};
 
 /// Signals per flow or step: the median (shift), P95 and P99.
 pub const SIGNALS: usize = 3;
@@ -118,12 +126,18 @@ pub struct Signal {
     /// Relative change `after / before - 1` with its interval (0.56 is +56%); the intervals of
     /// a group's signals hold together at the configured confidence (Bonferroni).
     pub change: Interval,
-    /// p-value of the test behind the signal, when there is one (Mann-Whitney for the shift
-    /// and for histogram medians).
+    /// p-value of the test behind the signal, when there is one (two-sided: Mann-Whitney for
+    /// the shift and for histogram medians, the exceedance test for P95 and P99 of spans).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_value: Option<f64>,
+    /// The exceedance test that decides a tail signal of spans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exceedance: Option<Exceedance>,
     /// What it shows.
     pub outcome: Outcome,
+    /// Whether the test behind it found the after side significantly slower, whether or not
+    /// by as much as matters (`max_increase`, `min_delta`).
+    pub significantly_slower: bool,
 }
 
 /// Where a budget comes from.
@@ -281,21 +295,55 @@ fn relative(e: Option<f64>, base: f64) -> Option<f64> {
     e.map(|x| x / base.max(stats::MIN_POSITIVE))
 }
 
-/// Classifies a signal from its relative change, absolute change and thresholds.
-fn outcome(change: &Interval, delta: f64, t: &ResolvedRegress) -> Outcome {
-    let (Some(low), Some(high)) = (change.low, change.high) else {
-        return Outcome::Untested;
-    };
-    if low > 0.0 && delta >= t.min_delta_seconds {
-        if change.value * 100.0 >= t.max_increase {
-            Outcome::Regressed
-        } else {
-            Outcome::Slower
-        }
-    } else if high < 0.0 && -delta >= t.min_delta_seconds {
-        Outcome::Faster
+/// What the test behind a signal says about its direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    /// The samples are too small for the test.
+    Untestable,
+    /// Significantly slower.
+    Slower,
+    /// Significantly faster.
+    Faster,
+    /// Neither.
+    Neither,
+}
+
+/// The evidence of a relative change's interval: significant when it excludes zero.
+fn interval_evidence(change: &Interval) -> Evidence {
+    match (change.low, change.high) {
+        (Some(low), _) if low > 0.0 => Evidence::Slower,
+        (_, Some(high)) if high < 0.0 => Evidence::Faster,
+        (Some(_), Some(_)) => Evidence::Neither,
+        _ => Evidence::Untestable,
+    }
+}
+
+/// The evidence of an exceedance test at one-sided level `alpha`.
+fn exceedance_evidence(e: &Exceedance, alpha: f64) -> Evidence {
+    if e.min_p > alpha {
+        Evidence::Untestable
+    } else if e.p_slower <= alpha {
+        Evidence::Slower
+    } else if e.p_faster <= alpha {
+        Evidence::Faster
     } else {
-        Outcome::Unchanged
+        Evidence::Neither
+    }
+}
+
+/// Classifies a signal from its evidence, relative change, absolute change and thresholds.
+fn outcome(evidence: Evidence, change: f64, delta: f64, t: &ResolvedRegress) -> Outcome {
+    match evidence {
+        Evidence::Untestable => Outcome::Untested,
+        Evidence::Slower if delta >= t.min_delta_seconds => {
+            if change * 100.0 >= t.max_increase {
+                Outcome::Regressed
+            } else {
+                Outcome::Slower
+            }
+        }
+        Evidence::Faster if -delta >= t.min_delta_seconds => Outcome::Faster,
+        _ => Outcome::Unchanged,
     }
 }
 
@@ -334,9 +382,11 @@ pub fn assess(pair: Pair<'_>, t: &ResolvedRegress, limits: &[Limit]) -> Assessme
                     kind: SignalKind::Shift,
                     before: base,
                     after: base + hl.value,
-                    outcome: outcome(&change, hl.value, t),
+                    outcome: outcome(interval_evidence(&change), change.value, hl.value, t),
+                    significantly_slower: interval_evidence(&change) == Evidence::Slower,
                     change,
                     p_value: Some(mw.p_value),
+                    exceedance: None,
                 });
                 shift = Some(hl.into());
             }
@@ -349,18 +399,36 @@ pub fn assess(pair: Pair<'_>, t: &ResolvedRegress, limits: &[Limit]) -> Assessme
         let b = pair.estimate(false, q, simultaneous);
         let a = pair.estimate(true, q, simultaneous);
         let ratio = stats::quantile_ratio(&b, &a, simultaneous);
+        let (before_q, after_q) = (b.value, a.value);
         let change = Interval {
             value: ratio.value - 1.0,
             low: ratio.low.map(|x| x - 1.0),
             high: ratio.high.map(|x| x - 1.0),
         };
+        // The interval of the ratio decides where the sample sizes give one at the signal's
+        // level (it weighs how far the tail moved); spans too small for one (P99 below 635
+        // per side at 99%) go to the exceedance test, exact at any size (it counts how many
+        // moved). Which test applies depends on the sample sizes alone.
+        let (evidence, exceedance) = match pair {
+            Pair::Samples(bs, as_) if change.low.is_none() || change.high.is_none() => {
+                let e = stats::exceedance_test(bs, as_, q);
+                (exceedance_evidence(&e, tail_alpha(t)), Some(e))
+            }
+            _ => (interval_evidence(&change), None),
+        };
+        let p_value = match &exceedance {
+            Some(e) => Some((2.0 * e.p_slower.min(e.p_faster)).min(1.0)),
+            None => (kind == SignalKind::P50).then_some(mw.p_value),
+        };
         signals.push(Signal {
             kind,
-            before: b.value,
-            after: a.value,
-            outcome: outcome(&change, a.value - b.value, t),
+            before: before_q,
+            after: after_q,
+            outcome: outcome(evidence, change.value, after_q - before_q, t),
+            significantly_slower: evidence == Evidence::Slower,
             change,
-            p_value: (kind == SignalKind::P50).then_some(mw.p_value),
+            p_value,
+            exceedance,
         });
     }
     let budgets: Vec<BudgetCheck> = limits
@@ -451,6 +519,20 @@ fn fmt_interval(change: &Interval, confidence: f64) -> String {
     )
 }
 
+/// A one-sided p-value for people: `p = 0.0021`, `p < 0.0001`.
+fn fmt_p(p: f64) -> String {
+    if p < 1e-4 {
+        "one-sided p < 0.0001".into()
+    } else {
+        format!("one-sided p = {p:.4}")
+    }
+}
+
+/// The one-sided level each signal is tested at: its Bonferroni share of the confidence, halved.
+fn tail_alpha(t: &ResolvedRegress) -> f64 {
+    (1.0 - t.confidence / 100.0) / SIGNALS as f64 / 2.0
+}
+
 fn fmt_pct(p: f64) -> String {
     if p.fract() == 0.0 {
         format!("{p:.0}")
@@ -513,14 +595,40 @@ impl Assessment {
                     .then(a.change.value.total_cmp(&b.change.value))
             });
         let describe = |s: &Signal| {
-            format!(
-                "{} {} → {} ({}, {})",
+            let mut text = format!(
+                "{} {} → {} ({}",
                 s.kind.label(),
                 fmt_duration(s.before),
                 fmt_duration(s.after),
                 fmt_change(s.change.value),
-                fmt_interval(&s.change, t.confidence)
-            )
+            );
+            let bounded = s.change.low.is_some() && s.change.high.is_some();
+            if bounded || s.exceedance.is_none() {
+                text.push_str(", ");
+                text.push_str(&fmt_interval(&s.change, t.confidence));
+            }
+            if let Some(e) = &s.exceedance {
+                text.push_str(&format!(
+                    "; {} of {} after and {} of {} before above the pooled {} {}, {}",
+                    e.after_above,
+                    e.after_count,
+                    e.before_above,
+                    e.before_count,
+                    s.kind.label(),
+                    fmt_duration(e.threshold),
+                    fmt_p(
+                        if e.after_above as f64 * e.before_count as f64
+                            >= e.before_above as f64 * e.after_count as f64
+                        {
+                            e.p_slower
+                        } else {
+                            e.p_faster
+                        }
+                    )
+                ));
+            }
+            text.push(')');
+            text
         };
         let mut text = match lead {
             Some(s) => {
@@ -559,9 +667,10 @@ impl Assessment {
                     .rev()
                     .find(|s| s.outcome != Outcome::Untested)
                     .or(self.signals.last());
-                let below_floor = self.signals.iter().find(|s| {
-                    s.outcome == Outcome::Unchanged && s.change.low.is_some_and(|l| l > 0.0)
-                });
+                let below_floor = self
+                    .signals
+                    .iter()
+                    .find(|s| s.outcome == Outcome::Unchanged && s.significantly_slower);
                 let mut text = match (tail, below_floor) {
                     (_, Some(s)) => format!(
                         "{subject} no slowdown that counts: {}, under the {} minimum",

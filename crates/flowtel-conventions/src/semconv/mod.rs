@@ -27,7 +27,7 @@
 //! # Registry API for linters
 //! On a loaded [`crate::Registry`]:
 //! - [`crate::Registry::deprecation_of`] (attribute, else metric), [`crate::Registry::attribute_deprecation`],
-//!   [`crate::Registry::metric_deprecation`]: the [`Deprecation`] of a name; [`Deprecation::describe`]
+//!   [`crate::Registry::metric_deprecation`]: the [`crate::Deprecation`] of a name; [`crate::Deprecation::describe`]
 //!   words it for messages;
 //! - [`crate::Registry::replacement_of`]: the name to use instead, following renames to the end
 //!   (`http.method` -> `http.request.method`);

@@ -3,7 +3,7 @@
 //!
 //! [`lint_paths`] walks files and folders (skipping `target/` and hidden folders), parses each
 //! `.rs` file with `syn`, [`scan`] collects every use of a metric name, attribute key, unit or
-//! span name, and [`check`] turns the uses into [`Finding`]s with exact file, line and column.
+//! span name, and [`lint_source`] turns the uses into [`Finding`]s with exact file, line and column.
 //! Names inside `#[flowtel::flow]`/`#[flowtel::step]` are not read here: the compiler checks them.
 //! Rendering is the report module's job (human, JSON, SARIF).
 

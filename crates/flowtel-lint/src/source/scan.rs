@@ -3,7 +3,7 @@
 //! A `syn::visit` pass collects every [`Use`] of a name: span names and field keys of `tracing`
 //! macros and `#[instrument]`, OpenTelemetry instrument constructors (with `.with_unit(..)`)
 //! and `KeyValue::new` keys, and the `metrics` crate's macros with their label keys. It only
-//! reads syntax and knows nothing of the registry; [`super::check`] judges the uses. Macro
+//! reads syntax and knows nothing of the registry; [`super::lint_source`] judges the uses. Macro
 //! bodies are token streams, so the macro grammars are read at token level, tolerantly: what
 //! does not look like a name is skipped, never reported.
 
