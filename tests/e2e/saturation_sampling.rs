@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use flowtel_e2e::{binary, binomial_interval, run, workspace};
+use flowtel_e2e::{KillOnDrop, binary, binomial_interval, run, workspace};
 use flowtel_otlp::{AnyValue, attribute};
 
 /// The trace-id seed of the example runs that count sampled traces.
@@ -314,18 +314,21 @@ fn scrape(addr: &str) -> HashMap<String, f64> {
 #[test]
 fn live_receives_every_checkout_trace_whole_and_a_tenth_of_browse() {
     let saved = tempfile::tempdir().unwrap();
-    let mut live = Command::new(binary("flowtel"))
-        .current_dir(workspace())
-        .args(["live", "--no-grpc", "--listen", "127.0.0.1:0", "--analyze"])
-        .arg("--save")
-        .arg(saved.path())
-        // A trace is complete after 3 s without a span: the services' batches of one trace
-        // may arrive a moment apart on a loaded machine.
-        .args(["--metrics-listen", "127.0.0.1:0", "--trace-idle", "3s"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("flowtel live");
+    // Killed on drop: a failing assertion below leaves no receiver running.
+    let mut live = KillOnDrop(
+        Command::new(binary("flowtel"))
+            .current_dir(workspace())
+            .args(["live", "--no-grpc", "--listen", "127.0.0.1:0", "--analyze"])
+            .arg("--save")
+            .arg(saved.path())
+            // A trace is complete after 3 s without a span: the services' batches of one trace
+            // may arrive a moment apart on a loaded machine.
+            .args(["--metrics-listen", "127.0.0.1:0", "--trace-idle", "3s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("flowtel live"),
+    );
     let mut stderr = BufReader::new(live.stderr.take().unwrap());
     let (mut otlp, mut metrics) = (None, None);
     let mut line = String::new();

@@ -1,16 +1,20 @@
-//! The shop end to end, as a newcomer runs it: five services and a Redis broker, a normal run
-//! and one with payments 150 ms slower (`--slow payments=150ms`).
+//! The shop end to end, as a newcomer runs it: five services and a Redis broker, a normal run,
+//! one with payments 150 ms slower (`--slow payments=150ms`) and one with payments failing 10%
+//! of its requests (`--fail payments=10%`, which the map's gateway -> payments edge shows).
 //!
 //! The normal run's telemetry lints clean; the asynchronous leg (gateway -> orders through the
 //! broker) is on the map as a producer -> consumer edge and never on a critical path; with the
 //! slowdown, `payment.authorize` is the top critical-path contributor of `checkout`, and
 //! `flowtel regress` between the runs fails on `checkout` and passes on `browse`. A
 //! non-conforming build (an undeclared `tenant` label on `checkout.orders`) is caught by
-//! `flowtel lint source` in its code and by `flowtel lint telemetry` in what it exports.
+//! `flowtel lint source` in its code and by `flowtel lint telemetry` in what it exports. A shop
+//! killed outright (SIGKILL, no destructor runs) leaves no `redis-server` behind.
 
 use std::path::{Path, PathBuf};
 
-use flowtel_e2e::{binary, chromium, conventions_for_regress, run, screenshot, workspace};
+use flowtel_e2e::{
+    KillOnDrop, binary, chromium, conventions_for_regress, run, screenshot, workspace,
+};
 use serde_json::Value;
 
 fn shop(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
@@ -116,10 +120,15 @@ fn a_slow_payments_service_leads_checkout_and_fails_the_release_while_browse_pas
     let dir = tempfile::tempdir().unwrap();
     // Both runs at once: load from elsewhere weighs on each alike, so the regression check
     // compares the slowdown, not the machine's mood.
-    let (normal, slow) = std::thread::scope(|s| {
+    let (normal, slow, failing) = std::thread::scope(|s| {
         let normal = s.spawn(|| shop(dir.path(), "normal", &[]));
         let slow = s.spawn(|| shop(dir.path(), "slow", &["--slow", "payments=150ms"]));
-        (normal.join().unwrap(), slow.join().unwrap())
+        let failing = s.spawn(|| shop(dir.path(), "failing", &["--fail", "payments=10%"]));
+        (
+            normal.join().unwrap(),
+            slow.join().unwrap(),
+            failing.join().unwrap(),
+        )
     });
     let path = |run: &Path, f: &str| run.join(f).to_str().unwrap().to_string();
 
@@ -162,6 +171,26 @@ fn a_slow_payments_service_leads_checkout_and_fails_the_release_while_browse_pas
             .any(|e| e["from"] == "gateway" && e["to"] == "payments" && e["kind"] == "request"),
         "{map:#}"
     );
+    // Payments failing 10% of its requests: the map's gateway -> payments edge shows it (over
+    // the healthy run's rate, which counts declined cards: a 402 is a client span's error).
+    let edge_errors = |run: &Path| {
+        let (_, map) = json(&["map", &path(run, "traces.jsonl"), "--flow", "checkout"]);
+        let edge = map["maps"][0]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["from"] == "gateway" && e["to"] == "payments")
+            .unwrap_or_else(|| panic!("no gateway -> payments edge: {map:#}"))
+            .clone();
+        (edge["error_rate"].as_f64().unwrap(), edge)
+    };
+    let (healthy, _) = edge_errors(&normal);
+    let (failing_rate, edge) = edge_errors(&failing);
+    assert!(
+        failing_rate >= healthy + 0.04,
+        "error rate {failing_rate} with --fail payments=10% against {healthy} without: {edge:#}"
+    );
+
     // ... and never on a critical path: the worker's time is nobody's wait.
     let (_, cp) = json(&["critical-path", &path(&normal, "traces.jsonl")]);
     let mut checkout_paths = 0;
@@ -342,4 +371,50 @@ fn a_non_conforming_build_is_caught_in_its_source_and_in_its_telemetry() {
             .all(|f| f["message"].as_str().unwrap().contains("tenant")),
         "{undeclared:#?}"
     );
+}
+
+#[test]
+fn a_killed_shop_leaves_no_broker_behind() {
+    // The shop announces its services once they listen, the broker's address among them.
+    let mut shop = KillOnDrop(
+        std::process::Command::new(binary("example-shop"))
+            .args(["--duration", "60s", "--rate", "20"])
+            .current_dir(workspace())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run the shop"),
+    );
+    let stderr = std::io::BufReader::new(shop.stderr.take().unwrap());
+    let mut broker = None;
+    for line in std::io::BufRead::lines(stderr) {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("redis://").nth(1) {
+            broker = rest.split('/').next().map(str::to_string);
+            break;
+        }
+    }
+    let broker: std::net::SocketAddr = broker
+        .expect("the shop announces its broker")
+        .parse()
+        .unwrap();
+    let answers = || {
+        std::net::TcpStream::connect_timeout(&broker, std::time::Duration::from_millis(200)).is_ok()
+    };
+    assert!(
+        answers(),
+        "the broker listens on {broker} while the shop runs"
+    );
+    // SIGKILL: no destructor of the shop runs; the guard around redis-server sees its pipe
+    // close and stops the server.
+    shop.kill().unwrap();
+    shop.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while answers() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server on {broker} outlived the killed shop by 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

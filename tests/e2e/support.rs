@@ -161,6 +161,31 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+/// A process a test started, killed and reaped when dropped, so a failing assertion (a panic
+/// unwinding the test) leaves nothing running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A Prometheus server (Debian's `prometheus`) on 127.0.0.1, scraping the targets a
 /// `file_sd_configs` file lists every second and evaluating rule files every second; stopped
 /// (and waited for) on drop.
