@@ -246,7 +246,12 @@ impl Side for Server {
             );
         }
         drop(opening);
-        let _ = span.set_parent(parent);
+        // The OpenTelemetry layer parents a span opened outside any `tracing` span to the
+        // current context, which was the caller's (`opening`) just now: then nothing is left
+        // to set. Inside one (a connection span, say) it would take that span as the parent.
+        if tracing::dispatcher::get_default(|d| d.current_span().id().is_some()) {
+            let _ = span.set_parent(parent);
+        }
         // In flight until the response is recorded or the future dropped unfinished.
         let active = {
             let mut l = Labels::<3>::new();
