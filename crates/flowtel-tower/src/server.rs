@@ -265,18 +265,14 @@ impl Side for Server {
         labels.push(KeyValue::new("http.request.method", method));
         labels.push(KeyValue::new("url.scheme", scheme));
         labels.push(route.map(|r| KeyValue::new("http.route", r)));
-        ResponseFuture::new(
-            future,
-            span,
-            Done {
-                start,
-                duration: shared.duration.clone(),
-                labels,
-                flow,
-                classifier: classifier.clone(),
-                active: Some(active),
-            },
-        )
+        let done = Done::new(
+            start,
+            &shared.duration,
+            labels,
+            (flow, Some(active)),
+            classifier,
+        );
+        ResponseFuture::new(future, span, done)
     }
 }
 
