@@ -254,3 +254,51 @@ fn the_flow_on_a_record_follows_the_entered_span() {
     assert_eq!(flow_step(6), (some("refund"), None));
     assert_eq!(flow_step(7), (None, None), "outside every span");
 }
+
+/// A service that had `tracing-subscriber`'s `fmt` output keeps it with `console(true)`: the
+/// event is on stderr and exported as a log record; without it, stderr stays empty. The test
+/// runs itself as a child process (`FLOWTEL_CONSOLE_CHILD`) to read that process's stderr.
+#[test]
+fn console_output_is_kept_beside_the_exported_record() {
+    const CHILD: &str = "FLOWTEL_CONSOLE_CHILD";
+    if let Ok(mode) = std::env::var(CHILD) {
+        let (telemetry, dispatch) = flowtel::init(conventions())
+            .service("payments", "1.0.0")
+            .in_memory()
+            .console(mode == "on")
+            .build()
+            .expect("init");
+        tracing::dispatcher::with_default(&dispatch, || {
+            step_in_flow(|| {
+                tracing::event!(name: "payment.declined", tracing::Level::WARN, payment.decline_reason = "card_expired", "payment declined");
+            });
+        });
+        assert_eq!(telemetry.finished_logs().len(), 1, "exported either way");
+        return;
+    }
+    let run = |mode: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "console_output_is_kept_beside_the_exported_record",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, mode)
+            .output()
+            .expect("the test binary runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{mode}: {stdout}");
+        assert!(stdout.contains("1 passed"), "{mode}: {stdout}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let on = run("on");
+    assert!(on.contains("WARN"), "{on}");
+    assert!(on.contains("payment declined"), "{on}");
+    assert!(
+        on.contains("payment.decline_reason=\"card_expired\""),
+        "{on}"
+    );
+    let off = run("off");
+    assert!(!off.contains("payment declined"), "{off}");
+}
