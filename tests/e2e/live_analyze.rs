@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use flowtel_e2e::{binary, run, workspace};
+use flowtel_e2e::{binary, free_port, run, workspace};
 use serde_json::Value;
 
 /// A process this test started, killed when dropped (also when an assertion fails).
@@ -107,14 +107,6 @@ fn http(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> (u16, Stri
         .split_once("\r\n\r\n")
         .map_or(String::new(), |(_, b)| b.to_string());
     (status, body)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The export request `line` with only the spans whose trace id `keep` accepts.

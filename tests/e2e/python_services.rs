@@ -7,29 +7,12 @@
 //! The interpreter is `$FLOWTEL_PYTHON`, by default `<workspace>/.venv/bin/python` (`.ci/run`
 //! installs the SDK there); `FLOWTEL_SKIP_PYTHON=1` skips.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use flowtel_e2e::{run, workspace};
+use flowtel_e2e::{python, run, workspace};
 use serde_json::Value;
 
 const ORDERS: u64 = 24;
-
-fn python() -> Option<PathBuf> {
-    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
-        return None;
-    }
-    let python = std::env::var_os("FLOWTEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "no Python interpreter at {}: run `.ci/run` (or set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
-        python.display()
-    );
-    Some(python)
-}
 
 fn json(args: &[&str]) -> Value {
     let out = run("flowtel", args);

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub use flowtel_testkit::{free_port, python};
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -101,14 +103,6 @@ fn loosened_bars_keep_the_line_shape() {
         "      latency: {threshold: 5s, target: 99}"
     );
     assert_eq!(loosen_bars("  min_delta: 50ms"), "  min_delta: 50ms");
-}
-
-/// A free TCP port on 127.0.0.1 (free when asked; bind it soon).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
 }
 
 /// `GET path` on 127.0.0.1:`port` over HTTP/1.1; the status and the body.

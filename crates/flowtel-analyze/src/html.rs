@@ -124,12 +124,12 @@ fn findings_section(out: &mut String, findings: &[Finding]) {
 fn map_section(out: &mut String, map: &ServiceMap) {
     out.push_str("<section id=\"map\"><h2>Service dependency map</h2>\n<div class=\"scroll\">");
     out.push_str(&map_svg(map));
-    out.push_str("</div><p class=\"legend\"><span><i style=\"background:#4a9a5b\"></i>healthy</span><span><i style=\"background:#f39c12\"></i>over 1% errors or retries over 1.2x</span><span><i style=\"background:#d73027\"></i>over 5% errors</span><span>↻ retries · amplification</span><span>dashed box: uninstrumented peer</span></p>\n");
-    out.push_str("<table><tr><th>caller → callee</th><th>calls</th><th>errors</th><th>P50</th><th>P95</th><th>P99</th><th>retries</th><th>amplification</th></tr>\n");
+    out.push_str("</div><p class=\"legend\"><span><i style=\"background:#4a9a5b\"></i>healthy</span><span><i style=\"background:#f39c12\"></i>over 1% errors or retries over 1.2x</span><span><i style=\"background:#d73027\"></i>over 5% errors</span><span>errors: 5xx answers and failed calls; 4xx answers are the callers' mistakes, counted apart</span><span>↻ retries · amplification</span><span>dashed box: uninstrumented peer</span></p>\n");
+    out.push_str("<table><tr><th>caller → callee</th><th>calls</th><th>errors (5xx, failures)</th><th>client errors (4xx)</th><th>P50</th><th>P95</th><th>P99</th><th>retries</th><th>amplification</th></tr>\n");
     for e in &map.edges {
         let _ = writeln!(
             out,
-            "<tr{}><td>{} → {}</td><td>{}</td><td>{:.1}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}x</td></tr>",
+            "<tr{}><td>{} → {}</td><td>{}</td><td>{:.1}%</td><td>{:.1}%</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}x</td></tr>",
             if e.flagged || e.health() == "failing" {
                 " class=\"over\""
             } else {
@@ -139,6 +139,7 @@ fn map_section(out: &mut String, map: &ServiceMap) {
             esc(&e.to),
             e.calls,
             e.error_rate * 100.0,
+            e.client_error_rate * 100.0,
             ms(e.latency.p50),
             ms(e.latency.p95),
             ms(e.latency.p99),

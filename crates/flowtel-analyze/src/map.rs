@@ -10,6 +10,12 @@
 //! earlier call from the same parent span went to the same peer with the same name and route,
 //! or when it carries `http.request.resend_count` > 0. Amplification is calls / logical calls;
 //! over [`AMPLIFICATION_LIMIT`] the edge is flagged ([`rules::RETRY_AMPLIFICATION`]).
+//!
+//! Errors follow the availability SLO's classification ([`crate::trace::Span::is_fault`]): a
+//! 5xx answer or a call that failed without an answer is an error and makes the edge unhealthy;
+//! a 4xx answer (a declined card, a wrong password, a 404) is the caller's mistake, counted as a
+//! client error beside it and never colouring the edge. Span status alone (which marks a
+//! client's 4xx as an error) would show an outage where the SLO reads 100%.
 
 use std::collections::HashMap;
 
@@ -39,8 +45,10 @@ pub struct Node {
     pub is_virtual: bool,
     /// Spans it reported (0 for a virtual node).
     pub spans: u64,
-    /// Of them, failed.
+    /// Of them, failed by the SLO's classification ([`crate::trace::Span::is_fault`]).
     pub errors: u64,
+    /// Of them, answered with a 4xx ([`crate::trace::Span::is_client_error`]).
+    pub client_errors: u64,
 }
 
 /// Calls from one node to another.
@@ -54,10 +62,18 @@ pub struct Edge {
     pub kind: &'static str,
     /// Calls, retries included.
     pub calls: u64,
-    /// Failed calls.
+    /// Failed calls by the availability SLO's classification: answered with a 5xx, or failed
+    /// without an answer (status `ERROR` with no 4xx). 4xx answers are not in it (see
+    /// `client_errors`); before `client_errors` existed they were.
     pub errors: u64,
-    /// `errors / calls`.
+    /// `errors / calls`: the share of calls the callee (or the way to it) failed. Health
+    /// ([`Edge::health`]) reads it.
     pub error_rate: f64,
+    /// Calls answered with a 4xx (`http.response.status_code` 400-499): the caller's mistake,
+    /// reported but not unhealthy.
+    pub client_errors: u64,
+    /// `client_errors / calls`.
+    pub client_error_rate: f64,
     /// Caller-side duration of the calls, nanoseconds.
     pub latency: Quantiles,
     /// Calls that were retries.
@@ -71,7 +87,8 @@ pub struct Edge {
 }
 
 impl Edge {
-    /// `ok`, `degraded` (error rate over 1%) or `failing` (over 5%).
+    /// `ok`, `degraded` (error rate over 1%) or `failing` (over 5%); client errors (4xx) do not
+    /// count.
     pub fn health(&self) -> &'static str {
         if self.error_rate > 0.05 {
             "failing"
@@ -105,6 +122,7 @@ struct EdgeAcc {
     kind: &'static str,
     calls: f64,
     errors: f64,
+    client_errors: f64,
     retries: f64,
     durations: Vec<u64>,
 }
@@ -114,6 +132,7 @@ struct NodeAcc {
     is_virtual: bool,
     spans: f64,
     errors: f64,
+    client_errors: f64,
 }
 
 /// One call between services in one trace, as the live aggregates count it.
@@ -128,7 +147,8 @@ pub struct Call {
     pub client_ns: Option<u64>,
     /// Server-side duration (nanoseconds), `None` for an uninstrumented peer.
     pub server_ns: Option<u64>,
-    /// Whether the call failed (the client span, else the server span, failed).
+    /// Whether the call failed by the SLO's classification (the client span, else the server
+    /// span, is a [fault](crate::trace::Span::is_fault); a 4xx answer is not).
     pub failed: bool,
     /// Whether it repeats an earlier call of the same parent to the same peer and route, or
     /// carries `http.request.resend_count` > 0.
@@ -173,7 +193,8 @@ pub fn calls_of(set: &TraceSet, trace: &crate::trace::Trace, out: &mut Vec<Call>
                 server,
                 client_ns: Some(s.duration()),
                 server_ns: callee.map(|c| c.duration()),
-                failed: s.is_error() || callee.is_some_and(|c| c.is_error()),
+                failed: s.is_fault()
+                    || (!s.is_client_error() && callee.is_some_and(|c| c.is_fault())),
                 retry,
             });
         } else if s.parent != NO_PARENT {
@@ -184,7 +205,7 @@ pub fn calls_of(set: &TraceSet, trace: &crate::trace::Trace, out: &mut Vec<Call>
                     server: s.service,
                     client_ns: None,
                     server_ns: Some(s.duration()),
-                    failed: s.is_error(),
+                    failed: s.is_fault(),
                     retry: false,
                 });
             }
@@ -257,7 +278,8 @@ impl ServiceMap {
             for (off, s) in spans.iter().enumerate() {
                 let node = nodes.entry(s.service).or_default();
                 node.spans += w;
-                node.errors += if s.is_error() { w } else { 0.0 };
+                node.errors += if s.is_fault() { w } else { 0.0 };
+                node.client_errors += if s.is_client_error() { w } else { 0.0 };
                 if s.kind.is_outgoing() {
                     let (to, is_virtual) = match answered[off] {
                         NOBODY => match address.get(&s.peer) {
@@ -286,7 +308,8 @@ impl ServiceMap {
                         "request"
                     };
                     e.calls += w;
-                    e.errors += if s.is_error() { w } else { 0.0 };
+                    e.errors += if s.is_fault() { w } else { 0.0 };
+                    e.client_errors += if s.is_client_error() { w } else { 0.0 };
                     e.retries += if retry { w } else { 0.0 };
                     e.durations.push(s.duration());
                 } else if s.parent != NO_PARENT {
@@ -296,7 +319,8 @@ impl ServiceMap {
                         let e = edges.entry((p.service, s.service)).or_default();
                         e.kind = "inferred";
                         e.calls += w;
-                        e.errors += if s.is_error() { w } else { 0.0 };
+                        e.errors += if s.is_fault() { w } else { 0.0 };
+                        e.client_errors += if s.is_client_error() { w } else { 0.0 };
                         e.durations.push(s.duration());
                     }
                 }
@@ -309,6 +333,7 @@ impl ServiceMap {
                 is_virtual: n.is_virtual,
                 spans: count(n.spans),
                 errors: count(n.errors),
+                client_errors: count(n.client_errors),
             })
             .collect();
         nodes.sort_by(|a, b| a.is_virtual.cmp(&b.is_virtual).then(a.name.cmp(&b.name)));
@@ -329,6 +354,8 @@ impl ServiceMap {
                     calls,
                     errors: count(acc.errors),
                     error_rate: acc.errors / acc.calls.max(1.0),
+                    client_errors: count(acc.client_errors),
+                    client_error_rate: acc.client_errors / acc.calls.max(1.0),
                     latency: Quantiles::of(&mut acc.durations),
                     retries,
                     logical_calls: logical,
@@ -460,5 +487,77 @@ mod tests {
         let map = ServiceMap::build(&set, None);
         assert_eq!((map.traces, map.estimated_traces), (1, 1));
         assert_eq!(map.edges[0].calls, 1);
+    }
+
+    #[test]
+    fn four_hundreds_are_client_errors_and_leave_the_edge_healthy() {
+        use crate::synth::with_int;
+        // Ten calls gateway -> payments: three declined cards (402, the client span ERROR as
+        // semantic conventions have it), one 503, one timeout with no answer, five fine.
+        let mut spans = Vec::new();
+        for t in 1..=10u128 {
+            let mut call = call(t, "", false);
+            let status = match t {
+                1..=3 => Some(402),
+                4 => Some(503),
+                5 => None,
+                _ => Some(200),
+            };
+            let (client, server) = (&mut call[1].1, t == 5);
+            if let Some(code) = status {
+                *client = with_int(client.clone(), "http.response.status_code", code);
+                call[2].1 = with_int(call[2].1.clone(), "http.response.status_code", code);
+                if code >= 400 {
+                    call[1].1 = failed(call[1].1.clone());
+                }
+                if code >= 500 {
+                    call[2].1 = failed(call[2].1.clone());
+                }
+            } else if server {
+                // Timed out: the client failed, the server's span never arrived.
+                call[1].1 = failed(with_attr(call[1].1.clone(), "peer.service", "payments"));
+                call.pop();
+            }
+            spans.extend(call);
+        }
+        let set = assemble(spans);
+        let map = ServiceMap::build(&set, Some("checkout"));
+        let edge = &map.edges[0];
+        assert_eq!((edge.calls, edge.errors, edge.client_errors), (10, 2, 3));
+        assert!((edge.error_rate - 0.2).abs() < 1e-9);
+        assert!((edge.client_error_rate - 0.3).abs() < 1e-9);
+        let gateway = map.nodes.iter().find(|n| n.name == "gateway").unwrap();
+        assert_eq!((gateway.errors, gateway.client_errors), (2, 3));
+        let payments = map.nodes.iter().find(|n| n.name == "payments").unwrap();
+        assert_eq!((payments.errors, payments.client_errors), (1, 3));
+
+        // Only the declines: span status says 30% errors, the edge stays healthy.
+        let mut declines = Vec::new();
+        for t in 1..=10u128 {
+            let mut call = call(t, "", t <= 3);
+            if t <= 3 {
+                call[1].1 = with_int(call[1].1.clone(), "http.response.status_code", 402);
+                call[2].1 = with_int(call[2].1.clone(), "http.response.status_code", 402);
+            }
+            declines.extend(call);
+        }
+        let set = assemble(declines);
+        assert_eq!(set.spans.iter().filter(|s| s.is_error()).count(), 3);
+        let map = ServiceMap::build(&set, None);
+        let edge = &map.edges[0];
+        assert_eq!(
+            (edge.errors, edge.client_errors, edge.health()),
+            (0, 3, "ok")
+        );
+        let mut calls = Vec::new();
+        let failed_calls: usize = set
+            .traces
+            .iter()
+            .map(|t| {
+                calls_of(&set, t, &mut calls);
+                calls.iter().filter(|c| c.failed).count()
+            })
+            .sum();
+        assert_eq!(failed_calls, 0);
     }
 }

@@ -145,6 +145,9 @@ fn edge_label(e: &Edge) -> String {
         pct(e.error_rate),
         ms(e.latency.p95)
     );
+    if e.client_errors > 0 {
+        let _ = write!(l, ", {} 4xx", pct(e.client_error_rate));
+    }
     if e.retries > 0 {
         let _ = write!(l, ", {} retries ({:.2}x)", e.retries, e.amplification);
     }
@@ -183,7 +186,7 @@ pub fn map_human(maps: &[ServiceMap]) -> String {
             };
             let _ = writeln!(
                 out,
-                "  {} -> {}{}  {} calls  errors {}  p50 {}  p95 {}  p99 {}  retries {} ({:.2}x){mark}",
+                "  {} -> {}{}  {} calls  errors {}  4xx {}  p50 {}  p95 {}  p99 {}  retries {} ({:.2}x){mark}",
                 e.from,
                 e.to,
                 if m.nodes.iter().any(|n| n.name == e.to && n.is_virtual) {
@@ -193,6 +196,7 @@ pub fn map_human(maps: &[ServiceMap]) -> String {
                 },
                 e.calls,
                 pct(e.error_rate),
+                pct(e.client_error_rate),
                 ms(e.latency.p50),
                 ms(e.latency.p95),
                 ms(e.latency.p99),
@@ -409,9 +413,14 @@ pub fn map_svg(m: &ServiceMap) -> String {
         };
         let _ = writeln!(
             out,
-            "<text x=\"{lx:.0}\" y=\"{ly:.0}\" text-anchor=\"middle\" fill=\"#333\">{} calls · {} err · p95 {}</text>",
+            "<text x=\"{lx:.0}\" y=\"{ly:.0}\" text-anchor=\"middle\" fill=\"#333\">{} calls · {} err{} · p95 {}</text>",
             e.calls,
             pct(e.error_rate),
+            if e.client_errors > 0 {
+                format!(" · {} 4xx", pct(e.client_error_rate))
+            } else {
+                String::new()
+            },
             esc(&ms(e.latency.p95))
         );
         if e.retries > 0 {

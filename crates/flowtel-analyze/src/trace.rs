@@ -25,8 +25,8 @@ use flowtel_conventions::rules::registry::UNREADABLE_INPUT;
 use flowtel_conventions::rules::telemetry::MALFORMED_TELEMETRY;
 use flowtel_conventions::{EntryRoute, Finding, Location, Registry, Severity};
 use flowtel_otlp::{
-    AnyValue, Batch, Error as ReadError, ErrorKind, InputPosition, InputSink, ReadOptions, SpanId,
-    StatusCode, TraceId,
+    AnyValue, Batch, Error as ReadError, ErrorKind, InputPosition, InputSink, JsonRequest,
+    KeyValueView, ReadOptions, SpanId, SpanView, SpanViewSink, StatusCode, TraceId, ValueView,
 };
 use foldhash::fast::RandomState;
 use serde::Serialize;
@@ -85,6 +85,7 @@ impl Kind {
 
 const FLAG_ERROR: u8 = 1;
 const FLAG_LINKED_TO_PARENT: u8 = 2;
+const FLAG_CLIENT_ERROR: u8 = 4;
 
 /// One span as the analyses need it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,9 +133,25 @@ impl Span {
         self.end - self.start
     }
 
-    /// Whether the span failed: status `ERROR`, or status unset with an HTTP status >= 500.
+    /// Whether the span failed as its status says (semantic conventions): status `ERROR`, or
+    /// status unset with an HTTP status >= 500. A client span answered with a 4xx is an error
+    /// here; see [`Span::is_fault`] for the SLO's view.
     pub fn is_error(&self) -> bool {
         self.flags & FLAG_ERROR != 0
+    }
+
+    /// Whether the request was answered with a 4xx (`http.response.status_code` 400-499): the
+    /// caller's mistake (a declined card, a wrong password, a missing item), not an outage.
+    pub fn is_client_error(&self) -> bool {
+        self.flags & FLAG_CLIENT_ERROR != 0
+    }
+
+    /// Whether the span failed by the availability SLO's classification (the conventions'
+    /// `slo.availability`, as the SDK's middleware and the generated recording rules count
+    /// it): a 5xx response, or a failure with no 4xx response (an exception, a timeout, a
+    /// refused connection). A 4xx is a [client error](Span::is_client_error), not a fault.
+    pub fn is_fault(&self) -> bool {
+        self.flags & (FLAG_ERROR | FLAG_CLIENT_ERROR) == FLAG_ERROR
     }
 
     /// Whether the span carries a link to its own parent (follows-from: work the parent started
@@ -578,6 +595,65 @@ impl TraceSetBuilder {
     }
 
     fn push(&mut self, s: &flowtel_otlp::Span, service: Sym, location: impl FnOnce() -> Location) {
+        let linked = s.parent_span_id.is_some_and(|p| {
+            s.links
+                .iter()
+                .any(|l| l.span_id == p && l.trace_id == s.trace_id)
+        });
+        let input = SpanIn {
+            trace_id: s.trace_id,
+            span_id: s.span_id,
+            parent_span_id: s.parent_span_id,
+            start: s.start_time_unix_nano,
+            end: s.end_time_unix_nano,
+            name: &s.name,
+            kind: Kind::of(s.kind),
+            status: s.status.code,
+            trace_state: &s.trace_state,
+            linked,
+        };
+        let attrs = Analysed::from_attributes(
+            s.attributes
+                .iter()
+                .map(|kv| (kv.key.as_str(), &kv.value as &dyn AttrValue)),
+        );
+        self.push_input(&input, &attrs, service, location);
+    }
+
+    /// Adds one span seen through [`flowtel_otlp::SpanView`] (the lean JSON path).
+    fn push_view(&mut self, s: &SpanView<'_>, service: Sym, location: impl FnOnce() -> Location) {
+        let linked = s.parent_span_id.is_some_and(|p| {
+            s.links
+                .iter()
+                .any(|l| l.span_id == p && l.trace_id == s.trace_id)
+        });
+        let input = SpanIn {
+            trace_id: s.trace_id,
+            span_id: s.span_id,
+            parent_span_id: s.parent_span_id,
+            start: s.start_time_unix_nano,
+            end: s.end_time_unix_nano,
+            name: s.name,
+            kind: Kind::of(s.kind),
+            status: s.status,
+            trace_state: s.trace_state,
+            linked,
+        };
+        let attrs = Analysed::from_attributes(
+            s.attributes
+                .iter()
+                .map(|kv| (&*kv.key, &kv.value as &dyn AttrValue)),
+        );
+        self.push_input(&input, &attrs, service, location);
+    }
+
+    fn push_input(
+        &mut self,
+        s: &SpanIn<'_>,
+        attrs: &Analysed<'_>,
+        service: Sym,
+        location: impl FnOnce() -> Location,
+    ) {
         self.stats.spans_read += 1;
         let why = if s.trace_id.is_zero() {
             self.stats.missing_trace_id += 1;
@@ -585,10 +661,7 @@ impl TraceSetBuilder {
         } else if s.span_id.is_zero() {
             self.stats.missing_span_id += 1;
             Some("has no span id")
-        } else if s.start_time_unix_nano == 0
-            || s.end_time_unix_nano == 0
-            || s.end_time_unix_nano < s.start_time_unix_nano
-        {
+        } else if s.start == 0 || s.end == 0 || s.end < s.start {
             self.stats.bad_times += 1;
             Some("has unset timestamps or ends before it starts")
         } else {
@@ -614,7 +687,7 @@ impl TraceSetBuilder {
             self.stats.over_limit += 1;
             return;
         };
-        let ratio = self.ratios.slot_of(&s.trace_state);
+        let ratio = self.ratios.slot_of(s.trace_state);
         // Spans are grouped by trace in `finish`, by sorting these keys: a lookup per span in
         // a table of every trace seen would miss the cache on most spans of a large input.
         self.keys.push(SpanKey {
@@ -622,88 +695,76 @@ impl TraceSetBuilder {
             arrival,
             ratio,
         });
-        let span = self.compact(s, service, 0);
+        let span = self.compact(s, attrs, service);
         self.raw.push(span);
     }
 
-    fn compact(&mut self, s: &flowtel_otlp::Span, service: Sym, trace: u32) -> Span {
-        let mut flow = "";
-        let mut step = "";
-        let mut peer_service = "";
-        let mut address = "";
-        let mut port = None;
-        let mut db = "";
-        let mut messaging = "";
-        let mut route = "";
-        let mut template = "";
-        let mut method = "";
-        let mut resend = 0u32;
-        let mut http_status = 0i64;
-        // Keep in step with `is_analysed_attribute`.
-        for kv in &s.attributes {
-            let v = &kv.value;
-            match kv.key.as_str() {
-                "flow.name" => flow = v.as_str().unwrap_or(flow),
-                "flow.step" => step = v.as_str().unwrap_or(step),
-                "peer.service" => peer_service = v.as_str().unwrap_or(""),
-                "server.address" => address = v.as_str().unwrap_or(""),
-                "server.port" => port = int_value(v),
-                "db.system.name" => db = v.as_str().unwrap_or(db),
-                "db.system" if db.is_empty() => db = v.as_str().unwrap_or(""),
-                "messaging.system" => messaging = v.as_str().unwrap_or(""),
-                "http.route" => route = v.as_str().unwrap_or(""),
-                "url.template" => template = v.as_str().unwrap_or(""),
-                "http.request.method" => method = v.as_str().unwrap_or(""),
-                "http.request.resend_count" => {
-                    resend = int_value(v).map_or(0, |n| u32::try_from(n.max(0)).unwrap_or(u32::MAX))
-                }
-                "http.response.status_code" => http_status = int_value(v).unwrap_or(0),
-                _ => {}
-            }
-        }
-        let kind = Kind::of(s.kind);
+    fn compact(&mut self, s: &SpanIn<'_>, a: &Analysed<'_>, service: Sym) -> Span {
+        let kind = s.kind;
         let peer = if !kind.is_outgoing() {
             Sym::EMPTY
-        } else if !peer_service.is_empty() {
-            self.strings.intern(peer_service)
-        } else if !address.is_empty() {
-            match port {
-                Some(p) => self.strings.intern(&format!("{address}:{p}")),
-                None => self.strings.intern(address),
+        } else if !a.peer_service.is_empty() {
+            self.strings.intern(a.peer_service)
+        } else if !a.address.is_empty() {
+            match a.port {
+                Some(p) => self.strings.intern(&format!("{}:{p}", a.address)),
+                None => self.strings.intern(a.address),
             }
-        } else if !db.is_empty() {
-            self.strings.intern(db)
+        } else if !a.db.is_empty() {
+            self.strings.intern(a.db)
         } else {
-            self.strings.intern(messaging)
+            self.strings.intern(a.messaging)
         };
-        let error = s.status.code == StatusCode::Error
-            || (s.status.code == StatusCode::Unset && http_status >= 500);
-        let linked = s.parent_span_id.is_some_and(|p| {
-            s.links
-                .iter()
-                .any(|l| l.span_id == p && l.trace_id == s.trace_id)
-        });
+        let error = s.status == StatusCode::Error
+            || (s.status == StatusCode::Unset && a.http_status >= 500);
         Span {
             span_id: s.span_id,
             parent_id: s.parent_span_id.unwrap_or_default(),
-            start: s.start_time_unix_nano,
-            end: s.end_time_unix_nano,
+            start: s.start,
+            end: s.end,
             parent: NO_PARENT,
-            trace,
+            trace: 0,
             service,
-            name: self.strings.intern(&s.name),
-            step: self.strings.intern(step),
-            flow: self.strings.intern(flow),
+            name: self.strings.intern(s.name),
+            step: self.strings.intern(a.step),
+            flow: self.strings.intern(a.flow),
             label: Sym::EMPTY,
             peer,
-            route: self
-                .strings
-                .intern(if route.is_empty() { template } else { route }),
-            method: self.strings.intern(method),
-            resend_count: resend,
+            route: self.strings.intern(if a.route.is_empty() {
+                a.template
+            } else {
+                a.route
+            }),
+            method: self.strings.intern(a.method),
+            resend_count: a.resend,
             kind,
             flags: (if error { FLAG_ERROR } else { 0 })
-                | (if linked { FLAG_LINKED_TO_PARENT } else { 0 }),
+                | (if s.linked { FLAG_LINKED_TO_PARENT } else { 0 })
+                | (if (400..500).contains(&a.http_status) {
+                    FLAG_CLIENT_ERROR
+                } else {
+                    0
+                }),
+        }
+    }
+
+    /// What undoing a failed request needs.
+    fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            spans: self.raw.len(),
+            stats: self.stats,
+            had_invalid_example: self.invalid_example.is_some(),
+        }
+    }
+
+    /// Forgets every span added since `cp` (a request that failed to decode half-way counts
+    /// as not read at all, as when it is decoded whole into a batch).
+    fn rollback(&mut self, cp: Checkpoint) {
+        self.raw.truncate(cp.spans);
+        self.keys.truncate(cp.spans);
+        self.stats = cp.stats;
+        if !cp.had_invalid_example {
+            self.invalid_example = None;
         }
     }
 
@@ -940,6 +1001,172 @@ impl InputSink for TraceSetBuilder {
 
     fn error(&mut self, err: &ReadError) {
         self.add_error(err);
+    }
+
+    /// JSON lines go straight into the compact spans: no owned [`flowtel_otlp::Span`] is built.
+    fn json_request(
+        &mut self,
+        _at: InputPosition<'_>,
+        request: &JsonRequest<'_>,
+    ) -> flowtel_otlp::Result<()> {
+        let cp = self.checkpoint();
+        let mut sink = ViewSink {
+            builder: self,
+            request,
+            block_start: cp.spans,
+            service: None,
+            pending: false,
+        };
+        request
+            .decode_spans(&mut sink)
+            .inspect_err(|_| self.rollback(cp))
+    }
+}
+
+/// A span as assembly reads it, whichever decoder produced it.
+struct SpanIn<'a> {
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_span_id: Option<SpanId>,
+    start: u64,
+    end: u64,
+    name: &'a str,
+    kind: Kind,
+    status: StatusCode,
+    trace_state: &'a str,
+    /// Whether it links to its own parent (follows-from).
+    linked: bool,
+}
+
+/// An attribute value of either decoder.
+trait AttrValue {
+    fn str_value(&self) -> Option<&str>;
+    fn int_value(&self) -> Option<i64>;
+}
+
+impl AttrValue for AnyValue {
+    fn str_value(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn int_value(&self) -> Option<i64> {
+        int_value(self)
+    }
+}
+
+impl AttrValue for ValueView<'_> {
+    fn str_value(&self) -> Option<&str> {
+        self.as_str()
+    }
+    fn int_value(&self) -> Option<i64> {
+        self.as_i64()
+            .or_else(|| self.as_str().and_then(|s| s.parse().ok()))
+    }
+}
+
+/// The attributes analysis reads from a span (see [`is_analysed_attribute`]).
+#[derive(Default)]
+struct Analysed<'a> {
+    flow: &'a str,
+    step: &'a str,
+    peer_service: &'a str,
+    address: &'a str,
+    port: Option<i64>,
+    db: &'a str,
+    messaging: &'a str,
+    route: &'a str,
+    template: &'a str,
+    method: &'a str,
+    resend: u32,
+    http_status: i64,
+}
+
+impl<'a> Analysed<'a> {
+    fn from_attributes(attrs: impl Iterator<Item = (&'a str, &'a dyn AttrValue)>) -> Self {
+        let mut a = Analysed::default();
+        // Keep in step with `is_analysed_attribute`.
+        for (key, v) in attrs {
+            match key {
+                "flow.name" => a.flow = v.str_value().unwrap_or(a.flow),
+                "flow.step" => a.step = v.str_value().unwrap_or(a.step),
+                "peer.service" => a.peer_service = v.str_value().unwrap_or(""),
+                "server.address" => a.address = v.str_value().unwrap_or(""),
+                "server.port" => a.port = v.int_value(),
+                "db.system.name" => a.db = v.str_value().unwrap_or(a.db),
+                "db.system" if a.db.is_empty() => a.db = v.str_value().unwrap_or(""),
+                "messaging.system" => a.messaging = v.str_value().unwrap_or(""),
+                "http.route" => a.route = v.str_value().unwrap_or(""),
+                "url.template" => a.template = v.str_value().unwrap_or(""),
+                "http.request.method" => a.method = v.str_value().unwrap_or(""),
+                "http.request.resend_count" => {
+                    a.resend = v
+                        .int_value()
+                        .map_or(0, |n| u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+                }
+                "http.response.status_code" => a.http_status = v.int_value().unwrap_or(0),
+                _ => {}
+            }
+        }
+        a
+    }
+}
+
+struct Checkpoint {
+    spans: usize,
+    stats: AssemblyStats,
+    had_invalid_example: bool,
+}
+
+/// Feeds one JSON request's span views to the builder. A resource may come after the spans
+/// of its block, so the block's spans take their service when the block ends.
+struct ViewSink<'b, 'r> {
+    builder: &'b mut TraceSetBuilder,
+    request: &'r JsonRequest<'r>,
+    /// The first span of the current resource block in `builder.raw`.
+    block_start: usize,
+    /// The block's `service.name`, once its resource was read.
+    service: Option<Sym>,
+    /// Whether spans of the block came before its resource.
+    pending: bool,
+}
+
+impl SpanViewSink for ViewSink<'_, '_> {
+    fn keep_attribute(&self, key: &str) -> bool {
+        is_analysed_attribute(key)
+    }
+
+    fn resource(&mut self, _index: usize, attributes: &[KeyValueView<'_>]) {
+        let name = attributes
+            .iter()
+            .find(|kv| kv.key == "service.name")
+            .and_then(|kv| kv.value.as_str())
+            .unwrap_or("unknown_service");
+        self.service = Some(self.builder.strings.intern(name));
+    }
+
+    fn span(&mut self, span: &SpanView<'_>) {
+        let request = self.request;
+        self.pending |= self.service.is_none();
+        self.builder
+            .push_view(span, self.service.unwrap_or(Sym::EMPTY), || {
+                Location::new(request.file.to_string(), clamp_u32(request.line), 1)
+                    .with_pointer(span.pointer())
+            });
+    }
+
+    fn end_resource(&mut self, _index: usize) {
+        let service = match self.service.take() {
+            Some(s) => s,
+            None => self.builder.strings.intern("unknown_service"),
+        };
+        if std::mem::take(&mut self.pending) {
+            // Spans read before their resource took the empty service: give them theirs.
+            for s in &mut self.builder.raw[self.block_start..] {
+                if s.service.is_empty() {
+                    s.service = service;
+                }
+            }
+        }
+        self.block_start = self.builder.raw.len();
     }
 }
 
@@ -1418,5 +1645,138 @@ mod tests {
                 .file
                 .ends_with("missing.jsonl")
         );
+    }
+
+    /// Assembles JSON lines through the batch path ([`TraceSetBuilder::add_batch`] of each
+    /// decoded line) rather than the lean one [`TraceSet::read`] takes.
+    fn through_batches(text: &str) -> TraceSet {
+        let reg = registry();
+        let mut b = TraceSetBuilder::new(&reg, AssemblyOptions::default());
+        let reader = flowtel_otlp::JsonLinesReader::new(text.as_bytes(), "t.jsonl", 1 << 20);
+        for batch in reader {
+            match batch {
+                Ok(batch) => b.add_batch(&batch),
+                Err(e) => b.add_error(&e),
+            }
+        }
+        b.finish()
+    }
+
+    fn through_views(text: &str) -> TraceSet {
+        let reg = registry();
+        let mut b = TraceSetBuilder::new(&reg, AssemblyOptions::default());
+        let mut reader = flowtel_otlp::JsonLinesReader::new(text.as_bytes(), "t.jsonl", 1 << 20);
+        while let Some(req) = reader.next_request() {
+            let res = req.and_then(|req| {
+                let at = InputPosition {
+                    input: 0,
+                    name: "t.jsonl",
+                    bytes: req.offset,
+                };
+                b.json_request(at, &req)
+            });
+            if let Err(e) = res {
+                b.add_error(&e);
+            }
+        }
+        b.finish()
+    }
+
+    fn assert_same(a: &TraceSet, b: &TraceSet) {
+        let text = |set: &TraceSet| -> Vec<String> {
+            set.spans
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{:?} {} {} {} {} {} {} {} {} {}",
+                        Span {
+                            service: Sym::EMPTY,
+                            name: Sym::EMPTY,
+                            step: Sym::EMPTY,
+                            flow: Sym::EMPTY,
+                            label: Sym::EMPTY,
+                            peer: Sym::EMPTY,
+                            route: Sym::EMPTY,
+                            method: Sym::EMPTY,
+                            ..*s
+                        },
+                        set.str(s.service),
+                        set.str(s.name),
+                        set.str(s.step),
+                        set.str(s.flow),
+                        set.str(s.label),
+                        set.str(s.peer),
+                        set.str(s.route),
+                        set.str(s.method),
+                        s.is_error(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(text(a), text(b));
+        assert_eq!(a.stats, b.stats);
+        assert_eq!(a.findings, b.findings);
+        let flows = |set: &TraceSet| -> Vec<String> {
+            set.traces
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{:?} {:?}",
+                        set.flow_of(t),
+                        Trace {
+                            flow: Sym::EMPTY,
+                            ..t.clone()
+                        }
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(flows(a), flows(b));
+    }
+
+    #[test]
+    fn json_lines_assemble_the_same_through_span_views_as_through_batches() {
+        let mut out = Vec::new();
+        let shape = crate::synth::Shape::default();
+        let n = crate::synth::write_json_lines(40, shape, 7, &mut out).unwrap();
+        assert!(n > 1000, "{n}");
+        let mut text = String::from_utf8(out).unwrap();
+        // A resource after its spans, escapes, an invalid span, then a line that fails half-way
+        // (its first span must not be kept) and a blank line.
+        text.push_str(concat!(
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":["#,
+            r#"{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"POST \u002fcheckout","kind":"SPAN_KIND_SERVER","startTimeUnixNano":"100","endTimeUnixNano":"200","attributes":[{"key":"http.route","value":{"stringValue":"/checkout"}},{"key":"other","value":{"arrayValue":{"values":[]}}}]},"#,
+            r#"{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b175","parentSpanId":"eee19b7ec3c1b174","name":"pay","kind":3,"startTimeUnixNano":120,"endTimeUnixNano":"150","status":{"code":2},"attributes":[{"value":{"stringValue":"payments"},"key":"peer.service"},{"key":"server.port","value":{"intValue":"443"}}]},"#,
+            r#"{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b176","name":"backwards","startTimeUnixNano":"300","endTimeUnixNano":"200"}"#,
+            r#"]}],"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"gate\"way"}}]}},{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b177","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}"#,
+            "\n\n",
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":["#,
+            r#"{"traceId":"6b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b178","name":"kept?","startTimeUnixNano":"1","endTimeUnixNano":"2"},"#,
+            r#"{"traceId":"zz"}]}]}]}"#,
+            "\n",
+        ));
+        let lean = through_views(&text);
+        let batches = through_batches(&text);
+        assert_same(&lean, &batches);
+        assert_eq!(lean.stats.input_errors, 1);
+        assert_eq!(lean.stats.bad_times, 1);
+        assert!(lean.spans.iter().all(|s| lean.str(s.name) != "kept?"));
+        let gateway = lean.spans.iter().find(|s| s.start == 100).unwrap();
+        assert_eq!(lean.str(gateway.name), "POST /checkout");
+        assert_eq!(lean.str(gateway.service), "gate\"way");
+        let unknown = lean.spans.iter().find(|s| s.start == 1).unwrap();
+        assert_eq!(lean.str(unknown.service), "unknown_service");
+        let via_read = {
+            let dir = tempfile::tempdir().unwrap();
+            let f = dir.path().join("t.jsonl");
+            std::fs::write(&f, &text).unwrap();
+            TraceSet::read(
+                &[f.display().to_string()],
+                &ReadOptions::default(),
+                &registry(),
+            )
+        };
+        assert_eq!(via_read.stats, lean.stats);
+        assert_eq!(via_read.spans.len(), lean.spans.len());
     }
 }

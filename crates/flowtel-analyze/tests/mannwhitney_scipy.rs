@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use flowtel_analyze::regress::stats::{MannWhitney, UMethod, mann_whitney};
+use flowtel_testkit::python;
 
 /// Draws `n` values from a deterministic sequence (a linear congruential generator), rounded to
 /// `step` so that a coarse step makes ties.
@@ -27,24 +28,6 @@ fn sample(seed: u64, n: usize, scale: f64, offset: f64, step: f64) -> Vec<f64> {
         .collect();
     out.sort_by(f64::total_cmp);
     out
-}
-
-fn python() -> Option<PathBuf> {
-    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
-        return None;
-    }
-    let python = std::env::var_os("FLOWTEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python")
-        });
-    assert!(
-        python.exists(),
-        "no Python interpreter at {}: run `.ci/run` (or set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
-        python.display()
-    );
-    Some(python)
 }
 
 /// SciPy's U and p-value for `x` against `y` with `method` (`exact` or `asymptotic`).

@@ -1,33 +1,13 @@
 //! The `flowtel` binary as CI and users call it: exit codes, formats, and positions.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use serde_json::Value;
+use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use common::{flowtel, flowtel_in, json, root};
 
 fn fixtures() -> PathBuf {
     root().join("crates/flowtel-conventions/tests/fixtures")
-}
-
-fn flowtel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flowtel"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
@@ -47,11 +27,7 @@ fn bundled_conventions_check_clean() {
 
 #[test]
 fn conventions_are_discovered_from_the_working_directory() {
-    let out = Command::new(env!("CARGO_BIN_EXE_flowtel"))
-        .arg("check")
-        .current_dir(root().join("crates/flowtel-cli"))
-        .output()
-        .unwrap();
+    let out = flowtel_in(&root().join("crates/flowtel-cli"), &["check"]);
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -1,32 +1,9 @@
 //! `flowtel slo` and the other generators as CI calls them: `-o DIR`, `--check`, stdout, and
 //! exit 2 with a located finding when the conventions lack what a generator needs.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn flowtel(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flowtel"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::{flowtel_in as flowtel, root, text};
 
 /// A copy of the bundled conventions in a temporary project.
 fn project() -> tempfile::TempDir {

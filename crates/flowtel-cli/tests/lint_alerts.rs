@@ -1,10 +1,12 @@
 //! `flowtel lint alerts` as CI calls it: exit codes, findings located in human, JSON and SARIF,
 //! and the signal-quality summary in every format.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{flowtel_in, json};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -14,18 +16,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn flowtel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flowtel"))
-        .args(["lint", "alerts"])
-        .args(args)
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    flowtel_in(&fixtures(), &[&["lint", "alerts"][..], args].concat())
 }
 
 const CONVENTIONS: &str = "--conventions=team/flowtel.yaml";
@@ -118,12 +109,10 @@ fn without_conventions_metrics_are_not_checked_but_hygiene_is() {
         "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: sum(rate(no_such_metric_total[5m])) > 1\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_flowtel"))
-        .args(["lint", "alerts", "--format=json"])
-        .arg(&file)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = flowtel_in(
+        dir.path(),
+        &["lint", "alerts", "--format=json", file.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(0));
     let doc = json(&out);
     let rules: Vec<&str> = doc["findings"]

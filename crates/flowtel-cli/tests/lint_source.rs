@@ -1,17 +1,12 @@
 //! `flowtel lint source` as CI calls it: exit codes, and findings with file, line and column in
 //! JSON and SARIF (so code-scanning UIs annotate the pull request).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Output;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use common::{flowtel_in, json, root};
 
 fn fixtures() -> PathBuf {
     root().join("crates/flowtel-lint/tests/fixtures/source")
@@ -19,23 +14,13 @@ fn fixtures() -> PathBuf {
 
 fn flowtel(args: &[&str]) -> Output {
     let conventions = fixtures().join("flowtel.yaml");
-    Command::new(env!("CARGO_BIN_EXE_flowtel"))
-        .args([
-            "lint",
-            "source",
-            "--conventions",
-            conventions.to_str().unwrap(),
-        ])
-        .args(args)
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    let head = [
+        "lint",
+        "source",
+        "--conventions",
+        conventions.to_str().unwrap(),
+    ];
+    flowtel_in(&fixtures(), &[&head[..], args].concat())
 }
 
 #[test]

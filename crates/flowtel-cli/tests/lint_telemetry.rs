@@ -1,12 +1,9 @@
 //! `flowtel lint telemetry`: exit codes, formats, stdin, positions of input errors.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use flowtel_testkit::workspace;
 
 fn flowtel(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_flowtel"))

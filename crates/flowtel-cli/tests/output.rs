@@ -2,26 +2,10 @@
 //! (exit 2, naming the ones it has), and the conventions' `lint.rules` overrides apply to every
 //! command's findings, `diff`'s included.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use common::{flowtel, root};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn flowtel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flowtel"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn check_rejects_markdown_listing_its_formats() {

@@ -2,31 +2,13 @@
 //! histograms with different bucket layouts, spans against histograms. Each is one fatal
 //! finding and exit code 2, never a pass; and the ways to name the two sides.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+use common::{flowtel, json as doc};
 use serde_json::{Value, json};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn flowtel(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flowtel"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn doc(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
 
 fn attr(key: &str, value: &str) -> Value {
     json!({"key": key, "value": {"stringValue": value}})

@@ -113,3 +113,45 @@ fn python_logging_records_are_linted_as_events_with_their_correlation() {
     );
     assert!(spans.contains(&ids), "{ids:?} not among {spans:?}");
 }
+
+/// `FT0172`: a declared event carrying a declared attribute it does not list is warned at that
+/// attribute; flowtel's flow context and the bridges' `code.*` attributes are always allowed.
+/// (No Python: an OTLP JSON record as the SDK writes it.)
+#[test]
+fn an_attribute_the_event_does_not_list_is_warned_at_the_attribute() {
+    let reg = registry();
+    let kv = |k: &str, v: &str| format!(r#"{{"key":"{k}","value":{{"stringValue":"{v}"}}}}"#);
+    let attributes = [
+        kv("payment.decline_reason", "card_expired"),
+        kv("flow.name", "checkout"),
+        kv("flow.step", "payment.authorize"),
+        kv("code.file.path", "src/payments.rs"),
+        kv("http.request.method", "POST"),
+    ]
+    .join(",");
+    let json = format!(
+        r#"{{"resourceLogs":[{{"resource":{{"attributes":[{}]}},"scopeLogs":[{{"scope":{{"name":"payments"}},"logRecords":[{{"timeUnixNano":"1000","severityNumber":13,"severityText":"WARN","eventName":"payment.declined","traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","body":{{"stringValue":"payment declined"}},"attributes":[{attributes}]}}]}}]}}]}}"#,
+        kv("service.name", "payments")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("logs.jsonl");
+    std::fs::write(&file, json + "\n").unwrap();
+    let findings = lint_inputs(
+        &reg,
+        &[file.display().to_string()],
+        &ReadOptions::default(),
+        &mut |_| {},
+    );
+    assert_eq!(
+        log_findings(&findings),
+        [(
+            "FT0172",
+            1,
+            "/resourceLogs/0/scopeLogs/0/logRecords/0/attributes/4".to_string()
+        )],
+        "{findings:#?}"
+    );
+    let f = findings.iter().find(|f| f.rule.id == "FT0172").unwrap();
+    assert_eq!(f.subject["attribute"], "http.request.method");
+    assert_eq!(f.subject["event"], "payment.declined");
+}

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flowtel_otlp::JsonLinesReader;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 /// About 32 MB of JSON lines shaped like the Python SDK's file exporter output.
 fn generate() -> Vec<u8> {
@@ -59,19 +58,7 @@ fn bench(c: &mut Criterion) {
     });
 
     group.bench_function("opentelemetry_proto_serde", |b| {
-        b.iter(|| {
-            let mut spans = 0usize;
-            for line in data.split(|c| *c == b'\n').filter(|l| !l.is_empty()) {
-                let req: ExportTraceServiceRequest = serde_json::from_slice(line).unwrap();
-                spans += req
-                    .resource_spans
-                    .iter()
-                    .flat_map(|r| &r.scope_spans)
-                    .map(|s| s.spans.len())
-                    .sum::<usize>();
-            }
-            black_box(spans)
-        })
+        b.iter(|| black_box(flowtel_testkit::proto::serde_span_count(&data)))
     });
     group.finish();
 }

@@ -27,9 +27,10 @@
 //! println!("{} spans, {} errors", sink.spans, sink.errors.len());
 //! ```
 
-use crate::error::Error;
+use crate::error::{Error, Result};
+use crate::json::JsonRequest;
 use crate::model::Batch;
-use crate::reader::ReadOptions;
+use crate::reader::{Raw, ReadOptions};
 
 /// At most this many reader errors are passed on per input (JSON lines go on after a bad line).
 pub const MAX_ERRORS_PER_INPUT: usize = 100;
@@ -51,6 +52,15 @@ pub trait InputSink {
     fn batch(&mut self, at: InputPosition<'_>, batch: &Batch);
     /// An input that could not be opened, or a reader error within one.
     fn error(&mut self, err: &Error);
+    /// One line of OTLP JSON lines, undecoded. The default decodes it into a batch for
+    /// [`InputSink::batch`]; a sink that needs only part of each span overrides it with
+    /// [`JsonRequest::decode_spans`]. An error returned is passed to [`InputSink::error`]
+    /// (within the per-input cap), so the sink should leave no trace of the failed request.
+    fn json_request(&mut self, at: InputPosition<'_>, request: &JsonRequest<'_>) -> Result<()> {
+        let batch = request.decode()?;
+        self.batch(at, &batch);
+        Ok(())
+    }
 }
 
 /// Reads every input in order into `sink`: an input that cannot be opened is one error and the
@@ -65,22 +75,35 @@ pub fn read_inputs(inputs: &[String], options: &ReadOptions, sink: &mut dyn Inpu
                 continue;
             }
         };
+        let mut reader = reader;
         let mut errors = 0;
-        for batch in reader {
-            match batch {
-                Ok(b) => sink.batch(
+        while let Some(item) = reader.next_raw() {
+            let res = match item {
+                Ok(Raw::Batch(b)) => {
+                    sink.batch(
+                        InputPosition {
+                            input: i,
+                            name: input,
+                            bytes: b.origin.byte_offset,
+                        },
+                        &b,
+                    );
+                    Ok(())
+                }
+                Ok(Raw::Json(req)) => sink.json_request(
                     InputPosition {
                         input: i,
                         name: input,
-                        bytes: b.origin.byte_offset,
+                        bytes: req.offset,
                     },
-                    &b,
+                    &req,
                 ),
-                Err(e) => {
-                    errors += 1;
-                    if errors <= MAX_ERRORS_PER_INPUT {
-                        sink.error(&e);
-                    }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = res {
+                errors += 1;
+                if errors <= MAX_ERRORS_PER_INPUT {
+                    sink.error(&e);
                 }
             }
         }

@@ -17,8 +17,9 @@ use serde::de::{self as sde, IgnoredAny, MapAccess, Visitor};
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::{LineRead, read_line_bounded};
 use crate::model::{Batch, Format, KeyStyle, Origin, Payload};
+use crate::spanview::SpanViewSink;
 
-enum TopKey {
+pub(crate) enum TopKey {
     Spans(KeyStyle),
     Metrics(KeyStyle),
     Logs(KeyStyle),
@@ -204,14 +205,14 @@ impl<R: BufRead> JsonLinesReader<R> {
     }
 }
 
-impl<R: BufRead> Iterator for JsonLinesReader<R> {
-    type Item = Result<Batch>;
-
-    fn next(&mut self) -> Option<Result<Batch>> {
+impl<R: BufRead> JsonLinesReader<R> {
+    /// The next request, undecoded: its line's bytes and where it is (blank lines skipped). A
+    /// read error ends the input; a line over the limit is an error and reading goes on.
+    pub fn next_request(&mut self) -> Option<Result<JsonRequest<'_>>> {
         if self.failed_io {
             return None;
         }
-        loop {
+        let (start, from) = loop {
             let start = self.offset;
             let read = match read_line_bounded(&mut self.src, &mut self.buf, self.limit) {
                 Ok(r) => r,
@@ -238,32 +239,84 @@ impl<R: BufRead> Iterator for JsonLinesReader<R> {
                 }
                 LineRead::Line(n) => {
                     self.offset += n as u64;
-                    let mut bytes = &self.buf[..];
-                    if self.line == 1 {
-                        bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+                    let from = if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+                        3
+                    } else {
+                        0
+                    };
+                    if !is_blank(&self.buf[from..]) {
+                        break (start, from);
                     }
-                    if is_blank(bytes) {
-                        continue;
-                    }
-                    let res = serde_json::from_slice::<Request>(bytes);
-                    return Some(match res {
-                        Ok(req) => Ok(Batch {
-                            origin: Origin {
-                                file: Arc::clone(&self.file),
-                                line: Some(self.line),
-                                byte_offset: start,
-                                format: Format::OtlpJsonLines,
-                                gzip: self.gzip,
-                            },
-                            key_style: req.style,
-                            payload: req.payload,
-                            prometheus: None,
-                        }),
-                        Err(e) => Err(json_error(&self.file, e, self.line, 1, start)),
-                    });
                 }
             }
+        };
+        Some(Ok(JsonRequest {
+            bytes: &self.buf[from..],
+            file: &self.file,
+            line: self.line,
+            offset: start,
+            gzip: self.gzip,
+        }))
+    }
+}
+
+impl<R: BufRead> Iterator for JsonLinesReader<R> {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Result<Batch>> {
+        Some(self.next_request()?.and_then(|req| req.decode()))
+    }
+}
+
+/// One OTLP JSON export request as read, not yet decoded: a line of a JSON-lines input. Decode
+/// it into a [`Batch`] ([`JsonRequest::decode`]) or hand its spans to a
+/// [`SpanViewSink`] without building one ([`JsonRequest::decode_spans`]); either locates its
+/// errors in the file.
+#[derive(Clone, Copy, Debug)]
+pub struct JsonRequest<'a> {
+    /// The request's bytes (no byte-order mark).
+    pub bytes: &'a [u8],
+    /// The input's name.
+    pub file: &'a Arc<str>,
+    /// 1-based line where it starts.
+    pub line: u64,
+    /// Byte offset where it starts in the (decompressed) input.
+    pub offset: u64,
+    /// Whether the input was gzip-compressed.
+    pub gzip: bool,
+}
+
+impl JsonRequest<'_> {
+    /// Where the request came from, as its batch would say.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            file: Arc::clone(self.file),
+            line: Some(self.line),
+            byte_offset: self.offset,
+            format: Format::OtlpJsonLines,
+            gzip: self.gzip,
         }
+    }
+
+    /// Decodes the request into a batch.
+    pub fn decode(&self) -> Result<Batch> {
+        match serde_json::from_slice::<Request>(self.bytes) {
+            Ok(req) => Ok(Batch {
+                origin: self.origin(),
+                key_style: req.style,
+                payload: req.payload,
+                prometheus: None,
+            }),
+            Err(e) => Err(json_error(self.file, e, self.line, 1, self.offset)),
+        }
+    }
+
+    /// Hands the request's spans to `sink` as borrowed views (see [`crate::spanview`]); a
+    /// request of metrics or logs hands over nothing. On an error the sink may already have
+    /// received part of the request: a sink that must take a request whole undoes it.
+    pub fn decode_spans(&self, sink: &mut dyn SpanViewSink) -> Result<()> {
+        crate::spanview::decode(self.bytes, sink)
+            .map_err(|e| json_error(self.file, e, self.line, 1, self.offset))
     }
 }
 

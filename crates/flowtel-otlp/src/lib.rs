@@ -40,16 +40,18 @@ pub mod proto;
 pub mod reader;
 pub mod sampling;
 pub mod scrape;
+pub mod spanview;
 mod value;
 
 pub use error::{Error, ErrorKind, Result};
 pub use exposition::{Exposition, MetricFamily, MetricType, Sample};
 pub use inputs::{InputPosition, InputSink, MAX_ERRORS_PER_INPUT, read_inputs};
-pub use json::{JsonDocumentReader, JsonLinesReader, decode_json};
+pub use json::{JsonDocumentReader, JsonLinesReader, JsonRequest, decode_json};
 pub use model::*;
 pub use proto::{Framing, Message, ProtoReader, decode_proto, from_message};
 pub use reader::{
-    DEFAULT_MAX_BATCH_BYTES, ReadOptions, TelemetryReader, decode_request, detect_format,
+    DEFAULT_MAX_BATCH_BYTES, Raw, ReadOptions, TelemetryReader, decode_request, detect_format,
     from_reader, open,
 };
 pub use scrape::scrape;
+pub use spanview::{KeyValueView, LinkView, SpanView, SpanViewSink, ValueView};

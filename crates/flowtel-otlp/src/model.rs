@@ -973,7 +973,7 @@ impl Item for LogRecord {
     const SIGNAL: Signal = Signal::Logs;
 }
 
-fn names(signal: Signal, style: KeyStyle) -> [&'static str; 3] {
+pub(crate) fn names(signal: Signal, style: KeyStyle) -> [&'static str; 3] {
     match (signal, style) {
         (Signal::Traces, KeyStyle::CamelCase) => ["resourceSpans", "scopeSpans", "spans"],
         (Signal::Traces, KeyStyle::SnakeCase) => ["resource_spans", "scope_spans", "spans"],

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::{LineRead, read_bounded, read_line_bounded};
-use crate::json::{JsonDocumentReader, JsonLinesReader};
+use crate::json::{JsonDocumentReader, JsonLinesReader, JsonRequest};
 use crate::model::{Batch, Format, Signal};
 use crate::prometheus;
 use crate::proto::{ProtoReader, detect_framing};
@@ -363,6 +363,32 @@ impl TelemetryReader {
             f(b)?;
         }
         Ok(())
+    }
+}
+
+/// What [`TelemetryReader::next_raw`] yields: a JSON line undecoded, or a batch.
+#[derive(Debug)]
+pub enum Raw<'a> {
+    /// One OTLP JSON export request, to decode as the caller likes.
+    Json(JsonRequest<'a>),
+    /// A batch of any other format (JSON documents, protobuf, Prometheus text).
+    Batch(Batch),
+}
+
+impl TelemetryReader {
+    /// The next request, with JSON lines left undecoded so the caller can decode only what it
+    /// needs ([`JsonRequest::decode_spans`]); errors as from [`Iterator::next`].
+    pub fn next_raw(&mut self) -> Option<Result<Raw<'_>>> {
+        if let Some(e) = self.pending.take() {
+            return Some(Err(e));
+        }
+        if !matches!(self.inner, Inner::Lines(_)) {
+            return self.next().map(|r| r.map(Raw::Batch));
+        }
+        match &mut self.inner {
+            Inner::Lines(r) => r.next_request().map(|r| r.map(Raw::Json)),
+            _ => None,
+        }
     }
 }
 

@@ -4,33 +4,17 @@
 //! The interpreter is `$FLOWTEL_PYTHON`, by default `<workspace>/.venv/bin/python`.
 //! `FLOWTEL_SKIP_PYTHON=1` skips the test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use flowtel_otlp::{
     AnyValue, Batch, Format, InstrumentKind, SpanKind, StatusCode, Temporality, attribute, open,
 };
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use flowtel_testkit::{python, workspace};
 
 /// Runs the producer into a fresh directory, `None` if skipped.
 fn produce() -> Option<tempfile::TempDir> {
-    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
-        return None;
-    }
-    let python = std::env::var_os("FLOWTEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "no Python interpreter at {}: run `.ci/run` or create the virtualenv with \
-         `python3 -m venv .venv && .venv/bin/pip install -r .ci/requirements-python.txt` \
-         (or set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
-        python.display()
-    );
+    let python = python()?;
     let out = tempfile::tempdir().unwrap();
     let status = Command::new(&python)
         .arg(workspace().join("tests/python/produce.py"))

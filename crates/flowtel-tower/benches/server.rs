@@ -8,83 +8,16 @@
 //! request goes through an axum `Router` in-process (`oneshot`), the route matched as
 //! `/orders/{id}/pay` with a distinct id each time.
 
-use std::path::Path;
+mod common;
+
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::routing::post;
+use common::{conventions, providers, request, routes};
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
 use tower::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
-
-/// Ends spans into nothing: span work is measured, export is not.
-#[derive(Debug)]
-struct Discard;
-
-impl SpanProcessor for Discard {
-    fn on_start(&self, _span: &mut Span, _cx: &opentelemetry::Context) {}
-    fn on_end(&self, _span: SpanData) {}
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-}
-
-fn conventions() -> flowtel::Conventions {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
-    let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
-        .iter()
-        .map(|f| {
-            (
-                f.to_string(),
-                std::fs::read_to_string(root.join(f)).unwrap(),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    flowtel::__private::embedded("shop.yaml", &refs)
-}
-
-fn providers() -> (SdkTracerProvider, SdkMeterProvider) {
-    let tracer = SdkTracerProvider::builder()
-        .with_span_processor(Discard)
-        .build();
-    let reader = PeriodicReader::builder(InMemoryMetricExporter::default())
-        .with_interval(Duration::from_secs(3600))
-        .build();
-    (
-        tracer,
-        SdkMeterProvider::builder().with_reader(reader).build(),
-    )
-}
-
-/// The app's routes. Every variant is served with `.with_state(())`, as `axum::serve` does
-/// (`into_make_service`), so handlers become routes and layers are applied once, not per
-/// request.
-fn routes() -> Router {
-    Router::new().route("/orders/{id}/pay", post(|| async { "paid" }))
-}
-
-fn request(i: u64) -> http::Request<Body> {
-    http::Request::post(format!("/orders/{i}/pay"))
-        .header(
-            "traceparent",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        )
-        .body(Body::empty())
-        .unwrap()
-}
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -10,43 +10,19 @@
 //! registry's `flow.step.duration` (3 labels, cardinality limit 500) in providers with a
 //! reader, so every record is aggregated for real.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry_sdk::metrics::{
-    InMemoryMetricExporter, PeriodicReader, SdkMeterProvider, Stream,
-};
+use opentelemetry_sdk::metrics::{SdkMeterProvider, Stream};
 
 const LIMIT: usize = 500;
 const THREADS: usize = 2;
 
-fn conventions() -> flowtel::Conventions {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
-    let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
-        .iter()
-        .map(|f| {
-            (
-                f.to_string(),
-                std::fs::read_to_string(root.join(f)).unwrap(),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    flowtel::__private::embedded("shop.yaml", &refs)
-}
-
 fn provider(limit: Option<usize>) -> SdkMeterProvider {
-    let reader = PeriodicReader::builder(InMemoryMetricExporter::default())
-        .with_interval(Duration::from_secs(3600))
-        .build();
-    let b = SdkMeterProvider::builder().with_reader(reader);
+    let b = SdkMeterProvider::builder().with_reader(flowtel_testkit::otel::idle_reader());
     match limit {
         Some(l) => b
             .with_view(move |_: &opentelemetry_sdk::metrics::Instrument| {
@@ -87,7 +63,10 @@ fn sides(sdk_limit: Option<usize>) -> Sides {
         ])
         .build();
     let flowtel_provider = provider(None);
-    let meter = flowtel::Meter::new(conventions(), flowtel_provider.meter("flowtel"));
+    let meter = flowtel::Meter::new(
+        Arc::new(flowtel_testkit::bundled_conventions()),
+        flowtel_provider.meter("flowtel"),
+    );
     let flowtel = meter.f64_histogram("flow.step.duration");
     Sides {
         raw,

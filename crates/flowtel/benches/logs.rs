@@ -11,66 +11,20 @@
 //! exported; `capped_flood` lowers it to 1 per second, so all but one a second are dropped and
 //! counted.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use opentelemetry::InstrumentationScope;
+use flowtel_testkit::otel::{DiscardLogs, tracer_provider};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLoggerProvider};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
-use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
 use tracing_subscriber::layer::SubscriberExt;
 
-#[derive(Debug)]
-struct DiscardSpans;
-
-impl SpanProcessor for DiscardSpans {
-    fn on_start(&self, _span: &mut Span, _cx: &opentelemetry::Context) {}
-    fn on_end(&self, _span: SpanData) {}
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct DiscardLogs;
-
-impl LogProcessor for DiscardLogs {
-    fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
-        std::hint::black_box(record);
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-}
-
 fn conventions(rate_limit: u32) -> flowtel::Conventions {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
-    let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
-        .iter()
-        .map(|f| {
-            (
-                f.to_string(),
-                std::fs::read_to_string(root.join(f)).unwrap(),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    let mut reg = (*flowtel::__private::embedded("shop.yaml", &refs)).clone();
+    let mut reg = flowtel_testkit::bundled_conventions();
     reg.events
         .get_mut("payment.declined")
         .expect("the bundled conventions declare payment.declined")
@@ -82,9 +36,7 @@ fn tracer_layer<S>() -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(DiscardSpans)
-        .build();
+    let provider = tracer_provider();
     tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("bench"))
         .with_location(false)

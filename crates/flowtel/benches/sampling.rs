@@ -16,58 +16,27 @@
 //! parent, the copy of the parent's `tracestate` the SDK takes by value; the `*_kept` variants
 //! free their results outside the timing.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use flowtel::FlowSampler;
 use flowtel::sampling::{DropLayer, FlowIdGenerator, SampleFilter};
+use flowtel_testkit::otel::{DiscardSpans, meter_provider};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
     TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::trace::{
-    Sampler, SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor,
-};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, ShouldSample};
 use tracing::field::Empty;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[derive(Debug)]
-struct Discard;
-
-impl SpanProcessor for Discard {
-    fn on_start(&self, _span: &mut Span, _cx: &opentelemetry::Context) {}
-    fn on_end(&self, _span: SpanData) {}
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-}
-
+/// The bundled conventions with `browse` sampled at ratio 0 (every trace dropped).
 fn conventions() -> flowtel_conventions::Registry {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
-    let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
-        .iter()
-        .map(|f| {
-            (
-                f.to_string(),
-                std::fs::read_to_string(root.join(f)).unwrap(),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    let mut reg = (*flowtel::__private::embedded("shop.yaml", &refs)).clone();
+    let mut reg = flowtel_testkit::bundled_conventions();
     reg.sampling.entry("browse".into()).or_default().ratio = Some(0.0);
     reg
 }
@@ -186,7 +155,7 @@ fn dispatch(with_metrics: bool, presample: bool) -> tracing::Dispatch {
     let tracer = SdkTracerProvider::builder()
         .with_sampler(sampler.as_ref().clone())
         .with_id_generator(FlowIdGenerator::default())
-        .with_span_processor(Discard)
+        .with_span_processor(DiscardSpans)
         .build();
     let filter = presample.then(|| SampleFilter::new(sampler.clone()));
     macro_rules! otel {
@@ -203,10 +172,7 @@ fn dispatch(with_metrics: bool, presample: bool) -> tracing::Dispatch {
     }
     let drops = presample.then_some(DropLayer);
     if with_metrics {
-        let reader = PeriodicReader::builder(InMemoryMetricExporter::default())
-            .with_interval(Duration::from_secs(3600))
-            .build();
-        let meters = SdkMeterProvider::builder().with_reader(reader).build();
+        let meters = meter_provider();
         let meter = flowtel::Meter::new(Arc::new(reg), meters.meter("bench"));
         tracing::Dispatch::new(
             tracing_subscriber::registry()

@@ -8,50 +8,16 @@
 //! OpenTelemetry 0.30) records a call counter and a duration histogram per call, no span.
 
 use std::hint::black_box;
-use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use autometrics::autometrics;
 use criterion::{Criterion, criterion_group, criterion_main};
+use flowtel_testkit::otel::{meter_provider, tracer_provider};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::trace::{SdkTracerProvider, Span, SpanData, SpanProcessor};
 use tracing::field::Empty;
 use tracing_subscriber::layer::SubscriberExt;
-
-#[derive(Debug)]
-struct Discard;
-
-impl SpanProcessor for Discard {
-    fn on_start(&self, _span: &mut Span, _cx: &opentelemetry::Context) {}
-    fn on_end(&self, _span: SpanData) {}
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-}
-
-fn conventions() -> flowtel::Conventions {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
-    let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
-        .iter()
-        .map(|f| {
-            (
-                f.to_string(),
-                std::fs::read_to_string(root.join(f)).unwrap(),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    flowtel::__private::embedded("shop.yaml", &refs)
-}
 
 /// The span `#[flowtel::step("payment.authorize")]` writes inside flow `checkout`.
 fn step_flowtel(x: u64) -> u64 {
@@ -79,14 +45,12 @@ fn step_autometrics(x: u64) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let reader = PeriodicReader::builder(InMemoryMetricExporter::default())
-        .with_interval(Duration::from_secs(3600))
-        .build();
-    let meters = SdkMeterProvider::builder().with_reader(reader).build();
-    let meter = flowtel::Meter::new(conventions(), meters.meter("flowtel"));
-    let tracer = SdkTracerProvider::builder()
-        .with_span_processor(Discard)
-        .build();
+    let meters = meter_provider();
+    let meter = flowtel::Meter::new(
+        Arc::new(flowtel_testkit::bundled_conventions()),
+        meters.meter("flowtel"),
+    );
+    let tracer = tracer_provider();
 
     let mut g = c.benchmark_group("step");
     let full = tracing::Dispatch::new(

@@ -7,12 +7,16 @@
 //! bridge, flowtel adds what the conventions ask for:
 //!
 //! - **flow context**: the event's `flow.name` and `flow.step`, found from the enclosing flow and
-//!   step spans, are added to the record by [`FlowLogProcessor`] on the emitting thread;
+//!   step spans, are added to the record by [`FlowLogProcessor`] on the emitting thread. The
+//!   walk up the span tree is done once per entry of a span on a thread: the layer keeps the
+//!   entered spans in a small per-thread stack and remembers there the flow their events get,
+//!   so further events in the same span copy two static strings;
 //! - **a rate limit per event name** ([`EventLimiter`]): records of one event beyond its
 //!   `rate_limit` (or `defaults.event_rate_limit`) per second are dropped before any layer of
 //!   the subscriber sees them (`Layer::event_enabled`: no record, no span event, no console
-//!   line) and counted as `event-rate-limited` in `flowtel.violations`. A few atomic
-//!   operations, a fixed table: a hot loop that logs never blocks and never grows memory;
+//!   line) and counted as `event-rate-limited` in `flowtel.violations`. A hash and an atomic
+//!   compare-and-swap in a fixed table, and a clock read only once the second's budget is
+//!   spent: a hot loop that logs never blocks and never grows memory;
 //! - **personal data**: an event with a `pii` field does not go through the bridge; flowtel
 //!   builds the record itself, with the field hashed or dropped as on spans (the SDK's log
 //!   records cannot be edited after the fact), and counts `pii-redacted`.
@@ -35,6 +39,7 @@ use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLogger, SdkLoggerProvider};
 use tracing::field::{Field, Visit};
+use tracing::span::{Id, Record};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
@@ -161,10 +166,20 @@ impl EventLimiter {
     }
 }
 
+/// The flow and step of an event, and whether the event set either itself.
+struct EventFlow {
+    flow: StringValue,
+    step: Option<StringValue>,
+    /// The event has a `flow.name` field of its own (kept, not overwritten).
+    own_flow: bool,
+    /// The event has a `flow.step` field of its own.
+    own_step: bool,
+}
+
 thread_local! {
     /// The flow context of the event being emitted on this thread, from [`LogLayer`] to
     /// [`FlowLogProcessor`] (the bridge's record passes between them inside one call).
-    static EMITTING: Cell<Option<(StringValue, Option<StringValue>)>> = const { Cell::new(None) };
+    static EMITTING: Cell<Option<EventFlow>> = const { Cell::new(None) };
 }
 
 /// A log processor that adds the emitting event's `flow.name` and `flow.step`, then hands the
@@ -183,8 +198,8 @@ impl<P> FlowLogProcessor<P> {
 
 impl<P: LogProcessor> LogProcessor for FlowLogProcessor<P> {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        if let Some((flow, step)) = EMITTING.take() {
-            add_flow(record, flow, step);
+        if let Some(flow) = EMITTING.try_with(Cell::take).ok().flatten() {
+            add_flow(record, flow);
         }
         self.inner.emit(record, scope);
     }
@@ -202,17 +217,19 @@ impl<P: LogProcessor> LogProcessor for FlowLogProcessor<P> {
     }
 }
 
-fn add_flow(record: &mut SdkLogRecord, flow: StringValue, step: Option<StringValue>) {
-    let has = |r: &SdkLogRecord, k: &str| r.attributes_iter().any(|(key, _)| key.as_str() == k);
-    if !has(record, FLOW_KEY) {
-        record.add_attribute(Key::from_static_str(FLOW_KEY), AnyValue::String(flow));
+fn add_flow(record: &mut SdkLogRecord, flow: EventFlow) {
+    if !flow.own_flow {
+        record.add_attribute(Key::from_static_str(FLOW_KEY), AnyValue::String(flow.flow));
     }
-    if let Some(step) = step
-        && !has(record, STEP_FIELD)
+    if let Some(step) = flow.step
+        && !flow.own_step
     {
         record.add_attribute(Key::from_static_str(STEP_FIELD), AnyValue::String(step));
     }
 }
+
+/// Numbers of the log layers made in this process.
+static LAYERS: AtomicU64 = AtomicU64::new(1);
 
 /// The `tracing` layer exporting events as OpenTelemetry log records (see the module docs).
 pub struct LogLayer {
@@ -224,6 +241,8 @@ pub struct LogLayer {
     /// string comparisons cost less than hashing every field name).
     pii_names: Box<[String]>,
     violations: Arc<Violations>,
+    /// This layer's number in the process, telling its entries in [`entered`]'s stack apart.
+    serial: u64,
 }
 
 impl fmt::Debug for LogLayer {
@@ -255,11 +274,12 @@ impl LogLayer {
                 .map(|(k, _)| k.clone())
                 .collect(),
             violations,
+            serial: LAYERS.fetch_add(1, Ordering::Relaxed),
         }
     }
 
     /// Builds the record of an event with personal data, redacting as the conventions say.
-    fn emit_redacted(&self, event: &Event<'_>, flow: Option<(StringValue, Option<StringValue>)>) {
+    fn emit_redacted(&self, event: &Event<'_>, flow: Option<EventFlow>) {
         let meta = event.metadata();
         let mut record = self.logger.create_log_record();
         record.set_target(meta.target());
@@ -273,8 +293,8 @@ impl LogLayer {
         };
         event.record(&mut visitor);
         let redacted = visitor.redacted;
-        if let Some((flow, step)) = flow {
-            add_flow(&mut record, flow, step);
+        if let Some(flow) = flow {
+            add_flow(&mut record, flow);
         }
         self.violations.count(Rule::PiiRedacted, redacted, || {
             format!("personal data on log event `{}` was redacted", meta.name())
@@ -316,25 +336,213 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        let flow = ctx.event_scope(event).and_then(flow_of_scope);
-        let personal = !self.pii_names.is_empty()
-            && meta
-                .fields()
-                .iter()
-                .any(|f| self.pii_names.iter().any(|p| p == f.name()));
+        // One pass over the field names: personal data, and flow keys the event sets itself.
+        let (mut personal, mut own_flow, mut own_step) = (false, false, false);
+        for f in meta.fields() {
+            match f.name() {
+                FLOW_KEY => own_flow = true,
+                STEP_FIELD => own_step = true,
+                n => personal |= self.pii_names.iter().any(|p| p == n),
+            }
+        }
+        let flow = self.flow_of(event, &ctx).map(|(flow, step)| EventFlow {
+            flow,
+            step,
+            own_flow,
+            own_step,
+        });
         if personal {
             self.emit_redacted(event, flow);
             return;
         }
         let has_flow = flow.is_some();
         if has_flow {
-            EMITTING.set(flow);
+            let _ = EMITTING.try_with(|e| e.set(flow));
         }
         self.bridge.on_event(event, ctx);
         if has_flow {
             // Cleared whether or not a processor took it (a filtered record never reaches one).
-            drop(EMITTING.take());
+            let _ = EMITTING.try_with(Cell::take);
         }
+    }
+
+    fn on_enter(&self, id: &Id, _ctx: Context<'_, S>) {
+        entered::push(self.serial, id);
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: Context<'_, S>) {
+        entered::pop(self.serial, id);
+    }
+
+    fn on_record(&self, _id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
+        let mut flow_keys = FlowKeys(false);
+        values.record(&mut flow_keys);
+        if flow_keys.0 {
+            entered::flows_changed();
+        }
+    }
+}
+
+/// Finds whether recorded values include `flow.name` or `flow.step`.
+struct FlowKeys(bool);
+
+impl Visit for FlowKeys {
+    fn record_debug(&mut self, field: &Field, _value: &dyn fmt::Debug) {
+        self.0 |= matches!(field.name(), FLOW_KEY | STEP_FIELD);
+    }
+}
+
+impl LogLayer {
+    /// The flow and step of `event`: from the span it was written in, found once per entry of
+    /// that span on this thread and then remembered in [`entered`]'s stack (the walk up the
+    /// span tree costs a registry lookup and an extensions lock per span).
+    fn flow_of<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>) -> FlowOf
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if !event.is_contextual() {
+            return ctx.event_scope(event).and_then(flow_of_scope);
+        }
+        match entered::cached(self.serial) {
+            entered::Cached::Hit(flow) => flow,
+            entered::Cached::Miss(id, epoch) => {
+                let flow = ctx.event_scope(event).and_then(flow_of_scope);
+                // Remembered only for the span found current here (it always is).
+                if ctx.current_span().id().map(Id::into_u64) == Some(id) {
+                    entered::remember(self.serial, id, epoch, &flow);
+                }
+                flow
+            }
+            entered::Cached::Unknown => ctx.event_scope(event).and_then(flow_of_scope),
+        }
+    }
+}
+
+/// A flow and its step, as log records carry them.
+type FlowOf = Option<(StringValue, Option<StringValue>)>;
+
+/// The spans each log layer has seen entered on this thread, innermost last, each with the
+/// flow and step its events get once the first event looked them up.
+///
+/// The stack mirrors the registry's own (an enter pushes, an exit removes the innermost entry
+/// of that span) and is bounded: beyond [`entered::CAP`] entries a layer stops remembering and
+/// looks every event's flow up again until the stack is back under the bound. A span that
+/// records `flow.name` or `flow.step` after it was created bumps an epoch that makes every
+/// remembered flow stale. Nothing here panics, also while the thread's locals are destroyed.
+mod entered {
+    use std::cell::RefCell;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use tracing::span::Id;
+
+    use super::FlowOf;
+
+    /// Entries per thread, over all layers.
+    pub(super) const CAP: usize = 64;
+
+    /// Bumped when a span's flow or step changes after creation.
+    static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+    struct Entry {
+        layer: u64,
+        id: u64,
+        /// The flow of the span's events, and the epoch it was found in.
+        flow: Option<(u64, FlowOf)>,
+    }
+
+    struct Stack {
+        entries: Vec<Entry>,
+        /// Enters not pushed because the stack was full (no lookup is remembered meanwhile).
+        skipped: u32,
+    }
+
+    thread_local! {
+        static STACK: RefCell<Stack> = const {
+            RefCell::new(Stack {
+                entries: Vec::new(),
+                skipped: 0,
+            })
+        };
+    }
+
+    fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> Option<R> {
+        STACK
+            .try_with(|s| s.try_borrow_mut().ok().map(|mut s| f(&mut s)))
+            .ok()
+            .flatten()
+    }
+
+    pub(super) fn push(layer: u64, id: &Id) {
+        with(|s| {
+            if s.entries.len() < CAP {
+                s.entries.push(Entry {
+                    layer,
+                    id: id.into_u64(),
+                    flow: None,
+                });
+            } else {
+                s.skipped += 1;
+            }
+        });
+    }
+
+    pub(super) fn pop(layer: u64, id: &Id) {
+        let id = id.into_u64();
+        with(|s| {
+            match s
+                .entries
+                .iter()
+                .rposition(|e| e.layer == layer && e.id == id)
+            {
+                Some(i) => {
+                    s.entries.remove(i);
+                }
+                None => s.skipped = s.skipped.saturating_sub(1),
+            }
+        });
+    }
+
+    pub(super) fn flows_changed() {
+        EPOCH.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What the stack knows of the current span of `layer`.
+    pub(super) enum Cached {
+        /// Its events' flow, found before.
+        Hit(FlowOf),
+        /// The span (its id) is known, its flow not yet (or not in this epoch).
+        Miss(u64, u64),
+        /// Nothing: look it up and do not remember.
+        Unknown,
+    }
+
+    pub(super) fn cached(layer: u64) -> Cached {
+        let epoch = EPOCH.load(Ordering::Relaxed);
+        with(|s| {
+            if s.skipped > 0 {
+                return Cached::Unknown;
+            }
+            match s.entries.iter().rev().find(|e| e.layer == layer) {
+                Some(Entry {
+                    flow: Some((at, flow)),
+                    ..
+                }) if *at == epoch => Cached::Hit(flow.clone()),
+                Some(e) => Cached::Miss(e.id, epoch),
+                None => Cached::Unknown,
+            }
+        })
+        .unwrap_or(Cached::Unknown)
+    }
+
+    /// Remembers `flow`, found in `epoch`, for the current span of `layer` if it is still span `id`.
+    pub(super) fn remember(layer: u64, id: u64, epoch: u64, flow: &FlowOf) {
+        with(|s| {
+            if let Some(e) = s.entries.iter_mut().rev().find(|e| e.layer == layer)
+                && e.id == id
+            {
+                e.flow = Some((epoch, flow.clone()));
+            }
+        });
     }
 }
 

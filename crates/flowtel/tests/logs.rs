@@ -180,3 +180,125 @@ fn json_lines_mode_writes_the_records_to_logs_jsonl() {
     assert!(text.contains("\"payment.declined\""), "{text}");
     assert!(text.contains("\"traceId\""), "{text}");
 }
+
+/// The flow and step on a record follow the span the event was written in, as spans are
+/// entered and left, when a span names its flow after it was created, and when spans nest
+/// deeper than the layer remembers.
+#[test]
+fn the_flow_on_a_record_follows_the_entered_span() {
+    let (telemetry, dispatch) = flowtel::init(conventions())
+        .service("payments", "1.0.0")
+        .in_memory()
+        .build()
+        .expect("init");
+    let event = |n: u32| tracing::warn!(name: "payment.retried", attempt = n, "retrying");
+    tracing::dispatcher::with_default(&dispatch, || {
+        let flow = tracing::info_span!(
+            target: "flowtel::flow",
+            "checkout",
+            flowtel.kind = "flow",
+            flow.name = Empty,
+            outcome = Empty,
+            error.type = Empty,
+        );
+        let _f = flow.enter();
+        event(0);
+        {
+            step_in_flow(|| {
+                event(1);
+                event(2);
+            });
+        }
+        event(3);
+        flow.record("flow.name", "refund");
+        event(4);
+        let mut nested = Vec::new();
+        for _ in 0..100 {
+            let span = tracing::info_span!("nested");
+            nested.push(span.clone().entered());
+        }
+        event(5);
+        drop(nested);
+        event(6);
+    });
+    tracing::dispatcher::with_default(&dispatch, || event(7));
+    let logs = telemetry.finished_logs();
+    let by_attempt = |n: i64| {
+        logs.iter()
+            .map(|l| &l.record)
+            .find(|r| {
+                r.attributes_iter()
+                    .any(|(k, v)| k.as_str() == "attempt" && *v == AnyValue::Int(n))
+            })
+            .unwrap_or_else(|| panic!("attempt {n} in {logs:#?}"))
+    };
+    let flow_step = |n| {
+        let r = by_attempt(n);
+        (attr(r, "flow.name"), attr(r, "flow.step"))
+    };
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        flow_step(0),
+        (some("checkout"), None),
+        "the flow span's name"
+    );
+    assert_eq!(flow_step(1), (some("checkout"), some("payment.authorize")));
+    assert_eq!(flow_step(2), (some("checkout"), some("payment.authorize")));
+    assert_eq!(flow_step(3), (some("checkout"), None), "the step was left");
+    assert_eq!(
+        flow_step(4),
+        (some("refund"), None),
+        "recorded after creation"
+    );
+    assert_eq!(flow_step(5), (some("refund"), None), "100 spans deep");
+    assert_eq!(flow_step(6), (some("refund"), None));
+    assert_eq!(flow_step(7), (None, None), "outside every span");
+}
+
+/// A service that had `tracing-subscriber`'s `fmt` output keeps it with `console(true)`: the
+/// event is on stderr and exported as a log record; without it, stderr stays empty. The test
+/// runs itself as a child process (`FLOWTEL_CONSOLE_CHILD`) to read that process's stderr.
+#[test]
+fn console_output_is_kept_beside_the_exported_record() {
+    const CHILD: &str = "FLOWTEL_CONSOLE_CHILD";
+    if let Ok(mode) = std::env::var(CHILD) {
+        let (telemetry, dispatch) = flowtel::init(conventions())
+            .service("payments", "1.0.0")
+            .in_memory()
+            .console(mode == "on")
+            .build()
+            .expect("init");
+        tracing::dispatcher::with_default(&dispatch, || {
+            step_in_flow(|| {
+                tracing::event!(name: "payment.declined", tracing::Level::WARN, payment.decline_reason = "card_expired", "payment declined");
+            });
+        });
+        assert_eq!(telemetry.finished_logs().len(), 1, "exported either way");
+        return;
+    }
+    let run = |mode: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "console_output_is_kept_beside_the_exported_record",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, mode)
+            .output()
+            .expect("the test binary runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{mode}: {stdout}");
+        assert!(stdout.contains("1 passed"), "{mode}: {stdout}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let on = run("on");
+    assert!(on.contains("WARN"), "{on}");
+    assert!(on.contains("payment declined"), "{on}");
+    assert!(
+        on.contains("payment.decline_reason=\"card_expired\""),
+        "{on}"
+    );
+    let off = run("off");
+    assert!(!off.contains("payment declined"), "{off}");
+}

@@ -2,6 +2,7 @@
 //! checked against the schema, serde into the model, and a located finding when it does not
 //! decode.
 
+use marked_yaml::spanned_serde::NodeDeserializer;
 use marked_yaml::{LoadError, LoaderOptions};
 use serde::Deserialize;
 
@@ -16,9 +17,9 @@ pub(super) fn decode(
     findings: &mut Vec<Finding>,
     id: FileId,
 ) -> Option<RegistryFile> {
-    let text = sources.file(id).text.clone();
+    let text = &sources.file(id).text;
     let strict = LoaderOptions::default().error_on_duplicate_keys(true);
-    let mut root = match marked_yaml::parse_yaml_with_options(id, &text, strict) {
+    let mut root = match marked_yaml::parse_yaml_with_options(id, text, strict) {
         Ok(node) => node,
         Err(LoadError::DuplicateKey(dup)) => {
             let first = sources.span_location(id, dup.prev_key.span());
@@ -36,25 +37,33 @@ pub(super) fn decode(
                 .help("keep one of the two; rename the other if both are meant"),
             );
             // Read on with the last value winning, so the rest of the file is still checked.
-            match marked_yaml::parse_yaml(id, &text) {
+            match marked_yaml::parse_yaml(id, text) {
                 Ok(node) => node,
                 Err(e) => return load_error(sources, findings, id, e),
             }
         }
         Err(e) => return load_error(sources, findings, id, e),
     };
-    crate::keys::check(
-        &mut root,
-        crate::keys::registry_shape(),
-        id,
-        sources,
-        findings,
-    );
+    // Every struct of the model denies unknown keys, so a file that decodes has none: the
+    // keys are checked against the schema only when decoding fails, to report each unknown key
+    // with a suggestion, remove it and decode the rest. Decoding without path tracking is
+    // about twice as fast; a file that still fails is decoded again with it, to say where.
+    let decoded = match RegistryFile::deserialize(NodeDeserializer::new(&root)) {
+        Ok(content) => Ok(content),
+        Err(_) => {
+            crate::keys::check(
+                &mut root,
+                crate::keys::registry_shape(),
+                id,
+                sources,
+                findings,
+            );
+            RegistryFile::deserialize(NodeDeserializer::new(&root))
+        }
+    };
     sources.file_mut(id).root = Some(root);
     let root = sources.file(id).root.as_ref()?;
-    // Decoding without path tracking is about twice as fast; a file that fails is decoded
-    // again with it, to say where.
-    match RegistryFile::deserialize(marked_yaml::spanned_serde::NodeDeserializer::new(root)) {
+    match decoded {
         Ok(content) => {
             if content.schema != SCHEMA_V1 {
                 findings.push(
@@ -169,5 +178,57 @@ fn lower_first(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_lowercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn open_objects(schema: &Value, at: &str, out: &mut Vec<String>) {
+        match schema {
+            Value::Object(map) => {
+                if map.contains_key("properties")
+                    && map.get("additionalProperties") != Some(&Value::Bool(false))
+                {
+                    out.push(at.to_string());
+                }
+                for (k, v) in map {
+                    open_objects(v, &format!("{at}/{k}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    open_objects(v, &format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `decode` checks keys only when decoding fails: that finds every unknown key only if
+    /// every struct of the model denies them (`additionalProperties: false` in the schema).
+    #[test]
+    fn every_struct_of_the_model_denies_unknown_keys() {
+        let mut open = Vec::new();
+        open_objects(crate::model::registry_schema(), "#", &mut open);
+        assert!(open.is_empty(), "structs accepting unknown keys: {open:?}");
+    }
+
+    #[test]
+    fn unknown_keys_are_still_reported_with_a_suggestion() {
+        let text = "schema: flowtel/v1\nname: t\nversion: 1.0.0\nattributes:\n  a.b: {type: string, brif: x}\n";
+        let loaded = crate::load::load_str(std::path::Path::new("t.yaml"), text);
+        let f = loaded
+            .findings
+            .iter()
+            .find(|f| f.message.contains("unknown key `brif`"))
+            .expect("unknown key reported");
+        assert_eq!(
+            f.location.as_ref().map(|l| (l.line, l.column)),
+            Some((5, 23))
+        );
+        assert!(f.help.as_deref().unwrap_or("").contains("brief"));
+        assert!(loaded.registry.unwrap().attributes.contains_key("a.b"));
     }
 }

@@ -10,11 +10,7 @@ use std::process::Command;
 use flowtel_conventions::{Finding, Registry};
 use flowtel_lint::telemetry::lint_inputs;
 use flowtel_otlp::ReadOptions;
-
-/// The workspace root.
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use flowtel_testkit::{python, workspace};
 
 /// The registry at `tests/fixtures/<fixture>`, which must load without errors.
 pub fn fixture_registry(fixture: &str) -> Registry {
@@ -40,20 +36,7 @@ pub fn registry_at(path: &Path) -> Registry {
 /// The files `produce.py --scenario SCENARIO --format FORMAT` writes, in a temporary folder;
 /// `None` (skipped) when `FLOWTEL_SKIP_PYTHON=1`.
 pub fn produce(scenario: &str, format: &str) -> Option<tempfile::TempDir> {
-    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
-        return None;
-    }
-    let python = std::env::var_os("FLOWTEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "no Python interpreter at {}: create the virtualenv with \
-         `python3 -m venv .venv && .venv/bin/pip install -r .ci/requirements-python.txt` \
-         (or set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
-        python.display()
-    );
+    let python = python()?;
     let out = tempfile::tempdir().unwrap();
     let status = Command::new(&python)
         .arg(workspace().join("tests/python/produce.py"))

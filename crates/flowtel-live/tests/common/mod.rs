@@ -4,37 +4,12 @@
 //! with the bundled conventions, ending 2 s after the last request.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use flowtel_live::{Bound, LiveOptions, LiveReport, run};
-
-/// The workspace root.
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The Python interpreter with the OpenTelemetry SDK; `None` (skipped) when
-/// `FLOWTEL_SKIP_PYTHON=1`.
-pub fn python() -> Option<PathBuf> {
-    if std::env::var("FLOWTEL_SKIP_PYTHON").as_deref() == Ok("1") {
-        println!("skipped: FLOWTEL_SKIP_PYTHON=1");
-        return None;
-    }
-    let python = std::env::var_os("FLOWTEL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        python.exists(),
-        "no Python interpreter at {}: create the virtualenv with \
-         `python3 -m venv .venv && .venv/bin/pip install -r .ci/requirements-python.txt` \
-         (or set FLOWTEL_PYTHON, or FLOWTEL_SKIP_PYTHON=1 to skip)",
-        python.display()
-    );
-    Some(python)
-}
+pub use flowtel_testkit::{python, workspace};
 
 /// A receiver of the bundled conventions on free HTTP and gRPC ports of 127.0.0.1, idle-ending
 /// after 2 s (60 s at most): where it listens, and the thread that returns its report.

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -17,21 +16,7 @@ use prost::Message;
 
 /// The bundled `conventions/`, embedded as `flowtel::conventions!()` does.
 pub fn conventions() -> flowtel::Conventions {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
-    let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
-        .iter()
-        .map(|f| {
-            (
-                f.to_string(),
-                std::fs::read_to_string(root.join(f)).expect("conventions"),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    flowtel::__private::embedded("shop.yaml", &refs)
+    std::sync::Arc::new(flowtel_testkit::bundled_conventions())
 }
 
 /// What an OTLP/HTTP receiver got, decoded.

@@ -2,29 +2,12 @@
 //! them, and readers of in-memory metrics.
 #![allow(dead_code)]
 
-use std::path::Path;
-
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 
 /// The bundled `conventions/` registry, embedded as `flowtel::conventions!()` would.
 pub fn conventions() -> flowtel::Conventions {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conventions");
-    let files: Vec<(String, String)> = ["platform.yaml", "shop.yaml"]
-        .iter()
-        .map(|f| {
-            let path = root.join(f);
-            (
-                f.to_string(),
-                std::fs::read_to_string(&path).expect("bundled conventions"),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    flowtel::__private::embedded("shop.yaml", &refs)
+    std::sync::Arc::new(flowtel_testkit::bundled_conventions())
 }
 
 /// One data point of a metric: its attributes and its value (sum, or histogram count).

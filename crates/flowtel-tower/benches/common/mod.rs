@@ -1,0 +1,45 @@
+//! What the server benchmarks share: the app's route, a request to it, the bundled conventions,
+//! and SDK providers that build spans and aggregate metrics but export nothing
+//! (`flowtel-testkit`).
+
+#![allow(dead_code)] // each benchmark uses the part it needs
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::post;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+/// The bundled conventions, embedded as `flowtel::conventions!()` does.
+pub fn conventions() -> flowtel::Conventions {
+    Arc::new(flowtel_testkit::bundled_conventions())
+}
+
+/// A tracer provider whose processor discards ended spans, and a meter provider with an
+/// in-memory reader that does not collect during the run.
+pub fn providers() -> (SdkTracerProvider, SdkMeterProvider) {
+    (
+        flowtel_testkit::otel::tracer_provider(),
+        flowtel_testkit::otel::meter_provider(),
+    )
+}
+
+/// The app's routes. Every variant is served with `.with_state(())`, as `axum::serve` does
+/// (`into_make_service`), so handlers become routes and layers are applied once, not per
+/// request.
+pub fn routes() -> Router {
+    Router::new().route("/orders/{id}/pay", post(|| async { "paid" }))
+}
+
+/// The `i`th request: a distinct order id, a sampled parent in `traceparent`.
+pub fn request(i: u64) -> http::Request<Body> {
+    http::Request::post(format!("/orders/{i}/pay"))
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .body(Body::empty())
+        .unwrap()
+}
