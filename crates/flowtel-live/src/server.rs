@@ -24,6 +24,9 @@ pub(crate) async fn serve(
         Some(l) => Some(l.local_addr()?),
         None => None,
     };
+    // Listening for signals starts before the run says where it listens: a SIGTERM sent right
+    // after must end the run with its report, not take the default action (exit, no report).
+    let interrupts = shared.options.stop_on_ctrl_c.then(interrupts);
     let app = crate::http::router(Arc::clone(&shared));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -46,7 +49,7 @@ pub(crate) async fn serve(
         grpc: grpc_addr,
         metrics: None,
     });
-    let ended = wait_for_end(&shared).await;
+    let ended = wait_for_end(&shared, interrupts).await;
     let _ = stop_tx.send(true);
     // Requests in flight finish; connections a client keeps open (gRPC channels do) are not
     // waited for longer than the grace period.
@@ -76,13 +79,13 @@ async fn finish<T, E>(
     }
 }
 
-async fn wait_for_end(shared: &Shared) -> EndReason {
+async fn wait_for_end(shared: &Shared, interrupts: Option<impl Future<Output = ()>>) -> EndReason {
     let opts = &shared.options;
     let ctrl_c = async {
-        if opts.stop_on_ctrl_c {
-            return interrupted().await;
+        match interrupts {
+            Some(i) => i.await,
+            None => std::future::pending::<()>().await,
         }
-        std::future::pending::<()>().await
     };
     let timers = async {
         loop {
@@ -108,28 +111,34 @@ async fn wait_for_end(shared: &Shared) -> EndReason {
     }
 }
 
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill`, systemd and Kubernetes send);
-/// never when neither can be listened for.
-async fn interrupted() {
+/// A future that resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill`, systemd and
+/// Kubernetes send), listening from the moment this is called; never when neither can be
+/// listened for.
+fn interrupts() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        let wait = |s: Option<Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        async move {
+            tokio::select! {
+                () = wait(term) => {}
+                () = wait(int) => {}
+            }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    let int = async {
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await
         }
-    };
-    tokio::select! {
-        () = term => {}
-        () = int => {}
     }
 }

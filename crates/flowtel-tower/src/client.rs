@@ -118,18 +118,8 @@ impl Side for Client {
         labels.push(KeyValue::new("http.request.method", method));
         labels.push(address.map(|a| KeyValue::new("server.address", a)));
         labels.push(port.map(|p| KeyValue::new("server.port", i64::from(p))));
-        ResponseFuture::new(
-            future,
-            span,
-            Done {
-                start,
-                duration: shared.duration.clone(),
-                labels,
-                flow,
-                classifier: classifier.clone(),
-                active: None,
-            },
-        )
+        let done = Done::new(start, &shared.duration, labels, (flow, None), classifier);
+        ResponseFuture::new(future, span, done)
     }
 }
 

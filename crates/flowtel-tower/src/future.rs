@@ -34,6 +34,24 @@ pub(crate) struct Done<C> {
 }
 
 impl<C: Classify> Done<C> {
+    /// What a request of a layer whose instruments are `duration` records when it is done.
+    pub(crate) fn new(
+        start: Instant,
+        duration: &Histogram,
+        labels: Labels<6>,
+        (flow, active): (Option<StringValue>, Option<Held>),
+        classifier: &C,
+    ) -> Self {
+        Done {
+            start,
+            duration: duration.clone(),
+            labels,
+            flow,
+            classifier: classifier.clone(),
+            active,
+        }
+    }
+
     fn finish(
         mut self,
         span: &Span,

@@ -246,7 +246,12 @@ impl Side for Server {
             );
         }
         drop(opening);
-        let _ = span.set_parent(parent);
+        // The OpenTelemetry layer parents a span opened outside any `tracing` span to the
+        // current context, which was the caller's (`opening`) just now: then nothing is left
+        // to set. Inside one (a connection span, say) it would take that span as the parent.
+        if tracing::dispatcher::get_default(|d| d.current_span().id().is_some()) {
+            let _ = span.set_parent(parent);
+        }
         // In flight until the response is recorded or the future dropped unfinished.
         let active = {
             let mut l = Labels::<3>::new();
@@ -260,18 +265,14 @@ impl Side for Server {
         labels.push(KeyValue::new("http.request.method", method));
         labels.push(KeyValue::new("url.scheme", scheme));
         labels.push(route.map(|r| KeyValue::new("http.route", r)));
-        ResponseFuture::new(
-            future,
-            span,
-            Done {
-                start,
-                duration: shared.duration.clone(),
-                labels,
-                flow,
-                classifier: classifier.clone(),
-                active: Some(active),
-            },
-        )
+        let done = Done::new(
+            start,
+            &shared.duration,
+            labels,
+            (flow, Some(active)),
+            classifier,
+        );
+        ResponseFuture::new(future, span, done)
     }
 }
 

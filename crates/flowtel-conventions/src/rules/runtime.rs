@@ -61,7 +61,7 @@ declare_rule!(EXPORT_DROPPED, "FT0806", "export-dropped", Warning,
 
 declare_rule!(EVENT_RATE_LIMITED, "FT0807", "event-rate-limited", Warning,
     summary: "At run time: log records of one event beyond its rate limit were dropped.",
-    what: "Counts every log record the SDK dropped because its event (a declared event, or one `tracing` event name) was written more often in one second than its `rate_limit` (or `defaults.event_rate_limit`). The check is one atomic operation per record: a hot loop that logs never blocks, queues or grows memory.",
+    what: "Counts every log record the SDK dropped because its event (a declared event, or one `tracing` event name) was written more often in one second than its `rate_limit` (or `defaults.event_rate_limit`). The check is a hash and one atomic compare-and-swap per record (a clock read only once the second's budget is spent): a hot loop that logs never blocks, queues or grows memory.",
     why: "A flood of one line (a retry loop logging each attempt) drowns the other records, fills the export queue so that spans and other logs are dropped, and costs the service CPU. The count shows the flood without exporting it.",
     bad: "for attempt in 0.. { tracing::warn!(attempt, \"retrying\"); }",
     good: "tracing::warn!(attempts, \"gave up after retries\");   // one record per outcome",
