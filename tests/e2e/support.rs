@@ -305,7 +305,8 @@ pub fn chromium() -> Option<PathBuf> {
 }
 
 /// Renders the page `html` with headless Chromium into the PNG `png`, `width`x`height`
-/// pixels, with a throwaway profile; the browser's stderr when no image came out.
+/// pixels, with a throwaway profile; the browser's stderr when no image came out. A browser
+/// that has not finished within 60 s is killed (and so is one left by a failing test).
 pub fn screenshot(
     chrome: &Path,
     html: &Path,
@@ -314,29 +315,51 @@ pub fn screenshot(
     height: u32,
 ) -> Result<(), String> {
     let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let out = Command::new(chrome)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--virtual-time-budget=2000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--window-size={width},{height}"))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", chrome.display()))?;
-    if png.exists() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    let mut browser = KillOnDrop(
+        Command::new(chrome)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                "--virtual-time-budget=2000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--window-size={width},{height}"))
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("file://{}", html.display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", chrome.display()))?,
+    );
+    let mut stderr = browser.stderr.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let finished = loop {
+        match browser.try_wait() {
+            Ok(Some(_)) => break true,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            _ => break false,
+        }
+    };
+    drop(browser);
+    if !finished {
+        // Its helper processes may still hold stderr open: the reader is left to them.
+        return Err(format!("{} did not finish within 60 s", chrome.display()));
     }
+    let stderr = reader.join().unwrap_or_default();
+    if png.exists() { Ok(()) } else { Err(stderr) }
 }
 
 /// The central `level` interval of the binomial distribution with `n` trials of probability

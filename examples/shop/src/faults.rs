@@ -1,8 +1,9 @@
 //! Faults on demand: `--slow SERVICE=[pNN:]DURATION`, `--fail SERVICE=PERCENT%` and
 //! `--saturate SERVICE`, parsed once and consulted by each service on each request.
 //!
-//! Which requests a fault hits is decided by a per-service request counter run through a hash,
-//! so a run is reproducible and the hits are spread without a pattern in time or in ids.
+//! Which requests a fault hits is decided by a per-service request counter on the golden-ratio
+//! (Weyl) sequence, so a run is reproducible, the hits are spread without a period, and any run
+//! of requests has its share of them (4% of 600 requests is 24, not 17 or 31 as a hash gives).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,14 +57,10 @@ fn hit(counter: &AtomicU64, fraction: f64) -> bool {
         return true;
     }
     let n = counter.fetch_add(1, Ordering::Relaxed);
-    // FNV-1a over the counter's bytes: hits spread without a period.
-    let hash = n
-        .to_le_bytes()
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-        });
-    ((hash % 1_000_000) as f64) < fraction * 1_000_000.0
+    // The golden-ratio (Weyl) sequence: frac(n / phi) fills [0, 1) evenly without a period,
+    // so any run of requests has its share of hits, give or take one or two.
+    let x = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) as f64 / 18_446_744_073_709_551_616.0;
+    x < fraction
 }
 
 /// Every service's faults, from the command line.
@@ -260,8 +257,20 @@ mod tests {
         };
         let fails = (0..100_000).filter(|_| f.fails()).count();
         let slow = (0..100_000).filter(|_| !f.delay().is_zero()).count();
-        assert!((1_700..2_300).contains(&fails), "{fails}");
-        assert!((800..1_200).contains(&slow), "{slow}");
+        assert!((1_990..=2_010).contains(&fails), "{fails}");
+        assert!((990..=1_010).contains(&slow), "{slow}");
+        // Any stretch has its share: 4% of the next 600 requests is 24, give or take two.
+        let tail = Faults {
+            slow: Some(Slow {
+                extra: Duration::from_millis(5),
+                fraction: 0.04,
+            }),
+            ..Faults::default()
+        };
+        for _ in 0..5 {
+            let hits = (0..600).filter(|_| !tail.delay().is_zero()).count();
+            assert!((22..=26).contains(&hits), "{hits}");
+        }
         assert!(Faults::default().delay().is_zero() && !Faults::default().fails());
     }
 
