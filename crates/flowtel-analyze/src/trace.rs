@@ -76,11 +76,6 @@ impl Kind {
     pub fn is_outgoing(self) -> bool {
         matches!(self, Kind::Client | Kind::Producer)
     }
-
-    /// Whether the span is entered from another service (server or consumer).
-    pub fn is_incoming(self) -> bool {
-        matches!(self, Kind::Server | Kind::Consumer)
-    }
 }
 
 const FLAG_ERROR: u8 = 1;
