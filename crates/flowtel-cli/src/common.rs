@@ -5,7 +5,6 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use flowtel_conventions::output::{
     self, FINDING_FORMATS, Format, Formats, Render, RenderOptions, SourceText,
@@ -20,21 +19,17 @@ pub struct GlobalArgs {
     /// by walking up from the working directory.
     #[arg(long, global = true, value_name = "PATH")]
     pub conventions: Option<PathBuf>,
-    /// Output format; each command has its own set (the first is its default) and rejects others.
-    #[arg(long, global = true, value_name = "FORMAT", value_parser = format_parser())]
-    pub format: Option<Format>,
+    /// Output format: human, json, sarif, markdown, mermaid, dot, svg, html or yaml. Each
+    /// command has its own set (the first is its default) and rejects a value outside it,
+    /// naming the formats it has.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub format: Option<String>,
     /// Colour in human output.
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
     /// Treat warnings as errors for the exit code.
     #[arg(long, global = true)]
     pub deny_warnings: bool,
-}
-
-/// `--format` takes any of flowtel's formats; the command then accepts or rejects it.
-fn format_parser() -> impl TypedValueParser<Value = Format> {
-    PossibleValuesParser::new(Format::ALL.iter().map(|f| f.as_str()))
-        .try_map(|s| s.parse::<Format>())
 }
 
 /// `--color`.
@@ -63,19 +58,18 @@ impl GlobalArgs {
     /// The command's format for `--format`; a format it does not have prints the usage error
     /// (listing the ones it has) on stderr and gives exit code 2 as `Err`.
     pub fn format_for(&self, formats: &Formats) -> Result<Format, i32> {
-        match self.format {
-            None => Ok(formats.default_format()),
-            Some(f) => formats.accept(f).map_err(|e| {
-                eprint!("{e}");
-                e.exit_code()
-            }),
-        }
+        formats.choose(self.format.as_deref()).map_err(|e| {
+            eprint!("{e}");
+            e.exit_code()
+        })
     }
 
     /// The format for findings printed outside a command's own output (input errors): the
     /// chosen one when it is a findings format, else human.
     fn findings_format(&self) -> Format {
         self.format
+            .as_deref()
+            .and_then(|f| f.parse::<Format>().ok())
             .filter(|f| FINDING_FORMATS.contains(f))
             .unwrap_or(Format::Human)
     }

@@ -31,6 +31,8 @@ fn every_command_names_its_own_formats() {
             "human, json, markdown",
         ),
         (&["schema", "--format", "human"], "json"),
+        // A value that is no format at all gets the command's own list too.
+        (&["check", "--format", "bogus"], "human, json, sarif"),
     ] {
         let out = flowtel(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
