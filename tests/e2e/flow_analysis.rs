@@ -97,12 +97,19 @@ fn an_injected_delay_is_named_as_the_tail_driver_over_budget_and_in_the_report()
     );
     let doc: serde_json::Value = serde_json::from_slice(&map.stdout).unwrap();
     let edges = doc["maps"][0]["edges"].as_array().unwrap();
-    assert!(
-        edges
-            .iter()
-            .any(|e| e["from"] == "gateway" && e["to"] == "payments"),
-        "{doc:#}"
-    );
+    let payments = edges
+        .iter()
+        .find(|e| e["from"] == "gateway" && e["to"] == "payments")
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    // Declined cards are 402s: client errors beside the edge's errors, never among them.
+    let n = |k: &str| {
+        payments[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k}: {payments}"))
+    };
+    assert!(n("client_errors") > 0, "{payments}");
+    assert!(n("errors") + n("client_errors") <= n("calls"), "{payments}");
+    assert!(payments["client_error_rate"].as_f64().unwrap() > 0.0);
     for format in ["mermaid", "dot", "svg"] {
         let out = run("flowtel", &["map", traces, "--format", format]);
         let text = String::from_utf8_lossy(&out.stdout);

@@ -10,8 +10,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The crates whose sources must stay free of file import circles.
-pub const CHECKED: &[&str] = &["flowtel-conventions", "flowtel-otlp", "flowtel-live"];
+/// The crates whose sources must stay free of file import circles. flowtel, flowtel-tower,
+/// flowtel-lint, flowtel-analyze and flowtel-govern still have some (mostly `lib.rs` and a
+/// module naming each other); add each here once its circles are gone.
+pub const CHECKED: &[&str] = &[
+    "flowtel-conventions",
+    "flowtel-otlp",
+    "flowtel-live",
+    "flowtel-cli",
+    "flowtel-macros",
+];
 
 /// One source file: its module path (`["semconv", "read"]`) and the modules it declares.
 struct File {

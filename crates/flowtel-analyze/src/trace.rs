@@ -76,11 +76,6 @@ impl Kind {
     pub fn is_outgoing(self) -> bool {
         matches!(self, Kind::Client | Kind::Producer)
     }
-
-    /// Whether the span is entered from another service (server or consumer).
-    pub fn is_incoming(self) -> bool {
-        matches!(self, Kind::Server | Kind::Consumer)
-    }
 }
 
 const FLAG_ERROR: u8 = 1;
@@ -1562,6 +1557,36 @@ mod tests {
         assert!(set.traces[0].is_partial());
         assert_eq!(set.stats.over_limit, 2);
         assert!(set.findings.iter().any(|f| f.rule.id == "FT0606"));
+    }
+
+    #[test]
+    fn a_trace_of_a_million_spans_keeps_the_default_limit_and_is_still_analysed() {
+        // One trace, one chain a million spans deep: the first 100,000 (by arrival) are kept,
+        // the rest counted and reported; the kept part is walked without deep recursion.
+        let reg = registry();
+        let mut b = TraceSetBuilder::new(&reg, AssemblyOptions::default());
+        let mut s = span(9, 1, 0, "step", K::Internal, ms(0), ms(2_000_000));
+        for i in 1..=1_000_000u64 {
+            s.span_id = SpanId(i.to_be_bytes());
+            s.parent_span_id = (i > 1).then(|| SpanId((i - 1).to_be_bytes()));
+            s.start_time_unix_nano = ms(0) + i;
+            s.end_time_unix_nano = ms(2_000_000) - i;
+            b.add_span("deep", &s);
+        }
+        let set = b.finish();
+        assert_eq!(set.spans.len(), DEFAULT_MAX_TRACE_SPANS as usize);
+        assert_eq!(set.stats.over_limit, 900_000);
+        assert_eq!(set.traces[0].dropped, 900_000);
+        let f = set
+            .findings
+            .iter()
+            .find(|f| f.rule.id == "FT0606")
+            .expect("the trace is reported");
+        assert!(f.message.contains("900000 spans more"), "{}", f.message);
+        assert!(set.bytes_per_span() < 200.0, "{}", set.bytes_per_span());
+        let paths = crate::critical::paths(&set);
+        assert_eq!(paths.len(), 1);
+        assert!(!paths[0].segments.is_empty());
     }
 
     #[test]

@@ -71,11 +71,6 @@ impl SourceMap {
         &self.files
     }
 
-    /// The id of a file by its path.
-    pub fn id_of(&self, path: &Path) -> Option<FileId> {
-        self.files.iter().position(|f| f.path == path)
-    }
-
     /// The location of a marker in a file.
     pub fn marker_location(&self, file: FileId, marker: &Marker) -> Location {
         Location::new(

@@ -79,50 +79,47 @@ impl Receiver {
     }
 }
 
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let m = request.into_inner();
-        let size = m.encoded_len();
-        self.handle(flowtel_otlp::Message::Traces(m), size).await?;
-        Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
+/// One OTLP service of the receiver: the request as a [`flowtel_otlp::Message`] `$variant`
+/// through [`Receiver::handle`], an empty response (all accepted) on success. The three
+/// services differ only in types, which tonic gives each its own trait for.
+macro_rules! otlp_service {
+    ($service:ident, $request:ty, $response:ident, $variant:ident) => {
+        #[tonic::async_trait]
+        impl $service for Receiver {
+            async fn export(
+                &self,
+                request: Request<$request>,
+            ) -> Result<Response<$response>, Status> {
+                let m = request.into_inner();
+                let size = m.encoded_len();
+                self.handle(flowtel_otlp::Message::$variant(m), size)
+                    .await?;
+                Ok(Response::new($response {
+                    partial_success: None,
+                }))
+            }
+        }
+    };
 }
 
-#[tonic::async_trait]
-impl MetricsService for Receiver {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let m = request.into_inner();
-        let size = m.encoded_len();
-        self.handle(flowtel_otlp::Message::Metrics(m), size).await?;
-        Ok(Response::new(ExportMetricsServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for Receiver {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let m = request.into_inner();
-        let size = m.encoded_len();
-        self.handle(flowtel_otlp::Message::Logs(m), size).await?;
-        Ok(Response::new(ExportLogsServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
+otlp_service!(
+    TraceService,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+    Traces
+);
+otlp_service!(
+    MetricsService,
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+    Metrics
+);
+otlp_service!(
+    LogsService,
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+    Logs
+);
 
 /// HTTP/2 flow-control window of one request stream (at most; smaller when the body limit is).
 const STREAM_WINDOW: usize = 4 << 20;

@@ -1,11 +1,34 @@
 //! Reading OTLP JSON lines (traces) into the compact model, against deserializing the same
-//! lines with `opentelemetry-proto`'s serde types. See BENCHMARKS.md.
+//! lines with `opentelemetry-proto`'s serde types; and the lean span views (what flow analysis
+//! reads: borrowed strings, three attributes kept) against the compact model. See BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use flowtel_otlp::JsonLinesReader;
+use flowtel_otlp::{JsonLinesReader, KeyValueView, SpanView, SpanViewSink};
+
+/// Keeps what an analysis would: a few attributes, a count of spans.
+#[derive(Default)]
+struct Views {
+    spans: usize,
+    kept: usize,
+}
+
+impl SpanViewSink for Views {
+    fn keep_attribute(&self, key: &str) -> bool {
+        matches!(
+            key,
+            "http.route" | "server.address" | "http.response.status_code"
+        )
+    }
+    fn resource(&mut self, _index: usize, _attributes: &[KeyValueView<'_>]) {}
+    fn span(&mut self, span: &SpanView<'_>) {
+        self.spans += 1;
+        self.kept += span.attributes.len() + span.name.len() % 2;
+    }
+    fn end_resource(&mut self, _index: usize) {}
+}
 
 /// About 32 MB of JSON lines shaped like the Python SDK's file exporter output.
 fn generate() -> Vec<u8> {
@@ -54,6 +77,17 @@ fn bench(c: &mut Criterion) {
                 spans += batch.unwrap().item_count();
             }
             black_box(spans)
+        })
+    });
+
+    group.bench_function("flowtel_otlp_span_views", |b| {
+        b.iter(|| {
+            let mut views = Views::default();
+            let mut reader = JsonLinesReader::new(&data[..], "bench.jsonl", 64 << 20);
+            while let Some(req) = reader.next_request() {
+                req.unwrap().decode_spans(&mut views).unwrap();
+            }
+            black_box((views.spans, views.kept))
         })
     });
 

@@ -190,57 +190,60 @@ pub fn opt_f64_any<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Er
 }
 
 pub fn vec_u64_any<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
-    struct Elem(u64);
-    impl<'de> de::Deserialize<'de> for Elem {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            u64_any(d).map(Elem)
-        }
-    }
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Vec<u64>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an array of uint64")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u64>, A::Error> {
-            let mut out = Vec::new();
-            while let Some(Elem(v)) = seq.next_element()? {
-                out.push(v);
-            }
-            Ok(out)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Vec<u64>, E> {
-            Ok(Vec::new())
-        }
-    }
-    d.deserialize_any(V)
+    vec_any(d)
 }
 
 pub fn vec_f64_any<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-    struct Elem(f64);
-    impl<'de> de::Deserialize<'de> for Elem {
+    vec_any(d)
+}
+
+/// A scalar an array of which [`vec_any`] reads: each element as its own reader takes it.
+trait Element: Sized {
+    /// What an array of them is called in an error.
+    const ARRAY: &'static str;
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+}
+
+impl Element for u64 {
+    const ARRAY: &'static str = "an array of uint64";
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        u64_any(d)
+    }
+}
+
+impl Element for f64 {
+    const ARRAY: &'static str = "an array of doubles";
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        f64_any(d)
+    }
+}
+
+/// An array of `T`, or `null` for none.
+fn vec_any<'de, D: Deserializer<'de>, T: Element>(d: D) -> Result<Vec<T>, D::Error> {
+    struct Elem<T>(T);
+    impl<'de, T: Element> de::Deserialize<'de> for Elem<T> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            f64_any(d).map(Elem)
+            T::read(d).map(Elem)
         }
     }
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Vec<f64>;
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Element> Visitor<'de> for V<T> {
+        type Value = Vec<T>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an array of doubles")
+            f.write_str(T::ARRAY)
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f64>, A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
             let mut out = Vec::new();
             while let Some(Elem(v)) = seq.next_element()? {
                 out.push(v);
             }
             Ok(out)
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Vec<f64>, E> {
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
             Ok(Vec::new())
         }
     }
-    d.deserialize_any(V)
+    d.deserialize_any(V(std::marker::PhantomData))
 }
 
 fn hex_val(c: u8) -> Option<u8> {

@@ -17,7 +17,6 @@ use serde::de::{self as sde, IgnoredAny, MapAccess, Visitor};
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::{LineRead, read_line_bounded};
 use crate::model::{Batch, Format, KeyStyle, Origin, Payload};
-use crate::spanview::SpanViewSink;
 
 pub(crate) enum TopKey {
     Spans(KeyStyle),
@@ -270,7 +269,8 @@ impl<R: BufRead> Iterator for JsonLinesReader<R> {
 
 /// One OTLP JSON export request as read, not yet decoded: a line of a JSON-lines input. Decode
 /// it into a [`Batch`] ([`JsonRequest::decode`]) or hand its spans to a
-/// [`SpanViewSink`] without building one ([`JsonRequest::decode_spans`]); either locates its
+/// [`SpanViewSink`](crate::spanview::SpanViewSink) without building one
+/// ([`JsonRequest::decode_spans`], in [`crate::spanview`]); either locates its
 /// errors in the file.
 #[derive(Clone, Copy, Debug)]
 pub struct JsonRequest<'a> {
@@ -309,14 +309,6 @@ impl JsonRequest<'_> {
             }),
             Err(e) => Err(json_error(self.file, e, self.line, 1, self.offset)),
         }
-    }
-
-    /// Hands the request's spans to `sink` as borrowed views (see [`crate::spanview`]); a
-    /// request of metrics or logs hands over nothing. On an error the sink may already have
-    /// received part of the request: a sink that must take a request whole undoes it.
-    pub fn decode_spans(&self, sink: &mut dyn SpanViewSink) -> Result<()> {
-        crate::spanview::decode(self.bytes, sink)
-            .map_err(|e| json_error(self.file, e, self.line, 1, self.offset))
     }
 }
 

@@ -642,8 +642,15 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let t = std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
-            let mut req = [0u8; 1024];
-            let _ = s.read(&mut req).unwrap();
+            // The whole request before the answer: a socket closed with unread bytes resets
+            // the connection, and the client would see the reset instead of the answer.
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.ends_with(b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "the request ended before its headers did");
+                req.extend_from_slice(&buf[..n]);
+            }
             let body = "# TYPE up gauge\nup 1\n";
             write!(
                 s,

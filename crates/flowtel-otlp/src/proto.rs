@@ -290,6 +290,25 @@ fn buckets(
     })
 }
 
+/// A point of either histogram type: the fields both carry under the same names, then the
+/// type's own (`{ field: value, ... }`). A macro because the two point types share no trait.
+macro_rules! histogram_point {
+    ($p:ident, { $($field:ident: $value:expr),* $(,)? }) => {
+        DataPoint {
+            attributes: attrs($p.attributes),
+            start_time_unix_nano: $p.start_time_unix_nano,
+            time_unix_nano: $p.time_unix_nano,
+            count: $p.count,
+            sum: $p.sum,
+            min: $p.min,
+            max: $p.max,
+            flags: $p.flags,
+            $($field: $value,)*
+            ..DataPoint::default()
+        }
+    };
+}
+
 fn metric(m: pb::metrics::v1::Metric) -> Metric {
     use pb::metrics::v1::metric::Data;
     let (kind, temporality, points) = match m.data {
@@ -313,18 +332,11 @@ fn metric(m: pb::metrics::v1::Metric) -> Metric {
             h.aggregation_temporality,
             h.data_points
                 .into_iter()
-                .map(|p| DataPoint {
-                    attributes: attrs(p.attributes),
-                    start_time_unix_nano: p.start_time_unix_nano,
-                    time_unix_nano: p.time_unix_nano,
-                    count: p.count,
-                    sum: p.sum,
-                    min: p.min,
-                    max: p.max,
-                    bucket_counts: p.bucket_counts,
-                    explicit_bounds: p.explicit_bounds,
-                    flags: p.flags,
-                    ..DataPoint::default()
+                .map(|p| {
+                    histogram_point!(p, {
+                        bucket_counts: p.bucket_counts,
+                        explicit_bounds: p.explicit_bounds,
+                    })
                 })
                 .collect(),
         ),
@@ -333,20 +345,13 @@ fn metric(m: pb::metrics::v1::Metric) -> Metric {
             h.aggregation_temporality,
             h.data_points
                 .into_iter()
-                .map(|p| DataPoint {
-                    attributes: attrs(p.attributes),
-                    start_time_unix_nano: p.start_time_unix_nano,
-                    time_unix_nano: p.time_unix_nano,
-                    count: p.count,
-                    sum: p.sum,
-                    min: p.min,
-                    max: p.max,
-                    scale: p.scale,
-                    zero_count: p.zero_count,
-                    positive: buckets(p.positive),
-                    negative: buckets(p.negative),
-                    flags: p.flags,
-                    ..DataPoint::default()
+                .map(|p| {
+                    histogram_point!(p, {
+                        scale: p.scale,
+                        zero_count: p.zero_count,
+                        positive: buckets(p.positive),
+                        negative: buckets(p.negative),
+                    })
                 })
                 .collect(),
         ),

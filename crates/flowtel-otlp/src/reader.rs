@@ -353,17 +353,6 @@ impl TelemetryReader {
     pub fn file(&self) -> &str {
         &self.file
     }
-
-    /// Calls `f` on every batch; stops at the first error `f` returns.
-    pub fn for_each_batch<E>(
-        self,
-        mut f: impl FnMut(Result<Batch>) -> std::result::Result<(), E>,
-    ) -> std::result::Result<(), E> {
-        for b in self {
-            f(b)?;
-        }
-        Ok(())
-    }
 }
 
 /// What [`TelemetryReader::next_raw`] yields: a JSON line undecoded, or a batch.

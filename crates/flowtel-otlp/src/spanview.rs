@@ -22,6 +22,7 @@ use serde::de::{self as sde, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, 
 use serde::{Deserialize, Deserializer};
 
 use crate::de;
+use crate::json::{JsonRequest, json_error};
 use crate::model::{ItemIndex, KeyStyle, Signal, SpanId, SpanKind, StatusCode, TraceId};
 
 /// An attribute value as the view carries it: scalars only; arrays, key-value lists and bytes
@@ -138,6 +139,15 @@ pub trait SpanViewSink {
 
     /// The end of resource block `index`: its resource and every span of it were delivered.
     fn end_resource(&mut self, index: usize);
+}
+
+impl JsonRequest<'_> {
+    /// Hands the request's spans to `sink` as borrowed views (see [`crate::spanview`]); a
+    /// request of metrics or logs hands over nothing. On an error the sink may already have
+    /// received part of the request: a sink that must take a request whole undoes it.
+    pub fn decode_spans(&self, sink: &mut dyn SpanViewSink) -> crate::error::Result<()> {
+        decode(self.bytes, sink).map_err(|e| json_error(self.file, e, self.line, 1, self.offset))
+    }
 }
 
 /// Decodes one OTLP JSON export request into `sink` (errors are `serde_json`'s, to be located

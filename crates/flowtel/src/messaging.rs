@@ -38,6 +38,26 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::propagation::{FlowPropagator, flow_from_context};
 
+/// The span of one messaging operation (`send` or `process`) and its span kind: the
+/// OpenTelemetry messaging attributes, named `{operation} {destination}`, in `flow` (a span's
+/// name and fields are a callsite's, so this is a macro, not a function).
+macro_rules! message_span {
+    ($operation:literal, $kind:literal, $system:expr, $destination:expr, $flow:expr) => {
+        tracing::info_span!(
+            target: "flowtel::messaging",
+            concat!("message ", $operation),
+            otel.name = format!(concat!($operation, " {}"), $destination),
+            otel.kind = $kind,
+            otel.status_code = Empty,
+            messaging.system = $system,
+            messaging.destination.name = $destination,
+            messaging.operation.type = $operation,
+            error.type = Empty,
+            flow.name = $flow.as_ref().map(StringValue::as_str),
+        )
+    };
+}
+
 /// A PRODUCER span and the fields that carry its context in the message.
 #[derive(Debug)]
 pub struct MessageSpan {
@@ -53,18 +73,7 @@ impl MessageSpan {
     /// flow, and encodes its context for the message.
     pub fn send(propagator: &FlowPropagator, system: &str, destination: &str) -> MessageSpan {
         let flow = crate::layer::current_flow();
-        let span = tracing::info_span!(
-            target: "flowtel::messaging",
-            "message send",
-            otel.name = format!("send {destination}"),
-            otel.kind = "producer",
-            otel.status_code = Empty,
-            messaging.system = system,
-            messaging.destination.name = destination,
-            messaging.operation.type = "send",
-            error.type = Empty,
-            flow.name = flow.as_ref().map(StringValue::as_str),
-        );
+        let span = message_span!("send", "producer", system, destination, flow);
         let mut headers = HeaderMap::new();
         propagator.inject_headers(
             &crate::sampling::otel_context(&span),
@@ -108,18 +117,7 @@ impl MessageSpan {
             _ => parent.clone(),
         }
         .attach();
-        let span = tracing::info_span!(
-            target: "flowtel::messaging",
-            "message process",
-            otel.name = format!("process {destination}"),
-            otel.kind = "consumer",
-            otel.status_code = Empty,
-            messaging.system = system,
-            messaging.destination.name = destination,
-            messaging.operation.type = "process",
-            error.type = Empty,
-            flow.name = flow.as_ref().map(StringValue::as_str),
-        );
+        let span = message_span!("process", "consumer", system, destination, flow);
         drop(opening);
         let _ = span.set_parent(parent);
         span

@@ -10,6 +10,7 @@ use flowtel_analyze::latency::LatencyReport;
 use flowtel_analyze::map::ServiceMap;
 use flowtel_analyze::{AssemblyOptions, TraceSetBuilder};
 use flowtel_conventions::Registry;
+use flowtel_otlp::{InputPosition, InputSink, Raw};
 use libfuzzer_sys::fuzz_target;
 
 fn registry() -> &'static Registry {
@@ -26,13 +27,34 @@ fuzz_target!(|data: &[u8]| {
     let reg = registry();
     // A small span cap so that the per-trace limit is exercised too.
     let mut builder = TraceSetBuilder::new(reg, AssemblyOptions { max_trace_spans: 16 });
-    let Ok(reader) = flowtel_otlp::from_reader("fuzz", std::io::Cursor::new(data.to_vec())) else {
+    let Ok(mut reader) = flowtel_otlp::from_reader("fuzz", std::io::Cursor::new(data.to_vec()))
+    else {
         return;
     };
-    for batch in reader.take(64) {
-        match batch {
-            Ok(b) => builder.add_batch(&b),
-            Err(e) => builder.add_error(&e),
+    // As `read_inputs` does: JSON lines through the lean span views, the rest as batches.
+    let mut n = 0;
+    while let Some(item) = reader.next_raw() {
+        n += 1;
+        if n > 64 {
+            break;
+        }
+        let res = match item {
+            Ok(Raw::Json(req)) => {
+                let at = InputPosition {
+                    input: 0,
+                    name: "fuzz",
+                    bytes: req.offset,
+                };
+                builder.json_request(at, &req)
+            }
+            Ok(Raw::Batch(b)) => {
+                builder.add_batch(&b);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = res {
+            builder.add_error(&e);
         }
     }
     let set = builder.finish();
