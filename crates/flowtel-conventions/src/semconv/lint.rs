@@ -40,15 +40,7 @@ pub fn missing_required_labels(
     metric: &str,
     has: impl Fn(&str) -> bool,
 ) -> Option<Finding> {
-    let missing: Vec<&str> = reg
-        .required_labels(metric)
-        .iter()
-        .map(String::as_str)
-        .filter(|l| !has(l))
-        .collect();
-    if missing.is_empty() {
-        return None;
-    }
+    let missing = missing(reg.required_labels(metric), &has)?;
     Some(
         Finding::new(
             &r::MISSING_REQUIRED_ATTRIBUTE,
@@ -75,15 +67,7 @@ pub fn missing_span_attributes(
     has: impl Fn(&str) -> bool,
 ) -> Option<Finding> {
     let (id, conv) = reg.span_convention_for(kind, &has)?;
-    let missing: Vec<&str> = conv
-        .required_attributes
-        .iter()
-        .map(String::as_str)
-        .filter(|a| !has(a))
-        .collect();
-    if missing.is_empty() {
-        return None;
-    }
+    let missing = missing(&conv.required_attributes, &has)?;
     Some(
         Finding::new(
             &r::MISSING_REQUIRED_ATTRIBUTE,
@@ -102,4 +86,14 @@ pub fn missing_span_attributes(
 fn list(names: &[&str]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     quoted.join(", ")
+}
+
+/// The names of `required` that `has` lacks, `None` when it lacks none.
+fn missing<'a>(required: &'a [String], has: &impl Fn(&str) -> bool) -> Option<Vec<&'a str>> {
+    let missing: Vec<&str> = required
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !has(a))
+        .collect();
+    (!missing.is_empty()).then_some(missing)
 }

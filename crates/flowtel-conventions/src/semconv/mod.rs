@@ -339,21 +339,13 @@ impl Model {
             let Some((content, tree)) = slot_of(&mut contents, file, &version) else {
                 continue;
             };
-            let labels = m
-                .attributes
-                .iter()
-                .map(|u| {
-                    let p = if u.pos.file == file { u.pos } else { m.pos };
-                    scalar(fid, p, &u.name)
-                })
-                .collect();
             let mut fields = vec![
                 (
                     "instrument",
                     scalar(fid, m.instrument_pos, m.def.instrument.as_str()),
                 ),
                 ("unit", scalar(fid, m.unit_pos, &m.def.unit)),
-                ("labels", seq(fid, m.pos, labels)),
+                ("labels", member_names(fid, m.pos, &m.attributes)),
             ];
             if let Some(p) = m.deprecated_pos {
                 fields.push(("deprecated", scalar(fid, p, "deprecated")));
@@ -371,15 +363,7 @@ impl Model {
             let Some((content, tree)) = slot_of(&mut contents, file, &version) else {
                 continue;
             };
-            let attrs = s
-                .attributes
-                .iter()
-                .map(|u| {
-                    let p = if u.pos.file == file { u.pos } else { s.pos };
-                    scalar(fid, p, &u.name)
-                })
-                .collect();
-            let fields = vec![("attributes", seq(fid, s.pos, attrs))];
+            let fields = vec![("attributes", member_names(fid, s.pos, &s.attributes))];
             tree.spans
                 .push((key(fid, s.pos, id), mapping(fid, s.pos, fields)));
             content.spans.insert(id.clone(), s.def.clone());
@@ -482,6 +466,23 @@ fn key(fid: FileId, p: Pos, s: &str) -> MarkedScalarNode {
 
 fn scalar(fid: FileId, p: Pos, s: &str) -> Node {
     Node::from(key(fid, p, s))
+}
+
+/// The names of a metric's or span's attributes, each at its own position when it is in the
+/// same file as its owner at `owner` (else at the owner's, which is where the file shows it).
+fn member_names(fid: FileId, owner: Pos, members: &[AttrUse]) -> Node {
+    let items = members
+        .iter()
+        .map(|u| {
+            let p = if u.pos.file == owner.file {
+                u.pos
+            } else {
+                owner
+            };
+            scalar(fid, p, &u.name)
+        })
+        .collect();
+    seq(fid, owner, items)
 }
 
 fn seq(fid: FileId, p: Pos, items: Vec<Node>) -> Node {
