@@ -590,11 +590,11 @@ impl TraceSetBuilder {
     }
 
     fn push(&mut self, s: &flowtel_otlp::Span, service: Sym, location: impl FnOnce() -> Location) {
-        let linked = s.parent_span_id.is_some_and(|p| {
-            s.links
-                .iter()
-                .any(|l| l.span_id == p && l.trace_id == s.trace_id)
-        });
+        let linked = parent_is_linked(
+            s.parent_span_id,
+            s.trace_id,
+            s.links.iter().map(|l| (l.trace_id, l.span_id)),
+        );
         let input = SpanIn {
             trace_id: s.trace_id,
             span_id: s.span_id,
@@ -617,11 +617,11 @@ impl TraceSetBuilder {
 
     /// Adds one span seen through [`flowtel_otlp::SpanView`] (the lean JSON path).
     fn push_view(&mut self, s: &SpanView<'_>, service: Sym, location: impl FnOnce() -> Location) {
-        let linked = s.parent_span_id.is_some_and(|p| {
-            s.links
-                .iter()
-                .any(|l| l.span_id == p && l.trace_id == s.trace_id)
-        });
+        let linked = parent_is_linked(
+            s.parent_span_id,
+            s.trace_id,
+            s.links.iter().map(|l| (l.trace_id, l.span_id)),
+        );
         let input = SpanIn {
             trace_id: s.trace_id,
             span_id: s.span_id,
@@ -1312,6 +1312,16 @@ pub fn error_finding(err: &ReadError) -> Finding {
         f = f.help("raise the limit with `--max-batch-bytes`, or export smaller batches");
     }
     f
+}
+
+/// Whether a span's parent is also one of its links in the same trace: a follows-from
+/// relation written both ways, which puts the span off its parent's critical path.
+fn parent_is_linked(
+    parent: Option<SpanId>,
+    trace: TraceId,
+    mut links: impl Iterator<Item = (TraceId, SpanId)>,
+) -> bool {
+    parent.is_some_and(|p| links.any(|(t, s)| s == p && t == trace))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use opentelemetry::trace::{
     TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, ShouldSample};
+use opentelemetry_sdk::trace::{Sampler, SamplingResult, SdkTracerProvider, ShouldSample};
 use tracing::field::Empty;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
@@ -62,53 +62,21 @@ fn decision(c: &mut Criterion) {
     g.bench_function("flow_sampler_root", |b| {
         b.iter(|| {
             id = id.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(1);
-            flow.should_sample(
-                None,
-                TraceId::from(id),
-                "GET /products/{id}",
-                &SpanKind::Server,
-                &attrs,
-                &[],
-            )
+            root_decision(&flow, id, &attrs)
         })
     });
     g.bench_function("sdk_trace_id_ratio_root", |b| {
         b.iter(|| {
             id = id.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(1);
-            ratio.should_sample(
-                None,
-                TraceId::from(id),
-                "GET /products/{id}",
-                &SpanKind::Server,
-                &attrs,
-                &[],
-            )
+            root_decision(&ratio, id, &attrs)
         })
     });
     let parent_based = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1)));
     g.bench_function("sdk_parent_based_child", |b| {
-        b.iter(|| {
-            parent_based.should_sample(
-                Some(&parent),
-                TraceId::from(id),
-                "step",
-                &SpanKind::Internal,
-                &[],
-                &[],
-            )
-        })
+        b.iter(|| child_decision(&parent_based, &parent, id))
     });
     g.bench_function("flow_sampler_child", |b| {
-        b.iter(|| {
-            flow.should_sample(
-                Some(&parent),
-                TraceId::from(id),
-                "step",
-                &SpanKind::Internal,
-                &[],
-                &[],
-            )
-        })
+        b.iter(|| child_decision(&flow, &parent, id))
     });
     // The floor of any `ShouldSample` below a sampled parent: the SDK takes the child's
     // `TraceState` by value, so the parent's is copied (a list and two strings).
@@ -117,33 +85,39 @@ fn decision(c: &mut Criterion) {
     // The same three, the result freed outside the timing (as in a service, where the copy is
     // freed with the span after export, on the exporter's thread).
     g.bench_function("sdk_parent_based_child_kept", |b| {
-        b.iter_with_large_drop(|| {
-            parent_based.should_sample(
-                Some(&parent),
-                TraceId::from(id),
-                "step",
-                &SpanKind::Internal,
-                &[],
-                &[],
-            )
-        })
+        b.iter_with_large_drop(|| child_decision(&parent_based, &parent, id))
     });
     g.bench_function("flow_sampler_child_kept", |b| {
-        b.iter_with_large_drop(|| {
-            flow.should_sample(
-                Some(&parent),
-                TraceId::from(id),
-                "step",
-                &SpanKind::Internal,
-                &[],
-                &[],
-            )
-        })
+        b.iter_with_large_drop(|| child_decision(&flow, &parent, id))
     });
     g.bench_function("trace_state_copy_kept", |b| {
         b.iter_with_large_drop(|| parent_state.clone())
     });
     g.finish();
+}
+
+/// A sampler's decision for a root server span of trace `id` with `attrs`.
+fn root_decision(sampler: &dyn ShouldSample, id: u128, attrs: &[KeyValue]) -> SamplingResult {
+    sampler.should_sample(
+        None,
+        TraceId::from(id),
+        "GET /products/{id}",
+        &SpanKind::Server,
+        attrs,
+        &[],
+    )
+}
+
+/// A sampler's decision for an internal `step` span of trace `id` below `parent`.
+fn child_decision(sampler: &dyn ShouldSample, parent: &Context, id: u128) -> SamplingResult {
+    sampler.should_sample(
+        Some(parent),
+        TraceId::from(id),
+        "step",
+        &SpanKind::Internal,
+        &[],
+        &[],
+    )
 }
 
 /// The subscriber `flowtel::init` builds, without export: with `presample`, the
