@@ -350,3 +350,25 @@ pub fn opt_id<'de, D: Deserializer<'de>, const N: usize>(
 ) -> Result<Option<[u8; N]>, D::Error> {
     d.deserialize_any(IdV::<N>(what))
 }
+
+/// Reads a map key as an identifier and classifies it with `f`.
+pub(crate) fn key<'de, D: Deserializer<'de>, K>(
+    d: D,
+    what: &'static str,
+    f: fn(&str) -> K,
+) -> Result<K, D::Error> {
+    struct V<K> {
+        what: &'static str,
+        f: fn(&str) -> K,
+    }
+    impl<K> Visitor<'_> for V<K> {
+        type Value = K;
+        fn expecting(&self, fm: &mut fmt::Formatter<'_>) -> fmt::Result {
+            fm.write_str(self.what)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<K, E> {
+            Ok((self.f)(v))
+        }
+    }
+    d.deserialize_identifier(V { what, f })
+}

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde::de::{self as sde, IgnoredAny, MapAccess, Visitor};
 
+use crate::de;
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::{LineRead, read_line_bounded};
 use crate::model::{Batch, Format, KeyStyle, Origin, Payload};
@@ -27,26 +28,18 @@ pub(crate) enum TopKey {
 
 impl<'de> Deserialize<'de> for TopKey {
     fn deserialize<D: sde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = TopKey;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a key of an OTLP export request")
+        de::key(d, "a key of an OTLP export request", |v| {
+            use KeyStyle::*;
+            match v {
+                "resourceSpans" => TopKey::Spans(CamelCase),
+                "resource_spans" => TopKey::Spans(SnakeCase),
+                "resourceMetrics" => TopKey::Metrics(CamelCase),
+                "resource_metrics" => TopKey::Metrics(SnakeCase),
+                "resourceLogs" => TopKey::Logs(CamelCase),
+                "resource_logs" => TopKey::Logs(SnakeCase),
+                _ => TopKey::Other,
             }
-            fn visit_str<E: sde::Error>(self, v: &str) -> Result<TopKey, E> {
-                use KeyStyle::*;
-                Ok(match v {
-                    "resourceSpans" => TopKey::Spans(CamelCase),
-                    "resource_spans" => TopKey::Spans(SnakeCase),
-                    "resourceMetrics" => TopKey::Metrics(CamelCase),
-                    "resource_metrics" => TopKey::Metrics(SnakeCase),
-                    "resourceLogs" => TopKey::Logs(CamelCase),
-                    "resource_logs" => TopKey::Logs(SnakeCase),
-                    _ => TopKey::Other,
-                })
-            }
-        }
-        d.deserialize_identifier(V)
+        })
     }
 }
 

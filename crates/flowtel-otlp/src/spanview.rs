@@ -275,34 +275,12 @@ enum BlockKey {
 
 impl<'de> Deserialize<'de> for BlockKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        key(d, "a ResourceSpans key", |k| match k {
+        de::key(d, "a ResourceSpans key", |k| match k {
             "resource" => BlockKey::Resource,
             "scopeSpans" | "scope_spans" => BlockKey::Scopes,
             _ => BlockKey::Other,
         })
     }
-}
-
-/// Reads a map key as an identifier and classifies it with `f`.
-fn key<'de, D: Deserializer<'de>, K>(
-    d: D,
-    what: &'static str,
-    f: fn(&str) -> K,
-) -> Result<K, D::Error> {
-    struct V<K> {
-        what: &'static str,
-        f: fn(&str) -> K,
-    }
-    impl<K> Visitor<'_> for V<K> {
-        type Value = K;
-        fn expecting(&self, fm: &mut fmt::Formatter<'_>) -> fmt::Result {
-            fm.write_str(self.what)
-        }
-        fn visit_str<E: sde::Error>(self, v: &str) -> Result<K, E> {
-            Ok((self.f)(v))
-        }
-    }
-    d.deserialize_identifier(V { what, f })
 }
 
 /// One `ResourceSpans` object.
@@ -509,7 +487,7 @@ enum SpanKey {
 
 impl<'de> Deserialize<'de> for SpanKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        key(d, "a Span key", |k| match k {
+        de::key(d, "a Span key", |k| match k {
             "traceId" | "trace_id" => SpanKey::TraceId,
             "spanId" | "span_id" => SpanKey::SpanId,
             "parentSpanId" | "parent_span_id" => SpanKey::ParentSpanId,

@@ -108,26 +108,16 @@ enum ValueKey {
 
 impl<'de> Deserialize<'de> for ValueKey {
     fn deserialize<D: sde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = ValueKey;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("an AnyValue key")
-            }
-            fn visit_str<E: sde::Error>(self, v: &str) -> Result<ValueKey, E> {
-                Ok(match v {
-                    "stringValue" | "string_value" => ValueKey::String,
-                    "boolValue" | "bool_value" => ValueKey::Bool,
-                    "intValue" | "int_value" => ValueKey::Int,
-                    "doubleValue" | "double_value" => ValueKey::Double,
-                    "arrayValue" | "array_value" => ValueKey::Array,
-                    "kvlistValue" | "kvlist_value" | "kvListValue" => ValueKey::KvList,
-                    "bytesValue" | "bytes_value" => ValueKey::Bytes,
-                    _ => ValueKey::Other,
-                })
-            }
-        }
-        d.deserialize_identifier(V)
+        de::key(d, "an AnyValue key", |v| match v {
+            "stringValue" | "string_value" => ValueKey::String,
+            "boolValue" | "bool_value" => ValueKey::Bool,
+            "intValue" | "int_value" => ValueKey::Int,
+            "doubleValue" | "double_value" => ValueKey::Double,
+            "arrayValue" | "array_value" => ValueKey::Array,
+            "kvlistValue" | "kvlist_value" | "kvListValue" => ValueKey::KvList,
+            "bytesValue" | "bytes_value" => ValueKey::Bytes,
+            _ => ValueKey::Other,
+        })
     }
 }
 
