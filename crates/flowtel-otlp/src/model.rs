@@ -957,6 +957,20 @@ pub struct ItemIndex {
     pub item: usize,
 }
 
+impl ItemIndex {
+    /// JSON pointer of the item of `signal` at this position in a request written in `style`,
+    /// e.g. `/resourceSpans/0/scopeSpans/1/spans/3`.
+    pub(crate) fn pointer(&self, signal: Signal, style: KeyStyle) -> String {
+        let [r, s, i] = names(signal, style);
+        let ItemIndex {
+            resource,
+            scope,
+            item,
+        } = self;
+        format!("/{r}/{resource}/{s}/{scope}/{i}/{item}")
+    }
+}
+
 /// Spans, metrics and log records: the items of a scope.
 pub trait Item {
     /// The signal of this item type.
@@ -1005,13 +1019,7 @@ pub struct Located<'a, T> {
 impl<T: Item> Located<'_, T> {
     /// JSON pointer of the item in its batch, e.g. `/resourceSpans/0/scopeSpans/1/spans/3`.
     pub fn pointer(&self) -> String {
-        let [r, s, i] = names(T::SIGNAL, self.style);
-        let ItemIndex {
-            resource,
-            scope,
-            item,
-        } = self.index;
-        format!("/{r}/{resource}/{s}/{scope}/{i}/{item}")
+        self.index.pointer(T::SIGNAL, self.style)
     }
 
     /// JSON pointer of the item's attribute number `index`.

@@ -111,13 +111,7 @@ pub struct SpanView<'a> {
 impl SpanView<'_> {
     /// JSON pointer of the span in its request, e.g. `/resourceSpans/0/scopeSpans/1/spans/3`.
     pub fn pointer(&self) -> String {
-        let [r, s, i] = crate::model::names(Signal::Traces, self.style);
-        let ItemIndex {
-            resource,
-            scope,
-            item,
-        } = self.index;
-        format!("/{r}/{resource}/{s}/{scope}/{i}/{item}")
+        self.index.pointer(Signal::Traces, self.style)
     }
 }
 
