@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use flowtel_e2e::{binary, run, workspace};
+use flowtel_e2e::{binary, chromium, dump_dom, run, screenshot, workspace};
 
 fn slow_export(dir: &Path) -> PathBuf {
     let out = Command::new(binary("example-shop"))
@@ -22,13 +22,6 @@ fn slow_export(dir: &Path) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     dir.join("traces.jsonl")
-}
-
-fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
 }
 
 #[test]
@@ -135,30 +128,10 @@ fn an_injected_delay_is_named_as_the_tail_driver_over_budget_and_in_the_report()
         eprintln!("skipped the browser check: no chromium installed");
         return;
     };
-    let profile = tempfile::tempdir().unwrap();
     let shot_dir = workspace().join("target").join("flow-report");
     std::fs::create_dir_all(&shot_dir).unwrap();
     let shot = shot_dir.join("report.png");
-    let base = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--no-first-run",
-        "--disable-component-update",
-        "--disable-sync",
-        "--virtual-time-budget=2000",
-    ];
-    let url = format!("file://{}", report.display());
-    let user_dir = format!("--user-data-dir={}", profile.path().display());
-    let dom = Command::new(&chrome)
-        .args(base)
-        .arg(&user_dir)
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = dump_dom(&chrome, &report).expect("chromium renders the report");
     // The map: one node per service of the shop (and no virtual node here).
     let nodes = dom.matches("class=\"node\"").count();
     assert_eq!(nodes, 5, "{}", &dom[..dom.len().min(2000)]);
@@ -173,15 +146,8 @@ fn an_injected_delay_is_named_as_the_tail_driver_over_budget_and_in_the_report()
         assert!(dom.contains(&format!("data-flow=\"{flow}\"")), "{flow}");
     }
     assert!(dom.contains("class=\"waterfall\"") && dom.contains("class=\"histogram\""));
-    let out = Command::new(&chrome)
-        .args(base)
-        .arg(&user_dir)
-        .arg("--window-size=1300,3000")
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(&url)
-        .output()
-        .expect("run chromium");
-    assert!(shot.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    screenshot(&chrome, &report, &shot, 1300, 3000).expect("chromium screenshots the report");
+    assert!(shot.exists());
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
 }
 

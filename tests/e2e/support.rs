@@ -304,16 +304,10 @@ pub fn chromium() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// Renders the page `html` with headless Chromium into the PNG `png`, `width`x`height`
-/// pixels, with a throwaway profile; the browser's stderr when no image came out. A browser
-/// that has not finished within 60 s is killed (and so is one left by a failing test).
-pub fn screenshot(
-    chrome: &Path,
-    html: &Path,
-    png: &Path,
-    width: u32,
-    height: u32,
-) -> Result<(), String> {
+/// Runs headless Chromium on the page `html` with `args` and a throwaway profile, and returns
+/// its stdout, or its stderr as the error when it fails. A browser that has not finished within
+/// 60 s is killed (and so is one left by a failing test).
+pub fn headless(chrome: &Path, html: &Path, args: &[String]) -> Result<String, String> {
     let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut browser = KillOnDrop(
         Command::new(chrome)
@@ -329,37 +323,67 @@ pub fn screenshot(
                 "--virtual-time-budget=2000",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg(format!("--window-size={width},{height}"))
-            .arg(format!("--screenshot={}", png.display()))
+            .args(args)
             .arg(format!("file://{}", html.display()))
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", chrome.display()))?,
     );
-    let mut stderr = browser.stderr.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
-        text
-    });
+    let read_all = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = read_all(Box::new(browser.stdout.take().expect("piped")));
+    let stderr = read_all(Box::new(browser.stderr.take().expect("piped")));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let finished = loop {
+    let status = loop {
         match browser.try_wait() {
-            Ok(Some(_)) => break true,
+            Ok(Some(status)) => break Some(status),
             Ok(None) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
-            _ => break false,
+            _ => break None,
         }
     };
     drop(browser);
-    if !finished {
-        // Its helper processes may still hold stderr open: the reader is left to them.
-        return Err(format!("{} did not finish within 60 s", chrome.display()));
+    match status {
+        // Its helper processes may still hold the pipes open: the readers are left to them.
+        None => Err(format!("{} did not finish within 60 s", chrome.display())),
+        Some(s) if s.success() => Ok(stdout.join().unwrap_or_default()),
+        Some(s) => Err(format!("{s}: {}", stderr.join().unwrap_or_default())),
     }
-    let stderr = reader.join().unwrap_or_default();
-    if png.exists() { Ok(()) } else { Err(stderr) }
+}
+
+/// The DOM of the page `html` after layout, as headless Chromium serialises it.
+pub fn dump_dom(chrome: &Path, html: &Path) -> Result<String, String> {
+    headless(chrome, html, &["--dump-dom".to_owned()])
+}
+
+/// Renders the page `html` with headless Chromium into the PNG `png`, `width`x`height` pixels.
+pub fn screenshot(
+    chrome: &Path,
+    html: &Path,
+    png: &Path,
+    width: u32,
+    height: u32,
+) -> Result<(), String> {
+    headless(
+        chrome,
+        html,
+        &[
+            format!("--window-size={width},{height}"),
+            format!("--screenshot={}", png.display()),
+        ],
+    )?;
+    if png.exists() {
+        Ok(())
+    } else {
+        Err(format!("no image at {}", png.display()))
+    }
 }
 
 /// The central `level` interval of the binomial distribution with `n` trials of probability
