@@ -80,3 +80,21 @@ pub fn bundled_conventions() -> flowtel_conventions::Registry {
     assert!(errors.is_empty(), "bundled conventions: {errors:#?}");
     loaded.registry.expect("bundled conventions")
 }
+
+/// A flow span as `#[flowtel::flow]` opens it, for a flow named by a literal: the span's name
+/// is the flow, so flowtel's sampler decides a root before the span is built. Expands to
+/// `tracing::info_span!`; the calling crate depends on `tracing`.
+#[macro_export]
+macro_rules! flow_span {
+    ($name:literal) => {
+        ::tracing::info_span!(
+            target: "flowtel::flow",
+            $name,
+            flowtel.kind = "flow",
+            flow.name = $name,
+            otel.name = $name,
+            outcome = ::tracing::field::Empty,
+            error.type = ::tracing::field::Empty,
+        )
+    };
+}

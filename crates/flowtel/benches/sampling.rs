@@ -161,23 +161,10 @@ fn dispatch(with_metrics: bool, presample: bool) -> tracing::Dispatch {
 
 fn flow_with_step(flow: &'static str, step: &'static str) {
     // As `#[flowtel::flow]` opens it: the span's name is the flow.
-    macro_rules! flow_span {
-        ($name:literal) => {
-            tracing::info_span!(
-                target: "flowtel::flow",
-                $name,
-                flowtel.kind = "flow",
-                flow.name = $name,
-                otel.name = $name,
-                outcome = Empty,
-                error.type = Empty,
-            )
-        };
-    }
     let f = if flow == "browse" {
-        flow_span!("browse")
+        flowtel_testkit::flow_span!("browse")
     } else {
-        flow_span!("checkout")
+        flowtel_testkit::flow_span!("checkout")
     };
     let _f = f.enter();
     let s = tracing::info_span!(

@@ -20,22 +20,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 /// A flow span as `#[flowtel::flow]` opens it: the span's name is the flow, so the sampler
 /// decides a root before the span is built.
 fn flow(name: &'static str) -> tracing::Span {
-    macro_rules! flow_span {
-        ($name:literal) => {
-            tracing::info_span!(
-                target: "flowtel::flow",
-                $name,
-                flowtel.kind = "flow",
-                flow.name = $name,
-                otel.name = $name,
-                outcome = Empty,
-                error.type = Empty,
-            )
-        };
-    }
     match name {
-        "browse" => flow_span!("browse"),
-        "checkout" => flow_span!("checkout"),
+        "browse" => flowtel_testkit::flow_span!("browse"),
+        "checkout" => flowtel_testkit::flow_span!("checkout"),
         _ => tracing::info_span!(
             target: "flowtel::flow",
             "flow",
