@@ -22,14 +22,10 @@ fn bundled() -> flowtel_conventions::Registry {
 }
 
 fn registry(yaml: &str) -> flowtel_conventions::Registry {
-    let loaded = flowtel_conventions::check_str("flowtel.yaml", yaml);
-    let errors: Vec<_> = loaded
-        .findings
-        .iter()
-        .filter(|f| f.severity >= flowtel_conventions::Severity::Error)
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
-    loaded.registry.unwrap()
+    flowtel_testkit::without_errors(
+        flowtel_conventions::check_str("flowtel.yaml", yaml),
+        "flowtel.yaml",
+    )
 }
 
 /// Every dashboard of `reg` passes the checks, and the panel ids of each are unique.

@@ -71,14 +71,29 @@ pub fn bundled_conventions() -> flowtel_conventions::Registry {
         .iter()
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
-    let loaded = flowtel_conventions::load::load_embedded("shop.yaml", &refs);
+    without_errors(
+        flowtel_conventions::load::load_embedded("shop.yaml", &refs),
+        "bundled conventions",
+    )
+}
+
+/// The registry of `loaded`, which must have loaded without errors (`what` names it in the
+/// panic message).
+///
+/// # Panics
+/// When `loaded` has a finding of severity error or worse, or no registry.
+#[cfg(feature = "conventions")]
+pub fn without_errors(
+    loaded: flowtel_conventions::Loaded,
+    what: &str,
+) -> flowtel_conventions::Registry {
     let errors: Vec<_> = loaded
         .findings
         .iter()
         .filter(|f| f.severity >= flowtel_conventions::Severity::Error)
         .collect();
-    assert!(errors.is_empty(), "bundled conventions: {errors:#?}");
-    loaded.registry.expect("bundled conventions")
+    assert!(errors.is_empty(), "{what}: {errors:#?}");
+    loaded.registry.expect(what)
 }
 
 /// A flow span as `#[flowtel::flow]` opens it, for a flow named by a literal: the span's name

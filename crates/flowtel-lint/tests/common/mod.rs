@@ -23,14 +23,10 @@ pub fn fixture_registry(fixture: &str) -> Registry {
 
 /// The registry at `path`, which must load without errors.
 pub fn registry_at(path: &Path) -> Registry {
-    let loaded = flowtel_conventions::check(path);
-    let errors: Vec<_> = loaded
-        .findings
-        .iter()
-        .filter(|f| f.severity >= flowtel_conventions::Severity::Error)
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    loaded.registry.expect("registry")
+    flowtel_testkit::without_errors(
+        flowtel_conventions::check(path),
+        &path.display().to_string(),
+    )
 }
 
 /// The files `produce.py --scenario SCENARIO --format FORMAT` writes, in a temporary folder;
