@@ -57,7 +57,7 @@ pub use analyze::{AnalyzeOptions, DEFAULT_METRICS_LISTEN};
 pub use flowtel_analyze::stream::{StreamOptions, StreamStats};
 pub use options::{Bound, DEFAULT_GRPC_LISTEN, DEFAULT_HTTP_LISTEN, LiveOptions};
 pub use report::{EndReason, LiveReport, ReceiverStats};
-use shared::{Message, Shared, body_budget_kib};
+use shared::{Shared, body_budget_kib};
 
 /// Runs the receiver until it is idle, its duration passes or Ctrl-C, and returns the report.
 /// `on_ready` is called with the bound addresses once the receiver accepts requests.
@@ -66,7 +66,7 @@ pub fn run(
     options: LiveOptions,
     on_ready: impl FnOnce(Bound),
 ) -> std::io::Result<LiveReport> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(options.queue.max(1));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Box<flowtel_otlp::Batch>>(options.queue.max(1));
     let analysis = match &options.analyze {
         Some(a) => Some(analyze::Analysis::start(&reg, a)?),
         None => None,
@@ -77,27 +77,14 @@ pub fn run(
         .name("flowtel-live-lint".into())
         .spawn(move || {
             let mut linter = TelemetryLinter::new(&lint_reg);
-            let mut rejected = Vec::new();
-            while let Ok(m) = rx.recv() {
-                match m {
-                    Message::Batch(b) => {
-                        linter.batch(&b);
-                        if let Some(to) = &to_analysis {
-                            let _ = to.send(b);
-                        }
-                    }
-                    Message::Rejected(f) => {
-                        let f = *f;
-                        if rejected.len() < flowtel_lint::telemetry::MAX_ERRORS_PER_INPUT {
-                            rejected.push(f);
-                        }
-                    }
+            while let Ok(b) = rx.recv() {
+                linter.batch(&b);
+                if let Some(to) = &to_analysis {
+                    let _ = to.send(b);
                 }
             }
             let items = linter.stats().items;
-            let (mut findings, coverage) = linter.finish_with_coverage();
-            findings.extend(rejected);
-            flowtel_conventions::sort(&mut findings);
+            let (findings, coverage) = linter.finish_with_coverage();
             (findings, coverage, items)
         })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -114,6 +101,7 @@ pub fn run(
         requests: AtomicU64::new(0),
         rejected: AtomicU64::new(0),
         rejections: Default::default(),
+        rejected_findings: Default::default(),
         bytes: AtomicU64::new(0),
         sequence: AtomicU64::new(0),
         permits: tokio::sync::Semaphore::new(options.max_concurrency.max(1)),
@@ -160,11 +148,19 @@ pub fn run(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
+    let rejected_findings = std::mem::take(
+        &mut *shared
+            .rejected_findings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     drop(shared);
-    let (findings, coverage, items) = linter
+    let (mut findings, coverage, items) = linter
         .join()
         .map_err(|_| std::io::Error::other("the lint thread stopped unexpectedly"))?;
     // The lint thread's sender is gone with it: the analysis drains its queue and finishes.
+    findings.extend(rejected_findings);
+    flowtel_conventions::sort(&mut findings);
     let analysis = analysis.map(analyze::Analysis::finish);
     Ok(LiveReport {
         findings,
