@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use flowtel::FlowSampler;
-use flowtel::sampling::{DropLayer, FlowIdGenerator, SampleFilter};
+use flowtel::TraceLayer;
+use flowtel::sampling::FlowIdGenerator;
 use flowtel_testkit::otel::{DiscardSpans, meter_provider};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{
@@ -31,7 +32,6 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SamplingResult, SdkTracerProvider, ShouldSample};
 use tracing::field::Empty;
-use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// The bundled conventions with `browse` sampled at ratio 0 (every trace dropped).
@@ -121,42 +121,49 @@ fn child_decision(sampler: &dyn ShouldSample, parent: &Context, id: u128) -> Sam
 }
 
 /// The subscriber `flowtel::init` builds, without export: with `presample`, the
-/// OpenTelemetry layer is filtered by `SampleFilter` (decided before the span is built) over
-/// `DropLayer`; without, the SDK decides once `tracing-opentelemetry` has built the span.
+/// OpenTelemetry layer inside `TraceLayer`, which decides before the span is built; without,
+/// the plain OpenTelemetry layer, the SDK deciding once `tracing-opentelemetry` has built the
+/// span.
 fn dispatch(with_metrics: bool, presample: bool) -> tracing::Dispatch {
     let reg = conventions();
     let sampler = Arc::new(FlowSampler::new(&reg));
+    let ids = FlowIdGenerator::default();
     let tracer = SdkTracerProvider::builder()
         .with_sampler(sampler.as_ref().clone())
-        .with_id_generator(FlowIdGenerator::default())
+        .with_id_generator(ids.clone())
         .with_span_processor(DiscardSpans)
-        .build();
-    let filter = presample.then(|| SampleFilter::new(sampler.clone()));
+        .build()
+        .tracer("bench");
     macro_rules! otel {
         () => {
             tracing_opentelemetry::layer()
-                .with_tracer(tracer.tracer("bench"))
+                .with_tracer(tracer.clone())
                 .with_location(false)
                 .with_threads(false)
                 .with_target(false)
                 .with_level(false)
                 .with_tracked_inactivity(false)
-                .with_filter(filter)
         };
     }
-    let drops = presample.then_some(DropLayer);
-    if with_metrics {
-        let meters = meter_provider();
-        let meter = flowtel::Meter::new(Arc::new(reg), meters.meter("bench"));
-        tracing::Dispatch::new(
-            tracing_subscriber::registry()
-                .with(drops)
-                .with(flowtel::FlowLayer::new(&meter))
-                .with(otel!()),
-        )
+    let (flowtel, plain) = if presample {
+        let layer = TraceLayer::new(otel!())
+            .lending(tracer.clone())
+            .sampled_by(sampler, ids);
+        (Some(layer), None)
     } else {
-        tracing::Dispatch::new(tracing_subscriber::registry().with(drops).with(otel!()))
-    }
+        (None, Some(otel!()))
+    };
+    let meters = meter_provider();
+    let flow = with_metrics.then(|| {
+        let meter = flowtel::Meter::new(Arc::new(reg), meters.meter("bench"));
+        flowtel::FlowLayer::new(&meter)
+    });
+    tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(flowtel)
+            .with(flow)
+            .with(plain),
+    )
 }
 
 fn flow_with_step(flow: &'static str, step: &'static str) {

@@ -29,7 +29,6 @@ use opentelemetry_sdk::trace::{
     BatchSpanProcessor, InMemorySpanExporter, SdkTracerProvider, SpanData,
 };
 use tracing::Dispatch;
-use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::Conventions;
@@ -37,6 +36,7 @@ use crate::Conventions;
 use crate::export::CountingMetricExporter;
 use crate::export::{JsonLinesLogExporter, JsonLinesMetricExporter, JsonLinesSpanExporter};
 use crate::layer::FlowLayer;
+use crate::otel_layer::TraceLayer;
 use crate::logs::{FlowLogProcessor, LogLayer};
 use crate::meter::Meter;
 use crate::propagation::FlowPropagator;
@@ -59,6 +59,38 @@ pub fn init(conventions: Conventions) -> TelemetryBuilder {
         context_activation: true,
         console: false,
         trace_id_seed: None,
+        hooks: Hooks::default(),
+    }
+}
+
+/// A change to the tracer provider's builder: what [`TelemetryBuilder::span_processor`] adds.
+type TracesHook = Box<
+    dyn FnOnce(
+            opentelemetry_sdk::trace::TracerProviderBuilder,
+        ) -> opentelemetry_sdk::trace::TracerProviderBuilder
+        + Send,
+>;
+/// A change to the meter provider's builder: what [`TelemetryBuilder::metric_reader`] adds.
+type MetersHook = Box<
+    dyn FnOnce(
+            opentelemetry_sdk::metrics::MeterProviderBuilder,
+        ) -> opentelemetry_sdk::metrics::MeterProviderBuilder
+        + Send,
+>;
+
+/// Span processors and metric readers the user adds next to flowtel's export.
+#[derive(Default)]
+struct Hooks {
+    traces: Vec<TracesHook>,
+    meters: Vec<MetersHook>,
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("span_processors", &self.traces.len())
+            .field("metric_readers", &self.meters.len())
+            .finish()
     }
 }
 
@@ -156,6 +188,7 @@ pub struct TelemetryBuilder {
     context_activation: bool,
     console: bool,
     trace_id_seed: Option<u64>,
+    hooks: Hooks,
 }
 
 impl TelemetryBuilder {
@@ -190,6 +223,30 @@ impl TelemetryBuilder {
     /// draw the same trace ids. See [`crate::sampling::FlowIdGenerator::seeded`].
     pub fn trace_id_seed(mut self, seed: u64) -> Self {
         self.trace_id_seed = Some(seed);
+        self
+    }
+
+    /// Adds a span processor of your own next to flowtel's export (a second backend, a test's
+    /// or a benchmark's processor). It sees the spans flowtel builds, before redaction.
+    pub fn span_processor<P>(mut self, processor: P) -> Self
+    where
+        P: opentelemetry_sdk::trace::SpanProcessor + 'static,
+    {
+        self.hooks
+            .traces
+            .push(Box::new(move |b| b.with_span_processor(processor)));
+        self
+    }
+
+    /// Adds a metric reader of your own next to flowtel's export (a test's or a benchmark's
+    /// reader, a pull exporter of another format).
+    pub fn metric_reader<R>(mut self, reader: R) -> Self
+    where
+        R: opentelemetry_sdk::metrics::reader::MetricReader,
+    {
+        self.hooks
+            .meters
+            .push(Box::new(move |b| b.with_reader(reader)));
         self
     }
 
@@ -254,7 +311,10 @@ impl TelemetryBuilder {
         self
     }
 
-    /// An `EnvFilter` directive for which spans are recorded (default: `RUST_LOG`, else `info`).
+    /// A `RUST_LOG`-style directive for which spans and events are recorded (default:
+    /// `RUST_LOG`, else `info`). Targets and levels only (`info,my_crate=debug`) filter when a
+    /// callsite is first seen and cost nothing per span; span and field directives
+    /// (`my_crate[checkout]=debug`) are `EnvFilter`'s, checked on every span.
     pub fn filter(mut self, directive: &str) -> Self {
         self.filter = Some(directive.to_owned());
         self
@@ -284,7 +344,7 @@ impl TelemetryBuilder {
     ///
     /// `FLOWTEL_PII_KEY` (32 hex digits), when set, keys [`crate::hash_pii`], so the services
     /// of a deployment hash personal data alike; otherwise each process draws a random key.
-    pub fn build(self) -> Result<(Telemetry, Dispatch), InitError> {
+    pub fn build(mut self) -> Result<(Telemetry, Dispatch), InitError> {
         if let Some(key) = std::env::var("FLOWTEL_PII_KEY")
             .ok()
             .and_then(|hex| parse_key(hex.trim()))
@@ -433,6 +493,12 @@ impl TelemetryBuilder {
             });
         }
 
+        for hook in std::mem::take(&mut self.hooks.meters) {
+            meters = hook(meters);
+        }
+        for hook in std::mem::take(&mut self.hooks.traces) {
+            traces = hook(traces);
+        }
         let meter_provider = meters.build();
         let tracer_provider = traces.build();
         let logger_provider = logs.build();
@@ -442,36 +508,27 @@ impl TelemetryBuilder {
             violations.clone(),
         );
         let tracer = tracer_provider.tracer("flowtel");
-        let filter = match &self.filter {
-            Some(d) => tracing_subscriber::EnvFilter::new(d),
-            None => tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        };
+        let (targets, env_filter) = level_filter(self.filter.as_deref());
         // Spans of dropped traces skip the OpenTelemetry layer (decided before it builds them);
-        // the `FlowLayer` below sees every span, so metrics are never sampled.
-        let sample_filter =
-            flow_sampler.map(|s| crate::sampling::SampleFilter::new(s).with_ids(ids));
+        // the `FlowLayer` after it sees every span, so metrics are never sampled.
+        let otel = tracing_opentelemetry::layer()
+            .with_tracer(tracer.clone())
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+            .with_level(false)
+            .with_tracked_inactivity(false)
+            // Entering a span makes it the current OpenTelemetry context, so spans that
+            // libraries start through the OpenTelemetry API get the right parent;
+            // `context_activation(false)` trades that for speed.
+            .with_context_activation(self.context_activation);
+        let mut trace_layer = TraceLayer::new(otel).lending(tracer);
+        if let Some(sampler) = flow_sampler {
+            trace_layer = trace_layer.sampled_by(sampler, ids);
+        }
         let subscriber = tracing_subscriber::registry()
-            .with(
-                sample_filter
-                    .is_some()
-                    .then_some(crate::sampling::DropLayer),
-            )
+            .with(trace_layer)
             .with(FlowLayer::new(&meter))
-            .with(
-                tracing_opentelemetry::layer()
-                    .with_tracer(tracer)
-                    .with_location(false)
-                    .with_threads(false)
-                    .with_target(false)
-                    .with_level(false)
-                    .with_tracked_inactivity(false)
-                    // Entering a span makes it the current OpenTelemetry context, so spans
-                    // that libraries start through the OpenTelemetry API get the right
-                    // parent; `context_activation(false)` trades that for speed.
-                    .with_context_activation(self.context_activation)
-                    .with_filter(sample_filter),
-            )
             .with(LogLayer::new(
                 &logger_provider,
                 registry,
@@ -482,7 +539,8 @@ impl TelemetryBuilder {
                 self.console
                     .then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr)),
             )
-            .with(filter);
+            .with(targets)
+            .with(env_filter);
         let propagator = FlowPropagator::new(Some(violations));
         let batched = matches!(self.export, Export::Otlp { .. } | Export::JsonLines(_));
         let telemetry = Telemetry {
@@ -536,6 +594,29 @@ impl TelemetryBuilder {
             .with_service_name(name)
             .build()
     }
+}
+
+/// The subscriber's level filter for `directive` (else `RUST_LOG`, else `info`): a `Targets`
+/// filter when the directive names targets and levels only, decided once per callsite; an
+/// `EnvFilter` when it filters on spans or field values, which it must track span by span.
+fn level_filter(
+    directive: Option<&str>,
+) -> (
+    Option<tracing_subscriber::filter::Targets>,
+    Option<tracing_subscriber::EnvFilter>,
+) {
+    let from_env = std::env::var(tracing_subscriber::EnvFilter::DEFAULT_ENV).ok();
+    let directive = directive
+        .or(from_env.as_deref())
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or("info");
+    let dynamic = directive.contains(['[', '{']);
+    if !dynamic && let Ok(targets) = directive.parse() {
+        return (Some(targets), None);
+    }
+    let env = tracing_subscriber::EnvFilter::try_new(directive)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    (None, Some(env))
 }
 
 /// 32 hex digits as a 16-byte key.

@@ -237,8 +237,10 @@ where
             return;
         }
         let has_flow_value = declares_flow && fields.flow.is_some();
-        // A span of a dropped trace is never exported: no attribute to add on enter.
-        let needs_tag = flow.is_some() && !has_flow_value && !crate::sampling::is_dropped(&span);
+        // A span standing for a context (a dropped trace's, or one its opener built) is not
+        // built by the OpenTelemetry layer: no attribute to add on enter.
+        let needs_tag =
+            flow.is_some() && !has_flow_value && !crate::otel_layer::stands_for_context(&span);
         span.extensions_mut().insert(FlowSpan {
             kind,
             needs_tag,

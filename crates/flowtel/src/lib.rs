@@ -13,7 +13,9 @@
 //! let orders = telemetry.meter().u64_counter("checkout.orders");
 //! orders.add(1, &[opentelemetry::KeyValue::new("payment.method", "card")]);
 //! ```
-#![forbid(unsafe_code)]
+// The one exception: `TraceLayer::downcast_raw`, whose signature `tracing-subscriber` makes
+// `unsafe` and which must forward to the layer it wraps.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 use std::sync::Arc;
@@ -26,6 +28,7 @@ pub mod limits;
 pub mod logs;
 pub mod messaging;
 pub mod meter;
+pub mod otel_layer;
 mod outcome;
 pub mod propagation;
 pub mod redact;
@@ -41,6 +44,7 @@ pub use layer::{FlowLayer, current_flow};
 pub use limits::{CardinalityLimiter, ValueCap};
 pub use logs::{EventLimiter, LogLayer};
 pub use meter::Meter;
+pub use otel_layer::TraceLayer;
 pub use propagation::FlowPropagator;
 pub use redact::hash_pii;
 pub use sampling::FlowSampler;

@@ -20,21 +20,21 @@
 //!
 //! **Deciding before building.** The SDK asks the sampler only once `tracing-opentelemetry` has
 //! built the span (its builder, attributes, ids), so a dropped span would cost nearly what a
-//! recorded one does. [`SampleFilter`], the per-layer filter `init` puts on the OpenTelemetry
+//! recorded one does. [`crate::TraceLayer`], the layer `init` puts around the OpenTelemetry
 //! layer, decides first: below a span whose trace is not sampled (the current OpenTelemetry
 //! context carries its non-sampled span context, local or remote) the OpenTelemetry layer never
 //! sees the span; at a root whose flow is known before the span exists (a `#[flowtel::flow]`
-//! span, whose name is the flow, or a request for which the server middleware set a
-//! [`FlowHint`]) it draws the trace id, makes the decision `FlowSampler` would make on it, and
-//! either drops the trace right there or hands the id to [`FlowIdGenerator`] so the SDK builds
-//! the root with it (and `FlowSampler`, still the authority for every built span, keeps it).
-//! [`DropLayer`] marks dropped spans and makes their non-sampled context current while they
-//! are entered, so propagation ([`otel_context`]) sends `traceparent` with the sampled flag off
-//! and the next service drops the trace too, logs keep their trace ids, and spans opened through
-//! the OpenTelemetry API below them are dropped by the parent-based sampler. Metrics never pass
-//! through the filter: the [`crate::FlowLayer`] records every span.
+//! span, whose name is the flow, or a root for which the code opening it set a [`FlowHint`]) it
+//! draws the trace id, makes the decision `FlowSampler` would make on it, and either drops the
+//! trace right there or hands the id to [`FlowIdGenerator`] so the SDK builds the root with it
+//! (and `FlowSampler`, still the authority for every built span, keeps it). A span of a
+//! dropped trace stands for the trace's non-sampled context, which is current while it is
+//! entered, so propagation ([`otel_context`]) sends `traceparent` with the sampled flag off and
+//! the next service drops the trace too, logs keep their trace ids, and spans opened through the
+//! OpenTelemetry API below them are dropped by the parent-based sampler. Metrics never pass
+//! through this decision: the [`crate::FlowLayer`] records every span.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,16 +43,11 @@ use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{
     Link, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::{Context, ContextGuard, KeyValue, StringValue, Value};
+use opentelemetry::{Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, SamplingDecision, SamplingResult, ShouldSample,
 };
-use tracing::callsite::Identifier;
-use tracing::span::{Attributes, Id};
-use tracing::{Metadata, Subscriber};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::layer::{self, Filter, Layer};
-use tracing_subscriber::registry::LookupSpan;
+use tracing::Metadata;
 
 /// Randomness bits of a trace id (the lowest 56) and the threshold scale.
 const RANDOM_BITS: u32 = 56;
@@ -221,21 +216,18 @@ impl ShouldSample for FlowSampler {
 }
 
 /// The flow of the request about to open a root span, set in the OpenTelemetry context by the
-/// code that knows it before the span exists (the server middleware from the entry route):
-/// [`SampleFilter`] decides the trace there without building the span.
+/// code that knows it before the span exists (a message consumer from the message's baggage):
+/// [`crate::TraceLayer`] decides the trace there without building the span.
 #[derive(Debug, Clone)]
 pub struct FlowHint(pub StringValue);
 
 thread_local! {
-    /// The trace id [`SampleFilter`] drew for a kept root, for [`FlowIdGenerator`] to build it with.
+    /// The trace id [`RootSampling`] drew for a kept root, for [`FlowIdGenerator`] to build it
+    /// with.
     static RESERVED: Cell<Option<TraceId>> = const { Cell::new(None) };
-    /// The non-sampled context of a root [`SampleFilter`] just dropped, for [`DropLayer`].
-    static PENDING: RefCell<Option<(Identifier, Context)>> = const { RefCell::new(None) };
-    /// Contexts [`DropLayer`] made current, by span, innermost last.
-    static ATTACHED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The SDK's id generator, except that the trace id of a root [`SampleFilter`] has already
+/// The SDK's id generator, except that the trace id of a root [`crate::TraceLayer`] has already
 /// decided to keep is the one it decided on (so `FlowSampler` makes the same decision).
 ///
 /// [`FlowIdGenerator::seeded`] draws trace ids from fixed sequences instead of at random, one
@@ -249,7 +241,7 @@ pub struct FlowIdGenerator {
 
 impl FlowIdGenerator {
     /// Trace ids from fixed sequences seeded by `seed`: one per flow of `flows` (drawn at the
-    /// roots [`SampleFilter`] decides, whose flow is known) and one for every other root.
+    /// roots [`crate::TraceLayer`] decides, whose flow is known) and one for every other root.
     /// Span ids stay random. Two processes given the same seed draw the same trace ids: for
     /// tests and reproducible examples only, never in production.
     pub fn seeded<F: AsRef<str>>(seed: u64, flows: impl IntoIterator<Item = F>) -> Self {
@@ -329,7 +321,7 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Whether the current OpenTelemetry context holds a span and whether it is sampled.
-fn current_decision() -> Option<bool> {
+pub(crate) fn current_decision() -> Option<bool> {
     Context::map_current(|cx| {
         let span = cx.span();
         let sc = span.span_context();
@@ -337,33 +329,26 @@ fn current_decision() -> Option<bool> {
     })
 }
 
-/// Per-layer filter for the OpenTelemetry layer: a span of a dropped trace never reaches it.
-/// See the module docs; installed by [`crate::init()`] with [`FlowSampler`].
+/// The decision at a trace's root taken before its span is built, as [`FlowSampler`] would
+/// take it: used by [`crate::TraceLayer`] (see the module docs).
 #[derive(Debug, Clone)]
-pub struct SampleFilter {
+pub(crate) struct RootSampling {
     sampler: Arc<FlowSampler>,
     ids: FlowIdGenerator,
 }
 
-impl SampleFilter {
-    /// A filter deciding roots as `sampler` does, on random trace ids.
-    pub fn new(sampler: Arc<FlowSampler>) -> SampleFilter {
-        SampleFilter {
-            sampler,
-            ids: FlowIdGenerator::default(),
-        }
-    }
-
-    /// Draws the trace ids of the roots it decides from `ids` (a clone of the tracer
-    /// provider's [`FlowIdGenerator`], so a seeded generator's sequences are shared).
-    pub fn with_ids(mut self, ids: FlowIdGenerator) -> SampleFilter {
-        self.ids = ids;
-        self
+impl RootSampling {
+    /// Roots decided as `sampler` does, their trace ids drawn from `ids` (a clone of the
+    /// tracer provider's [`FlowIdGenerator`], so a seeded generator's sequences are shared).
+    pub(crate) fn new(sampler: Arc<FlowSampler>, ids: FlowIdGenerator) -> RootSampling {
+        RootSampling { sampler, ids }
     }
 
     /// The decision at a root whose flow is known now: `None` when it is not (the SDK decides
-    /// when it builds the span).
-    fn decide_root(&self, meta: &Metadata<'_>) -> Option<bool> {
+    /// when it builds the span), `Some(None)` when the trace is kept (its id reserved for the
+    /// SDK), `Some(Some(cx))` when it is dropped, with the non-sampled context that stands for
+    /// the root.
+    pub(crate) fn decide(&self, meta: &Metadata<'_>) -> Option<Option<Context>> {
         let (threshold, trace_id) = Context::map_current(|cx| {
             cx.get::<FlowHint>().map(|h| {
                 let flow = Some(h.0.as_str());
@@ -387,7 +372,7 @@ impl SampleFilter {
         let kept = policy.keeps(trace_id);
         RESERVED.with(|r| r.set(kept.then_some(trace_id)));
         if kept {
-            return Some(true);
+            return Some(None);
         }
         let sc = SpanContext::new(
             trace_id,
@@ -396,106 +381,13 @@ impl SampleFilter {
             false,
             TraceState::NONE,
         );
-        let cx = Context::map_current(|cx| cx.with_remote_span_context(sc));
-        PENDING.with(|p| *p.borrow_mut() = Some((meta.callsite(), cx)));
-        Some(false)
+        Some(Some(Context::map_current(|cx| {
+            cx.with_remote_span_context(sc)
+        })))
     }
 }
 
-impl<S> Filter<S> for SampleFilter
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn enabled(&self, meta: &Metadata<'_>, cx: &layer::Context<'_, S>) -> bool {
-        // Below a span: its trace's decision (a dropped span's context is current while it is
-        // entered, in both context-activation modes).
-        if let Some(sampled) = current_decision() {
-            return sampled;
-        }
-        if meta.is_event() || cx.lookup_current().is_some() {
-            return true;
-        }
-        self.decide_root(meta).unwrap_or(true)
-    }
-
-    fn callsite_enabled(&self, _meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
-        tracing::subscriber::Interest::sometimes()
-    }
-}
-
-/// Marks a span of a dropped trace: the non-sampled context that stands for it.
-#[derive(Debug, Clone)]
-pub struct Dropped(Context);
-
-/// The `tracing` layer that keeps track of dropped spans (see the module docs): put it below
-/// the [`crate::FlowLayer`] and the OpenTelemetry layer filtered by [`SampleFilter`].
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DropLayer;
-
-impl<S> Layer<S> for DropLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: layer::Context<'_, S>) {
-        let callsite = attrs.metadata().callsite();
-        let pending = PENDING.with(|p| {
-            let mut p = p.borrow_mut();
-            match p.as_ref() {
-                Some((c, _)) if *c == callsite => p.take().map(|(_, cx)| cx),
-                _ => None,
-            }
-        });
-        let dropped =
-            pending.or_else(|| (current_decision() == Some(false)).then(Context::current));
-        if let (Some(cx), Some(span)) = (dropped, ctx.span(id)) {
-            span.extensions_mut().insert(Dropped(cx));
-        }
-    }
-
-    fn on_enter(&self, id: &Id, ctx: layer::Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let ext = span.extensions();
-        let Some(Dropped(cx)) = ext.get::<Dropped>() else {
-            return;
-        };
-        let ours = cx.span().span_context().span_id();
-        if Context::map_current(|c| c.span().span_context().span_id()) != ours {
-            let guard = cx.clone().attach();
-            ATTACHED.with(|a| a.borrow_mut().push((id.clone(), guard)));
-        }
-    }
-
-    fn on_exit(&self, id: &Id, _ctx: layer::Context<'_, S>) {
-        let guard = ATTACHED.with(|a| {
-            let mut a = a.borrow_mut();
-            let at = a.iter().rposition(|(i, _)| i == id)?;
-            Some(a.remove(at))
-        });
-        drop(guard);
-    }
-}
-
-/// Whether `span` belongs to a trace the sampler dropped.
-pub(crate) fn is_dropped<'a, S: LookupSpan<'a>>(
-    span: &tracing_subscriber::registry::SpanRef<'a, S>,
-) -> bool {
-    span.extensions().get::<Dropped>().is_some()
-}
-
-/// The OpenTelemetry context that stands for `span` when its context is sent to another
-/// service: the span's own, or for a span of a dropped trace the non-sampled context of the
-/// trace (so `traceparent` carries the sampled flag off and the receiver drops the trace too).
-pub fn otel_context(span: &tracing::Span) -> Context {
-    let dropped = span
-        .with_subscriber(|(id, dispatch)| {
-            let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
-            let span = registry.span(id)?;
-            let ext = span.extensions();
-            ext.get::<Dropped>().map(|d| d.0.clone())
-        })
-        .flatten();
-    dropped.unwrap_or_else(|| span.context())
-}
+pub use crate::otel_layer::otel_context;
 
 #[cfg(test)]
 mod tests {
