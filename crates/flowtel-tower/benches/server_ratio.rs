@@ -32,11 +32,40 @@ struct Variant {
     dispatch: tracing::Dispatch,
 }
 
+/// flowtel as `flowtel::init` builds it (its subscriber: `TraceLayer` around the
+/// OpenTelemetry layer, `FlowLayer`, `LogLayer`, the `info` level filter), exporting nowhere:
+/// spans to a processor that discards them, metrics to a reader that never collects.
 fn flowtel_variant(
     name: &'static str,
     registry: flowtel_conventions::Registry,
     activation: bool,
-) -> Variant {
+) -> (Variant, flowtel::Telemetry) {
+    let (telemetry, dispatch) = flowtel::init(std::sync::Arc::new(registry))
+        .service("bench", "0")
+        .no_push()
+        .filter("info")
+        .context_activation(activation)
+        .span_processor(flowtel_testkit::otel::DiscardSpans)
+        .metric_reader(flowtel_testkit::otel::idle_reader())
+        .build()
+        .expect("telemetry");
+    let app = routes()
+        .layer(flowtel_tower::FlowServerLayer::new(&telemetry))
+        .with_state(());
+    (
+        Variant {
+            name,
+            app,
+            dispatch,
+        },
+        telemetry,
+    )
+}
+
+/// flowtel's layer under a subscriber of the user's own (the registry, `FlowLayer` and the
+/// plain OpenTelemetry layer): the server span is then a `tracing` span that
+/// `tracing-opentelemetry` builds.
+fn own_subscriber_variant(registry: flowtel_conventions::Registry) -> Variant {
     let (tracer, meters) = providers();
     let meter = flowtel::Meter::new(std::sync::Arc::new(registry), meters.meter("flowtel"));
     let dispatch = tracing::Dispatch::new(
@@ -49,8 +78,7 @@ fn flowtel_variant(
                     .with_threads(false)
                     .with_target(false)
                     .with_level(false)
-                    .with_tracked_inactivity(false)
-                    .with_context_activation(activation),
+                    .with_tracked_inactivity(false),
             ),
     );
     let app = routes()
@@ -60,7 +88,7 @@ fn flowtel_variant(
         ))
         .with_state(());
     Variant {
-        name,
+        name: "flowtel, own subscriber (tracing-opentelemetry builds the span)",
         app,
         dispatch,
     }
@@ -114,10 +142,14 @@ fn main() {
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
+    let (default, _t1) = flowtel_variant("flowtel as init builds it (default)", full.clone(), true);
+    let (fast, _t2) = flowtel_variant("flowtel fast mode (no activation)", full.clone(), false);
+    let (no_active, _t3) =
+        flowtel_variant("flowtel default, no active_requests", without_active, true);
     let variants = [
-        flowtel_variant("flowtel (default: context activation)", full.clone(), true),
-        flowtel_variant("flowtel fast mode (no activation)", full, false),
-        flowtel_variant("flowtel default, no active_requests", without_active, true),
+        default,
+        fast,
+        no_active,
         Variant {
             name: "opentelemetry-instrumentation-tower 0.19",
             app: routes()
@@ -130,6 +162,7 @@ fn main() {
             app: routes().with_state(()),
             dispatch: tracing::Dispatch::none(),
         },
+        own_subscriber_variant(full),
     ];
     let mut i = 0u64;
     let mut run = |v: &Variant, n: u64| -> f64 {

@@ -5,6 +5,7 @@
 //! as text for HTTP errors, the short type name of the error for transport failures, and no
 //! value for success.
 
+use opentelemetry::KeyValue;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -67,6 +68,24 @@ pub(crate) fn record_on_span(span: &tracing::Span, status: Option<u16>, error_ty
     if let Some(e) = error_type {
         span.record("error.type", e);
         span.record("otel.status_code", "ERROR");
+    }
+}
+
+/// The same on a span built through the OpenTelemetry API.
+pub(crate) fn record_on_otel_span(
+    span: &opentelemetry::trace::SpanRef<'_>,
+    status: Option<u16>,
+    error_type: Option<&str>,
+) {
+    if let Some(status) = status {
+        span.set_attribute(KeyValue::new(
+            "http.response.status_code",
+            i64::from(status),
+        ));
+    }
+    if let Some(e) = error_type {
+        span.set_attribute(KeyValue::new("error.type", e.to_owned()));
+        span.set_status(opentelemetry::trace::Status::error(""));
     }
 }
 

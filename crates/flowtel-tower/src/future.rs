@@ -14,7 +14,8 @@ use opentelemetry::{KeyValue, StringValue};
 use pin_project_lite::pin_project;
 use tracing::Span;
 
-use crate::classify::{Classify, outcome, record_on_span};
+use crate::classify::{Classify, outcome, record_on_otel_span, record_on_span};
+use opentelemetry::trace::TraceContextExt as _;
 
 /// What a request records when its answer is ready.
 pub(crate) struct Done<C> {
@@ -55,11 +56,19 @@ impl<C: Classify> Done<C> {
     fn finish(
         mut self,
         span: &Span,
+        otel: Option<&opentelemetry::Context>,
         status: Option<u16>,
         error_type: Option<std::borrow::Cow<'static, str>>,
     ) {
         let seconds = self.start.elapsed().as_secs_f64();
-        record_on_span(span, status, error_type.as_deref());
+        match otel {
+            Some(cx) => {
+                let span = cx.span();
+                record_on_otel_span(&span, status, error_type.as_deref());
+                span.end();
+            }
+            None => record_on_span(span, status, error_type.as_deref()),
+        }
         self.labels
             .push(status.map(|s| KeyValue::new("http.response.status_code", i64::from(s))));
         self.labels
@@ -78,6 +87,8 @@ pin_project! {
         #[pin]
         inner: F,
         span: Span,
+        // The span `span` stands for, when the layer built it through the OpenTelemetry API.
+        otel: Option<opentelemetry::Context>,
         done: Option<Done<C>>,
     }
 }
@@ -88,8 +99,16 @@ impl<F, C> ResponseFuture<F, C> {
         ResponseFuture {
             inner,
             span,
+            otel: None,
             done: Some(done),
         }
+    }
+
+    /// The OpenTelemetry span `span` stands for (built by the layer), recorded and ended when
+    /// the response is ready.
+    pub(crate) fn with_otel(mut self, otel: Option<opentelemetry::Context>) -> Self {
+        self.otel = otel;
+        self
     }
 }
 
@@ -105,11 +124,16 @@ where
         let this = self.project();
         let result = {
             let _entered = this.span.enter();
+            // Entering makes the built span current, unless a filter disabled `span`.
+            let _current = match this.otel {
+                Some(otel) if this.span.is_disabled() => Some(otel.clone().attach()),
+                _ => None,
+            };
             ready!(this.inner.poll(cx))
         };
         if let Some(done) = this.done.take() {
             let (status, error_type) = outcome(&done.classifier, &result);
-            done.finish(this.span, status, error_type);
+            done.finish(this.span, this.otel.as_ref(), status, error_type);
         }
         Poll::Ready(result)
     }

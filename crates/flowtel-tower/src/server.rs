@@ -8,12 +8,19 @@
 //! `error.type` as the [`Classify`] implementation says, and the duration histogram through
 //! flowtel's enforcing meter. Apply it with `Router::layer` so the route is known.
 //!
-//! The span is entered while the response future is polled, as `tracing::Instrument` does:
-//! that is where the handler runs, so its spans, and with context activation (the default)
-//! spans started through the OpenTelemetry API, get the server span as their parent. The
+//! Under `flowtel::init`'s subscriber the server span is built through the OpenTelemetry API,
+//! with the tracer flowtel's [`TraceLayer`](flowtel::TraceLayer) lends, as OpenTelemetry's
+//! own HTTP instrumentations build theirs (no `tracing` field is copied into a span builder),
+//! and the request's `tracing` span (`HTTP request`, carrying `flow.name`) stands for it; under
+//! another subscriber the `tracing` span is the server span, built by `tracing-opentelemetry`.
+//! Either way the request's span is entered while the response future is polled, as
+//! `tracing::Instrument` does, and the server span is then the current OpenTelemetry
+//! context: that is where the handler runs, so its `tracing` spans, its events and log records,
+//! and spans started through the OpenTelemetry API get the server span as their parent. The
 //! inner service's `call` itself runs outside it (an inner layer that starts spans in `call`
 //! rather than in its future starts them as siblings).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -23,7 +30,7 @@ use flowtel::meter::{Histogram, Labels};
 use flowtel::propagation::{FlowPropagator, flow_from_context};
 use flowtel::{Meter, Saturation};
 use http::Request;
-use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
 use opentelemetry::{KeyValue, StringValue};
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -61,7 +68,7 @@ const METHODS: [&str; 10] = [
 #[derive(Default)]
 pub struct RouteCache {
     route: OnceLock<(Box<str>, StringValue)>,
-    names: [OnceLock<Arc<str>>; METHODS.len()],
+    names: [OnceLock<&'static str>; METHODS.len()],
     /// The registry `entry` flow of the cached route, per method (`None`: not an entry).
     entry_flows: [OnceLock<Option<StringValue>>; METHODS.len()],
 }
@@ -78,16 +85,22 @@ impl RouteCache {
         }
     }
 
-    /// `{method} {route}`, the server span name.
-    fn span_name(&self, method: &'static str, route: &StringValue) -> Arc<str> {
-        let make = || Arc::<str>::from(format!("{method} {}", route.as_str()));
+    /// `{method} {route}`, the server span name (`{method}` without a route).
+    fn span_name(&self, method: &'static str, route: Option<&StringValue>) -> Cow<'static, str> {
+        let Some(route) = route else {
+            return Cow::Borrowed(method);
+        };
+        let make = || format!("{method} {}", route.as_str());
         let cached = self
             .route
             .get()
             .is_some_and(|(r, _)| **r == *route.as_str());
         match METHODS.iter().position(|m| *m == method) {
-            Some(i) if cached => self.names[i].get_or_init(make).clone(),
-            _ => make(),
+            // Route templates and methods are a bounded set: one name each per process.
+            Some(i) if cached => {
+                Cow::Borrowed(self.names[i].get_or_init(|| flowtel::layer::static_name(&make())))
+            }
+            _ => Cow::Owned(make()),
         }
     }
 }
@@ -200,58 +213,51 @@ impl Side for Server {
                     None => f,
                 })
             });
-        // The caller's context (and the flow) is current while the span is opened, so the
-        // sampler decides it before it is built: the caller's decision, or the flow's at a root.
-        let opening = match &flow {
-            // Only a root needs the hint: below a caller, the caller's decision holds.
-            Some(f) if !parent.span().span_context().is_valid() => {
-                parent.with_value(flowtel::sampling::FlowHint(f.clone()))
+        let name = routes.span_name(method, route.as_ref());
+        // Built through the OpenTelemetry API when flowtel's `TraceLayer` lends its tracer.
+        let built = flowtel::otel_layer::with_direct_tracer(|tracer| {
+            let mut attributes = Vec::with_capacity(7);
+            attributes.push(KeyValue::new("http.request.method", method));
+            if let Some(r) = &route {
+                attributes.push(KeyValue::new("http.route", r.clone()));
             }
-            _ => parent.clone(),
-        }
-        .attach();
-        let span = match &route {
-            Some(r) => tracing::info_span!(
-                target: "flowtel::http",
-                "HTTP request",
-                otel.name = &*routes.span_name(method, r),
-                otel.kind = "server",
-                otel.status_code = Empty,
-                http.request.method = method,
-                http.route = r.as_str(),
-                http.response.status_code = Empty,
-                url.path = req.uri().path(),
-                url.scheme = scheme,
-                error.type = Empty,
-                flow.name = flow.as_ref().map(StringValue::as_str),
-            ),
-            None => tracing::info_span!(
-                target: "flowtel::http",
-                "HTTP request",
-                otel.name = method,
-                otel.kind = "server",
-                otel.status_code = Empty,
-                http.request.method = method,
-                http.response.status_code = Empty,
-                url.path = req.uri().path(),
-                url.scheme = scheme,
-                error.type = Empty,
-                flow.name = flow.as_ref().map(StringValue::as_str),
-            ),
+            attributes.push(KeyValue::new("url.path", req.uri().path().to_owned()));
+            attributes.push(KeyValue::new("url.scheme", scheme));
+            if let Some(f) = &flow {
+                attributes.push(KeyValue::new("flow.name", f.clone()));
+            }
+            if method == "_OTHER" {
+                attributes.push(KeyValue::new(
+                    "http.request.method_original",
+                    req.method().as_str().to_owned(),
+                ));
+            }
+            // The SDK's sampler decides here: the caller's decision, or the flow's at a root.
+            let span = tracer
+                .span_builder(name.clone())
+                .with_kind(SpanKind::Server)
+                .with_attributes(attributes)
+                .start_with_context(tracer, &parent);
+            parent.with_span(span)
+        });
+        let span = match &built {
+            Some(cx) => flowtel::otel_layer::stand_for(cx, || match &route {
+                Some(r) => tracing::info_span!(
+                    target: "flowtel::http",
+                    "HTTP request",
+                    http.request.method = method,
+                    http.route = r.as_str(),
+                    flow.name = flow.as_ref().map(StringValue::as_str),
+                ),
+                None => tracing::info_span!(
+                    target: "flowtel::http",
+                    "HTTP request",
+                    http.request.method = method,
+                    flow.name = flow.as_ref().map(StringValue::as_str),
+                ),
+            }),
+            None => traced_span(&parent, &flow, method, &name, scheme, route.as_ref(), &req),
         };
-        if method == "_OTHER" {
-            span.set_attribute(
-                "http.request.method_original",
-                req.method().as_str().to_owned(),
-            );
-        }
-        drop(opening);
-        // The OpenTelemetry layer parents a span opened outside any `tracing` span to the
-        // current context, which was the caller's (`opening`) just now: then nothing is left
-        // to set. Inside one (a connection span, say) it would take that span as the parent.
-        if tracing::dispatcher::get_default(|d| d.current_span().id().is_some()) {
-            let _ = span.set_parent(parent);
-        }
         // In flight until the response is recorded or the future dropped unfinished.
         let active = {
             let mut l = Labels::<3>::new();
@@ -272,8 +278,74 @@ impl Side for Server {
             (flow, Some(active)),
             classifier,
         );
-        ResponseFuture::new(future, span, done)
+        ResponseFuture::new(future, span, done).with_otel(built)
     }
+}
+
+/// The server span as a `tracing` span built by `tracing-opentelemetry`: under a subscriber
+/// without flowtel's `TraceLayer`.
+fn traced_span<B>(
+    parent: &opentelemetry::Context,
+    flow: &Option<StringValue>,
+    method: &'static str,
+    name: &str,
+    scheme: &'static str,
+    route: Option<&StringValue>,
+    req: &Request<B>,
+) -> tracing::Span {
+    // The caller's context (and the flow) is current while the span is opened, so a sampler
+    // deciding before the span is built sees them.
+    let opening = match flow {
+        // Only a root needs the hint: below a caller, the caller's decision holds.
+        Some(f) if !parent.span().span_context().is_valid() => {
+            parent.with_value(flowtel::sampling::FlowHint(f.clone()))
+        }
+        _ => parent.clone(),
+    }
+    .attach();
+    let span = match route {
+        Some(r) => tracing::info_span!(
+            target: "flowtel::http",
+            "HTTP request",
+            otel.name = name,
+            otel.kind = "server",
+            otel.status_code = Empty,
+            http.request.method = method,
+            http.route = r.as_str(),
+            http.response.status_code = Empty,
+            url.path = req.uri().path(),
+            url.scheme = scheme,
+            error.type = Empty,
+            flow.name = flow.as_ref().map(StringValue::as_str),
+        ),
+        None => tracing::info_span!(
+            target: "flowtel::http",
+            "HTTP request",
+            otel.name = name,
+            otel.kind = "server",
+            otel.status_code = Empty,
+            http.request.method = method,
+            http.response.status_code = Empty,
+            url.path = req.uri().path(),
+            url.scheme = scheme,
+            error.type = Empty,
+            flow.name = flow.as_ref().map(StringValue::as_str),
+        ),
+    };
+    if method == "_OTHER" {
+        span.set_attribute(
+            "http.request.method_original",
+            req.method().as_str().to_owned(),
+        );
+    }
+    drop(opening);
+    // The OpenTelemetry layer parents a span opened outside any `tracing` span to the current
+    // context, which was the caller's (`opening`) just now: then nothing is left to set.
+    // Inside one (a connection span, say) it would take that span as the parent.
+    if tracing::dispatcher::get_default(|d| d.current_span().id().is_some()) {
+        let _ = span.set_parent(parent.clone());
+    }
+    span
 }
 
 /// Response future of [`FlowServer`].

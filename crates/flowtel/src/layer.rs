@@ -189,8 +189,9 @@ impl FlowLayer {
 /// `name` as a `&'static str`, leaked once per process whatever the number of layers: the
 /// registry's flow and step names (a bounded set) are copied onto every span of a flow and
 /// every log record written in one, and a static string is copied without touching a
-/// reference count.
-fn static_name(name: &str) -> &'static str {
+/// reference count. Only for names from a bounded set (flows, steps, route templates): each
+/// distinct name is kept for the life of the process.
+pub fn static_name(name: &str) -> &'static str {
     static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
     let mut names = NAMES
         .get_or_init(Mutex::default)

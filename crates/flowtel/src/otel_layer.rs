@@ -248,8 +248,12 @@ where
                 if span.is_recording() {
                     let meta = event.metadata();
                     let mut fields = Fields::default();
-                    fields.attributes.push(KeyValue::new("level", meta.level().as_str()));
-                    fields.attributes.push(KeyValue::new("target", meta.target()));
+                    fields
+                        .attributes
+                        .push(KeyValue::new("level", meta.level().as_str()));
+                    fields
+                        .attributes
+                        .push(KeyValue::new("target", meta.target()));
                     event.record(&mut fields);
                     if *meta.level() == Level::ERROR {
                         span.set_status(Status::error(""));
@@ -402,7 +406,9 @@ impl Fields {
             span.update_name(name);
         }
         match self.status {
-            Some("error") => span.set_status(Status::error(self.status_message.unwrap_or_default())),
+            Some("error") => {
+                span.set_status(Status::error(self.status_message.unwrap_or_default()))
+            }
             Some("ok") => span.set_status(Status::Ok),
             _ => {}
         }
