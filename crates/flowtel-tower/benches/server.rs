@@ -2,9 +2,10 @@
 //! (the OpenTelemetry contrib tower middleware, which supports OpenTelemetry 0.33 and axum
 //! 0.8), doing the same: a server span and `http.server.request.duration` per request.
 //!
-//! Run: `cargo bench -p flowtel-tower --bench server`. Both sides share one SDK setup: a tracer
-//! provider whose processor discards ended spans, and a meter provider with an in-memory
-//! reader, so spans and metrics are really built and aggregated but nothing is exported. The
+//! Run: `cargo bench -p flowtel-tower --bench server`. flowtel runs under `flowtel::init`'s
+//! subscriber; both sides' spans go to a processor that discards them and their metrics to an
+//! in-memory reader, so spans and metrics are really built and aggregated but nothing is
+//! exported. The
 //! request goes through an axum `Router` in-process (`oneshot`), the route matched as
 //! `/orders/{id}/pay` with a distinct id each time.
 
@@ -12,12 +13,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{conventions, providers, request, routes};
+use common::{providers, request, routes};
 use criterion::{Criterion, criterion_group, criterion_main};
-use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::trace::TracerProvider as _;
 use tower::ServiceExt;
-use tracing_subscriber::layer::SubscriberExt;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -26,26 +24,11 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let mut g = c.benchmark_group("server_request");
 
-    // flowtel: tracing span through tracing-opentelemetry, FlowLayer, enforcing meter.
-    let (tracer, meters) = providers();
-    let meter = flowtel::Meter::new(conventions(), meters.meter("flowtel"));
-    let dispatch = tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(flowtel::FlowLayer::new(&meter))
-            .with(
-                tracing_opentelemetry::layer()
-                    .with_tracer(tracer.tracer("flowtel"))
-                    .with_location(false)
-                    .with_threads(false)
-                    .with_tracked_inactivity(false)
-                    .with_context_activation(false),
-            ),
-    );
+    // flowtel as `flowtel::init` builds it: the server span through the OpenTelemetry API,
+    // the request's tracing span standing for it, FlowLayer, LogLayer, enforcing meter.
+    let (telemetry, dispatch) = common::init(flowtel_testkit::bundled_conventions(), true);
     let app = routes()
-        .layer(flowtel_tower::FlowServerLayer::from_parts(
-            &meter,
-            flowtel::FlowPropagator::default(),
-        ))
+        .layer(flowtel_tower::FlowServerLayer::new(&telemetry))
         .with_state(());
     let mut i = 0u64;
     tracing::dispatcher::with_default(&dispatch, || {

@@ -4,11 +4,13 @@
 //! Run: `cargo bench -p flowtel-tower --bench server_ratio`. Criterion runs one function after
 //! the other, so on a shared machine a load change between them shows up as a difference;
 //! here every round runs each variant for the same number of requests back to back, and the
-//! ratio is taken within the round. Variants: flowtel as `flowtel::init` sets it up (context
-//! activation on, `http.server.active_requests` recorded), flowtel in the fast mode
-//! (`context_activation(false)`), flowtel without the active-requests signal (its cost), the
-//! OpenTelemetry contrib middleware, and the bare router. Both instrumented sides share one SDK
-//! setup whose span processor discards ended spans, as in the `server` benchmark.
+//! ratio is taken within the round. Variants: flowtel under the subscriber `flowtel::init`
+//! builds (context activation on, `http.server.active_requests` recorded, the `info` level
+//! filter, the log layer), the same in the fast mode (`context_activation(false)`), the same
+//! without the active-requests signal (its cost), the OpenTelemetry contrib middleware, the
+//! bare router, and flowtel's layer under a subscriber of the user's own without flowtel's
+//! `TraceLayer` (the server span then built by `tracing-opentelemetry`). Every variant's spans
+//! go to a processor that discards them, metrics to a reader that never collects.
 //!
 //! Time is the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so time the thread
 //! spends preempted by other work on a loaded machine does not count, and the order of the variants rotates from round to round, so none always
@@ -32,23 +34,13 @@ struct Variant {
     dispatch: tracing::Dispatch,
 }
 
-/// flowtel as `flowtel::init` builds it (its subscriber: `TraceLayer` around the
-/// OpenTelemetry layer, `FlowLayer`, `LogLayer`, the `info` level filter), exporting nowhere:
-/// spans to a processor that discards them, metrics to a reader that never collects.
+/// flowtel as `flowtel::init` builds it ([`common::init`]).
 fn flowtel_variant(
     name: &'static str,
     registry: flowtel_conventions::Registry,
     activation: bool,
 ) -> (Variant, flowtel::Telemetry) {
-    let (telemetry, dispatch) = flowtel::init(std::sync::Arc::new(registry))
-        .service("bench", "0")
-        .no_push()
-        .filter("info")
-        .context_activation(activation)
-        .span_processor(flowtel_testkit::otel::DiscardSpans)
-        .metric_reader(flowtel_testkit::otel::idle_reader())
-        .build()
-        .expect("telemetry");
+    let (telemetry, dispatch) = common::init(registry, activation);
     let app = routes()
         .layer(flowtel_tower::FlowServerLayer::new(&telemetry))
         .with_state(());

@@ -198,9 +198,11 @@ impl TelemetryBuilder {
     /// With activation, code that uses the OpenTelemetry API directly (an instrumented
     /// database driver or HTTP client calling `Context::current()`, `tracer.start(..)`) sees
     /// the enclosing flow, step or server span as its parent, so its spans land in the right
-    /// trace. `context_activation(false)` is the fast mode: a server request costs less (see
-    /// `BENCHMARKS.md`), but spans started through the OpenTelemetry API inside flowtel's
-    /// spans become roots of new traces. Use it only when every instrumented library goes
+    /// trace. `context_activation(false)` is the fast mode: entering a flow or step span costs
+    /// less (see `BENCHMARKS.md`), but spans started through the OpenTelemetry API inside them
+    /// get the nearest span that is always current as their parent (the request's server span
+    /// from `flowtel-tower`, which it builds through the OpenTelemetry API), or outside a
+    /// request become roots of new traces. Use it only when every instrumented library goes
     /// through `tracing`; flowtel's own propagation and flow lookup work in both modes.
     pub fn context_activation(mut self, activate: bool) -> Self {
         self.context_activation = activate;

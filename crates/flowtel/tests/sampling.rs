@@ -35,8 +35,9 @@ fn flow(name: &'static str) -> tracing::Span {
     }
 }
 
-/// A server span as the tower middleware opens it: the caller's context, with the flow of the
-/// entry route as a hint, is current while it is created.
+/// A server span as a `tracing` span, as the tower middleware opens it under a subscriber
+/// without `TraceLayer`'s tracer (and the message consumer opens its span): the caller's
+/// context, with the flow as a hint, is current while it is created.
 fn server(parent: &Context, flow: &'static str) -> tracing::Span {
     let _opening = parent
         .with_value(flowtel::sampling::FlowHint(flow.into()))

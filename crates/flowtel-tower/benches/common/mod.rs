@@ -1,4 +1,4 @@
-//! What the server benchmarks share: the app's route, a request to it, the bundled conventions,
+//! What the server benchmarks share: the app's route, a request to it, `flowtel::init`'s setup,
 //! and SDK providers that build spans and aggregate metrics but export nothing
 //! (`flowtel-testkit`).
 
@@ -11,11 +11,6 @@ use axum::body::Body;
 use axum::routing::post;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-
-/// The bundled conventions, embedded as `flowtel::conventions!()` does.
-pub fn conventions() -> flowtel::Conventions {
-    Arc::new(flowtel_testkit::bundled_conventions())
-}
 
 /// A tracer provider whose processor discards ended spans, and a meter provider with an
 /// in-memory reader that does not collect during the run.
@@ -42,4 +37,22 @@ pub fn request(i: u64) -> http::Request<Body> {
         )
         .body(Body::empty())
         .unwrap()
+}
+
+/// flowtel as `flowtel::init` builds it (its subscriber: `TraceLayer` around the OpenTelemetry
+/// layer, `FlowLayer`, `LogLayer`, the `info` level filter), exporting nowhere: spans to a
+/// processor that discards them, metrics to a reader that never collects.
+pub fn init(
+    registry: flowtel_conventions::Registry,
+    activation: bool,
+) -> (flowtel::Telemetry, tracing::Dispatch) {
+    flowtel::init(Arc::new(registry))
+        .service("bench", "0")
+        .no_push()
+        .filter("info")
+        .context_activation(activation)
+        .span_processor(flowtel_testkit::otel::DiscardSpans)
+        .metric_reader(flowtel_testkit::otel::idle_reader())
+        .build()
+        .expect("telemetry")
 }
