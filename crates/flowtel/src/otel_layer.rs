@@ -15,17 +15,17 @@
 //!   OpenTelemetry API and log records get it as their parent; events written in it become
 //!   events of the OpenTelemetry span, values recorded on it its attributes.
 //!
-//! Limit: a `tracing` span opened with an explicit `parent:` that stands for a built span (the
-//! request's span, captured and used from another task) is built by `tracing-opentelemetry` as a
-//! root, since that layer cannot see the OpenTelemetry span; open it inside the request (while
-//! the request's span is entered, or with `Span::in_scope`) instead.
+//! A `tracing` span opened with an explicit `parent:` that stands for a built span (the
+//! request's span, captured and used from another task) is built through the OpenTelemetry API
+//! below it, since `tracing-opentelemetry` cannot see the OpenTelemetry span; it then stands
+//! for that span like its parent, and ends when it closes.
 
 use std::any::TypeId;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 
-use opentelemetry::trace::{SpanContext, Status, TraceContextExt};
+use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 use tracing::field::{Field, Visit};
@@ -135,7 +135,12 @@ impl<L> TraceLayer<L> {
         if let Some(parent) = attrs.parent() {
             // Below a span standing for a context, its decision; below a built one, the SDK's.
             let cx = stands(&ctx.span(parent)?)?;
-            return (!is_sampled(&cx)).then_some(cx);
+            if !is_sampled(&cx) {
+                return Some(cx);
+            }
+            // The OpenTelemetry layer cannot see a parent built through the API: the span is
+            // built the same way, below it (and ends when it closes, its context dropped).
+            return self.direct.as_ref().map(|t| build_below(&t.0, attrs, &cx));
         }
         if attrs.is_contextual() {
             match current_decision() {
@@ -147,6 +152,25 @@ impl<L> TraceLayer<L> {
         }
         self.roots.as_ref()?.decide(attrs.metadata()).flatten()
     }
+}
+
+/// A span for `attrs` built through the OpenTelemetry API below `parent`: its name from
+/// `otel.name` or the span's, its kind from `otel.kind`, its fields as attributes.
+fn build_below(tracer: &SdkTracer, attrs: &Attributes<'_>, parent: &Context) -> Context {
+    let mut fields = Fields::default();
+    attrs.record(&mut fields);
+    let name = fields
+        .name
+        .take()
+        .map_or(Cow::Borrowed(attrs.metadata().name()), Cow::Owned);
+    let span = tracer
+        .span_builder(name)
+        .with_kind(fields.kind.take().unwrap_or(SpanKind::Internal))
+        .with_attributes(std::mem::take(&mut fields.attributes))
+        .start_with_context(tracer, parent);
+    let cx = parent.with_span(span);
+    fields.apply_to(&cx.span());
+    cx
 }
 
 /// The context `span` stands for, if it stands for one.
@@ -390,6 +414,7 @@ struct Fields {
     message: Option<String>,
     attributes: Vec<KeyValue>,
     name: Option<String>,
+    kind: Option<SpanKind>,
     status: Option<&'static str>,
     status_message: Option<String>,
 }
@@ -423,7 +448,16 @@ impl Visit for Fields {
         match field.name() {
             "message" => self.message = Some(value.to_owned()),
             "otel.name" => self.name = Some(value.to_owned()),
-            "otel.kind" => {}
+            "otel.kind" => {
+                self.kind = match value.to_ascii_lowercase().as_str() {
+                    "server" => Some(SpanKind::Server),
+                    "client" => Some(SpanKind::Client),
+                    "producer" => Some(SpanKind::Producer),
+                    "consumer" => Some(SpanKind::Consumer),
+                    "internal" => Some(SpanKind::Internal),
+                    _ => None,
+                }
+            }
             "otel.status_code" => {
                 self.status = match value {
                     v if v.eq_ignore_ascii_case("error") => Some("error"),

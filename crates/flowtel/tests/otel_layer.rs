@@ -51,18 +51,29 @@ fn a_span_standing_for_a_built_one_passes_records_and_events_to_it() {
         });
         // Recorded while not entered: found by a lookup.
         span.record("messaging.batch.size", 16_i64);
+        // An explicit parent, as a task spawned with the captured span would use it.
+        let audit = tracing::info_span!(parent: &span, "order.audit", otel.kind = "producer", audit.rows = 2_i64);
+        drop(audit);
         drop(span);
         cx.span().end();
     });
     telemetry.flush();
     let spans = telemetry.finished_spans();
-    assert_eq!(spans.len(), 2, "{spans:?}");
+    assert_eq!(spans.len(), 3, "{spans:?}");
     let consumer = spans
         .iter()
         .find(|s| s.name == "process orders.created")
         .unwrap();
     let child = spans.iter().find(|s| s.name == "order.store").unwrap();
     assert_eq!(child.parent_span_id, consumer.span_context.span_id());
+    let audit = spans.iter().find(|s| s.name == "order.audit").unwrap();
+    assert_eq!(audit.parent_span_id, consumer.span_context.span_id());
+    assert_eq!(
+        audit.span_context.trace_id(),
+        consumer.span_context.trace_id()
+    );
+    assert_eq!(audit.span_kind, SpanKind::Producer);
+    assert_eq!(attribute(audit, "audit.rows"), Some(&Value::I64(2)));
     assert_eq!(
         attribute(consumer, "messaging.batch.size"),
         Some(&Value::I64(16))
