@@ -63,15 +63,7 @@ fn own_subscriber_variant(registry: flowtel_conventions::Registry) -> Variant {
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::registry()
             .with(flowtel::FlowLayer::new(&meter))
-            .with(
-                tracing_opentelemetry::layer()
-                    .with_tracer(tracer.tracer("flowtel"))
-                    .with_location(false)
-                    .with_threads(false)
-                    .with_target(false)
-                    .with_level(false)
-                    .with_tracked_inactivity(false),
-            ),
+            .with(flowtel::otel_layer::span_layer(tracer.tracer("flowtel"))),
     );
     let app = routes()
         .layer(flowtel_tower::FlowServerLayer::from_parts(

@@ -241,20 +241,14 @@ impl Side for Server {
             parent.with_span(span)
         });
         let span = match &built {
-            Some(cx) => flowtel::otel_layer::stand_for(cx, || match &route {
-                Some(r) => tracing::info_span!(
+            Some(cx) => flowtel::otel_layer::stand_for(cx, || {
+                tracing::info_span!(
                     target: "flowtel::http",
                     "HTTP request",
                     http.request.method = method,
-                    http.route = r.as_str(),
+                    http.route = route.as_ref().map(StringValue::as_str),
                     flow.name = flow.as_ref().map(StringValue::as_str),
-                ),
-                None => tracing::info_span!(
-                    target: "flowtel::http",
-                    "HTTP request",
-                    http.request.method = method,
-                    flow.name = flow.as_ref().map(StringValue::as_str),
-                ),
+                )
             }),
             None => traced_span(&parent, &flow, method, &name, scheme, route.as_ref(), &req),
         };
@@ -303,35 +297,20 @@ fn traced_span<B>(
         _ => parent.clone(),
     }
     .attach();
-    let span = match route {
-        Some(r) => tracing::info_span!(
-            target: "flowtel::http",
-            "HTTP request",
-            otel.name = name,
-            otel.kind = "server",
-            otel.status_code = Empty,
-            http.request.method = method,
-            http.route = r.as_str(),
-            http.response.status_code = Empty,
-            url.path = req.uri().path(),
-            url.scheme = scheme,
-            error.type = Empty,
-            flow.name = flow.as_ref().map(StringValue::as_str),
-        ),
-        None => tracing::info_span!(
-            target: "flowtel::http",
-            "HTTP request",
-            otel.name = name,
-            otel.kind = "server",
-            otel.status_code = Empty,
-            http.request.method = method,
-            http.response.status_code = Empty,
-            url.path = req.uri().path(),
-            url.scheme = scheme,
-            error.type = Empty,
-            flow.name = flow.as_ref().map(StringValue::as_str),
-        ),
-    };
+    let span = tracing::info_span!(
+        target: "flowtel::http",
+        "HTTP request",
+        otel.name = name,
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.request.method = method,
+        http.route = route.map(StringValue::as_str),
+        http.response.status_code = Empty,
+        url.path = req.uri().path(),
+        url.scheme = scheme,
+        error.type = Empty,
+        flow.name = flow.as_ref().map(StringValue::as_str),
+    );
     if method == "_OTHER" {
         span.set_attribute(
             "http.request.method_original",

@@ -36,17 +36,11 @@ fn tracer_layer<S>() -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    let provider = tracer_provider();
-    tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("bench"))
-        .with_location(false)
-        .with_threads(false)
-        .with_target(false)
-        .with_level(false)
-        .with_tracked_inactivity(false)
+    flowtel::otel_layer::span_layer(tracer_provider().tracer("bench"))
 }
 
-/// flowtel's stack as `init` builds it: flow layer, spans, the log layer over the bridge.
+/// flowtel's stack as `init` builds it: spans through `TraceLayer`, flow layer, the log layer
+/// over the bridge.
 fn flowtel_dispatch(rate_limit: u32) -> tracing::Dispatch {
     let conventions = conventions(rate_limit);
     let violations = Arc::new(flowtel::Violations::new());
@@ -66,8 +60,8 @@ fn flowtel_dispatch(rate_limit: u32) -> tracing::Dispatch {
     );
     tracing::Dispatch::new(
         tracing_subscriber::registry()
+            .with(flowtel::TraceLayer::new(tracer_layer()))
             .with(flowtel::FlowLayer::new(&meter))
-            .with(tracer_layer())
             .with(log_layer),
     )
 }

@@ -136,13 +136,7 @@ fn dispatch(with_metrics: bool, presample: bool) -> tracing::Dispatch {
         .tracer("bench");
     macro_rules! otel {
         () => {
-            tracing_opentelemetry::layer()
-                .with_tracer(tracer.clone())
-                .with_location(false)
-                .with_threads(false)
-                .with_target(false)
-                .with_level(false)
-                .with_tracked_inactivity(false)
+            flowtel::otel_layer::span_layer(tracer.clone())
         };
     }
     let (flowtel, plain) = if presample {

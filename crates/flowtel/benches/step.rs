@@ -57,11 +57,7 @@ fn bench(c: &mut Criterion) {
         tracing_subscriber::registry()
             .with(flowtel::FlowLayer::new(&meter))
             .with(
-                tracing_opentelemetry::layer()
-                    .with_tracer(tracer.tracer("flowtel"))
-                    .with_location(false)
-                    .with_threads(false)
-                    .with_tracked_inactivity(false)
+                flowtel::otel_layer::span_layer(tracer.tracer("flowtel"))
                     .with_context_activation(false),
             ),
     );

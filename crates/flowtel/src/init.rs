@@ -513,16 +513,10 @@ impl TelemetryBuilder {
         let (targets, env_filter) = level_filter(self.filter.as_deref());
         // Spans of dropped traces skip the OpenTelemetry layer (decided before it builds them);
         // the `FlowLayer` after it sees every span, so metrics are never sampled.
-        let otel = tracing_opentelemetry::layer()
-            .with_tracer(tracer.clone())
-            .with_location(false)
-            .with_threads(false)
-            .with_target(false)
-            .with_level(false)
-            .with_tracked_inactivity(false)
-            // Entering a span makes it the current OpenTelemetry context, so spans that
-            // libraries start through the OpenTelemetry API get the right parent;
-            // `context_activation(false)` trades that for speed.
+        // Entering a span makes it the current OpenTelemetry context, so spans that libraries
+        // start through the OpenTelemetry API get the right parent; `context_activation(false)`
+        // trades that for speed.
+        let otel = crate::otel_layer::span_layer(tracer.clone())
             .with_context_activation(self.context_activation);
         let mut trace_layer = TraceLayer::new(otel).lending(tracer);
         if let Some(sampler) = flow_sampler {

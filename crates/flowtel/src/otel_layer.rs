@@ -364,6 +364,23 @@ where
     }
 }
 
+/// `tracing-opentelemetry`'s layer as `init` configures it, building spans with `tracer`: no
+/// code location, thread, target or level attributes and no busy/idle timings on every span
+/// (flowtel's own attributes say where a span belongs). Wrap it in a [`TraceLayer`]; set
+/// `with_context_activation` as [`crate::TelemetryBuilder::context_activation`] does.
+pub fn span_layer<S>(tracer: SdkTracer) -> tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_level(false)
+        .with_tracked_inactivity(false)
+}
+
 /// Calls `f` with the tracer the current subscriber's [`TraceLayer`] lends (see
 /// [`TraceLayer::lending`]): `None` when there is none, and the caller should open its span
 /// through `tracing` instead. A span built with it should get a `tracing` span standing for
