@@ -133,6 +133,12 @@ pub trait SpanViewSink {
 
     /// The end of resource block `index`: its resource and every span of it were delivered.
     fn end_resource(&mut self, index: usize);
+
+    /// The request holds `signal` (metrics or logs), whose content was skipped unread: a sink
+    /// that reads that signal too decodes the request again ([`crate::JsonRequest::decode`]).
+    fn other_signal(&mut self, signal: Signal) {
+        let _ = signal;
+    }
 }
 
 impl JsonRequest<'_> {
@@ -206,8 +212,13 @@ impl<'de> Visitor<'de> for RequestSeed<'_> {
                     ctx.style = style;
                     map.next_value_seed(Blocks { ctx: &mut ctx })?;
                 }
-                TopKey::Metrics(_) | TopKey::Logs(_) => {
+                TopKey::Metrics(_) => {
                     map.next_value::<IgnoredAny>()?;
+                    ctx.sink.other_signal(Signal::Metrics);
+                }
+                TopKey::Logs(_) => {
+                    map.next_value::<IgnoredAny>()?;
+                    ctx.sink.other_signal(Signal::Logs);
                 }
                 TopKey::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -845,6 +856,7 @@ mod tests {
         resources: Vec<(usize, Vec<String>)>,
         spans: Vec<String>,
         ends: Vec<usize>,
+        others: Vec<Signal>,
     }
 
     impl SpanViewSink for Seen {
@@ -882,6 +894,9 @@ mod tests {
         }
         fn end_resource(&mut self, index: usize) {
             self.ends.push(index);
+        }
+        fn other_signal(&mut self, signal: Signal) {
+            self.others.push(signal);
         }
     }
 
@@ -940,5 +955,8 @@ mod tests {
         decode(br#"{"resourceLogs":[]}"#, &mut seen).unwrap();
         decode(b"{}", &mut seen).unwrap();
         assert!(seen.spans.is_empty() && seen.resources.is_empty() && seen.ends.is_empty());
+        assert_eq!(seen.others, [Signal::Metrics, Signal::Logs]);
+        decode(LINE.as_bytes(), &mut seen).unwrap();
+        assert_eq!(seen.others.len(), 2, "a trace request is no other signal");
     }
 }
