@@ -472,6 +472,9 @@ fn tie_term(x: &[f64], y: &[f64]) -> f64 {
         .sum()
 }
 
+/// Values per side of the strided sample [`Pairwise::kth`] guesses from.
+const GUESS_SIDE: usize = 4096;
+
 /// The implicit sorted matrix of differences `after[j] - before[i]`.
 struct Pairwise<'a> {
     before: &'a [f64],
@@ -527,6 +530,10 @@ impl Pairwise<'_> {
     /// pass per step, until few enough differences are left in the bracket to collect and
     /// select directly; if the bracket gets as narrow as floats allow first, bisects the floats
     /// in their total order. Either way the result is exactly one of the differences.
+    ///
+    /// On large samples the bracket starts from guesses taken on a strided sample of both
+    /// sides ([`strided`]); a guess only ever narrows the bracket, so the result does not
+    /// depend on it.
     fn kth(&self, k: u64) -> f64 {
         let k = k.clamp(1, self.total);
         let (b, a) = (self.before, self.after);
@@ -535,6 +542,46 @@ impl Pairwise<'_> {
         let mut lo = next_down(a[0] - b[b.len() - 1]);
         let mut hi = a[a.len() - 1] - b[0];
         let (mut c_lo, mut c_hi) = (0u64, self.total);
+        let sampled = b.len().max(a.len()) > GUESS_SIDE;
+        if sampled && self.total > 16 * collect_limit {
+            let (sb, sa) = (strided(b), strided(a));
+            let sample = Pairwise {
+                before: &sb,
+                after: &sa,
+                total: (sa.len() * sb.len()) as u64,
+            };
+            // The same relative rank in the sample, give or take a margin: the sample's
+            // ranks are off by at most about one per block along the boundary of the
+            // differences <= t (the two sample sizes), and in practice by a few percent of
+            // that, so the first margin is tight and a wider one is tried on a side it misses.
+            let rank = (k as f64 - 0.5) / self.total as f64 * sample.total as f64;
+            let blocks = (sa.len() + sb.len()) as f64;
+            let at = |r: f64| sample.kth(r.clamp(1.0, sample.total as f64) as u64);
+            let (mut below, mut above) = (false, false);
+            for margin in [blocks / 64.0, blocks / 4.0, 2.0 * blocks] {
+                for up in [false, true] {
+                    if (up && above) || (!up && below) {
+                        continue;
+                    }
+                    let t = at(if up { rank + margin } else { rank - margin });
+                    let c = self.count_le(t);
+                    if c >= k {
+                        above = true;
+                        if t < hi {
+                            (hi, c_hi) = (t, c);
+                        }
+                    } else {
+                        below = true;
+                        if t > lo {
+                            (lo, c_lo) = (t, c);
+                        }
+                    }
+                }
+                if below && above {
+                    break;
+                }
+            }
+        }
         for _ in 0..200 {
             if c_hi - c_lo <= collect_limit {
                 let mut inside = self.between(lo, hi);
@@ -587,6 +634,13 @@ impl Pairwise<'_> {
         }
         out
     }
+}
+
+/// Every `s`-th value, about [`GUESS_SIDE`] of them: the sample [`Pairwise::kth`] guesses its
+/// first bracket from.
+fn strided(v: &[f64]) -> Vec<f64> {
+    let stride = v.len().div_ceil(GUESS_SIDE).max(1);
+    v.iter().step_by(stride).copied().collect()
 }
 
 /// The largest float below `x` (finite `x`).
@@ -665,6 +719,50 @@ mod tests {
         };
         for (k, d) in diffs.iter().enumerate() {
             assert_eq!(p.kth(k as u64 + 1), *d, "k = {}", k + 1);
+        }
+    }
+
+    #[test]
+    fn kth_difference_of_large_samples_starts_from_a_guess_and_stays_exact() {
+        // 5000 x 300 differences: large enough for the guessed bracket, small enough to sort.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Skewed, with ties (values rounded to 10 us), the sides shifted apart.
+        let mut draw = |n: usize, scale: f64| -> Vec<f64> {
+            sorted(
+                (0..n)
+                    .map(|_| {
+                        let u = (next() % 1_000_000) as f64 / 1e6;
+                        ((-(1.0 - u).ln() * scale) * 1e5).round() / 1e5
+                    })
+                    .collect(),
+            )
+        };
+        let before = draw(5000, 0.05);
+        let after = draw(300, 0.08);
+        let mut diffs: Vec<f64> = after
+            .iter()
+            .flat_map(|a| before.iter().map(move |b| a - b))
+            .collect();
+        diffs.sort_by(f64::total_cmp);
+        let p = Pairwise {
+            before: &before,
+            after: &after,
+            total: diffs.len() as u64,
+        };
+        assert!(p.total > 16 * (1 << 16) && before.len() > GUESS_SIDE);
+        let n = diffs.len();
+        for k in [1, 2, n / 100, n / 4, n / 2, n / 2 + 1, 3 * n / 4, n - n / 100, n - 1, n] {
+            assert_eq!(p.kth(k as u64), diffs[k - 1], "k = {k}");
+        }
+        for _ in 0..20 {
+            let k = (next() % n as u64) as usize + 1;
+            assert_eq!(p.kth(k as u64), diffs[k - 1], "k = {k}");
         }
     }
 
