@@ -55,6 +55,8 @@ struct Entered {
     id: Id,
     /// Whether the span it stands for is recorded (not a dropped trace's).
     recording: bool,
+    /// The context it stands for, when recorded (for the events written in it).
+    cx: Option<Context>,
     /// Restores the context that was current, when entering changed it.
     _guard: Option<ContextGuard>,
 }
@@ -251,20 +253,31 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: layer::Context<'_, S>) {
         // A contextual event's span is the current one: it stands for a context when this
-        // layer entered it last (its context is then the current one).
+        // layer entered it last. `Some(None)`: it stands for a dropped trace's context.
         let stands = if event.is_contextual() {
-            let current = ctx.current_span().id().cloned();
-            let ours = current.is_some_and(|c| {
+            ctx.current_span().id().and_then(|current| {
                 ENTERED
-                    .try_with(|e| e.borrow().last().is_some_and(|en| en.id == c))
-                    .unwrap_or(false)
-            });
-            ours.then(Context::current)
+                    .try_with(|e| {
+                        e.borrow()
+                            .last()
+                            .filter(|en| en.id == *current)
+                            .map(|en| en.cx.clone())
+                    })
+                    .ok()
+                    .flatten()
+            })
         } else {
             event
                 .parent()
                 .and_then(|p| ctx.span(p))
                 .and_then(|s| stands(&s))
+                .map(Some)
+        };
+        let stands = match stands {
+            Some(Some(cx)) => Some(cx),
+            // Written in a span of a dropped trace: nothing to record.
+            Some(None) => return,
+            None => None,
         };
         match stands {
             Some(cx) => {
@@ -306,6 +319,7 @@ where
                 Entered {
                     id: id.clone(),
                     recording,
+                    cx: recording.then(|| cx.clone()),
                     _guard: (current != ours).then(|| cx.clone().attach()),
                 }
             })
