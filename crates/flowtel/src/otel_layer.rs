@@ -409,7 +409,9 @@ pub fn with_direct_tracer<R>(f: impl FnOnce(&SdkTracer) -> R) -> Option<R> {
 
 /// Opens the `tracing` span `make` returns as one standing for `cx` (an OpenTelemetry span
 /// the caller built through [`with_direct_tracer`]'s tracer): the OpenTelemetry layer does
-/// not build it; see the module docs. The caller ends the OpenTelemetry span.
+/// not build it; see the module docs. `make` opens that one span and no other. The caller
+/// ends the OpenTelemetry span, and makes `cx` current itself where a filter disabled the
+/// `tracing` span (`Span::is_disabled`).
 pub fn stand_for(cx: &Context, make: impl FnOnce() -> tracing::Span) -> tracing::Span {
     let _ = STANDING.try_with(|s| *s.borrow_mut() = Some(cx.clone()));
     let span = make();
