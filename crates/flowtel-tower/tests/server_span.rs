@@ -39,7 +39,7 @@ fn app(telemetry: &flowtel::Telemetry, sent: Arc<std::sync::Mutex<Vec<Context>>>
                     let current = tracing::Span::current();
                     sent.lock()
                         .unwrap()
-                        .push(flowtel::sampling::otel_context(&current));
+                        .push(flowtel::otel_layer::otel_context(&current));
                     "paid"
                 }
             }),
