@@ -106,7 +106,7 @@ impl Side for Client {
                 retries.add(1, attrs.as_slice());
             }
         }
-        let cx = flowtel::sampling::otel_context(&span);
+        let cx = flowtel::otel_layer::otel_context(&span);
         shared
             .propagator
             .inject_headers(&cx, flow.as_ref(), req.headers_mut());

@@ -39,7 +39,7 @@ fn app(telemetry: &flowtel::Telemetry, sent: Arc<std::sync::Mutex<Vec<Context>>>
                     let current = tracing::Span::current();
                     sent.lock()
                         .unwrap()
-                        .push(flowtel::sampling::otel_context(&current));
+                        .push(flowtel::otel_layer::otel_context(&current));
                     "paid"
                 }
             }),
@@ -58,10 +58,18 @@ fn telemetry(
     registry: flowtel_conventions::Registry,
     activation: bool,
 ) -> (flowtel::Telemetry, tracing::Dispatch) {
+    telemetry_filtered(registry, activation, "info")
+}
+
+fn telemetry_filtered(
+    registry: flowtel_conventions::Registry,
+    activation: bool,
+    filter: &str,
+) -> (flowtel::Telemetry, tracing::Dispatch) {
     flowtel::init(Arc::new(registry))
         .service("payments", "1.0.0")
         .in_memory()
-        .filter("info")
+        .filter(filter)
         .context_activation(activation)
         .build()
         .expect("telemetry")
@@ -280,4 +288,22 @@ fn a_dropped_root_builds_nothing_and_sends_the_not_sampled_flag() {
         .flat_map(|s| s.metrics())
         .any(|m| m.name() == "http.server.request.duration");
     assert!(counted);
+}
+
+#[test]
+fn with_the_request_span_filtered_out_the_server_span_is_still_current() {
+    // `warn` disables the `info` request span (and the handler's `info` spans and events):
+    // the server span is built all the same and current while the handler runs.
+    let (telemetry, dispatch) =
+        telemetry_filtered(flowtel_testkit::bundled_conventions(), true, "warn");
+    let sent = Arc::default();
+    let app = app(&telemetry, Arc::clone(&sent));
+    assert_eq!(call(&app, &dispatch, pay_request()), StatusCode::OK);
+    telemetry.flush();
+    let spans = telemetry.finished_spans();
+    let server = named(&spans, "POST /orders/{id}/pay");
+    assert_eq!(server.parent_span_id.to_string(), CALLER_SPAN);
+    let db = named(&spans, "SELECT orders");
+    assert_eq!(db.parent_span_id, server.span_context.span_id());
+    assert_eq!(spans.len(), 2, "{spans:?}");
 }

@@ -76,7 +76,7 @@ impl MessageSpan {
         let span = message_span!("send", "producer", system, destination, flow);
         let mut headers = HeaderMap::new();
         propagator.inject_headers(
-            &crate::sampling::otel_context(&span),
+            &crate::otel_layer::otel_context(&span),
             flow.as_ref(),
             &mut headers,
         );

@@ -41,7 +41,8 @@ use crate::sampling::{RootSampling, current_decision};
 thread_local! {
     /// The context the `tracing` span being opened by [`stand_for`] stands for.
     static STANDING: RefCell<Option<Context>> = const { RefCell::new(None) };
-    /// Spans that stand for a context, entered on this thread, innermost last.
+    /// The spans entered on this thread, innermost last, as the registry's span stack has them:
+    /// what each is to this layer, so exits, records and events need no lookup.
     static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -50,26 +51,53 @@ thread_local! {
 #[derive(Debug, Clone)]
 struct Stands(Context);
 
-/// A span standing for a context, entered on this thread.
+/// What an entered span is to this layer.
+enum Kind {
+    /// Built by the OpenTelemetry layer: it gets the callbacks.
+    Inner,
+    /// Stands for a recorded span built through the API: what is written in it goes there.
+    Built(Context),
+    /// Stands for a dropped trace's context: what is written in it is dropped.
+    Dropped,
+}
+
+/// A span entered on this thread.
 struct Entered {
     id: Id,
-    /// Whether the span it stands for is recorded (not a dropped trace's).
-    recording: bool,
+    kind: Kind,
+    /// Entered again while already entered: not the current span (as in the registry).
+    duplicate: bool,
     /// Restores the context that was current, when entering changed it.
     _guard: Option<ContextGuard>,
 }
 
-/// Whether `id` is a span standing for a dropped trace's context, entered on this thread:
-/// known without looking the span up.
-fn entered_dropped(id: &Id) -> bool {
+/// What the entered span `id` is to this layer (`None`: not entered on this thread), as `f`
+/// sees it.
+fn with_entered<R>(id: &Id, f: impl FnOnce(&Kind) -> R) -> Option<R> {
     ENTERED
         .try_with(|e| {
             e.borrow()
                 .iter()
                 .rev()
-                .any(|en| en.id == *id && !en.recording)
+                .find(|en| en.id == *id)
+                .map(|en| f(&en.kind))
         })
-        .unwrap_or(false)
+        .ok()
+        .flatten()
+}
+
+/// What the current span (the innermost entered one) is to this layer, as `f` sees it.
+fn with_current<R>(f: impl FnOnce(&Kind) -> R) -> Option<R> {
+    ENTERED
+        .try_with(|e| {
+            e.borrow()
+                .iter()
+                .rev()
+                .find(|en| !en.duplicate)
+                .map(|en| f(&en.kind))
+        })
+        .ok()
+        .flatten()
 }
 
 /// The tracer of a [`TraceLayer`], found through the subscriber by [`with_direct_tracer`].
@@ -223,12 +251,17 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: layer::Context<'_, S>) {
-        // Values recorded on a dropped span while it is entered (the common case) are thrown
-        // away without a lookup.
-        if entered_dropped(id) {
-            return;
-        }
-        match ctx.span(id).and_then(|s| stands(&s)) {
+        // An entered span (the common case) is known without a lookup.
+        let built = match with_entered(id, |k| match k {
+            Kind::Inner => Ok(None),
+            Kind::Built(cx) => Ok(Some(cx.clone())),
+            Kind::Dropped => Err(()),
+        }) {
+            Some(Ok(built)) => built,
+            Some(Err(())) => return,
+            None => ctx.span(id).and_then(|s| stands(&s)),
+        };
+        match built {
             Some(cx) => {
                 let span = cx.span();
                 if span.is_recording() {
@@ -250,22 +283,22 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: layer::Context<'_, S>) {
-        // A contextual event's span is the current one: it stands for a context when this
-        // layer entered it last (its context is then the current one).
+        // A contextual event's span is the current one, known without a lookup.
         let stands = if event.is_contextual() {
-            let current = ctx.current_span().id().cloned();
-            let ours = current.is_some_and(|c| {
-                ENTERED
-                    .try_with(|e| e.borrow().last().is_some_and(|en| en.id == c))
-                    .unwrap_or(false)
-            });
-            ours.then(Context::current)
+            with_current(|k| match k {
+                Kind::Inner => Ok(None),
+                Kind::Built(cx) => Ok(Some(cx.clone())),
+                Kind::Dropped => Err(()),
+            })
+            .unwrap_or(Ok(None))
         } else {
-            event
+            Ok(event
                 .parent()
                 .and_then(|p| ctx.span(p))
-                .and_then(|s| stands(&s))
+                .and_then(|s| stands(&s)))
         };
+        // Written in a span of a dropped trace: nothing to record.
+        let Ok(stands) = stands else { return };
         match stands {
             Some(cx) => {
                 let span = cx.span();
@@ -294,36 +327,46 @@ where
 
     fn on_enter(&self, id: &Id, ctx: layer::Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let entered = {
+        let (kind, guard) = {
             let ext = span.extensions();
-            ext.get::<Stands>().map(|Stands(cx)| {
-                let (ours, recording) = {
-                    let span = cx.span();
-                    let sc = span.span_context();
-                    (span_id(sc), sc.is_sampled())
-                };
-                let current = Context::map_current(|c| span_id(c.span().span_context()));
-                Entered {
-                    id: id.clone(),
-                    recording,
-                    _guard: (current != ours).then(|| cx.clone().attach()),
+            match ext.get::<Stands>() {
+                Some(Stands(cx)) => {
+                    let (ours, recording) = {
+                        let span = cx.span();
+                        let sc = span.span_context();
+                        (span_id(sc), sc.is_sampled())
+                    };
+                    let current = Context::map_current(|c| span_id(c.span().span_context()));
+                    let kind = if recording {
+                        Kind::Built(cx.clone())
+                    } else {
+                        Kind::Dropped
+                    };
+                    (kind, (current != ours).then(|| cx.clone().attach()))
                 }
-            })
+                None => (Kind::Inner, None),
+            }
         };
-        match entered {
-            // When the thread is exiting there is nothing to restore on exit.
-            Some(entered) => {
-                let _ = ENTERED.try_with(|e| e.borrow_mut().push(entered));
-            }
-            None => {
-                drop(span);
-                self.inner.on_enter(id, ctx);
-            }
+        drop(span);
+        let inner = matches!(kind, Kind::Inner);
+        // When the thread is exiting there is nothing to restore on exit.
+        let _ = ENTERED.try_with(|e| {
+            let mut e = e.borrow_mut();
+            let duplicate = e.iter().any(|en| en.id == *id);
+            e.push(Entered {
+                id: id.clone(),
+                kind,
+                duplicate,
+                _guard: guard,
+            });
+        });
+        if inner {
+            self.inner.on_enter(id, ctx);
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: layer::Context<'_, S>) {
-        let ours = ENTERED
+        let entered = ENTERED
             .try_with(|e| {
                 let mut e = e.borrow_mut();
                 let at = e.iter().rposition(|en| en.id == *id)?;
@@ -331,10 +374,13 @@ where
             })
             .ok()
             .flatten();
-        match ours {
+        match entered {
             // The context guard, if any, is dropped here, outside the borrow.
-            Some(entered) => drop(entered),
-            None => self.inner.on_exit(id, ctx),
+            Some(Entered {
+                kind: Kind::Built(_) | Kind::Dropped,
+                ..
+            }) => {}
+            _ => self.inner.on_exit(id, ctx),
         }
     }
 
@@ -395,7 +441,9 @@ pub fn with_direct_tracer<R>(f: impl FnOnce(&SdkTracer) -> R) -> Option<R> {
 
 /// Opens the `tracing` span `make` returns as one standing for `cx` (an OpenTelemetry span
 /// the caller built through [`with_direct_tracer`]'s tracer): the OpenTelemetry layer does
-/// not build it; see the module docs. The caller ends the OpenTelemetry span.
+/// not build it; see the module docs. `make` opens that one span and no other. The caller
+/// ends the OpenTelemetry span, and makes `cx` current itself where a filter disabled the
+/// `tracing` span (`Span::is_disabled`).
 pub fn stand_for(cx: &Context, make: impl FnOnce() -> tracing::Span) -> tracing::Span {
     let _ = STANDING.try_with(|s| *s.borrow_mut() = Some(cx.clone()));
     let span = make();

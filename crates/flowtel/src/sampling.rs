@@ -29,10 +29,11 @@
 //! trace right there or hands the id to [`FlowIdGenerator`] so the SDK builds the root with it
 //! (and `FlowSampler`, still the authority for every built span, keeps it). A span of a
 //! dropped trace stands for the trace's non-sampled context, which is current while it is
-//! entered, so propagation ([`otel_context`]) sends `traceparent` with the sampled flag off and
-//! the next service drops the trace too, logs keep their trace ids, and spans opened through the
-//! OpenTelemetry API below them are dropped by the parent-based sampler. Metrics never pass
-//! through this decision: the [`crate::FlowLayer`] records every span.
+//! entered, so propagation ([`crate::otel_layer::otel_context`]) sends `traceparent` with the
+//! sampled flag off and the next service drops the trace too, logs keep their trace ids, and
+//! spans opened through the OpenTelemetry API below them are dropped by the parent-based
+//! sampler. Metrics never pass through this decision: the [`crate::FlowLayer`] records every
+//! span.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -386,8 +387,6 @@ impl RootSampling {
         })))
     }
 }
-
-pub use crate::otel_layer::otel_context;
 
 #[cfg(test)]
 mod tests {

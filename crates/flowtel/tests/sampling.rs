@@ -249,7 +249,7 @@ fn dropped_requests(activation: bool) {
                 otel.name = "GET",
                 otel.kind = "client",
             );
-            let cx = flowtel::sampling::otel_context(&client);
+            let cx = flowtel::otel_layer::otel_context(&client);
             let sc = cx.span().span_context().clone();
             assert!(sc.is_valid(), "every request sends a traceparent");
             // What a library using the OpenTelemetry API would see as its parent (in fast
@@ -281,7 +281,7 @@ fn dropped_requests(activation: bool) {
             let _r = root.enter();
             let s = step("cart.load");
             let _s = s.enter();
-            let cx = flowtel::sampling::otel_context(&s);
+            let cx = flowtel::otel_layer::otel_context(&s);
             assert_eq!(
                 cx.span().span_context().trace_id(),
                 TraceId::from(0xabcdu128)
