@@ -388,15 +388,16 @@ mod tests {
         let b = s.as_bytes();
         if b.len() == 2 * N {
             let mut out = [0u8; N];
-            let decoded = b.chunks_exact(2).enumerate().all(|(i, p)| {
-                match (digit(p[0]), digit(p[1])) {
-                    (Some(h), Some(l)) => {
-                        out[i] = h << 4 | l;
-                        true
-                    }
-                    _ => false,
-                }
-            });
+            let decoded =
+                b.chunks_exact(2)
+                    .enumerate()
+                    .all(|(i, p)| match (digit(p[0]), digit(p[1])) {
+                        (Some(h), Some(l)) => {
+                            out[i] = h << 4 | l;
+                            true
+                        }
+                        _ => false,
+                    });
             if decoded {
                 return Some(out);
             }
@@ -411,7 +412,10 @@ mod tests {
             decode_id::<8>("EEE19b7ec3c1b174"),
             Some([0xee, 0xe1, 0x9b, 0x7e, 0xc3, 0xc1, 0xb1, 0x74])
         );
-        assert_eq!(decode_id::<8>("7uGbfsPBsXQ="), decode_id::<8>("eee19b7ec3c1b174"));
+        assert_eq!(
+            decode_id::<8>("7uGbfsPBsXQ="),
+            decode_id::<8>("eee19b7ec3c1b174")
+        );
         assert_eq!(decode_id::<8>("eee19b7ec3c1b17"), None);
         // Every byte value in every position of a 16-digit id.
         for pos in 0..16 {

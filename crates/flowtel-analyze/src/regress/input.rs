@@ -690,12 +690,22 @@ mod tests {
                     attr("http.route", s("/health")),
                 ],
             };
-            let end = if t % 37 == 5 { start - 1 } else { start + next() };
-            spans.push(json!({"traceId": trace, "spanId": root, "name": "POST \"/\"", "kind": 2,
+            let end = if t % 37 == 5 {
+                start - 1
+            } else {
+                start + next()
+            };
+            spans.push(
+                json!({"traceId": trace, "spanId": root, "name": "POST \"/\"", "kind": 2,
                 "startTimeUnixNano": if t % 41 == 3 { "0".to_string() } else { start.to_string() },
-                "endTimeUnixNano": end.to_string(), "attributes": root_attrs}));
+                "endTimeUnixNano": end.to_string(), "attributes": root_attrs}),
+            );
             for (i, step) in ["cart.load", "payment.authorize"].into_iter().enumerate() {
-                let flow = if t % 5 == 2 || t % 5 == 3 { "login" } else { "checkout" };
+                let flow = if t % 5 == 2 || t % 5 == 3 {
+                    "login"
+                } else {
+                    "checkout"
+                };
                 spans.push(json!({"traceId": trace, "spanId": format!("{:016x}", 3 * t + 2 + i as u64),
                     "parentSpanId": root, "name": step, "kind": 1,
                     "startTimeUnixNano": start.to_string(), "endTimeUnixNano": (start + next()).to_string(),
@@ -752,7 +762,11 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             inputs.push(path.display().to_string());
         }
-        let mut side = read_side(&inputs, &ReadOptions::default(), &crate::testing::registry());
+        let mut side = read_side(
+            &inputs,
+            &ReadOptions::default(),
+            &crate::testing::registry(),
+        );
         side.inputs = vec!["side.jsonl".to_string()];
         side
     }
@@ -768,7 +782,10 @@ mod tests {
         text.push_str(r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"6b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b178","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"flow.name","value":{"stringValue":"checkout"}}]},{"traceId":"zz"}]}]}]}"#);
         text.push('\n');
         // A metrics line with a bad bucket layout, located by its line.
-        text.push_str(&METRIC_LINE.replace(r#""bucketCounts":["2","5","3"]"#, r#""bucketCounts":["2","5"]"#));
+        text.push_str(&METRIC_LINE.replace(
+            r#""bucketCounts":["2","5","3"]"#,
+            r#""bucketCounts":["2","5"]"#,
+        ));
         text.push('\n');
 
         let lean = read_files(dir.path(), &[("side.jsonl", text.as_bytes())]);
@@ -786,8 +803,16 @@ mod tests {
         };
         let checkout = group("checkout", None).samples;
         let login = group("login", None).samples;
-        assert!(checkout.len() > 150 && login.len() > 150, "{} {}", checkout.len(), login.len());
-        assert!(checkout.windows(2).all(|w| w[0] <= w[1]), "samples are sorted");
+        assert!(
+            checkout.len() > 150 && login.len() > 150,
+            "{} {}",
+            checkout.len(),
+            login.len()
+        );
+        assert!(
+            checkout.windows(2).all(|w| w[0] <= w[1]),
+            "samples are sorted"
+        );
         assert_eq!(group("login", Some("cart.load")).samples.len(), 160);
         let cart = group("checkout", Some("cart.load"));
         assert_eq!(cart.samples.len(), 240);
@@ -816,7 +841,11 @@ mod tests {
             "{:?}",
             lean.findings
         );
-        assert!(lean.findings[0].message.contains("zz"), "{}", lean.findings[0].message);
+        assert!(
+            lean.findings[0].message.contains("zz"),
+            "{}",
+            lean.findings[0].message
+        );
 
         // The same spans as one OTLP JSON document (the batch path), and as protobuf.
         let mut document = String::new();

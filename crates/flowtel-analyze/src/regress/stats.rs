@@ -757,7 +757,18 @@ mod tests {
         };
         assert!(p.total > 16 * (1 << 16) && before.len() > GUESS_SIDE);
         let n = diffs.len();
-        for k in [1, 2, n / 100, n / 4, n / 2, n / 2 + 1, 3 * n / 4, n - n / 100, n - 1, n] {
+        for k in [
+            1,
+            2,
+            n / 100,
+            n / 4,
+            n / 2,
+            n / 2 + 1,
+            3 * n / 4,
+            n - n / 100,
+            n - 1,
+            n,
+        ] {
             assert_eq!(p.kth(k as u64), diffs[k - 1], "k = {k}");
         }
         for _ in 0..20 {
