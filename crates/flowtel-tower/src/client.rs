@@ -1,8 +1,9 @@
 //! The client layer: propagation into outgoing requests and `http.client.request.duration`.
 //!
-//! For each outgoing request it opens a client span, writes W3C `traceparent` and `baggage`
-//! (with the current flow as `flow.name`, within the W3C limits) into the headers, and records
-//! the duration with `server.address`, the status and `error.type` as the [`Classify`]
+//! For each outgoing request it opens a client span (through the OpenTelemetry API under
+//! `flowtel::init`'s subscriber, as the server layer does; see [`crate::server`]), writes W3C
+//! `traceparent` and `baggage` (with the current flow as `flow.name`, within the W3C limits)
+//! into the headers, and records the duration with `server.address`, the status and `error.type` as the [`Classify`]
 //! implementation says. Which flow is current is the `FlowLayer`'s knowledge
 //! ([`flowtel::current_flow`]). A request that carries a [`ResendCount`] above zero is a
 //! retry: its span gets `http.request.resend_count` and the dependency's
@@ -14,6 +15,7 @@ use flowtel::Meter;
 use flowtel::meter::{Counter, Histogram, Labels};
 use flowtel::propagation::FlowPropagator;
 use http::Request;
+use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
 use opentelemetry::{KeyValue, StringValue};
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -81,32 +83,83 @@ impl Side for Client {
                 _ => None,
             });
         let flow = flowtel::current_flow();
-        let span = tracing::info_span!(
-            target: "flowtel::http",
-            "HTTP client request",
-            otel.name = method,
-            otel.kind = "client",
-            otel.status_code = Empty,
-            http.request.method = method,
-            server.address = address.as_deref(),
-            server.port = port.map(i64::from),
-            http.response.status_code = Empty,
-            error.type = Empty,
-            flow.name = flow.as_ref().map(StringValue::as_str),
-        );
         let resend = req.extensions().get::<ResendCount>().map_or(0, |r| r.0);
-        if resend > 0 {
-            span.set_attribute("http.request.resend_count", i64::from(resend));
-            if let Some(retries) = &shared.retries {
-                let mut attrs = Labels::<4>::new();
-                attrs.push(address.clone().map(|a| KeyValue::new("server.address", a)));
-                attrs.push(port.map(|p| KeyValue::new("server.port", i64::from(p))));
-                attrs.push(KeyValue::new("http.request.method", method));
-                attrs.push(flow.clone().map(|f| KeyValue::new("flow.name", f)));
-                retries.add(1, attrs.as_slice());
+        // Built through the OpenTelemetry API when flowtel's `TraceLayer` lends its tracer,
+        // below the current span's context (a step's, even in the fast mode).
+        let current = tracing::Span::current();
+        let built = flowtel::otel_layer::with_direct_tracer(|tracer| {
+            let parent = if current.is_none() {
+                opentelemetry::Context::current()
+            } else {
+                flowtel::otel_layer::otel_context(&current)
+            };
+            let mut attributes = Vec::with_capacity(5);
+            attributes.push(KeyValue::new("http.request.method", method));
+            if let Some(a) = &address {
+                attributes.push(KeyValue::new("server.address", a.clone()));
             }
+            if let Some(p) = port {
+                attributes.push(KeyValue::new("server.port", i64::from(p)));
+            }
+            if let Some(f) = &flow {
+                attributes.push(KeyValue::new("flow.name", f.clone()));
+            }
+            if resend > 0 {
+                attributes.push(KeyValue::new(
+                    "http.request.resend_count",
+                    i64::from(resend),
+                ));
+            }
+            let span = tracer
+                .span_builder(method)
+                .with_kind(SpanKind::Client)
+                .with_attributes(attributes)
+                .start_with_context(tracer, &parent);
+            parent.with_span(span)
+        });
+        let span = match &built {
+            Some(cx) => flowtel::otel_layer::stand_for(cx, || {
+                tracing::info_span!(
+                    target: "flowtel::http",
+                    "HTTP client request",
+                    http.request.method = method,
+                    flow.name = flow.as_ref().map(StringValue::as_str),
+                )
+            }),
+            None => {
+                let span = tracing::info_span!(
+                    target: "flowtel::http",
+                    "HTTP client request",
+                    otel.name = method,
+                    otel.kind = "client",
+                    otel.status_code = Empty,
+                    http.request.method = method,
+                    server.address = address.as_deref(),
+                    server.port = port.map(i64::from),
+                    http.response.status_code = Empty,
+                    error.type = Empty,
+                    flow.name = flow.as_ref().map(StringValue::as_str),
+                );
+                if resend > 0 {
+                    span.set_attribute("http.request.resend_count", i64::from(resend));
+                }
+                span
+            }
+        };
+        if resend > 0
+            && let Some(retries) = &shared.retries
+        {
+            let mut attrs = Labels::<4>::new();
+            attrs.push(address.clone().map(|a| KeyValue::new("server.address", a)));
+            attrs.push(port.map(|p| KeyValue::new("server.port", i64::from(p))));
+            attrs.push(KeyValue::new("http.request.method", method));
+            attrs.push(flow.clone().map(|f| KeyValue::new("flow.name", f)));
+            retries.add(1, attrs.as_slice());
         }
-        let cx = flowtel::otel_layer::otel_context(&span);
+        let cx = match &built {
+            Some(cx) => cx.clone(),
+            None => flowtel::otel_layer::otel_context(&span),
+        };
         shared
             .propagator
             .inject_headers(&cx, flow.as_ref(), req.headers_mut());
@@ -119,7 +172,7 @@ impl Side for Client {
         labels.push(address.map(|a| KeyValue::new("server.address", a)));
         labels.push(port.map(|p| KeyValue::new("server.port", i64::from(p))));
         let done = Done::new(start, &shared.duration, labels, (flow, None), classifier);
-        ResponseFuture::new(future, span, done)
+        ResponseFuture::new(future, span, done).with_otel(built)
     }
 }
 

@@ -307,3 +307,107 @@ fn with_the_request_span_filtered_out_the_server_span_is_still_current() {
     assert_eq!(db.parent_span_id, server.span_context.span_id());
     assert_eq!(spans.len(), 2, "{spans:?}");
 }
+
+#[test]
+fn client_spans_are_children_of_the_step_that_calls_in_both_modes() {
+    for activation in [true, false] {
+        let (telemetry, dispatch) = telemetry(flowtel_testkit::bundled_conventions(), activation);
+        // A client whose calls never leave the process: it keeps the `traceparent` each
+        // request carries and answers 200.
+        let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let kept = Arc::clone(&seen);
+        let client = tower::Layer::layer(
+            &flowtel_tower::FlowClientLayer::new(&telemetry),
+            tower::service_fn(move |req: http::Request<axum::body::Body>| {
+                let kept = kept.clone();
+                async move {
+                    let tp = req
+                        .headers()
+                        .get("traceparent")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    kept.lock().unwrap().push(tp);
+                    Ok::<_, std::convert::Infallible>(
+                        http::Response::new(axum::body::Body::empty()),
+                    )
+                }
+            }),
+        );
+        let app = Router::new()
+            .route(
+                "/orders/{id}/pay",
+                post(move || {
+                    let client = client.clone();
+                    async move {
+                        let step = tracing::info_span!("payment.call");
+                        let call = async {
+                            for attempt in 0..2 {
+                                let mut req = http::Request::post("http://payments:8080/pay")
+                                    .body(axum::body::Body::empty())
+                                    .unwrap();
+                                req.extensions_mut()
+                                    .insert(flowtel_tower::ResendCount(attempt));
+                                client.clone().oneshot(req).await.unwrap();
+                            }
+                        };
+                        tracing::Instrument::instrument(call, step).await;
+                        "paid"
+                    }
+                }),
+            )
+            .layer(FlowServerLayer::new(&telemetry));
+        assert_eq!(call(&app, &dispatch, pay_request()), StatusCode::OK);
+        telemetry.flush();
+        let spans = telemetry.finished_spans();
+        let mode = if activation {
+            "activation"
+        } else {
+            "fast mode"
+        };
+        let step = named(&spans, "payment.call");
+        let clients: Vec<&SpanData> = spans
+            .iter()
+            .filter(|s| s.span_kind == SpanKind::Client)
+            .collect();
+        assert_eq!(clients.len(), 2, "{mode}: {spans:?}");
+        let seen = seen.lock().unwrap();
+        for (client, traceparent) in clients.iter().zip(seen.iter()) {
+            assert_eq!(client.parent_span_id, step.span_context.span_id(), "{mode}");
+            assert_eq!(client.name, "POST");
+            assert_eq!(
+                attribute(client, "server.address")
+                    .map(Value::as_str)
+                    .as_deref(),
+                Some("payments")
+            );
+            assert_eq!(attribute(client, "server.port"), Some(&Value::I64(8080)));
+            assert_eq!(
+                attribute(client, "http.response.status_code"),
+                Some(&Value::I64(200))
+            );
+            assert_eq!(
+                attribute(client, "flow.name").map(Value::as_str).as_deref(),
+                Some("checkout")
+            );
+            // What went downstream names the client span as the parent.
+            assert_eq!(
+                *traceparent,
+                format!(
+                    "00-{}-{}-01",
+                    client.span_context.trace_id(),
+                    client.span_context.span_id()
+                ),
+                "{mode}"
+            );
+        }
+        let resends: Vec<_> = clients
+            .iter()
+            .map(|c| attribute(c, "http.request.resend_count").cloned())
+            .collect();
+        assert!(
+            resends.contains(&None) && resends.contains(&Some(Value::I64(1))),
+            "{resends:?}"
+        );
+    }
+}

@@ -430,7 +430,8 @@ where
 /// Calls `f` with the tracer the current subscriber's [`TraceLayer`] lends (see
 /// [`TraceLayer::lending`]): `None` when there is none, and the caller should open its span
 /// through `tracing` instead. A span built with it should get a `tracing` span standing for
-/// it ([`stand_for`]).
+/// it ([`stand_for`]). `f` runs while the subscriber is in use: `tracing` calls made in it see
+/// no subscriber (`Span::current()` is none there; take what it needs from `tracing` before).
 pub fn with_direct_tracer<R>(f: impl FnOnce(&SdkTracer) -> R) -> Option<R> {
     let mut f = Some(f);
     tracing::dispatcher::get_default(|d| {
