@@ -2,13 +2,13 @@
 //!
 //! For each outgoing request it opens a client span (through the OpenTelemetry API under
 //! `flowtel::init`'s subscriber, as the server layer does, current while the inner service
-//! runs; a `tracing` span otherwise), writes W3C
-//! `traceparent` and `baggage` (with the current flow as `flow.name`, within the W3C limits)
-//! into the headers, and records the duration with `server.address`, the status and `error.type` as the [`Classify`]
-//! implementation says. Which flow is current is the `FlowLayer`'s knowledge
-//! ([`flowtel::current_flow`]). A request that carries a [`ResendCount`] above zero is a
-//! retry: its span gets `http.request.resend_count` and the dependency's
-//! `flow.dependency.retries` counter goes up by one (see [`crate::retry`]).
+//! runs; a `tracing` span otherwise), writes W3C `traceparent` and `baggage` (with the current
+//! flow as `flow.name`, within the W3C limits) into the headers, and records the duration with
+//! `server.address`, the status and `error.type` as the [`Classify`] implementation says. Which
+//! flow is current is the `FlowLayer`'s knowledge ([`flowtel::current_flow`]). A request that
+//! carries a [`ResendCount`] above zero is a retry: its span gets `http.request.resend_count`
+//! and the dependency's `flow.dependency.retries` counter goes up by one (see
+//! [`crate::retry`]).
 
 use std::time::Instant;
 
@@ -74,7 +74,11 @@ impl Side for Client {
         } = parts;
         let start = Instant::now();
         let method = method_label(req.method());
-        let address: Option<String> = req.uri().host().map(str::to_owned);
+        // One copy of the host, shared by the span and both metrics.
+        let address: Option<StringValue> = req
+            .uri()
+            .host()
+            .map(|h| StringValue::from(std::sync::Arc::<str>::from(h)));
         let port = req
             .uri()
             .port_u16()
@@ -126,7 +130,7 @@ impl Side for Client {
                     otel.kind = "client",
                     otel.status_code = Empty,
                     http.request.method = method,
-                    server.address = address.as_deref(),
+                    server.address = address.as_ref().map(StringValue::as_str),
                     server.port = port.map(i64::from),
                     http.response.status_code = Empty,
                     error.type = Empty,

@@ -177,7 +177,10 @@ impl<L> TraceLayer<L> {
             }
             // The OpenTelemetry layer cannot see a parent built through the API: the span is
             // built the same way, below it (and ends when it closes, its context dropped).
-            return self.direct.as_ref().map(|t| build_below(&t.tracer, attrs, &cx));
+            return self
+                .direct
+                .as_ref()
+                .map(|t| build_below(&t.tracer, attrs, &cx));
         }
         if attrs.is_contextual() {
             match current_decision() {
