@@ -18,10 +18,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use axum::Router;
-use common::{providers, request, routes};
+use common::{Clock, median, providers, request, routes};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
 use tower::ServiceExt;
@@ -76,29 +74,6 @@ fn own_subscriber_variant(registry: flowtel_conventions::Registry) -> Variant {
         app,
         dispatch,
     }
-}
-
-/// Measures the benchmark thread's CPU time.
-struct Clock(Duration);
-
-fn thread_cpu() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
-}
-
-impl Clock {
-    fn start() -> Clock {
-        Clock(thread_cpu())
-    }
-
-    fn elapsed_ns(&self) -> f64 {
-        (thread_cpu() - self.0).as_nanos() as f64
-    }
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -1,13 +1,14 @@
 //! The client layer: propagation into outgoing requests and `http.client.request.duration`.
 //!
 //! For each outgoing request it opens a client span (through the OpenTelemetry API under
-//! `flowtel::init`'s subscriber, as the server layer does; see [`crate::server`]), writes W3C
-//! `traceparent` and `baggage` (with the current flow as `flow.name`, within the W3C limits)
-//! into the headers, and records the duration with `server.address`, the status and `error.type` as the [`Classify`]
-//! implementation says. Which flow is current is the `FlowLayer`'s knowledge
-//! ([`flowtel::current_flow`]). A request that carries a [`ResendCount`] above zero is a
-//! retry: its span gets `http.request.resend_count` and the dependency's
-//! `flow.dependency.retries` counter goes up by one (see [`crate::retry`]).
+//! `flowtel::init`'s subscriber, as the server layer does, current while the inner service
+//! runs; a `tracing` span otherwise), writes W3C `traceparent` and `baggage` (with the current
+//! flow as `flow.name`, within the W3C limits) into the headers, and records the duration with
+//! `server.address`, the status and `error.type` as the [`Classify`] implementation says. Which
+//! flow is current is the `FlowLayer`'s knowledge ([`flowtel::current_flow`]). A request that
+//! carries a [`ResendCount`] above zero is a retry: its span gets `http.request.resend_count`
+//! and the dependency's `flow.dependency.retries` counter goes up by one (see
+//! [`crate::retry`]).
 
 use std::time::Instant;
 
@@ -73,7 +74,11 @@ impl Side for Client {
         } = parts;
         let start = Instant::now();
         let method = method_label(req.method());
-        let address: Option<String> = req.uri().host().map(str::to_owned);
+        // One copy of the host, shared by the span and both metrics.
+        let address: Option<StringValue> = req
+            .uri()
+            .host()
+            .map(|h| StringValue::from(std::sync::Arc::<str>::from(h)));
         let port = req
             .uri()
             .port_u16()
@@ -86,13 +91,8 @@ impl Side for Client {
         let resend = req.extensions().get::<ResendCount>().map_or(0, |r| r.0);
         // Built through the OpenTelemetry API when flowtel's `TraceLayer` lends its tracer,
         // below the current span's context (a step's, even in the fast mode).
-        let current = tracing::Span::current();
+        let parent = flowtel::otel_layer::current_context();
         let built = flowtel::otel_layer::with_direct_tracer(|tracer| {
-            let parent = if current.is_none() {
-                opentelemetry::Context::current()
-            } else {
-                flowtel::otel_layer::otel_context(&current)
-            };
             let mut attributes = Vec::with_capacity(5);
             attributes.push(KeyValue::new("http.request.method", method));
             if let Some(a) = &address {
@@ -117,15 +117,11 @@ impl Side for Client {
                 .start_with_context(tracer, &parent);
             parent.with_span(span)
         });
+        // A span built through the API needs no `tracing` span: nothing of the application runs
+        // inside a client call, and the response future makes the span current while it polls
+        // the inner service (`ResponseFuture` attaches it when its `tracing` span is disabled).
         let span = match &built {
-            Some(cx) => flowtel::otel_layer::stand_for(cx, || {
-                tracing::info_span!(
-                    target: "flowtel::http",
-                    "HTTP client request",
-                    http.request.method = method,
-                    flow.name = flow.as_ref().map(StringValue::as_str),
-                )
-            }),
+            Some(_) => tracing::Span::none(),
             None => {
                 let span = tracing::info_span!(
                     target: "flowtel::http",
@@ -134,7 +130,7 @@ impl Side for Client {
                     otel.kind = "client",
                     otel.status_code = Empty,
                     http.request.method = method,
-                    server.address = address.as_deref(),
+                    server.address = address.as_ref().map(StringValue::as_str),
                     server.port = port.map(i64::from),
                     http.response.status_code = Empty,
                     error.type = Empty,
@@ -165,6 +161,7 @@ impl Side for Client {
             .inject_headers(&cx, flow.as_ref(), req.headers_mut());
         let future = {
             let _entered = span.enter();
+            let _current = built.as_ref().map(|cx| cx.clone().attach());
             inner.call(req)
         };
         let mut labels = Labels::<6>::new();

@@ -141,7 +141,7 @@ fn dispatch(with_metrics: bool, presample: bool) -> tracing::Dispatch {
     }
     let (flowtel, plain) = if presample {
         let layer = TraceLayer::new(otel!())
-            .lending(tracer.clone())
+            .lending(tracer.clone(), true)
             .sampled_by(sampler, ids);
         (Some(layer), None)
     } else {

@@ -518,7 +518,7 @@ impl TelemetryBuilder {
         // trades that for speed.
         let otel = crate::otel_layer::span_layer(tracer.clone())
             .with_context_activation(self.context_activation);
-        let mut trace_layer = TraceLayer::new(otel).lending(tracer);
+        let mut trace_layer = TraceLayer::new(otel).lending(tracer, self.context_activation);
         if let Some(sampler) = flow_sampler {
             trace_layer = trace_layer.sampled_by(sampler, ids);
         }

@@ -101,7 +101,11 @@ fn with_current<R>(f: impl FnOnce(&Kind) -> R) -> Option<R> {
 }
 
 /// The tracer of a [`TraceLayer`], found through the subscriber by [`with_direct_tracer`].
-struct DirectTracer(SdkTracer);
+struct DirectTracer {
+    tracer: SdkTracer,
+    /// Whether the wrapped layer makes entered spans the current OpenTelemetry context.
+    activation: bool,
+}
 
 /// The OpenTelemetry layer `inner` (`tracing_opentelemetry::layer()`) behind flowtel's head
 /// sampling, with spans that stand for an OpenTelemetry context; see the module docs.
@@ -145,9 +149,14 @@ impl<L> TraceLayer<L> {
     }
 
     /// Lends `tracer` (the one `inner` builds spans with) to middleware that builds its spans
-    /// through the OpenTelemetry API ([`with_direct_tracer`]).
-    pub fn lending(mut self, tracer: SdkTracer) -> Self {
-        self.direct = Some(DirectTracer(tracer));
+    /// through the OpenTelemetry API ([`with_direct_tracer`]); `context_activation` says
+    /// whether `inner` makes entered spans the current context, as it was configured
+    /// (`with_context_activation`), for [`current_context`].
+    pub fn lending(mut self, tracer: SdkTracer, context_activation: bool) -> Self {
+        self.direct = Some(DirectTracer {
+            tracer,
+            activation: context_activation,
+        });
         self
     }
 
@@ -168,7 +177,10 @@ impl<L> TraceLayer<L> {
             }
             // The OpenTelemetry layer cannot see a parent built through the API: the span is
             // built the same way, below it (and ends when it closes, its context dropped).
-            return self.direct.as_ref().map(|t| build_below(&t.0, attrs, &cx));
+            return self
+                .direct
+                .as_ref()
+                .map(|t| build_below(&t.tracer, attrs, &cx));
         }
         if attrs.is_contextual() {
             match current_decision() {
@@ -436,8 +448,28 @@ pub fn with_direct_tracer<R>(f: impl FnOnce(&SdkTracer) -> R) -> Option<R> {
     let mut f = Some(f);
     tracing::dispatcher::get_default(|d| {
         let tracer = d.downcast_ref::<DirectTracer>()?;
-        f.take().map(|f| f(&tracer.0))
+        f.take().map(|f| f(&tracer.tracer))
     })
+}
+
+/// The OpenTelemetry context of the current `tracing` span, for a span built through the API
+/// below it: with context activation (and under a subscriber without [`TraceLayer`])
+/// `Context::current()`, which entering made it; in the fast mode the span's own context
+/// ([`otel_context`]), which entering does not make current for spans `tracing-opentelemetry`
+/// builds.
+pub fn current_context() -> Context {
+    let activation = tracing::dispatcher::get_default(|d| {
+        d.downcast_ref::<DirectTracer>().map(|t| t.activation)
+    });
+    if activation != Some(false) {
+        return Context::current();
+    }
+    let current = tracing::Span::current();
+    if current.is_none() {
+        Context::current()
+    } else {
+        otel_context(&current)
+    }
 }
 
 /// Opens the `tracing` span `make` returns as one standing for `cx` (an OpenTelemetry span

@@ -91,8 +91,8 @@ impl FlowPropagator {
         self.trace.inject_context(cx, &mut HeaderInjector(headers));
         let (value, dropped) = encode_baggage(cx, flow);
         self.count_dropped(dropped);
-        if let Ok(v) = HeaderValue::from_str(&value)
-            && !value.is_empty()
+        if !value.is_empty()
+            && let Ok(v) = HeaderValue::try_from(value)
         {
             headers.insert(HeaderName::from_static(BAGGAGE_HEADER), v);
         }
@@ -263,10 +263,13 @@ pub struct HeaderInjector<'a>(pub &'a mut HeaderMap);
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(k), Ok(v)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        // The W3C names without parsing them; the value's bytes without copying them.
+        let name = match key {
+            "traceparent" => Ok(HeaderName::from_static("traceparent")),
+            "tracestate" => Ok(HeaderName::from_static("tracestate")),
+            _ => HeaderName::from_bytes(key.as_bytes()),
+        };
+        if let (Ok(k), Ok(v)) = (name, HeaderValue::try_from(value)) {
             self.0.insert(k, v);
         }
     }

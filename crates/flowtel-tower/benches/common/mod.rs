@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each benchmark uses the part it needs
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -55,4 +56,31 @@ pub fn init(
         .metric_reader(flowtel_testkit::otel::idle_reader())
         .build()
         .expect("telemetry")
+}
+
+/// Measures the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so time the thread
+/// spends preempted by other work on a loaded machine does not count.
+pub struct Clock(Duration);
+
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+impl Clock {
+    /// Starts measuring.
+    pub fn start() -> Clock {
+        Clock(thread_cpu())
+    }
+
+    /// CPU nanoseconds of this thread since the start.
+    pub fn elapsed_ns(&self) -> f64 {
+        (thread_cpu() - self.0).as_nanos() as f64
+    }
+}
+
+/// The median of `v` (sorted in place).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
