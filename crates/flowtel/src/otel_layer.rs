@@ -36,7 +36,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::{self, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use crate::sampling::{RootSampling, current_decision};
+use crate::sampling::RootSampling;
 
 thread_local! {
     /// The context the `tracing` span being opened by [`stand_for`] stands for.
@@ -183,9 +183,16 @@ impl<L> TraceLayer<L> {
                 .map(|t| build_below(&t.tracer, attrs, &cx));
         }
         if attrs.is_contextual() {
-            match current_decision() {
-                Some(true) => return None,
-                Some(false) => return Some(Context::current()),
+            // Below a span, its trace's decision: one look at the current context.
+            let below = Context::map_current(|cx| {
+                let span = cx.span();
+                let sc = span.span_context();
+                sc.is_valid()
+                    .then(|| (!sc.is_sampled()).then(|| cx.clone()))
+            });
+            match below {
+                Some(None) => return None,
+                Some(Some(dropped)) => return Some(dropped),
                 None if ctx.lookup_current().is_some() => return None,
                 None => {}
             }

@@ -321,15 +321,6 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Whether the current OpenTelemetry context holds a span and whether it is sampled.
-pub(crate) fn current_decision() -> Option<bool> {
-    Context::map_current(|cx| {
-        let span = cx.span();
-        let sc = span.span_context();
-        sc.is_valid().then(|| sc.is_sampled())
-    })
-}
-
 /// The decision at a trace's root taken before its span is built, as [`FlowSampler`] would
 /// take it: used by [`crate::TraceLayer`] (see the module docs).
 #[derive(Debug, Clone)]
@@ -375,9 +366,12 @@ impl RootSampling {
         if kept {
             return Some(None);
         }
+        // The dropped root's span id only names it as the parent in what it propagates: taken
+        // from the trace id's random bits rather than drawn.
+        let span_id = SpanId::from((u128::from_be_bytes(trace_id.to_bytes()) as u64) | 1);
         let sc = SpanContext::new(
             trace_id,
-            self.ids.new_span_id(),
+            span_id,
             TraceFlags::default(),
             false,
             TraceState::NONE,
