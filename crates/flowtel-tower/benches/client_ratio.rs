@@ -60,15 +60,7 @@ impl Injector for Headers<'_> {
 }
 
 fn main() {
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(21);
-    let per_round: u64 = 2000;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
 
     // flowtel: the client layer under init's subscriber, inside a checkout flow span.
     let (telemetry, dispatch) = common::init(flowtel_testkit::bundled_conventions(), true);
@@ -158,35 +150,17 @@ fn main() {
         1 => by_hand_run(n),
         _ => bare_run(n),
     };
-    // `ONLY=<index>` runs one variant (for profiling).
-    if let Some(k) = std::env::var("ONLY")
-        .ok()
-        .and_then(|k| k.parse::<usize>().ok())
-    {
-        let ns = run(k, per_round * rounds as u64);
-        println!("{}: {:.2} us per request", names[k], ns / 1000.0);
+    let Some(times) = common::interleave(&names, run) else {
         return;
-    }
-    for k in 0..names.len() {
-        run(k, per_round);
-    }
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-    for round in 0..rounds {
-        for j in 0..names.len() {
-            let k = (round + j) % names.len();
-            times[k].push(run(k, per_round));
-        }
-    }
-    println!("{rounds} interleaved rounds of {per_round} requests per variant (thread CPU time)");
+    };
     println!("| variant | median per request | median ratio to the hand-written instrumentation |");
     println!("|---|---|---|");
     for (k, name) in names.iter().enumerate() {
-        let mut ratios: Vec<f64> = times[k].iter().zip(&times[1]).map(|(a, b)| a / b).collect();
+        let (r, lo, hi) = common::ratio(&times, k, 1);
         let mut t = times[k].clone();
         println!(
-            "| {name} | {:.2} us | {:.2}x |",
+            "| {name} | {:.2} us | {r:.2}x (quartiles {lo:.2}-{hi:.2}) |",
             median(&mut t) / 1000.0,
-            median(&mut ratios)
         );
     }
 }

@@ -77,15 +77,7 @@ fn own_subscriber_variant(registry: flowtel_conventions::Registry) -> Variant {
 }
 
 fn main() {
-    let rounds: usize = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(21);
-    let per_round: u64 = 2000;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
 
     let full = flowtel_testkit::bundled_conventions();
     let mut without_active = full.clone();
@@ -135,51 +127,22 @@ fn main() {
             clock.elapsed_ns() / n as f64
         })
     };
-    // `ONLY=<index>` runs one variant (for profiling).
-    if let Some(k) = std::env::var("ONLY")
-        .ok()
-        .and_then(|k| k.parse::<usize>().ok())
-    {
-        let ns = run(&variants[k], per_round * rounds as u64);
-        println!("{}: {:.2} us per request", variants[k].name, ns / 1000.0);
+    let names: Vec<&str> = variants.iter().map(|v| v.name).collect();
+    let Some(times) = common::interleave(&names, |k, n| run(&variants[k], n)) else {
         return;
-    }
-    // Warm-up.
-    for v in &variants {
-        run(v, per_round);
-    }
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
-    for round in 0..rounds {
-        for j in 0..variants.len() {
-            let k = (round + j) % variants.len();
-            times[k].push(run(&variants[k], per_round));
-        }
-    }
+    };
     let otel = 3;
-    println!("{rounds} interleaved rounds of {per_round} requests per variant (thread CPU time)");
     println!(
         "| variant | median per request | median ratio to opentelemetry-instrumentation-tower (per round) |"
     );
     println!("|---|---|---|");
     for (k, v) in variants.iter().enumerate() {
-        let mut ratios: Vec<f64> = times[k]
-            .iter()
-            .zip(&times[otel])
-            .map(|(a, b)| a / b)
-            .collect();
-        let (lo, hi) = {
-            let mut r = ratios.clone();
-            r.sort_by(f64::total_cmp);
-            (r[r.len() / 4], r[3 * r.len() / 4])
-        };
+        let (r, lo, hi) = common::ratio(&times, k, otel);
         let mut t = times[k].clone();
         println!(
-            "| {} | {:.2} us | {:.2}x (quartiles {:.2}-{:.2}) |",
+            "| {} | {:.2} us | {r:.2}x (quartiles {lo:.2}-{hi:.2}) |",
             v.name,
             median(&mut t) / 1000.0,
-            median(&mut ratios),
-            lo,
-            hi
         );
     }
     let mut overhead: Vec<f64> = times[0]

@@ -103,6 +103,11 @@ fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
         .map(|kv| &kv.value)
 }
 
+/// A string attribute's value.
+fn text(span: &SpanData, key: &str) -> Option<String> {
+    attribute(span, key).map(|v| v.as_str().into_owned())
+}
+
 fn named<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
     spans.iter().find(|s| s.name == name).unwrap_or_else(|| {
         panic!(
@@ -137,31 +142,13 @@ fn the_handler_lands_under_the_server_span_in_both_modes() {
         assert_eq!(server.parent_span_id.to_string(), CALLER_SPAN, "{mode}");
         assert_eq!(server.span_kind, SpanKind::Server, "{mode}");
         assert_eq!(
-            attribute(server, "http.route")
-                .map(Value::as_str)
-                .as_deref(),
+            text(server, "http.route").as_deref(),
             Some("/orders/{id}/pay")
         );
-        assert_eq!(
-            attribute(server, "http.request.method")
-                .map(Value::as_str)
-                .as_deref(),
-            Some("POST")
-        );
-        assert_eq!(
-            attribute(server, "url.path").map(Value::as_str).as_deref(),
-            Some("/orders/7/pay")
-        );
-        assert_eq!(
-            attribute(server, "url.scheme")
-                .map(Value::as_str)
-                .as_deref(),
-            Some("http")
-        );
-        assert_eq!(
-            attribute(server, "flow.name").map(Value::as_str).as_deref(),
-            Some("checkout")
-        );
+        assert_eq!(text(server, "http.request.method").as_deref(), Some("POST"));
+        assert_eq!(text(server, "url.path").as_deref(), Some("/orders/7/pay"));
+        assert_eq!(text(server, "url.scheme").as_deref(), Some("http"));
+        assert_eq!(text(server, "flow.name").as_deref(), Some("checkout"));
         assert_eq!(
             attribute(server, "http.response.status_code"),
             Some(&Value::I64(200))
@@ -242,12 +229,7 @@ fn a_server_error_sets_the_status_and_an_error_event_is_kept() {
         attribute(server, "http.response.status_code"),
         Some(&Value::I64(503))
     );
-    assert_eq!(
-        attribute(server, "error.type")
-            .map(Value::as_str)
-            .as_deref(),
-        Some("503")
-    );
+    assert_eq!(text(server, "error.type").as_deref(), Some("503"));
     assert!(
         server
             .events
@@ -375,21 +357,13 @@ fn client_spans_are_children_of_the_step_that_calls_in_both_modes() {
         for (client, traceparent) in clients.iter().zip(seen.iter()) {
             assert_eq!(client.parent_span_id, step.span_context.span_id(), "{mode}");
             assert_eq!(client.name, "POST");
-            assert_eq!(
-                attribute(client, "server.address")
-                    .map(Value::as_str)
-                    .as_deref(),
-                Some("payments")
-            );
+            assert_eq!(text(client, "server.address").as_deref(), Some("payments"));
             assert_eq!(attribute(client, "server.port"), Some(&Value::I64(8080)));
             assert_eq!(
                 attribute(client, "http.response.status_code"),
                 Some(&Value::I64(200))
             );
-            assert_eq!(
-                attribute(client, "flow.name").map(Value::as_str).as_deref(),
-                Some("checkout")
-            );
+            assert_eq!(text(client, "flow.name").as_deref(), Some("checkout"));
             // What went downstream names the client span as the parent.
             assert_eq!(
                 *traceparent,

@@ -84,3 +84,56 @@ pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
+
+/// A current-thread runtime to drive requests with.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs each of `names`' variants (`run(k, n)`: `n` requests through variant `k`, returning
+/// the thread CPU nanoseconds per request) in interleaved rounds of 2,000 requests, the order
+/// rotating from round to round, after a warm-up round; `ROUNDS` rounds (default 21). Returns
+/// the per-round times by variant, or `None` when `ONLY=<index>` asked for one variant alone
+/// (for profiling; its time is printed).
+pub fn interleave(names: &[&str], mut run: impl FnMut(usize, u64) -> f64) -> Option<Vec<Vec<f64>>> {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(21);
+    let per_round: u64 = 2000;
+    if let Some(k) = std::env::var("ONLY")
+        .ok()
+        .and_then(|k| k.parse::<usize>().ok())
+    {
+        let ns = run(k, per_round * rounds as u64);
+        println!("{}: {:.2} us per request", names[k], ns / 1000.0);
+        return None;
+    }
+    for k in 0..names.len() {
+        run(k, per_round);
+    }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for round in 0..rounds {
+        for j in 0..names.len() {
+            let k = (round + j) % names.len();
+            times[k].push(run(k, per_round));
+        }
+    }
+    println!("{rounds} interleaved rounds of {per_round} requests per variant (thread CPU time)");
+    Some(times)
+}
+
+/// The median ratio of each round's time of `k` to the same round's time of `base`, with the
+/// quartiles.
+pub fn ratio(times: &[Vec<f64>], k: usize, base: usize) -> (f64, f64, f64) {
+    let mut ratios: Vec<f64> = times[k]
+        .iter()
+        .zip(&times[base])
+        .map(|(a, b)| a / b)
+        .collect();
+    let m = median(&mut ratios);
+    (m, ratios[ratios.len() / 4], ratios[3 * ratios.len() / 4])
+}
