@@ -5,7 +5,10 @@
 //! `http.server.request.duration`); [`FlowClientLayer`] instruments a client (context and
 //! `flow.name` baggage injection, client span, `http.client.request.duration`). Both record
 //! through flowtel's enforcing meter, so labels and limits follow the conventions. What counts
-//! as a failure is a [`Classify`] implementation, kept apart from the recording.
+//! as a failure is a [`Classify`] implementation, kept apart from the recording. Under
+//! `flowtel::init`'s subscriber both build their spans through the OpenTelemetry API with the
+//! tracer `flowtel::TraceLayer` lends, as OpenTelemetry's own instrumentations do (see
+//! [`server`]); under a subscriber of your own they are `tracing` spans.
 //!
 //! ```no_run
 //! # fn demo(telemetry: &flowtel::Telemetry) {
