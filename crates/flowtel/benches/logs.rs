@@ -39,7 +39,7 @@ where
     flowtel::otel_layer::span_layer(tracer_provider().tracer("bench"))
 }
 
-/// flowtel's stack as `init` builds it: spans through `TraceLayer`, flow layer, the log layer
+/// flowtel's stack as `init` builds it: flow layer, spans through `TraceLayer`, the log layer
 /// over the bridge.
 fn flowtel_dispatch(rate_limit: u32) -> tracing::Dispatch {
     let conventions = conventions(rate_limit);
@@ -60,8 +60,8 @@ fn flowtel_dispatch(rate_limit: u32) -> tracing::Dispatch {
     );
     tracing::Dispatch::new(
         tracing_subscriber::registry()
-            .with(flowtel::TraceLayer::new(tracer_layer()))
             .with(flowtel::FlowLayer::new(&meter))
+            .with(flowtel::TraceLayer::new(tracer_layer()))
             .with(log_layer),
     )
 }

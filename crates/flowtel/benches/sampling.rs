@@ -154,8 +154,8 @@ fn dispatch(with_metrics: bool, presample: bool) -> tracing::Dispatch {
     });
     tracing::Dispatch::new(
         tracing_subscriber::registry()
-            .with(flowtel)
             .with(flow)
+            .with(flowtel)
             .with(plain),
     )
 }

@@ -512,7 +512,7 @@ impl TelemetryBuilder {
         let tracer = tracer_provider.tracer("flowtel");
         let (targets, env_filter) = level_filter(self.filter.as_deref());
         // Spans of dropped traces skip the OpenTelemetry layer (decided before it builds them);
-        // the `FlowLayer` after it sees every span, so metrics are never sampled.
+        // the `FlowLayer` sees every span, so metrics are never sampled.
         // Entering a span makes it the current OpenTelemetry context, so spans that libraries
         // start through the OpenTelemetry API get the right parent; `context_activation(false)`
         // trades that for speed.
@@ -523,8 +523,8 @@ impl TelemetryBuilder {
             trace_layer = trace_layer.sampled_by(sampler, ids);
         }
         let subscriber = tracing_subscriber::registry()
-            .with(trace_layer)
             .with(FlowLayer::new(&meter))
+            .with(trace_layer)
             .with(LogLayer::new(
                 &logger_provider,
                 registry,

@@ -238,10 +238,7 @@ where
             return;
         }
         let has_flow_value = declares_flow && fields.flow.is_some();
-        // A span standing for a context (a dropped trace's, or one its opener built) is not
-        // built by the OpenTelemetry layer: no attribute to add on enter.
-        let needs_tag =
-            flow.is_some() && !has_flow_value && !crate::otel_layer::stands_for_context(&span);
+        let needs_tag = flow.is_some() && !has_flow_value;
         span.extensions_mut().insert(FlowSpan {
             kind,
             needs_tag,
@@ -290,7 +287,13 @@ where
                 return;
             }
             data.needs_tag = false;
-            data.flow.clone()
+            let flow = data.flow.clone();
+            // A span standing for a context (a dropped trace's, or one its opener built) is
+            // not built by the OpenTelemetry layer: no attribute to add.
+            if ext.get_mut::<crate::otel_layer::Stands>().is_some() {
+                return;
+            }
+            flow
         };
         if let Some(flow) = flow {
             // The registry has already pushed this span: it is the current one.

@@ -49,7 +49,7 @@ thread_local! {
 /// Marks a `tracing` span that stands for an OpenTelemetry context instead of being built by
 /// the OpenTelemetry layer.
 #[derive(Debug, Clone)]
-struct Stands(Context);
+pub(crate) struct Stands(Context);
 
 /// What an entered span is to this layer.
 enum Kind {
@@ -109,7 +109,7 @@ struct DirectTracer {
 
 /// The OpenTelemetry layer `inner` (`tracing_opentelemetry::layer()`) behind flowtel's head
 /// sampling, with spans that stand for an OpenTelemetry context; see the module docs.
-/// Installed by [`crate::init()`]; put it below the [`crate::FlowLayer`].
+/// Installed by [`crate::init()`], after the [`crate::FlowLayer`].
 pub struct TraceLayer<L> {
     inner: L,
     roots: Option<RootSampling>,
@@ -490,11 +490,6 @@ pub fn stand_for(cx: &Context, make: impl FnOnce() -> tracing::Span) -> tracing:
     // Not taken when no `TraceLayer` saw the span (disabled by a filter, say).
     let _ = STANDING.try_with(|s| s.borrow_mut().take());
     span
-}
-
-/// Whether `span` stands for a context rather than being built by the OpenTelemetry layer.
-pub(crate) fn stands_for_context<'a, S: LookupSpan<'a>>(span: &SpanRef<'a, S>) -> bool {
-    span.extensions().get::<Stands>().is_some()
 }
 
 /// The OpenTelemetry context that stands for `span` when its context is sent to another
